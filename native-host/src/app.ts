@@ -1,0 +1,46 @@
+/** What every command and every native request works with: paths, the vault (opened on first use), a logger. */
+import { resolvePaths, type Paths } from './config/paths.js';
+import type { Logger } from './log/logger.js';
+import { Vault } from './vault/vault.js';
+import type { TokenDeps } from './tokens/refresh.js';
+
+export interface AppOptions {
+  paths?: Paths;
+  log: Logger;
+  now?: () => number;
+  timeoutMs?: number;
+}
+
+export class App {
+  readonly paths: Paths;
+  readonly log: Logger;
+  readonly now: () => number;
+  private readonly timeoutMs: number | undefined;
+  private opened: Vault | undefined;
+
+  constructor(opts: AppOptions) {
+    this.paths = opts.paths ?? resolvePaths();
+    this.log = opts.log;
+    this.now = opts.now ?? Date.now;
+    this.timeoutMs = opts.timeoutMs;
+  }
+
+  get vault(): Vault {
+    this.opened ??= Vault.open({ paths: this.paths, now: this.now });
+    return this.opened;
+  }
+
+  get tokenDeps(): TokenDeps {
+    return {
+      vault: this.vault,
+      log: this.log,
+      now: this.now,
+      client: this.timeoutMs === undefined ? { now: this.now } : { now: this.now, timeoutMs: this.timeoutMs },
+    };
+  }
+
+  close(): void {
+    this.opened?.close();
+    this.opened = undefined;
+  }
+}

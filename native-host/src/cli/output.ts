@@ -1,0 +1,51 @@
+/** How the CLI prints: tables for people, `--json` for scripts, errors in Romanian and English. */
+import { AppError, messagesFor, type TokenStatus } from '../../../shared/src/index.js';
+import { redact } from '../log/logger.js';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+const day = (iso: string | undefined) => (iso ? iso.slice(0, 10) : '-');
+const left = (days: number | undefined, iso: string | undefined) =>
+  days === undefined ? '-' : `${days >= 0 ? `${days}d` : 'expired'} (${day(iso)})`;
+const holder = (s: TokenStatus) => {
+  const subject = s.certificate?.subject;
+  if (!subject) return '-';
+  return /CN=([^,]+)/i.exec(subject)?.[1]?.trim() ?? subject;
+};
+
+export function statusTable(statuses: TokenStatus[]): string {
+  if (!statuses.length) return 'No profiles. Add one with "anaf-token profile add". / Niciun profil.\n';
+  const rows = [['PROFILE', 'STATE', 'ACCESS TOKEN', 'REFRESH TOKEN', 'CERTIFICATE', 'LAST REFRESH']];
+  for (const s of statuses) {
+    rows.push([
+      s.profile.name,
+      s.state,
+      left(s.accessDaysLeft, s.accessExpiresAt),
+      left(s.refreshDaysLeft, s.refreshExpiresAt),
+      holder(s),
+      s.lastRefreshAt ? s.lastRefreshAt.slice(0, 16).replace('T', ' ') : '-',
+    ]);
+  }
+  return table(rows);
+}
+
+/** Prints the error for the user and returns the exit code. */
+export function reportError(e: unknown, json: boolean): number {
+  const err = e instanceof AppError ? e : new AppError('INTERNAL', e instanceof Error ? redact(e.message).slice(0, 300) : undefined);
+  const payload = err.toPayload();
+  if (json) {
+    process.stdout.write(JSON.stringify({ error: payload }, null, 2) + '\n');
+  } else {
+    const { ro, en } = messagesFor(err.code);
+    const detail = err.detail ? ` (${redact(err.detail)})` : '';
+    process.stderr.write(`eroare [${err.code}]: ${ro}\nerror [${err.code}]: ${en}${detail}\n`);
+  }
+  return err.exitCode;
+}

@@ -1,0 +1,48 @@
+/** The client secret comes from standard input or a prompt that does not echo: never from argv. */
+import { AppError } from '../../../shared/src/index.js';
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(String(c)));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function promptHidden(question: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(question);
+  stdin.setRawMode?.(true);
+  stdin.resume();
+  let value = '';
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const onData = (buf: Buffer) => {
+        for (const ch of buf.toString('utf8')) {
+          if (ch === '\r' || ch === '\n') {
+            stdin.off('data', onData);
+            return resolve(value);
+          }
+          if (ch === '\u0003') {
+            stdin.off('data', onData);
+            return reject(new AppError('SECRET_MISSING', 'cancelled'));
+          }
+          if (ch === '\u007f') value = value.slice(0, -1);
+          else value += ch;
+        }
+      };
+      stdin.on('data', onData);
+    });
+  } finally {
+    stdin.setRawMode?.(false);
+    stdin.pause();
+    process.stderr.write('\n');
+  }
+}
+
+export async function readSecret(): Promise<string> {
+  const raw = process.stdin.isTTY
+    ? await promptHidden('Client secret (nu se afișează / not shown): ')
+    : (await readAll(process.stdin)).split(/\r?\n/)[0] ?? '';
+  const secret = raw.trim();
+  if (!secret) throw new AppError('SECRET_MISSING');
+  return secret;
+}

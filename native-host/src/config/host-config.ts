@@ -1,0 +1,31 @@
+/** Host settings that are not secret: which extensions may call the native host. */
+import fs from 'node:fs';
+import { z } from 'zod';
+import { EXTENSION_ID } from '../../../shared/src/index.js';
+import { ensurePrivateDir, type Paths } from './paths.js';
+
+export const extensionIdSchema = z.string().regex(/^[a-p]{32}$/, 'an extension ID is 32 letters a-p');
+
+const configSchema = z.object({
+  allowedExtensionIds: z.array(extensionIdSchema).default([EXTENSION_ID]),
+});
+export type HostConfig = z.infer<typeof configSchema>;
+
+export function readConfig(paths: Paths): HostConfig {
+  let raw: unknown = {};
+  try {
+    raw = JSON.parse(fs.readFileSync(paths.configFile, 'utf8'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${paths.configFile} is not valid JSON`);
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`${paths.configFile}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
+}
+
+export function writeConfig(paths: Paths, config: HostConfig): void {
+  ensurePrivateDir(paths.dataDir);
+  const tmp = `${paths.configFile}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  fs.renameSync(tmp, paths.configFile);
+}

@@ -1,0 +1,127 @@
+/**
+ * Registers the native host: a launcher (absolute node + absolute CLI path, so the browser's
+ * minimal environment is enough) and a manifest naming it, for each browser asked for.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { AppError, NATIVE_HOST_NAME } from '../../../shared/src/index.js';
+import { ensurePrivateDir, type Paths } from '../config/paths.js';
+import { readConfig, writeConfig } from '../config/host-config.js';
+import { targetFor, type Browser, type Target } from './browsers.js';
+
+export interface InstallOptions {
+  paths: Paths;
+  targets: Target[];
+  extensionIds: string[];
+  platform?: NodeJS.Platform;
+  /** The CLI entry to run; defaults to this build's main.js. */
+  cliPath?: string;
+  nodePath?: string;
+}
+
+export interface InstalledTarget {
+  browser: string;
+  manifest: string;
+  registryKey?: string;
+}
+
+const defaultCliPath = () => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+
+const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export function writeLauncher(opts: InstallOptions): string {
+  const platform = opts.platform ?? process.platform;
+  const node = opts.nodePath ?? process.execPath;
+  const cli = opts.cliPath ?? defaultCliPath();
+  ensurePrivateDir(opts.paths.launcherDir);
+  if (platform === 'win32') {
+    const file = path.join(opts.paths.launcherDir, 'anaf-token-native.cmd');
+    fs.writeFileSync(file, `@echo off\r\n"${node}" "${cli}" native %*\r\n`);
+    return file;
+  }
+  const file = path.join(opts.paths.launcherDir, 'anaf-token-native.sh');
+  // The data folder is passed on so the host finds the same vault whatever HOME the browser has.
+  const script = [
+    '#!/bin/sh',
+    `ANAF_TOKEN_HOME=${shQuote(opts.paths.dataDir)}`,
+    'export ANAF_TOKEN_HOME',
+    `exec ${shQuote(node)} ${shQuote(cli)} native "$@"`,
+    '',
+  ].join('\n');
+  fs.writeFileSync(file, script, { mode: 0o700 });
+  fs.chmodSync(file, 0o700);
+  return file;
+}
+
+export function hostManifest(launcher: string, extensionIds: string[]) {
+  return {
+    name: NATIVE_HOST_NAME,
+    description: 'anaf-token: ANAF OAuth tokens for e-Factura and e-Transport',
+    path: launcher,
+    type: 'stdio',
+    allowed_origins: extensionIds.map((id) => `chrome-extension://${id}/`),
+  };
+}
+
+export function install(opts: InstallOptions): InstalledTarget[] {
+  const platform = opts.platform ?? process.platform;
+  const config = readConfig(opts.paths);
+  const ids = [...new Set([...opts.extensionIds])];
+  writeConfig(opts.paths, { ...config, allowedExtensionIds: ids });
+  const launcher = writeLauncher(opts);
+  const manifest = JSON.stringify(hostManifest(launcher, ids), null, 2) + '\n';
+  const done: InstalledTarget[] = [];
+  for (const t of opts.targets) {
+    try {
+      if (t.kind === 'folder') {
+        fs.mkdirSync(t.dir, { recursive: true });
+        const file = path.join(t.dir, `${NATIVE_HOST_NAME}.json`);
+        fs.writeFileSync(file, manifest, { mode: 0o644 });
+        done.push({ browser: t.browser, manifest: file });
+      } else {
+        // Windows: the manifest sits beside the launcher; the registry key points to it.
+        const file = path.join(opts.paths.launcherDir, `${NATIVE_HOST_NAME}.${t.browser}.json`);
+        fs.writeFileSync(file, manifest);
+        const key = `${t.key}\\${NATIVE_HOST_NAME}`;
+        if (platform === 'win32') execFileSync('reg', ['add', key, '/ve', '/t', 'REG_SZ', '/d', file, '/f'], { stdio: 'ignore' });
+        done.push({ browser: t.browser, manifest: file, registryKey: key });
+      }
+    } catch (e) {
+      throw new AppError('INSTALL_FAILED', `${t.browser}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return done;
+}
+
+export function uninstall(opts: Pick<InstallOptions, 'paths' | 'targets' | 'platform'>): InstalledTarget[] {
+  const platform = opts.platform ?? process.platform;
+  const removed: InstalledTarget[] = [];
+  for (const t of opts.targets) {
+    if (t.kind === 'folder') {
+      const file = path.join(t.dir, `${NATIVE_HOST_NAME}.json`);
+      if (fs.existsSync(file)) {
+        fs.rmSync(file);
+        removed.push({ browser: t.browser, manifest: file });
+      }
+    } else {
+      const file = path.join(opts.paths.launcherDir, `${NATIVE_HOST_NAME}.${t.browser}.json`);
+      const key = `${t.key}\\${NATIVE_HOST_NAME}`;
+      if (platform === 'win32') {
+        try {
+          execFileSync('reg', ['delete', key, '/f'], { stdio: 'ignore' });
+        } catch {
+          /* not registered */
+        }
+      }
+      fs.rmSync(file, { force: true });
+      removed.push({ browser: t.browser, manifest: file, registryKey: key });
+    }
+  }
+  return removed;
+}
+
+export function browserTargets(browsers: Browser[], platform = process.platform): Target[] {
+  return browsers.map((b) => targetFor(b, platform));
+}

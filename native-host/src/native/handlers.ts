@@ -1,0 +1,56 @@
+/** One function per native message type; each gets a parsed request and returns its result. */
+import {
+  DEFAULT_REFRESH_WINDOW_DAYS,
+  PROTOCOL_VERSION,
+  type Request,
+  type RequestType,
+  type ResultOf,
+} from '../../../shared/src/index.js';
+import type { App } from '../app.js';
+import { completeAuthorization, startAuthorization } from '../oauth/authorization.js';
+import { refreshDue, refreshProfile, revokeProfile } from '../tokens/refresh.js';
+import { allStatuses, statusOf } from '../tokens/statuses.js';
+import { HOST_VERSION } from '../version.js';
+
+type Handler<T extends RequestType> = (app: App, req: Extract<Request, { type: T }>) => Promise<ResultOf<T>>;
+
+export const handlers: { [T in RequestType]: Handler<T> } = {
+  hello: async () => ({ protocol: PROTOCOL_VERSION, hostVersion: HOST_VERSION }),
+  status: async (app) => ({ profiles: allStatuses(app) }),
+  'profile.save': async (app, req) => {
+    const existing = app.vault.findProfile(req.name);
+    app.vault.saveProfile(
+      {
+        name: req.name,
+        clientId: req.clientId,
+        clientSecret: req.clientSecret,
+        redirectUri: req.redirectUri,
+        env: req.env,
+        refreshWindowDays: req.refreshWindowDays ?? existing?.refreshWindowDays ?? DEFAULT_REFRESH_WINDOW_DAYS,
+      },
+      'upsert',
+    );
+    app.log.log('info', 'profile.saved', { profile: req.name, secretChanged: req.clientSecret !== undefined });
+    return statusOf(app, req.name);
+  },
+  'profile.remove': async (app, req) => ({ removed: app.vault.removeProfile(req.profile) }),
+  'authorize.start': async (app, req) => startAuthorization(app.vault, req.profile),
+  'authorize.complete': async (app, req) => {
+    await completeAuthorization(app.vault, req.profile, req.callbackUrl, app.log, app.tokenDeps.client);
+    return statusOf(app, req.profile);
+  },
+  'token.refresh': async (app, req) => {
+    await refreshProfile(app.tokenDeps, req.profile, { force: req.force ?? true });
+    return statusOf(app, req.profile);
+  },
+  'token.revoke': async (app, req) => {
+    await revokeProfile(app.tokenDeps, req.profile);
+    return statusOf(app, req.profile);
+  },
+  'refresh.due': async (app) => ({ outcomes: await refreshDue(app.tokenDeps) }),
+};
+
+export async function handle(app: App, req: Request): Promise<unknown> {
+  const h = handlers[req.type] as (app: App, req: Request) => Promise<unknown>;
+  return h(app, req);
+}

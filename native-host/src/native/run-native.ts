@@ -1,0 +1,109 @@
+/**
+ * The stdio mode Chrome starts. Every frame gets exactly one answer: a result, or a typed
+ * error (bad JSON, bad shape, failure). Nothing a caller sends can crash the process; a frame
+ * whose length is over the cap breaks the stream, so the host answers once and exits.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { Output } from 'chrome-native-messaging';
+import {
+  AppError,
+  MAX_TO_BROWSER_BYTES,
+  requestSchema,
+  type Response,
+} from '../../../shared/src/index.js';
+import type { App } from '../app.js';
+import { FrameReader, encodedSize, type Frame } from './framing.js';
+import { handle } from './handlers.js';
+import { isAllowedOrigin } from './origin.js';
+
+export interface NativeIo {
+  input: Readable;
+  output: Writable;
+}
+
+function idOf(value: unknown): string | null {
+  if (value && typeof value === 'object' && 'id' in value) {
+    const id = (value as { id: unknown }).id;
+    if (typeof id === 'string' && id.length > 0 && id.length <= 64) return id;
+  }
+  return null;
+}
+
+function failure(id: string | null, e: unknown): Response {
+  const err = e instanceof AppError ? e : new AppError('INTERNAL');
+  return { id, ok: false, error: err.toPayload() };
+}
+
+/** Resolves with the exit code when the input ends and every answer is written. */
+export function runNative(app: App, origin: string | undefined, allowedIds: readonly string[], io: NativeIo): Promise<number> {
+  const out = new Output();
+  out.pipe(io.output);
+  const send = (r: Response) => {
+    out.write(encodedSize(r) > MAX_TO_BROWSER_BYTES ? failure(r.id, new AppError('MESSAGE_TOO_LARGE', 'answer')) : r);
+  };
+  const finish = (code: number) =>
+    new Promise<number>((resolve) => {
+      out.end(() => resolve(code));
+    });
+
+  if (!isAllowedOrigin(origin, allowedIds)) {
+    app.log.log('warn', 'native.origin-refused', { origin: origin?.slice(0, 100) });
+    send(failure(null, new AppError('ORIGIN_NOT_ALLOWED', origin?.slice(0, 100))));
+    io.input.resume();
+    return finish(1);
+  }
+
+  const reader = new FrameReader();
+  const inFlight = new Set<Promise<void>>();
+  let counted = 0;
+
+  const onFrame = (frame: Frame) => {
+    counted++;
+    if (frame.kind === 'too-large') {
+      app.log.log('warn', 'native.frame-too-large', { bytes: frame.bytes });
+      send(failure(null, new AppError('MESSAGE_TOO_LARGE', `${frame.bytes} bytes`)));
+      io.input.unpipe(reader);
+      io.input.resume();
+      reader.end();
+      return;
+    }
+    if (frame.kind === 'bad-json') {
+      send(failure(null, new AppError('BAD_REQUEST', 'not JSON')));
+      return;
+    }
+    const parsed = requestSchema.safeParse(frame.value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? issue.path.join('.') : 'message';
+      send(failure(idOf(frame.value), new AppError('BAD_REQUEST', `${where}: ${issue?.code ?? 'invalid'}`)));
+      return;
+    }
+    const req = parsed.data;
+    const started = Date.now();
+    const p = handle(app, req)
+      .then(
+        (result) => send({ id: req.id, ok: true, result }),
+        (e: unknown) => {
+          if (!(e instanceof AppError)) app.log.log('error', 'native.internal', { type: req.type, error: (e as Error)?.name });
+          send(failure(req.id, e));
+        },
+      )
+      .finally(() => {
+        app.log.log('debug', 'native.request', { type: req.type, ms: Date.now() - started });
+        inFlight.delete(p);
+      });
+    inFlight.add(p);
+  };
+
+  return new Promise<number>((resolve) => {
+    reader.on('data', onFrame);
+    reader.on('end', async () => {
+      while (inFlight.size) await Promise.all([...inFlight]);
+      if (reader.pendingBytes) app.log.log('warn', 'native.truncated-frame', { bytes: reader.pendingBytes });
+      app.log.log('debug', 'native.end', { frames: counted });
+      resolve(await finish(0));
+    });
+    io.input.on('error', () => reader.end());
+    io.input.pipe(reader);
+  });
+}

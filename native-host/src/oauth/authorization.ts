@@ -1,0 +1,92 @@
+/**
+ * The two halves of an authorization. Start: a fresh random `state`, remembered in the vault
+ * (so any host process can finish it) with an expiry. Complete: the callback URL the browser was
+ * sent to must be the profile's, carry a state we issued (or, if ANAF left it out, match the one
+ * recent pending authorization), and its code is exchanged at once.
+ */
+import crypto from 'node:crypto';
+import { AppError, type AuthorizeStart, type Profile } from '../../../shared/src/index.js';
+import type { Vault, TokenRecord } from '../vault/vault.js';
+import type { Logger } from '../log/logger.js';
+import { authorizationUrl, exchangeCode, type ClientOptions } from './anaf-client.js';
+import { certificateFromClaims } from './token-claims.js';
+
+export const PENDING_TTL_MS = 10 * 60_000;
+/** How recent the single pending authorization must be to accept an answer without `state`. */
+export const STATELESS_MATCH_WINDOW_MS = 5 * 60_000;
+
+export function startAuthorization(vault: Vault, profileName: string): AuthorizeStart {
+  const profile = vault.getProfile(profileName);
+  const state = crypto.randomBytes(32).toString('base64url');
+  const expiresAt = vault.addPendingAuthorization(state, profile.name, PENDING_TTL_MS);
+  return {
+    authorizeUrl: authorizationUrl(profile, state),
+    redirectUri: profile.redirectUri,
+    state,
+    expiresAt: new Date(expiresAt).toISOString(),
+  };
+}
+
+/** Same scheme, host, port and path as the registered callback; its own query parameters kept. */
+export function isProfileCallback(profile: Profile, url: URL): boolean {
+  const reg = new URL(profile.redirectUri);
+  if (url.origin !== reg.origin || url.pathname !== reg.pathname) return false;
+  for (const [k, v] of reg.searchParams) if (url.searchParams.get(k) !== v) return false;
+  return true;
+}
+
+function parseCallback(profile: Profile, callbackUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(callbackUrl);
+  } catch {
+    throw new AppError('CALLBACK_INVALID', 'not a URL');
+  }
+  if (!isProfileCallback(profile, url)) throw new AppError('CALLBACK_INVALID', `expected ${profile.redirectUri}`);
+  return url;
+}
+
+const safeText = (s: string | null, max = 300): string | undefined =>
+  s === null ? undefined : s.replace(/[^\p{L}\p{N}\p{P}\p{Zs}]/gu, ' ').slice(0, max);
+
+export async function completeAuthorization(
+  vault: Vault,
+  profileName: string,
+  callbackUrl: string,
+  log: Logger,
+  opts: ClientOptions & { now?: () => number } = {},
+): Promise<TokenRecord> {
+  const now = opts.now ?? Date.now;
+  const profile = vault.getProfile(profileName);
+  const url = parseCallback(profile, callbackUrl);
+  const params = url.searchParams;
+  const state = params.get('state');
+  let stateEchoed = true;
+  if (state !== null) {
+    if (!vault.takePendingAuthorization(state, profile.name)) throw new AppError('STATE_MISMATCH');
+  } else {
+    if (!vault.takeOnlyRecentPending(profile.name, now() - STATELESS_MATCH_WINDOW_MS)) {
+      throw new AppError('STATE_MISMATCH', 'ANAF sent no state and no single recent authorization matches');
+    }
+    stateEchoed = false;
+    log.log('warn', 'authorize.state-not-echoed', { profile: profile.name });
+  }
+  const error = params.get('error');
+  if (error !== null) {
+    const description = safeText(params.get('error_description'));
+    const detail = description ? `${safeText(error, 64)}: ${description}` : safeText(error, 64);
+    log.log('warn', 'authorize.denied', { profile: profile.name, error: safeText(error, 64) });
+    throw new AppError(error === 'access_denied' ? 'ACCESS_DENIED' : 'AUTHORIZATION_FAILED', detail);
+  }
+  if (!params.get('code')) throw new AppError('CALLBACK_INVALID', 'no code in the callback');
+
+  const secret = vault.clientSecret(profile.name);
+  const tokens = await exchangeCode(profile, secret, params, opts);
+  const record = vault.saveTokens(profile.name, tokens, {
+    kind: 'authorization',
+    certificate: certificateFromClaims(tokens.accessToken),
+    stateEchoed,
+  });
+  log.log('info', 'authorize.completed', { profile: profile.name, generation: record.generation, stateEchoed });
+  return record;
+}

@@ -1,0 +1,204 @@
+/**
+ * Refreshing, single-flight across processes. ANAF rotates the refresh token on every use, so
+ * two processes refreshing with the same one would kill the grant: a lease row in the vault lets
+ * one process refresh while the others wait and then read what it stored.
+ */
+import crypto from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError, ERROR_CODES, type ErrorCode, type RefreshOutcome } from '../../../shared/src/index.js';
+import { refreshTokens, revokeToken, type ClientOptions } from '../oauth/anaf-client.js';
+import { certificateFromClaims } from '../oauth/token-claims.js';
+import type { Logger } from '../log/logger.js';
+import type { TokenRecord, Vault } from '../vault/vault.js';
+import { tokenState } from './status.js';
+
+export interface TokenDeps {
+  vault: Vault;
+  log: Logger;
+  client?: ClientOptions;
+  now?: () => number;
+  /** Longer than one refresh request can take, so a live holder never loses its lease. */
+  leaseTtlMs?: number;
+  /** How long a process waits for another one's refresh before giving up. */
+  waitTimeoutMs?: number;
+  pollMs?: number;
+}
+
+const DEFAULTS = { leaseTtlMs: 45_000, waitTimeoutMs: 60_000, pollMs: 50 };
+/** An access token this close to its end is not handed out when a refresh failed. */
+const MIN_USEFUL_MS = 60_000;
+
+const leaseName = (profile: string) => `refresh:${profile}`;
+
+function storedError(text: string): AppError {
+  const m = /^([A-Z_]+): ?(.*)$/s.exec(text);
+  const code = m && (ERROR_CODES as readonly string[]).includes(m[1]!) ? (m[1] as ErrorCode) : 'ANAF_UNAVAILABLE';
+  return new AppError(code, m ? m[2] || undefined : text);
+}
+
+function deadError(rec: TokenRecord): AppError {
+  return new AppError('TOKEN_DEAD', rec.deadReason);
+}
+
+/**
+ * Runs `fn` holding the profile's lease. While another process holds it, waits; `settled`
+ * is asked after each wait whether that process already did the work, and its answer ends the wait.
+ */
+async function withLease<T>(
+  deps: TokenDeps,
+  profile: string,
+  fn: () => Promise<T>,
+  settled: () => T | undefined,
+): Promise<T> {
+  const { leaseTtlMs, waitTimeoutMs, pollMs } = { ...DEFAULTS, ...deps };
+  const owner = crypto.randomBytes(12).toString('hex');
+  const deadline = Date.now() + waitTimeoutMs;
+  for (;;) {
+    if (deps.vault.tryAcquireLease(leaseName(profile), owner, leaseTtlMs)) {
+      try {
+        return await fn();
+      } finally {
+        deps.vault.releaseLease(leaseName(profile), owner);
+      }
+    }
+    await sleep(pollMs);
+    const done = settled();
+    if (done !== undefined) return done;
+    if (Date.now() > deadline) throw new AppError('REFRESH_BUSY');
+  }
+}
+
+export interface RefreshResult {
+  outcome: 'refreshed' | 'refreshed-elsewhere' | 'not-due';
+  record: TokenRecord;
+}
+
+export function isDue(deps: TokenDeps, profile: string, rec: TokenRecord): boolean {
+  const now = (deps.now ?? Date.now)();
+  const state = tokenState(deps.vault.getProfile(profile), rec, now);
+  return state === 'expiring' || state === 'expired';
+}
+
+export async function refreshProfile(deps: TokenDeps, name: string, opts: { force?: boolean } = {}): Promise<RefreshResult> {
+  const { vault, log } = deps;
+  const now = deps.now ?? Date.now;
+  const profile = vault.getProfile(name);
+  const start = vault.findToken(name);
+  if (!start) throw new AppError('NO_TOKEN', name);
+  if (start.deadReason !== undefined) throw deadError(start);
+  if (!opts.force && !isDue(deps, name, start)) return { outcome: 'not-due', record: start };
+  const waitStartedAt = now();
+
+  const elsewhere = (): RefreshResult | undefined => {
+    const cur = vault.findToken(name);
+    if (!cur) throw new AppError('NO_TOKEN', name);
+    if (cur.generation !== start.generation) return { outcome: 'refreshed-elsewhere', record: cur };
+    if (cur.deadReason !== undefined) throw deadError(cur);
+    // The holder failed while we waited: report its failure rather than hammer ANAF again.
+    if (cur.lastFailureAt !== undefined && cur.lastFailureAt >= waitStartedAt && !vault.leaseActive(leaseName(name))) {
+      throw storedError(cur.lastError ?? '');
+    }
+    return undefined;
+  };
+
+  return withLease(
+    deps,
+    name,
+    async () => {
+      const done = elsewhere();
+      if (done) return done;
+      const cur = vault.findToken(name)!;
+      const tokens = vault.readTokens(name)!;
+      if (!tokens.refreshToken) {
+        vault.markDead(name, 'no refresh token');
+        throw new AppError('TOKEN_DEAD', 'no refresh token');
+      }
+      if (cur.refreshExpiresAt !== undefined && cur.refreshExpiresAt <= now()) {
+        vault.markDead(name, 'the refresh token has expired');
+        throw new AppError('TOKEN_DEAD', 'the refresh token has expired');
+      }
+      const secret = vault.clientSecret(name);
+      try {
+        const set = await refreshTokens(profile, secret, tokens.refreshToken, cur, { now, ...deps.client });
+        const record = vault.saveTokens(name, set, { kind: 'refresh', certificate: certificateFromClaims(set.accessToken) });
+        log.log('info', 'refresh.done', { profile: name, generation: record.generation });
+        return { outcome: 'refreshed' as const, record };
+      } catch (e) {
+        const err = e instanceof AppError ? e : new AppError('INTERNAL', (e as Error).name);
+        if (err.code === 'TOKEN_DEAD') vault.markDead(name, `${err.detail ?? 'invalid_grant'}`);
+        else vault.recordFailure(name, `${err.code}: ${err.detail ?? ''}`);
+        log.log('warn', 'refresh.failed', { profile: name, code: err.code, detail: err.detail });
+        throw err;
+      }
+    },
+    elsewhere,
+  );
+}
+
+/** A usable access token: refreshed first when due; the old one when ANAF is down and it still works. */
+export async function validAccessToken(deps: TokenDeps, name: string): Promise<{ accessToken: string; expiresAt: number }> {
+  const { vault, log } = deps;
+  const now = deps.now ?? Date.now;
+  const rec = vault.findToken(name);
+  if (!rec) {
+    vault.getProfile(name);
+    throw new AppError('NO_TOKEN', name);
+  }
+  if (rec.deadReason !== undefined) throw deadError(rec);
+  let current = rec;
+  if (isDue(deps, name, rec)) {
+    try {
+      current = (await refreshProfile(deps, name)).record;
+    } catch (e) {
+      if (!(e instanceof AppError) || e.code === 'TOKEN_DEAD' || e.code === 'NO_TOKEN') throw e;
+      const latest = vault.findToken(name) ?? rec;
+      if (latest.accessExpiresAt - now() < MIN_USEFUL_MS) throw new AppError('TOKEN_EXPIRED', e.detail);
+      log.log('warn', 'token.served-stale', { profile: name, code: e.code });
+      current = latest;
+    }
+  }
+  const tokens = vault.readTokens(name);
+  if (!tokens) throw new AppError('NO_TOKEN', name);
+  return { accessToken: tokens.accessToken, expiresAt: current.accessExpiresAt };
+}
+
+/** What the daily alarm and the ERP service run: refresh every token that is due. */
+export async function refreshDue(deps: TokenDeps): Promise<RefreshOutcome[]> {
+  const outcomes: RefreshOutcome[] = [];
+  for (const name of deps.vault.dueForRefresh((deps.now ?? Date.now)())) {
+    try {
+      const r = await refreshProfile(deps, name);
+      outcomes.push({ profile: name, outcome: r.outcome === 'not-due' ? 'not-due' : 'refreshed' });
+    } catch (e) {
+      const err = e instanceof AppError ? e : new AppError('INTERNAL');
+      outcomes.push({ profile: name, outcome: err.code === 'TOKEN_DEAD' ? 'dead' : 'failed', error: err.toPayload() });
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * Revokes at ANAF (refresh token first: it ends the grant), then forgets the tokens. Holds the
+ * lease so that no refresh stores a fresh pair after the revocation.
+ */
+export async function revokeProfile(deps: TokenDeps, name: string): Promise<void> {
+  const { vault, log } = deps;
+  const profile = vault.getProfile(name);
+  await withLease(
+    deps,
+    name,
+    async () => {
+      const tokens = vault.readTokens(name);
+      if (!tokens) throw new AppError('NO_TOKEN', name);
+      const rec = vault.findToken(name)!;
+      const secret = vault.clientSecret(name);
+      if (tokens.refreshToken && rec.deadReason === undefined) {
+        await revokeToken(profile, secret, tokens.refreshToken, 'refresh_token', deps.client);
+      }
+      await revokeToken(profile, secret, tokens.accessToken, 'access_token', deps.client);
+      vault.deleteTokens(name);
+      log.log('info', 'revoke.done', { profile: name });
+    },
+    () => undefined,
+  );
+}

@@ -1,0 +1,44 @@
+/** The vault's tables. Times are milliseconds since the epoch; sealed columns are AES-GCM blobs. */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS profiles (
+  name TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  env TEXT NOT NULL,
+  refresh_window_days INTEGER NOT NULL,
+  secret BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+  profile TEXT PRIMARY KEY REFERENCES profiles(name) ON DELETE CASCADE,
+  access BLOB NOT NULL,
+  refresh BLOB,
+  access_expires_at INTEGER NOT NULL,
+  refresh_expires_at INTEGER,
+  authorized_at INTEGER NOT NULL,
+  last_refresh_at INTEGER,
+  cert_subject TEXT,
+  cert_serial TEXT,
+  cert_sha256 TEXT,
+  state_echoed INTEGER NOT NULL DEFAULT 1,
+  dead_reason TEXT,
+  last_error TEXT,
+  last_failure_at INTEGER,
+  generation INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tokens_by_access_expiry ON tokens(access_expires_at);
+CREATE TABLE IF NOT EXISTS pending_authorizations (
+  state_hash TEXT PRIMARY KEY,
+  profile TEXT NOT NULL REFERENCES profiles(name) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`;

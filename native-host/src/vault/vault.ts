@@ -1,0 +1,403 @@
+/**
+ * The encrypted token vault: one SQLite file in WAL mode, safe with several host processes at
+ * once (Chrome starts one per connection; the CLI and the ERP service run beside them).
+ * Secrets and tokens are sealed per value; everything a status table needs stays readable.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import { AppError, type Environment, type Profile } from '../../../shared/src/index.js';
+import { registerSecret } from '../log/logger.js';
+import { ensurePrivateDir, type Paths } from '../config/paths.js';
+import { open, seal } from './crypto.js';
+import { chooseKeyStore, keyStoreOfKind, type KeyStoreKind } from './key-store.js';
+import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import path from 'node:path';
+
+const KEY_CHECK_PLAINTEXT = 'anaf-token vault key check';
+
+export interface TokenSet {
+  accessToken: string;
+  refreshToken: string | undefined;
+  accessExpiresAt: number;
+  refreshExpiresAt: number | undefined;
+}
+
+export interface CertificateRecord {
+  subject?: string | undefined;
+  serialHex?: string | undefined;
+  sha256?: string | undefined;
+}
+
+/** A token row as stored, with the sealed values left sealed until asked for. */
+export interface TokenRecord {
+  profile: string;
+  accessExpiresAt: number;
+  refreshExpiresAt: number | undefined;
+  hasRefreshToken: boolean;
+  authorizedAt: number;
+  lastRefreshAt: number | undefined;
+  certificate: CertificateRecord;
+  stateEchoed: boolean;
+  deadReason: string | undefined;
+  lastError: string | undefined;
+  lastFailureAt: number | undefined;
+  generation: number;
+}
+
+interface TokenRow {
+  profile: string;
+  access: Buffer;
+  refresh: Buffer | null;
+  access_expires_at: number;
+  refresh_expires_at: number | null;
+  authorized_at: number;
+  last_refresh_at: number | null;
+  cert_subject: string | null;
+  cert_serial: string | null;
+  cert_sha256: string | null;
+  state_echoed: number;
+  dead_reason: string | null;
+  last_error: string | null;
+  last_failure_at: number | null;
+  generation: number;
+}
+
+interface ProfileRow {
+  name: string;
+  client_id: string;
+  redirect_uri: string;
+  env: string;
+  refresh_window_days: number;
+  secret: Buffer;
+}
+
+export interface ProfileWrite {
+  name: string;
+  clientId: string;
+  redirectUri: string;
+  env: Environment;
+  refreshWindowDays: number;
+  clientSecret?: string | undefined;
+}
+
+export interface VaultOptions {
+  paths: Paths;
+  now?: () => number;
+  env?: NodeJS.ProcessEnv;
+}
+
+function rowToProfile(r: ProfileRow): Profile {
+  return {
+    name: r.name,
+    clientId: r.client_id,
+    redirectUri: r.redirect_uri,
+    env: r.env as Environment,
+    refreshWindowDays: r.refresh_window_days,
+  };
+}
+
+function rowToToken(r: TokenRow): TokenRecord {
+  return {
+    profile: r.profile,
+    accessExpiresAt: r.access_expires_at,
+    refreshExpiresAt: r.refresh_expires_at ?? undefined,
+    hasRefreshToken: r.refresh !== null,
+    authorizedAt: r.authorized_at,
+    lastRefreshAt: r.last_refresh_at ?? undefined,
+    certificate: {
+      subject: r.cert_subject ?? undefined,
+      serialHex: r.cert_serial ?? undefined,
+      sha256: r.cert_sha256 ?? undefined,
+    },
+    stateEchoed: r.state_echoed === 1,
+    deadReason: r.dead_reason ?? undefined,
+    lastError: r.last_error ?? undefined,
+    lastFailureAt: r.last_failure_at ?? undefined,
+    generation: r.generation,
+  };
+}
+
+export function hashState(state: string): string {
+  return crypto.createHash('sha256').update(state).digest('base64url');
+}
+
+export class Vault {
+  readonly keyStore: KeyStoreKind;
+  private readonly db: Database.Database;
+  private readonly key: Buffer;
+  private readonly now: () => number;
+
+  private constructor(db: Database.Database, key: Buffer, keyStore: KeyStoreKind, now: () => number) {
+    this.db = db;
+    this.key = key;
+    this.keyStore = keyStore;
+    this.now = now;
+  }
+
+  static open(opts: VaultOptions): Vault {
+    const { paths } = opts;
+    const now = opts.now ?? Date.now;
+    let db: Database.Database;
+    try {
+      ensurePrivateDir(paths.dataDir);
+      // Create the file 0600 ourselves; SQLite gives its -wal and -shm files the same mode.
+      fs.closeSync(fs.openSync(paths.vaultFile, 'a', 0o600));
+      if (process.platform !== 'win32') fs.chmodSync(paths.vaultFile, 0o600);
+      db = new Database(paths.vaultFile);
+      db.pragma('busy_timeout = 15000');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+    } catch (e) {
+      throw new AppError('VAULT_ERROR', `${path.basename(paths.vaultFile)}: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      const init = db.transaction(() => {
+        db.exec(SCHEMA_SQL);
+        const meta = (k: string) => (db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v;
+        const setMeta = (k: string, v: string) => db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run(k, v);
+        const version = meta('schema_version');
+        if (version !== undefined && Number(version) > SCHEMA_VERSION) {
+          throw new AppError('VAULT_ERROR', `the vault was written by a newer version (schema ${version})`);
+        }
+        setMeta('schema_version', String(SCHEMA_VERSION));
+        const kind = meta('key_store') as KeyStoreKind | undefined;
+        if (kind === undefined) {
+          const namespace = crypto.randomBytes(8).toString('hex');
+          const store = chooseKeyStore(paths.keyFile, namespace, opts.env);
+          const key = store.read() ?? store.create();
+          setMeta('key_store', store.kind);
+          setMeta('key_namespace', namespace);
+          setMeta('key_check', seal(key, KEY_CHECK_PLAINTEXT, 'meta:key_check').toString('base64'));
+          return { key, kind: store.kind };
+        }
+        const namespace = meta('key_namespace') ?? '';
+        const key = keyStoreOfKind(kind, paths.keyFile, namespace).read();
+        if (!key) throw new AppError('VAULT_LOCKED', `no key in the ${kind}`);
+        try {
+          open(key, Buffer.from(meta('key_check') ?? '', 'base64'), 'meta:key_check');
+        } catch {
+          throw new AppError('VAULT_LOCKED', `the key in the ${kind} does not open this vault`);
+        }
+        return { key, kind };
+      });
+      const { key, kind } = init.immediate();
+      return new Vault(db, key, kind, now);
+    } catch (e) {
+      db.close();
+      if (e instanceof AppError) throw e;
+      throw new AppError('VAULT_ERROR', (e as Error).message, { cause: e });
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ---- profiles -------------------------------------------------------------------------
+
+  listProfiles(): Profile[] {
+    return (this.db.prepare('SELECT * FROM profiles ORDER BY name').all() as ProfileRow[]).map(rowToProfile);
+  }
+
+  findProfile(name: string): Profile | undefined {
+    const r = this.db.prepare('SELECT * FROM profiles WHERE name = ?').get(name) as ProfileRow | undefined;
+    return r && rowToProfile(r);
+  }
+
+  getProfile(name: string): Profile {
+    const p = this.findProfile(name);
+    if (!p) throw new AppError('PROFILE_NOT_FOUND', name);
+    return p;
+  }
+
+  /** Creates or updates a profile; a new profile needs a secret, an update may keep the old one. */
+  saveProfile(p: ProfileWrite, mode: 'create' | 'upsert'): Profile {
+    const tx = this.db.transaction(() => {
+      const existing = this.db.prepare('SELECT secret FROM profiles WHERE name = ?').get(p.name) as
+        | { secret: Buffer }
+        | undefined;
+      if (existing && mode === 'create') throw new AppError('PROFILE_EXISTS', p.name);
+      const secret = p.clientSecret !== undefined ? seal(this.key, p.clientSecret, `profiles:${p.name}:secret`) : existing?.secret;
+      if (!secret) throw new AppError('SECRET_MISSING');
+      this.db
+        .prepare(
+          `INSERT INTO profiles (name, client_id, redirect_uri, env, refresh_window_days, secret, created_at)
+           VALUES (@name, @clientId, @redirectUri, @env, @refreshWindowDays, @secret, @now)
+           ON CONFLICT(name) DO UPDATE SET client_id = excluded.client_id, redirect_uri = excluded.redirect_uri,
+             env = excluded.env, refresh_window_days = excluded.refresh_window_days, secret = excluded.secret`,
+        )
+        .run({ ...p, secret, now: this.now() });
+    });
+    tx.immediate();
+    return this.getProfile(p.name);
+  }
+
+  removeProfile(name: string): boolean {
+    return this.db.prepare('DELETE FROM profiles WHERE name = ?').run(name).changes > 0;
+  }
+
+  clientSecret(name: string): string {
+    const r = this.db.prepare('SELECT secret FROM profiles WHERE name = ?').get(name) as { secret: Buffer } | undefined;
+    if (!r) throw new AppError('PROFILE_NOT_FOUND', name);
+    const secret = this.unseal(r.secret, `profiles:${name}:secret`);
+    registerSecret(secret);
+    return secret;
+  }
+
+  // ---- tokens ---------------------------------------------------------------------------
+
+  findToken(profile: string): TokenRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM tokens WHERE profile = ?').get(profile) as TokenRow | undefined;
+    return r && rowToToken(r);
+  }
+
+  allTokens(): Map<string, TokenRecord> {
+    const rows = this.db.prepare('SELECT * FROM tokens').all() as TokenRow[];
+    return new Map(rows.map((r) => [r.profile, rowToToken(r)]));
+  }
+
+  /** The tokens themselves; only the code that sends them to ANAF or the ERP asks for these. */
+  readTokens(profile: string): { accessToken: string; refreshToken: string | undefined; generation: number } | undefined {
+    const r = this.db.prepare('SELECT access, refresh, generation FROM tokens WHERE profile = ?').get(profile) as
+      | Pick<TokenRow, 'access' | 'refresh' | 'generation'>
+      | undefined;
+    if (!r) return undefined;
+    const accessToken = this.unseal(r.access, `tokens:${profile}:access`);
+    const refreshToken = r.refresh ? this.unseal(r.refresh, `tokens:${profile}:refresh`) : undefined;
+    registerSecret(accessToken);
+    registerSecret(refreshToken);
+    return { accessToken, refreshToken, generation: r.generation };
+  }
+
+  /** Stores the answer of an authorization (new row) or a refresh (same row, next generation), atomically. */
+  saveTokens(
+    profile: string,
+    t: TokenSet,
+    info: { kind: 'authorization'; certificate: CertificateRecord; stateEchoed: boolean } | { kind: 'refresh'; certificate: CertificateRecord },
+  ): TokenRecord {
+    const now = this.now();
+    const access = seal(this.key, t.accessToken, `tokens:${profile}:access`);
+    const refresh = t.refreshToken === undefined ? null : seal(this.key, t.refreshToken, `tokens:${profile}:refresh`);
+    const tx = this.db.transaction(() => {
+      const prev = this.findToken(profile);
+      const generation = (prev?.generation ?? 0) + 1;
+      const authorization = info.kind === 'authorization';
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO tokens (profile, access, refresh, access_expires_at, refresh_expires_at, authorized_at,
+             last_refresh_at, cert_subject, cert_serial, cert_sha256, state_echoed, dead_reason, last_error, last_failure_at, generation)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)`,
+        )
+        .run(
+          profile,
+          access,
+          refresh,
+          t.accessExpiresAt,
+          t.refreshExpiresAt ?? null,
+          authorization ? now : (prev?.authorizedAt ?? now),
+          authorization ? null : now,
+          info.certificate.subject ?? (authorization ? null : (prev?.certificate.subject ?? null)),
+          info.certificate.serialHex ?? (authorization ? null : (prev?.certificate.serialHex ?? null)),
+          info.certificate.sha256 ?? (authorization ? null : (prev?.certificate.sha256 ?? null)),
+          authorization ? (info.stateEchoed ? 1 : 0) : prev?.stateEchoed === false ? 0 : 1,
+          generation,
+        );
+    });
+    tx.immediate();
+    return this.findToken(profile)!;
+  }
+
+  markDead(profile: string, reason: string): void {
+    this.db
+      .prepare('UPDATE tokens SET dead_reason = ?, last_error = ?, last_failure_at = ? WHERE profile = ?')
+      .run(reason, reason, this.now(), profile);
+  }
+
+  /** A failed refresh that left the tokens usable: recorded so waiting processes need not retry it. */
+  recordFailure(profile: string, error: string): void {
+    this.db.prepare('UPDATE tokens SET last_error = ?, last_failure_at = ? WHERE profile = ?').run(error, this.now(), profile);
+  }
+
+  deleteTokens(profile: string): boolean {
+    return this.db.prepare('DELETE FROM tokens WHERE profile = ?').run(profile).changes > 0;
+  }
+
+  /** Profiles whose access token has entered its refresh window (or expired) and is not dead. */
+  dueForRefresh(now = this.now()): string[] {
+    const rows = this.db
+      .prepare(
+        `SELECT t.profile FROM tokens t JOIN profiles p ON p.name = t.profile
+         WHERE t.dead_reason IS NULL AND t.refresh IS NOT NULL
+           AND t.access_expires_at - p.refresh_window_days * 86400000 <= ?
+         ORDER BY t.access_expires_at`,
+      )
+      .all(now) as { profile: string }[];
+    return rows.map((r) => r.profile);
+  }
+
+  // ---- pending authorizations -------------------------------------------------------------
+
+  addPendingAuthorization(state: string, profile: string, ttlMs: number): number {
+    const now = this.now();
+    const expiresAt = now + ttlMs;
+    this.db.prepare('DELETE FROM pending_authorizations WHERE expires_at < ?').run(now);
+    this.db
+      .prepare('INSERT INTO pending_authorizations (state_hash, profile, created_at, expires_at) VALUES (?, ?, ?, ?)')
+      .run(hashState(state), profile, now, expiresAt);
+    return expiresAt;
+  }
+
+  /** Consumes a pending authorization: a state opens at most one exchange. */
+  takePendingAuthorization(state: string, profile: string): boolean {
+    const r = this.db
+      .prepare('DELETE FROM pending_authorizations WHERE state_hash = ? AND profile = ? AND expires_at >= ? RETURNING state_hash')
+      .get(hashState(state), profile, this.now());
+    return r !== undefined;
+  }
+
+  /** For an answer without `state`: the single pending authorization of the profile started since `since`. */
+  takeOnlyRecentPending(profile: string, since: number): boolean {
+    const tx = this.db.transaction(() => {
+      const rows = this.db
+        .prepare('SELECT state_hash FROM pending_authorizations WHERE profile = ? AND created_at >= ? AND expires_at >= ?')
+        .all(profile, since, this.now()) as { state_hash: string }[];
+      if (rows.length !== 1) return false;
+      this.db.prepare('DELETE FROM pending_authorizations WHERE state_hash = ?').run(rows[0]!.state_hash);
+      return true;
+    });
+    return tx.immediate();
+  }
+
+  // ---- leases (single-flight across processes) -----------------------------------------------
+
+  tryAcquireLease(name: string, owner: string, ttlMs: number): boolean {
+    const tx = this.db.transaction(() => {
+      const now = this.now();
+      const cur = this.db.prepare('SELECT owner, expires_at FROM leases WHERE name = ?').get(name) as
+        | { owner: string; expires_at: number }
+        | undefined;
+      if (cur && cur.owner !== owner && cur.expires_at > now) return false;
+      this.db.prepare('INSERT OR REPLACE INTO leases (name, owner, expires_at) VALUES (?, ?, ?)').run(name, owner, now + ttlMs);
+      return true;
+    });
+    return tx.immediate();
+  }
+
+  releaseLease(name: string, owner: string): void {
+    this.db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner);
+  }
+
+  leaseActive(name: string): boolean {
+    return this.db.prepare('SELECT 1 FROM leases WHERE name = ? AND expires_at > ?').get(name, this.now()) !== undefined;
+  }
+
+  private unseal(sealed: Buffer, aad: string): string {
+    try {
+      return open(this.key, sealed, aad);
+    } catch (e) {
+      throw new AppError('VAULT_LOCKED', `a value in the vault does not open (${aad.split(':')[0]})`, { cause: e });
+    }
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Every failure the user can meet, with a stable code, a CLI exit code and a message in
+ * Romanian and English that says what to do. Both the native host and the extension render
+ * errors from this table, so a code means the same thing everywhere.
+ */
+import { z } from 'zod';
+
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  notFound: 3,
+  /** Needs a new authorization with the USB key (no token, dead or expired refresh token). */
+  needsAuthorization: 4,
+  /** ANAF or the network failed; trying again later may work. */
+  transient: 5,
+  /** ANAF refused the request (wrong secret, access denied, bad code). */
+  rejected: 6,
+  vault: 7,
+  forbidden: 8,
+} as const;
+
+type Catalogue = Record<string, { exit: number; en: string; ro: string }>;
+
+const catalogue = {
+  INTERNAL: {
+    exit: EXIT.internal,
+    en: 'Unexpected error. Run the command again; if it persists, report it with the log file.',
+    ro: 'Eroare neașteptată. Rulați din nou comanda; dacă persistă, raportați-o împreună cu fișierul jurnal.',
+  },
+  BAD_REQUEST: {
+    exit: EXIT.usage,
+    en: 'The request is not valid.',
+    ro: 'Cererea nu este validă.',
+  },
+  MESSAGE_TOO_LARGE: {
+    exit: EXIT.usage,
+    en: 'The message is larger than the native messaging limit.',
+    ro: 'Mesajul depășește limita permisă de native messaging.',
+  },
+  ORIGIN_NOT_ALLOWED: {
+    exit: EXIT.forbidden,
+    en: 'This browser extension is not allowed to use the token host. Run "anaf-token install --extension-id <ID>" for it.',
+    ro: 'Această extensie de browser nu are voie să folosească gazda de tokenuri. Rulați "anaf-token install --extension-id <ID>" pentru ea.',
+  },
+  PROFILE_NOT_FOUND: {
+    exit: EXIT.notFound,
+    en: 'No profile with this name. See "anaf-token profile list".',
+    ro: 'Nu există un profil cu acest nume. Vedeți "anaf-token profile list".',
+  },
+  PROFILE_EXISTS: {
+    exit: EXIT.usage,
+    en: 'A profile with this name already exists. Remove it first or choose another name.',
+    ro: 'Există deja un profil cu acest nume. Ștergeți-l întâi sau alegeți alt nume.',
+  },
+  PROFILE_INVALID: {
+    exit: EXIT.usage,
+    en: 'The profile settings are not valid.',
+    ro: 'Setările profilului nu sunt valide.',
+  },
+  SECRET_MISSING: {
+    exit: EXIT.usage,
+    en: 'The client secret is missing. Give it on standard input or at the prompt (copy it from the application in ANAF\'s portal).',
+    ro: 'Lipsește client secret. Introduceți-l la intrarea standard sau la prompt (copiați-l din aplicația din portalul ANAF).',
+  },
+  NO_TOKEN: {
+    exit: EXIT.needsAuthorization,
+    en: 'This profile has no token yet. Obtain one with the USB key: "anaf-token authorize --profile <name>" or the browser extension.',
+    ro: 'Acest profil nu are încă token. Obțineți unul cu cheia USB: "anaf-token authorize --profile <nume>" sau extensia de browser.',
+  },
+  TOKEN_DEAD: {
+    exit: EXIT.needsAuthorization,
+    en: 'The refresh token is no longer accepted by ANAF (expired, revoked or already used). A new authorization with the USB key is needed.',
+    ro: 'Tokenul de reîmprospătare nu mai este acceptat de ANAF (expirat, revocat sau deja folosit). Este necesară o nouă autorizare cu cheia USB.',
+  },
+  TOKEN_EXPIRED: {
+    exit: EXIT.transient,
+    en: 'The access token has expired and could not be refreshed now. Check the connection to ANAF and try again.',
+    ro: 'Tokenul de acces a expirat și nu a putut fi reîmprospătat acum. Verificați conexiunea la ANAF și încercați din nou.',
+  },
+  STATE_MISMATCH: {
+    exit: EXIT.rejected,
+    en: 'The answer from ANAF does not belong to an authorization started here (state does not match or has expired). Start the authorization again.',
+    ro: 'Răspunsul ANAF nu aparține unei autorizări pornite aici (state nu corespunde sau a expirat). Porniți din nou autorizarea.',
+  },
+  CALLBACK_INVALID: {
+    exit: EXIT.usage,
+    en: 'This is not the callback address of the profile, or it carries no authorization code. Paste the full address the browser was sent to.',
+    ro: 'Aceasta nu este adresa de callback a profilului sau nu conține un cod de autorizare. Lipiți adresa completă la care a fost trimis browserul.',
+  },
+  ACCESS_DENIED: {
+    exit: EXIT.rejected,
+    en: 'ANAF denied access. Usually: the certificate picked is not the one enrolled in SPV for a valid CIF, the USB key driver is missing, or the callback URL differs from the one registered. Pick the qualified signature certificate enrolled in SPV and try again.',
+    ro: 'ANAF a refuzat accesul. De obicei: certificatul ales nu este cel înrolat în SPV pentru un CIF valid, lipsește driverul cheii USB sau adresa de callback diferă de cea înregistrată. Alegeți certificatul calificat înrolat în SPV și încercați din nou.',
+  },
+  AUTHORIZATION_FAILED: {
+    exit: EXIT.rejected,
+    en: 'ANAF refused the authorization request.',
+    ro: 'ANAF a refuzat cererea de autorizare.',
+  },
+  INVALID_CLIENT: {
+    exit: EXIT.rejected,
+    en: 'ANAF does not accept the client id or client secret. Copy both again from the application in ANAF\'s portal and update the profile.',
+    ro: 'ANAF nu acceptă client id sau client secret. Copiați-le din nou din aplicația din portalul ANAF și actualizați profilul.',
+  },
+  INVALID_GRANT: {
+    exit: EXIT.rejected,
+    en: 'ANAF refused the authorization code (used already, expired, or for another callback URL). Start the authorization again and finish it within a minute.',
+    ro: 'ANAF a refuzat codul de autorizare (deja folosit, expirat sau pentru altă adresă de callback). Porniți din nou autorizarea și finalizați-o într-un minut.',
+  },
+  ANAF_UNAVAILABLE: {
+    exit: EXIT.transient,
+    en: 'ANAF could not be reached or answered with an error. The stored token was kept; try again later.',
+    ro: 'ANAF nu a putut fi contactat sau a răspuns cu o eroare. Tokenul salvat a fost păstrat; încercați din nou mai târziu.',
+  },
+  ANAF_BAD_RESPONSE: {
+    exit: EXIT.transient,
+    en: 'ANAF sent an answer that could not be understood. The stored token was kept; try again later.',
+    ro: 'ANAF a trimis un răspuns care nu a putut fi înțeles. Tokenul salvat a fost păstrat; încercați din nou mai târziu.',
+  },
+  REFRESH_BUSY: {
+    exit: EXIT.transient,
+    en: 'Another process is refreshing this token and did not finish in time. Try again in a minute.',
+    ro: 'Alt proces reîmprospătează acest token și nu a terminat la timp. Încercați din nou peste un minut.',
+  },
+  VAULT_LOCKED: {
+    exit: EXIT.vault,
+    en: 'The token vault cannot be opened with the stored key (key missing or changed). Restore the key file, or remove the vault and authorize again.',
+    ro: 'Seiful de tokenuri nu poate fi deschis cu cheia salvată (cheie lipsă sau schimbată). Restaurați fișierul cheie sau ștergeți seiful și autorizați din nou.',
+  },
+  VAULT_ERROR: {
+    exit: EXIT.vault,
+    en: 'The token vault could not be read or written. Check the permissions of the data folder.',
+    ro: 'Seiful de tokenuri nu a putut fi citit sau scris. Verificați permisiunile dosarului de date.',
+  },
+  INSTALL_FAILED: {
+    exit: EXIT.internal,
+    en: 'The native messaging host could not be registered for the browser.',
+    ro: 'Gazda native messaging nu a putut fi înregistrată pentru browser.',
+  },
+} satisfies Catalogue;
+
+export type ErrorCode = keyof typeof catalogue;
+export const ERROR_CODES = Object.keys(catalogue) as [ErrorCode, ...ErrorCode[]];
+export const errorCodeSchema = z.enum(ERROR_CODES);
+
+/** The serialized form that crosses the native messaging boundary. */
+export const errorPayloadSchema = z.object({
+  code: errorCodeSchema,
+  message: z.object({ en: z.string(), ro: z.string() }),
+  /** Extra facts safe to show (never tokens or secrets), e.g. ANAF's error code. */
+  detail: z.string().max(2000).optional(),
+});
+export type ErrorPayload = z.infer<typeof errorPayloadSchema>;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(detail ? `${catalogue[code].en} (${detail})` : catalogue[code].en, options);
+    this.name = 'AppError';
+    this.code = code;
+    this.detail = detail;
+  }
+
+  get exitCode(): number {
+    return catalogue[this.code].exit;
+  }
+
+  get messageRo(): string {
+    return catalogue[this.code].ro;
+  }
+
+  toPayload(): ErrorPayload {
+    const { en, ro } = catalogue[this.code];
+    return this.detail === undefined
+      ? { code: this.code, message: { en, ro } }
+      : { code: this.code, message: { en, ro }, detail: this.detail };
+  }
+
+  static fromPayload(p: ErrorPayload): AppError {
+    return new AppError(p.code, p.detail);
+  }
+}
+
+export function messagesFor(code: ErrorCode): { en: string; ro: string; exit: number } {
+  return catalogue[code];
+}

@@ -1,0 +1,41 @@
+/** A profile: one ANAF application registration (client id + callback URL) used by one person. */
+import { z } from 'zod';
+
+export const PROFILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export const profileNameSchema = z
+  .string()
+  .regex(PROFILE_NAME_RE, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit');
+
+/** `prod` and `test` use ANAF's OAuth server; an https URL points to another server (the stand-in). */
+export const environmentSchema = z.union([
+  z.enum(['prod', 'test']),
+  z.url({ protocol: /^https$/ }).refine((u) => !new URL(u).search && !new URL(u).hash, 'no query or fragment'),
+]);
+export type Environment = z.infer<typeof environmentSchema>;
+
+export const redirectUriSchema = z
+  .url({ protocol: /^https?$/ })
+  .refine((u) => !new URL(u).hash, 'a callback URL has no fragment');
+
+export const clientIdSchema = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces');
+export const clientSecretSchema = z.string().min(1).max(512).regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces');
+
+export const refreshWindowDaysSchema = z.number().int().min(1).max(80);
+export const DEFAULT_REFRESH_WINDOW_DAYS = 14;
+
+/** What anyone may see of a profile: never the secret. */
+export const profileSchema = z.object({
+  name: profileNameSchema,
+  clientId: clientIdSchema,
+  redirectUri: redirectUriSchema,
+  env: environmentSchema,
+  refreshWindowDays: refreshWindowDaysSchema,
+});
+export type Profile = z.infer<typeof profileSchema>;
+
+export const profileInputSchema = profileSchema.extend({
+  clientSecret: clientSecretSchema,
+  refreshWindowDays: refreshWindowDaysSchema.default(DEFAULT_REFRESH_WINDOW_DAYS),
+});
+export type ProfileInput = z.input<typeof profileInputSchema>;

@@ -1,0 +1,74 @@
+// Standalone stand-in for end-to-end runs (browser, CLI in another process):
+//   npx tsx test/anaf-standin/main.ts --dir <pkiDir> [--port N] [--host H]
+//     [--client-id X --client-secret Y --redirect-uri U [--redirect-uri U2]]
+//     [--server-name erp.example.ro ...] [--enrolled-subject "POPESCU ION" ...]
+//     [--omit-state] [--refresh-token-format jwt|opaque]
+// Prints one JSON line {url, caFile, pid} on stdout and runs until SIGTERM/SIGINT.
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { makePki } from '../pki/make-pki.js';
+import { startAnafStandin } from './server.js';
+
+// Defaults used when no client is given on the command line.
+const DEFAULT_CLIENT_ID = 'standin-client-id';
+const DEFAULT_CLIENT_SECRET = 'standin-client-secret';
+const DEFAULT_REDIRECT_URI = 'https://erp.example.ro/anaf/callback';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      dir: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'client-id': { type: 'string' },
+      'client-secret': { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'server-name': { type: 'string', multiple: true },
+      'enrolled-subject': { type: 'string', multiple: true },
+      'omit-state': { type: 'boolean' },
+      'refresh-token-format': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.dir) throw new Error('--dir <pkiDir> is required');
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be 0..65535');
+  const format = values['refresh-token-format'] ?? 'jwt';
+  if (format !== 'jwt' && format !== 'opaque') throw new Error('--refresh-token-format must be jwt or opaque');
+
+  const pki = await makePki(path.resolve(values.dir), { serverNames: values['server-name'] ?? [] });
+  const standin = await startAnafStandin({
+    pki,
+    host: values.host,
+    port,
+    clients: [
+      {
+        clientId: values['client-id'] ?? DEFAULT_CLIENT_ID,
+        clientSecret: values['client-secret'] ?? DEFAULT_CLIENT_SECRET,
+        redirectUris: values['redirect-uri'] ?? [DEFAULT_REDIRECT_URI],
+      },
+    ],
+    enrolledSubjects: values['enrolled-subject'],
+    omitState: values['omit-state'] ?? false,
+    refreshTokenFormat: format,
+  });
+
+  let closing = false;
+  const stop = (): void => {
+    if (closing) return;
+    closing = true;
+    standin.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  process.stdout.write(JSON.stringify({ url: standin.url, caFile: pki.ca.certFile, pid: process.pid }) + '\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`anaf-standin: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
