@@ -2,6 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    globalSetup: ['test/global-setup.ts'],
     include: ['test/**/*.test.ts', 'shared/**/*.test.ts', 'native-host/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -244,6 +244,26 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+type SigningKey = {
+  publicKey: CryptoKey;
+  privateKey: CryptoKey;
+  kid: string;
+  publicJwk: JsonWebKey;
+};
+let sharedKey: Promise<SigningKey> | undefined;
+
+// RSA key generation costs 100-300 ms, too much per test; one key per process is shared by all
+// instances. Tokens still cannot cross instances: iss carries the port and each instance only
+// honours tokens it recorded itself.
+function signingKey(): Promise<SigningKey> {
+  sharedKey ??= (async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256', { modulusLength: 2048 });
+    const publicJwk: JsonWebKey = { ...(await exportJWK(publicKey)), alg: 'RS256', use: 'sig' };
+    return { publicKey, privateKey, kid: randomToken(8), publicJwk };
+  })();
+  return sharedKey;
+}
+
 export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandin> {
   const host = opts.host ?? '127.0.0.1';
   if (!isLoopback(host)) throw new Error(`ANAF stand-in binds to loopback only, not ${host}`);
@@ -259,9 +279,7 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
   };
   const clients = new Map(opts.clients.map((c) => [c.clientId, { ...c, redirectUris: [...c.redirectUris] }]));
 
-  const { publicKey, privateKey } = await generateKeyPair('RS256', { modulusLength: 2048 });
-  const kid = randomToken(8);
-  const publicJwk: JsonWebKey = { ...(await exportJWK(publicKey)), alg: 'RS256', use: 'sig' };
+  const { publicKey, privateKey, kid, publicJwk } = await signingKey();
 
   let clockOffsetMs = 0;
   const nowMs = (): number => Date.now() + clockOffsetMs;
@@ -622,7 +640,7 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     url,
     counters,
     issued,
-    publicJwk,
+    publicJwk: { ...publicJwk },
     setFaults(f: Faults): void {
       faults = { ...f, endpoints: f.endpoints ? [...f.endpoints] : undefined };
     },

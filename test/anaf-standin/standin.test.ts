@@ -75,9 +75,9 @@ function authorizeUrl(params: Record<string, string>): string {
 
 async function authorize(
   params: Record<string, string> = {},
-  cert: ReqOpts['cert'] = pki.client,
+  cert: ReqOpts['cert'] | null = pki.client,
 ): Promise<{ res: Res; location: URL | undefined }> {
-  const res = await request(authorizeUrl(params), { cert });
+  const res = await request(authorizeUrl(params), { cert: cert ?? undefined });
   const loc = res.headers.location;
   return { res, location: loc ? new URL(loc) : undefined };
 }
@@ -196,7 +196,7 @@ describe('test PKI', () => {
 
 describe('authorize', () => {
   it('answers 403 Access denied without a client certificate', async () => {
-    const { res, location } = await authorize({}, undefined);
+    const { res, location } = await authorize({}, null);
     expect(res.status).toBe(403);
     expect(res.body).toContain('Access denied');
     expect(location).toBeUndefined();

@@ -8,15 +8,20 @@ export const profileNameSchema = z
   .regex(PROFILE_NAME_RE, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit');
 
 /** `prod` and `test` use ANAF's OAuth server; an https URL points to another server (the stand-in). */
+const parsedUrl = (u: string): URL | undefined => (URL.canParse(u) ? new URL(u) : undefined);
+
 export const environmentSchema = z.union([
   z.enum(['prod', 'test']),
-  z.url({ protocol: /^https$/ }).refine((u) => !new URL(u).search && !new URL(u).hash, 'no query or fragment'),
+  z.url({ protocol: /^https$/ }).refine((u) => {
+    const url = parsedUrl(u);
+    return url !== undefined && !url.search && !url.hash;
+  }, 'no query or fragment'),
 ]);
 export type Environment = z.infer<typeof environmentSchema>;
 
 export const redirectUriSchema = z
   .url({ protocol: /^https?$/ })
-  .refine((u) => !new URL(u).hash, 'a callback URL has no fragment');
+  .refine((u) => parsedUrl(u)?.hash === '', 'a callback URL has no fragment');
 
 export const clientIdSchema = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces');
 export const clientSecretSchema = z.string().min(1).max(512).regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces');

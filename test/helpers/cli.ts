@@ -1,0 +1,31 @@
+/** Runs the built CLI as a separate process, as a user or an ERP would, and keeps everything it printed. */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+export const CLI = path.resolve('dist/native-host/src/cli/main.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Every output of every run, for the secret scan. */
+export const transcript: string[] = [];
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      // `token` prints the access token on stdout by contract; everything else must never show one.
+      transcript.push(args[0] === 'token' ? '' : stdout, stderr);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(input ?? '');
+  });
+}

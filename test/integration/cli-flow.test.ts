@@ -1,0 +1,270 @@
+/**
+ * The CLI end to end against the mTLS ANAF stand-in: every command is a separate process, the
+ * test plays the browser with a client certificate, and the stand-in counts what reached it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makePki, type Pki } from '../pki/make-pki.js';
+import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
+import { runCli, transcript } from '../helpers/cli.js';
+import { openAuthorize } from '../helpers/browser.js';
+import { tempDir } from '../helpers/temp.js';
+import { scanForSecrets } from '../helpers/secret-scan.js';
+import { request } from '../helpers/https.js';
+
+const CLIENT_ID = 'cli-test-client';
+const CLIENT_SECRET = `cli-secret-${Math.random().toString(36).slice(2)}`;
+const REDIRECT = 'https://erp.example.ro/anaf/callback';
+const DAY = 86_400;
+
+let pki: Pki;
+let anaf: AnafStandin;
+let env: NodeJS.ProcessEnv;
+const homes: string[] = [];
+
+async function cli(args: string[], input?: string) {
+  return runCli(args, env, input);
+}
+
+async function json<T = Record<string, unknown>>(args: string[]): Promise<T> {
+  const r = await cli([...args, '--json']);
+  if (r.code !== 0) throw new Error(`${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+async function addProfile(name = 'firma') {
+  const r = await cli(['profile', 'add', '--name', name, '--client-id', CLIENT_ID, '--redirect-uri', REDIRECT, '--env', anaf.url], `${CLIENT_SECRET}\n`);
+  expect(r.code, r.stderr).toBe(0);
+}
+
+/** The whole flow a certificate holder goes through, with the browser played by node:https. */
+async function authorize(name = 'firma', cert = pki.client) {
+  const start = await json<{ authorizeUrl: string; state: string }>(['authorize', '--profile', name]);
+  const res = await openAuthorize(start.authorizeUrl, pki.ca.certPem, cert);
+  expect(res.status).toBe(302);
+  return { start, callbackUrl: res.location! };
+}
+
+beforeAll(async () => {
+  pki = await makePki(tempDir('pki'));
+  anaf = await startAnafStandin({
+    pki,
+    clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT] }],
+  });
+});
+
+beforeEach(() => {
+  const home = tempDir('home');
+  homes.push(home);
+  env = { ANAF_TOKEN_HOME: home, ANAF_TOKEN_KEYSTORE: 'file', NODE_EXTRA_CA_CERTS: pki.ca.certFile };
+  anaf.clearFaults();
+  anaf.setOptions({ accessTokenTtlSec: 90 * DAY, omitState: false, enrolledSubjects: undefined });
+  anaf.resetCounters();
+});
+
+afterAll(async () => {
+  // Nothing the tool printed or logged may contain a token, a code or the client secret.
+  const logs = homes.flatMap((h) => {
+    const f = path.join(h, 'logs', 'anaf-token.log');
+    return fs.existsSync(f) ? [fs.readFileSync(f, 'utf8')] : [];
+  });
+  const hits = scanForSecrets([...transcript, ...logs], [CLIENT_SECRET, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens, ...anaf.issued.codes]);
+  await anaf.close();
+  expect(logs.length).toBeGreaterThan(5);
+  expect(hits).toEqual([]);
+});
+
+describe('anaf-token CLI against the ANAF stand-in', () => {
+  it('authorizes with the client certificate, stores the tokens, and hands out a token ANAF accepts', async () => {
+    await addProfile();
+    const { callbackUrl } = await authorize();
+    const done = await cli(['authorize', '--profile', 'firma', '--callback-url', callbackUrl]);
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toMatch(/firma\s+valid\s+89d/);
+    expect(done.stdout).toContain('POPESCU ION');
+
+    const [status] = await json<Record<string, any>[]>(['list']);
+    expect(status).toMatchObject({ state: 'valid', accessDaysLeft: 89, refreshDaysLeft: 364, stateEchoed: true });
+    expect(status!.certificate.subject).toContain('CN=POPESCU ION');
+    expect(anaf.counters.grants.authorization_code).toBe(1);
+
+    const tok = await runCli(['token', '--profile', 'firma', '--json'], env);
+    expect(tok.code).toBe(0);
+    const { accessToken } = JSON.parse(tok.stdout) as { accessToken: string };
+    expect(anaf.issued.accessTokens).toContain(accessToken);
+    const hello = await request(`${anaf.url}/TestOauth/jaxrs/hello?name=test`, pki.ca.certPem, { headers: { authorization: `Bearer ${accessToken}` } });
+    expect(hello.status).toBe(200);
+    expect(anaf.counters.grants.refresh_token).toBe(0); // not due: no refresh
+  });
+
+  it('refreshes with rotation: a new pair is stored and the old refresh token is dead at ANAF', async () => {
+    await addProfile();
+    await cli(['authorize', '--profile', 'firma', '--callback-url', (await authorize()).callbackUrl]);
+    const oldRefresh = anaf.issued.refreshTokens.at(-1)!;
+    const oldAccess = anaf.issued.accessTokens.at(-1)!;
+    const r = await json<Record<string, any>>(['refresh', '--profile', 'firma']);
+    expect(r.state).toBe('valid');
+    expect(r.lastRefreshAt).toBeDefined();
+    expect(anaf.counters.grants.refresh_token).toBe(1);
+    const tok = JSON.parse((await runCli(['token', '--profile', 'firma', '--json'], env)).stdout) as { accessToken: string };
+    expect(tok.accessToken).not.toBe(oldAccess);
+    expect(tok.accessToken).toBe(anaf.issued.accessTokens.at(-1));
+    const reuse = await request(`${anaf.url}/anaf-oauth2/v1/token`, pki.ca.certPem, {
+      form: { grant_type: 'refresh_token', refresh_token: oldRefresh, client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
+    });
+    expect(reuse.status).toBe(400);
+    expect((JSON.parse(reuse.body) as { error: string }).error).toBe('invalid_grant');
+  });
+
+  it('rejects a tampered state before anything reaches ANAF', async () => {
+    await addProfile();
+    const { callbackUrl } = await authorize();
+    const url = new URL(callbackUrl);
+    url.searchParams.set('state', url.searchParams.get('state')!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')));
+    const r = await cli(['authorize', '--profile', 'firma', '--callback-url', url.toString()]);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('STATE_MISMATCH');
+    expect(r.stderr).toMatch(/eroare \[STATE_MISMATCH\]: Răspunsul ANAF/);
+    expect(anaf.counters.requests.token).toBe(0);
+    expect((await json<Record<string, any>[]>(['list']))[0]!.state).toBe('none');
+  });
+
+  it('rejects a replayed code (ANAF says invalid_grant) and a replayed callback (state used up)', async () => {
+    await addProfile();
+    const first = await authorize();
+    expect((await cli(['authorize', '--profile', 'firma', '--callback-url', first.callbackUrl])).code).toBe(0);
+    const again = await cli(['authorize', '--profile', 'firma', '--callback-url', first.callbackUrl]);
+    expect(again.code).toBe(6);
+    expect(again.stderr).toContain('STATE_MISMATCH');
+    // A fresh state with the old code: the host exchanges it, ANAF refuses it.
+    const second = await json<{ state: string }>(['authorize', '--profile', 'firma']);
+    const replay = new URL(first.callbackUrl);
+    replay.searchParams.set('state', second.state);
+    const r = await cli(['authorize', '--profile', 'firma', '--callback-url', replay.toString()]);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('INVALID_GRANT');
+    expect(anaf.counters.grants.authorization_code).toBe(2);
+    expect((await json<Record<string, any>[]>(['list']))[0]!.state).toBe('valid'); // the first token stays
+  });
+
+  it('accepts an answer without state only for the single recent authorization, and records it', async () => {
+    await addProfile();
+    anaf.setOptions({ omitState: true });
+    const { callbackUrl } = await authorize();
+    expect(new URL(callbackUrl).searchParams.has('state')).toBe(false);
+    const r = await json<Record<string, any>>(['authorize', '--profile', 'firma', '--callback-url', callbackUrl]);
+    expect(r).toMatchObject({ state: 'valid', stateEchoed: false });
+  });
+
+  it('reports access_denied (certificate not enrolled in SPV) with what to do', async () => {
+    await addProfile();
+    anaf.setOptions({ enrolledSubjects: ['POPESCU ION'] });
+    const { callbackUrl } = await authorize('firma', pki.clientEc);
+    const r = await cli(['authorize', '--profile', 'firma', '--callback-url', callbackUrl]);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('ACCESS_DENIED');
+    expect(r.stderr).toContain('SPV');
+    expect(anaf.counters.requests.token).toBe(0);
+  });
+
+  it('revokes at ANAF and forgets the tokens', async () => {
+    await addProfile();
+    await cli(['authorize', '--profile', 'firma', '--callback-url', (await authorize()).callbackUrl]);
+    const access = anaf.issued.accessTokens.at(-1)!;
+    const r = await cli(['revoke', '--profile', 'firma']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(anaf.counters.requests.revoke).toBe(2);
+    expect((await request(`${anaf.url}/TestOauth/jaxrs/hello?name=x`, pki.ca.certPem, { headers: { authorization: `Bearer ${access}` } })).status).toBe(401);
+    expect((await json<Record<string, any>[]>(['list']))[0]!.state).toBe('none');
+    expect((await cli(['token', '--profile', 'firma'])).code).toBe(4);
+  });
+
+  it('marks the token dead on invalid_grant and asks for the USB key', async () => {
+    await addProfile();
+    await cli(['authorize', '--profile', 'firma', '--callback-url', (await authorize()).callbackUrl]);
+    const revoke = await request(`${anaf.url}/anaf-oauth2/v1/revoke`, pki.ca.certPem, {
+      form: { token: anaf.issued.refreshTokens.at(-1)!, client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
+    });
+    expect(revoke.status).toBe(200);
+    const r = await cli(['refresh', '--profile', 'firma']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('TOKEN_DEAD');
+    expect(r.stderr).toContain('cheia USB');
+    const [s] = await json<Record<string, any>[]>(['list']);
+    expect(s!.state).toBe('dead');
+    expect((await cli(['token', '--profile', 'firma'])).code).toBe(4);
+    expect(anaf.counters.grants.refresh_token).toBe(1); // dead: no more tries
+  });
+
+  it('keeps the old token when ANAF answers 5xx, and serves it while it is still valid', async () => {
+    anaf.setOptions({ accessTokenTtlSec: 10 * DAY }); // inside the 14-day window: always due
+    await addProfile();
+    await cli(['authorize', '--profile', 'firma', '--callback-url', (await authorize()).callbackUrl]);
+    const before = anaf.issued.accessTokens.at(-1)!;
+    anaf.setFaults({ status: 503 });
+    const r = await cli(['refresh', '--profile', 'firma']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('ANAF_UNAVAILABLE');
+    const tok = await runCli(['token', '--profile', 'firma', '--json'], env);
+    expect(tok.code).toBe(0);
+    expect((JSON.parse(tok.stdout) as { accessToken: string }).accessToken).toBe(before);
+    const [s] = await json<Record<string, any>[]>(['list']);
+    expect(s).toMatchObject({ state: 'expiring' });
+    expect(s!.lastError).toContain('ANAF_UNAVAILABLE');
+    for (const fault of [{ malformedJson: true }, { dropConnection: true }]) {
+      anaf.clearFaults();
+      anaf.setFaults(fault);
+      const f = await cli(['refresh', '--profile', 'firma']);
+      expect([5], `${JSON.stringify(fault)}: ${f.stderr}`).toContain(f.code);
+    }
+    anaf.clearFaults();
+    expect((await cli(['refresh', '--profile', 'firma'])).code).toBe(0); // the kept refresh token still works
+  });
+
+  it('lets one of several concurrent processes refresh; all get the new token', async () => {
+    anaf.setOptions({ accessTokenTtlSec: 10 * DAY });
+    await addProfile();
+    await cli(['authorize', '--profile', 'firma', '--callback-url', (await authorize()).callbackUrl]);
+    anaf.setFaults({ delayMs: 700 });
+    const [a, b] = await Promise.all([cli(['refresh', '--profile', 'firma']), cli(['refresh', '--profile', 'firma'])]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(anaf.counters.grants.refresh_token).toBe(1);
+
+    anaf.setOptions({ accessTokenTtlSec: 10 * DAY });
+    anaf.resetCounters();
+    const tokens = await Promise.all(Array.from({ length: 5 }, () => runCli(['token', '--profile', 'firma', '--json'], env)));
+    expect(tokens.map((t) => t.code)).toEqual([0, 0, 0, 0, 0]);
+    const values = new Set(tokens.map((t) => (JSON.parse(t.stdout) as { accessToken: string }).accessToken));
+    expect(values.size).toBe(1);
+    expect(anaf.counters.grants.refresh_token).toBe(1);
+    expect([...values][0]).toBe(anaf.issued.accessTokens.at(-1));
+  });
+
+  it('says what is wrong with bad input, with documented exit codes', async () => {
+    expect((await cli(['token', '--profile', 'nobody'])).code).toBe(3);
+    const noSecret = await cli(['profile', 'add', '--name', 'x', '--client-id', 'c', '--redirect-uri', REDIRECT], '');
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toContain('SECRET_MISSING');
+    const badEnv = await cli(['profile', 'add', '--name', 'x', '--client-id', 'c', '--redirect-uri', REDIRECT, '--env', 'http://a'], 's3cret\n');
+    expect(badEnv.code).toBe(2);
+    await addProfile();
+    expect((await cli(['profile', 'add', '--name', 'firma', '--client-id', 'c', '--redirect-uri', REDIRECT], 's3cret\n')).code).toBe(2);
+    expect((await cli(['token', '--profile', 'firma'])).code).toBe(4);
+    const wrong = await cli(['authorize', '--profile', 'firma', '--callback-url', 'https://evil.example/anaf/callback?code=x&state=y']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('CALLBACK_INVALID');
+    const list = await json<Record<string, any>[]>(['profile', 'list']);
+    expect(JSON.stringify(list)).not.toContain(CLIENT_SECRET);
+    expect((await cli(['nonsense'])).code).toBe(2);
+  });
+
+  it('reports a wrong client secret as such', async () => {
+    const r = await cli(['profile', 'add', '--name', 'bad', '--client-id', CLIENT_ID, '--redirect-uri', REDIRECT, '--env', anaf.url], 'not-the-secret\n');
+    expect(r.code).toBe(0);
+    const { callbackUrl } = await authorize('bad');
+    const done = await cli(['authorize', '--profile', 'bad', '--callback-url', callbackUrl]);
+    expect(done.code).toBe(6);
+    expect(done.stderr).toContain('INVALID_CLIENT');
+  });
+});

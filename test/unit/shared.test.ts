@@ -1,0 +1,50 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  ERROR_CODES,
+  EXTENSION_ID,
+  EXTENSION_PUBLIC_KEY,
+  messagesFor,
+  requestSchema,
+  profileInputSchema,
+} from '../../shared/src/index.js';
+import { HOST_VERSION } from '../../native-host/src/version.js';
+
+describe('shared definitions', () => {
+  it('derives the fixed extension ID from the manifest key', () => {
+    const hex = crypto.createHash('sha256').update(Buffer.from(EXTENSION_PUBLIC_KEY, 'base64')).digest('hex').slice(0, 32);
+    const id = [...hex].map((c) => String.fromCharCode('a'.charCodeAt(0) + parseInt(c, 16))).join('');
+    expect(id).toBe(EXTENSION_ID);
+  });
+
+  it('keeps the host version in step with package.json', () => {
+    expect(JSON.parse(fs.readFileSync('package.json', 'utf8')).version).toBe(HOST_VERSION);
+  });
+
+  it('has a Romanian and an English message for every error code', () => {
+    for (const code of ERROR_CODES) {
+      const m = messagesFor(code);
+      expect(m.en.length).toBeGreaterThan(10);
+      expect(m.ro.length).toBeGreaterThan(10);
+      expect(m.ro).not.toBe(m.en);
+    }
+  });
+
+  it('parses requests strictly', () => {
+    expect(requestSchema.safeParse({ id: '1', type: 'status' }).success).toBe(true);
+    expect(requestSchema.safeParse({ id: '1', type: 'status', extra: 1 }).success).toBe(false);
+    expect(requestSchema.safeParse({ id: '1', type: 'nope' }).success).toBe(false);
+    expect(requestSchema.safeParse({ id: '', type: 'status' }).success).toBe(false);
+    expect(requestSchema.safeParse({ id: '1', type: 'authorize.start', profile: '../x' }).success).toBe(false);
+  });
+
+  it('accepts https environments and ANAF names only', () => {
+    const base = { name: 'p', clientId: 'c', clientSecret: 's', redirectUri: 'https://erp.example.ro/cb' };
+    expect(profileInputSchema.safeParse({ ...base, env: 'prod' }).success).toBe(true);
+    expect(profileInputSchema.safeParse({ ...base, env: 'https://127.0.0.1:8443' }).success).toBe(true);
+    expect(profileInputSchema.safeParse({ ...base, env: 'http://127.0.0.1:8443' }).success).toBe(false);
+    expect(profileInputSchema.safeParse({ ...base, env: 'staging' }).success).toBe(false);
+    expect(profileInputSchema.safeParse({ ...base, env: 'prod', redirectUri: 'https://x/cb#frag' }).success).toBe(false);
+  });
+});

@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../shared/src/index.js';
+import { Vault } from '../../native-host/src/vault/vault.js';
+import { tempPaths } from '../helpers/temp.js';
+
+const env = { ANAF_TOKEN_KEYSTORE: 'file' };
+const SECRET = 'client-secret-value-9f3a1c';
+const ACCESS = 'access-token-value-7d2e9b0c';
+const REFRESH = 'refresh-token-value-51aa7e3f';
+
+function seeded() {
+  const paths = tempPaths('vault');
+  const vault = Vault.open({ paths, env });
+  vault.saveProfile(
+    { name: 'firma', clientId: 'cid', clientSecret: SECRET, redirectUri: 'https://erp.example.ro/cb', env: 'prod', refreshWindowDays: 14 },
+    'create',
+  );
+  vault.saveTokens(
+    'firma',
+    { accessToken: ACCESS, refreshToken: REFRESH, accessExpiresAt: Date.now() + 90 * 86400000, refreshExpiresAt: Date.now() + 365 * 86400000 },
+    { kind: 'authorization', certificate: { subject: 'CN=POPESCU ION' }, stateEchoed: true },
+  );
+  return { paths, vault };
+}
+
+describe('vault', () => {
+  it('keeps secrets and tokens out of the files in plain text, and the files 0600', () => {
+    const { paths, vault } = seeded();
+    expect(vault.keyStore).toBe('file');
+    vault.close();
+    for (const f of [paths.vaultFile, paths.keyFile]) {
+      const bytes = fs.readFileSync(f);
+      for (const s of [SECRET, ACCESS, REFRESH]) {
+        expect(bytes.includes(Buffer.from(s))).toBe(false);
+        expect(bytes.toString('latin1').includes(Buffer.from(s).toString('base64').slice(0, 16))).toBe(false);
+      }
+      expect(fs.statSync(f).mode & 0o777).toBe(0o600);
+    }
+    expect(fs.statSync(paths.dataDir).mode & 0o777).toBe(0o700);
+  });
+
+  it('reads back what it stored, from another connection too', () => {
+    const { paths, vault } = seeded();
+    const other = Vault.open({ paths, env });
+    expect(other.clientSecret('firma')).toBe(SECRET);
+    expect(other.readTokens('firma')).toMatchObject({ accessToken: ACCESS, refreshToken: REFRESH, generation: 1 });
+    expect(other.findToken('firma')?.certificate.subject).toBe('CN=POPESCU ION');
+    vault.close();
+    other.close();
+  });
+
+  it('refuses to open with a different key', () => {
+    const { paths, vault } = seeded();
+    vault.close();
+    fs.writeFileSync(paths.keyFile, Buffer.alloc(32, 7).toString('base64'));
+    expect(() => Vault.open({ paths, env })).toThrowError(expect.objectContaining({ code: 'VAULT_LOCKED' }));
+  });
+
+  it('does not open a sealed value moved to another row', () => {
+    const { paths, vault } = seeded();
+    vault.saveProfile(
+      { name: 'other', clientId: 'x', clientSecret: 'other-secret-123', redirectUri: 'https://a.example/cb', env: 'test', refreshWindowDays: 14 },
+      'create',
+    );
+    vault.close();
+    const db = new Database(paths.vaultFile);
+    db.prepare("UPDATE profiles SET secret = (SELECT secret FROM profiles WHERE name = 'firma') WHERE name = 'other'").run();
+    db.close();
+    const again = Vault.open({ paths, env });
+    expect(() => again.clientSecret('other')).toThrowError(AppError);
+    expect(again.clientSecret('firma')).toBe(SECRET);
+    again.close();
+  });
+
+  it('gives a lease to one owner at a time and takes it back after expiry', () => {
+    let now = 1_000_000;
+    const paths = tempPaths('lease');
+    const a = Vault.open({ paths, env, now: () => now });
+    const b = Vault.open({ paths, env, now: () => now });
+    expect(a.tryAcquireLease('refresh:x', 'A', 1000)).toBe(true);
+    expect(b.tryAcquireLease('refresh:x', 'B', 1000)).toBe(false);
+    now += 1001;
+    expect(b.tryAcquireLease('refresh:x', 'B', 1000)).toBe(true);
+    a.releaseLease('refresh:x', 'A'); // not A's any more: must not free B's lease
+    expect(a.leaseActive('refresh:x')).toBe(true);
+    a.close();
+    b.close();
+  });
+
+  it('consumes a pending state once, only for its profile, only before it expires', () => {
+    let now = 5_000_000;
+    const { paths, vault } = seeded();
+    vault.close();
+    const v = Vault.open({ paths, env, now: () => now });
+    v.addPendingAuthorization('s1', 'firma', 1000);
+    expect(v.takePendingAuthorization('s1', 'other')).toBe(false);
+    expect(v.takePendingAuthorization('s1', 'firma')).toBe(true);
+    expect(v.takePendingAuthorization('s1', 'firma')).toBe(false);
+    v.addPendingAuthorization('s2', 'firma', 1000);
+    now += 1001;
+    expect(v.takePendingAuthorization('s2', 'firma')).toBe(false);
+    v.close();
+  });
+
+  it('matches an answer without state only to a single recent pending authorization', () => {
+    const { vault } = seeded();
+    const t0 = Date.now();
+    vault.addPendingAuthorization('a', 'firma', 60_000);
+    vault.addPendingAuthorization('b', 'firma', 60_000);
+    expect(vault.takeOnlyRecentPending('firma', t0 - 1000)).toBe(false);
+    expect(vault.takePendingAuthorization('b', 'firma')).toBe(true);
+    expect(vault.takeOnlyRecentPending('firma', t0 - 1000)).toBe(true);
+    expect(vault.takeOnlyRecentPending('firma', t0 - 1000)).toBe(false);
+    vault.close();
+  });
+
+  it('lists what is due for refresh by each profile\'s window', () => {
+    const { vault } = seeded();
+    const now = Date.now();
+    expect(vault.dueForRefresh(now)).toEqual([]);
+    expect(vault.dueForRefresh(now + 77 * 86400000)).toEqual(['firma']);
+    vault.markDead('firma', 'invalid_grant');
+    expect(vault.dueForRefresh(now + 77 * 86400000)).toEqual([]);
+    vault.close();
+  });
+});
