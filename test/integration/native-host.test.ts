@@ -1,0 +1,164 @@
+/**
+ * The native messaging mode as Chrome uses it: registered with `anaf-token install`, started
+ * through the launcher with the caller origin, spoken to in length-prefixed JSON frames.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXTENSION_ID, NATIVE_HOST_NAME, resultSchemas } from '../../shared/src/index.js';
+import { makePki, type Pki } from '../pki/make-pki.js';
+import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
+import { runCli } from '../helpers/cli.js';
+import { openAuthorize } from '../helpers/browser.js';
+import { encodeFrame, startNative, type NativeSession } from '../helpers/native-client.js';
+import { scanForSecrets } from '../helpers/secret-scan.js';
+import { tempDir } from '../helpers/temp.js';
+
+const CLIENT_ID = 'native-test-client';
+const CLIENT_SECRET = `native-secret-${Math.random().toString(36).slice(2)}`;
+const REDIRECT = 'https://erp.example.ro/anaf/callback';
+const ORIGIN = `chrome-extension://${EXTENSION_ID}/`;
+
+let pki: Pki;
+let anaf: AnafStandin;
+let home: string;
+let userDataDir: string;
+let launcher: string;
+let env: NodeJS.ProcessEnv;
+const answers: string[] = [];
+
+function session(origin = ORIGIN): NativeSession {
+  const s = startNative(launcher, [origin], env);
+  const next = s.next;
+  s.next = async () => {
+    const m = await next();
+    answers.push(JSON.stringify(m));
+    return m;
+  };
+  return s;
+}
+
+beforeAll(async () => {
+  pki = await makePki(tempDir('pki'));
+  anaf = await startAnafStandin({ pki, clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT] }] });
+  home = tempDir('home');
+  userDataDir = tempDir('udd');
+  env = { ANAF_TOKEN_HOME: home, ANAF_TOKEN_KEYSTORE: 'file', NODE_EXTRA_CA_CERTS: pki.ca.certFile };
+  const r = await runCli(['install', '--user-data-dir', userDataDir, '--json'], env);
+  expect(r.code, r.stderr).toBe(0);
+  const manifestFile = path.join(userDataDir, 'NativeMessagingHosts', `${NATIVE_HOST_NAME}.json`);
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { path: string; allowed_origins: string[]; type: string };
+  expect(manifest.allowed_origins).toEqual([ORIGIN]);
+  expect(manifest.type).toBe('stdio');
+  launcher = manifest.path;
+  expect(fs.statSync(launcher).mode & 0o111).not.toBe(0);
+});
+
+afterAll(async () => {
+  const log = fs.readFileSync(path.join(home, 'logs', 'anaf-token.log'), 'utf8');
+  expect(log).toContain('native.request');
+  const hits = scanForSecrets([log, ...answers], [CLIENT_SECRET, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens, ...anaf.issued.codes]);
+  await anaf.close();
+  expect(hits).toEqual([]);
+});
+
+describe('native messaging host', () => {
+  it('runs the whole life of a token over native messaging', async () => {
+    const s = session();
+    const hello = await s.request({ id: '1', type: 'hello', protocol: 1 });
+    expect(hello).toMatchObject({ id: '1', ok: true, result: { protocol: 1 } });
+
+    const saved = await s.request({
+      id: '2',
+      type: 'profile.save',
+      name: 'firma',
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUri: REDIRECT,
+      env: anaf.url,
+    });
+    expect(saved).toMatchObject({ ok: true, result: { state: 'none', profile: { name: 'firma', refreshWindowDays: 14 } } });
+    expect(JSON.stringify(saved)).not.toContain(CLIENT_SECRET);
+
+    const start = await s.request({ id: '3', type: 'authorize.start', profile: 'firma' });
+    const { authorizeUrl, redirectUri } = resultSchemas['authorize.start'].parse(start.result);
+    expect(redirectUri).toBe(REDIRECT);
+    const browser = await openAuthorize(authorizeUrl, pki.ca.certPem, pki.client);
+    const done = await s.request({ id: '4', type: 'authorize.complete', profile: 'firma', callbackUrl: browser.location! });
+    expect(done.ok, JSON.stringify(done)).toBe(true);
+    const status = resultSchemas['authorize.complete'].parse(done.result);
+    expect(status).toMatchObject({ state: 'valid', accessDaysLeft: 89 });
+    expect(status.certificate?.subject).toContain('POPESCU ION');
+
+    const refreshed = resultSchemas['token.refresh'].parse((await s.request({ id: '5', type: 'token.refresh', profile: 'firma' })).result);
+    expect(refreshed.lastRefreshAt).toBeDefined();
+    expect(anaf.counters.grants.refresh_token).toBe(1);
+
+    const due = await s.request({ id: '6', type: 'refresh.due' });
+    expect(due).toMatchObject({ ok: true, result: { outcomes: [] } });
+
+    const all = resultSchemas.status.parse((await s.request({ id: '7', type: 'status' })).result);
+    expect(all.profiles.map((p) => [p.profile.name, p.state])).toEqual([['firma', 'valid']]);
+
+    // The CLI sees what the extension's host stored: one vault for both.
+    const list = JSON.parse((await runCli(['list', '--json'], env)).stdout) as { state: string }[];
+    expect(list[0]!.state).toBe('valid');
+
+    const revoked = await s.request({ id: '8', type: 'token.revoke', profile: 'firma' });
+    expect(revoked).toMatchObject({ ok: true, result: { state: 'none' } });
+    const again = await s.request({ id: '9', type: 'token.revoke', profile: 'firma' });
+    expect(again).toMatchObject({ id: '9', ok: false, error: { code: 'NO_TOKEN' } });
+    expect((again.error as { message: { ro: string } }).message.ro).toContain('cheia USB');
+    expect((await s.end()).code).toBe(0);
+  });
+
+  it('answers every bad message with a typed error and keeps going', async () => {
+    const s = session();
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(5);
+    s.writeRaw(Buffer.concat([len, Buffer.from('{oops')]));
+    expect(await s.next()).toMatchObject({ id: null, ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(await s.request({ id: 'a', type: 'no-such-type' })).toMatchObject({ id: 'a', ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(await s.request({ id: 'b', type: 'status', extra: true })).toMatchObject({ id: 'b', ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(await s.request({ id: 'c', type: 'authorize.start', profile: 'missing' })).toMatchObject({
+      id: 'c',
+      ok: false,
+      error: { code: 'PROFILE_NOT_FOUND' },
+    });
+    expect(await s.request({ id: 'd', type: 'authorize.complete', profile: 'missing', callbackUrl: 'not a url' })).toMatchObject({
+      id: 'd',
+      ok: false,
+      error: { code: 'BAD_REQUEST' },
+    });
+    expect(await s.request([1, 2, 3] as unknown as Record<string, unknown>)).toMatchObject({ id: null, ok: false });
+    expect(await s.request({ id: 'e', type: 'hello', protocol: 1 })).toMatchObject({ id: 'e', ok: true });
+    // A truncated frame at the end of input: a clean exit.
+    s.writeRaw(encodeFrame({ id: 'f', type: 'status' }).subarray(0, 9));
+    expect((await s.end()).code).toBe(0);
+  });
+
+  it('answers a frame over the 64 MiB cap once and exits cleanly', async () => {
+    const s = session();
+    const header = Buffer.alloc(4);
+    header.writeUInt32LE(64 * 1024 * 1024 + 1);
+    s.writeRaw(header);
+    expect(await s.next()).toMatchObject({ id: null, ok: false, error: { code: 'MESSAGE_TOO_LARGE' } });
+    expect((await s.end()).code).toBe(0);
+  });
+
+  it('refuses a caller that is not an allowed extension', async () => {
+    for (const origin of [`chrome-extension://${'b'.repeat(32)}/`, 'https://evil.example/', '']) {
+      const s = session(origin);
+      const first = await s.next();
+      expect(first).toMatchObject({ ok: false, error: { code: 'ORIGIN_NOT_ALLOWED' } });
+      s.writeRaw(encodeFrame({ id: '1', type: 'status' }));
+      expect((await s.end()).code).toBe(1);
+    }
+  });
+
+  it('uninstalls the registration', async () => {
+    const r = await runCli(['uninstall', '--user-data-dir', userDataDir], env);
+    expect(r.code).toBe(0);
+    expect(fs.existsSync(path.join(userDataDir, 'NativeMessagingHosts', `${NATIVE_HOST_NAME}.json`))).toBe(false);
+  });
+});
