@@ -69,7 +69,12 @@ afterAll(async () => {
     const f = path.join(h, 'logs', 'anaf-token.log');
     return fs.existsSync(f) ? [fs.readFileSync(f, 'utf8')] : [];
   });
-  const hits = scanForSecrets([...transcript, ...logs], [CLIENT_SECRET, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens, ...anaf.issued.codes]);
+  // The vault and its key file hold them only sealed.
+  const stored = homes.flatMap((h) =>
+    ['vault.sqlite', 'vault.sqlite-wal', 'vault.key'].flatMap((f) => (fs.existsSync(path.join(h, f)) ? [fs.readFileSync(path.join(h, f), 'latin1')] : [])),
+  );
+  expect(stored.length).toBeGreaterThan(10);
+  const hits = scanForSecrets([...transcript, ...logs, ...stored], [CLIENT_SECRET, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens, ...anaf.issued.codes]);
   await anaf.close();
   expect(logs.length).toBeGreaterThan(5);
   expect(hits).toEqual([]);
