@@ -130,6 +130,11 @@ describe('native messaging host', () => {
       ok: false,
       error: { code: 'BAD_REQUEST' },
     });
+    expect(await s.request({ id: 'd2', type: 'authorize.complete', profile: 'x', callbackUrl: 'https://a.example/cb?code=1', code: '1' })).toMatchObject({
+      id: 'd2',
+      ok: false,
+      error: { code: 'BAD_REQUEST' },
+    });
     expect(await s.request([1, 2, 3] as unknown as Record<string, unknown>)).toMatchObject({ id: null, ok: false });
     expect(await s.request({ id: 'e', type: 'hello', protocol: 1 })).toMatchObject({ id: 'e', ok: true });
     // A truncated frame at the end of input: a clean exit.

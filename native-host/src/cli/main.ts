@@ -21,7 +21,7 @@ import { resolvePaths } from '../config/paths.js';
 import { BROWSERS, targetForUserDataDir, type Browser, type Target } from '../install/browsers.js';
 import { browserTargets, install, uninstall } from '../install/install.js';
 import { runNative } from '../native/run-native.js';
-import { completeAuthorization, startAuthorization } from '../oauth/authorization.js';
+import { callbackUrlFrom, completeAuthorization, startAuthorization } from '../oauth/authorization.js';
 import { refreshProfile, revokeProfile, validAccessToken } from '../tokens/refresh.js';
 import { allStatuses, statusOf } from '../tokens/statuses.js';
 import { HOST_VERSION } from '../version.js';
@@ -72,7 +72,9 @@ function installTargets(opts: { browser: string; userDataDir?: string }): Target
 const program = new Command('anaf-token')
   .description('Get and keep the ANAF OAuth token for e-Factura / e-Transport. Obține și păstrează tokenul ANAF.')
   .version(HOST_VERSION)
-  .option('-v, --verbose', 'log to stderr too');
+  .option('-v, --verbose', 'log to stderr too')
+  // Before any subcommand is added, so they inherit it: usage errors then exit 2, not 1.
+  .exitOverride();
 
 const verbose = () => Boolean(program.opts().verbose);
 
@@ -187,12 +189,14 @@ program
   .description('print the ANAF authorize URL to open in a browser with the USB key; with --callback-url, finish it')
   .addOption(profileOption())
   .option('--callback-url <url>', 'the full URL the browser was redirected to after login')
+  .addOption(new Option('--code <code>', 'only the code from that URL (instead of --callback-url)').conflicts('callbackUrl'))
+  .option('--state <state>', 'the state from that URL, with --code')
   .addOption(jsonOption())
   .action(
-    action(async (opts: { profile: string; callbackUrl?: string; json?: boolean }) => {
+    action(async (opts: { profile: string; callbackUrl?: string; code?: string; state?: string; json?: boolean }) => {
       const app = makeApp('cli', verbose());
       try {
-        if (!opts.callbackUrl) {
+        if (!opts.callbackUrl && !opts.code) {
           const start = startAuthorization(app.vault, opts.profile);
           app.log.log('info', 'authorize.started', { profile: opts.profile });
           if (opts.json) printJson(start);
@@ -206,7 +210,8 @@ program
           }
           return;
         }
-        await completeAuthorization(app.vault, opts.profile, opts.callbackUrl, app.log, app.tokenDeps.client);
+        const callbackUrl = opts.callbackUrl ?? callbackUrlFrom(app.vault.getProfile(opts.profile), opts.code!, opts.state);
+        await completeAuthorization(app.vault, opts.profile, callbackUrl, app.log, app.tokenDeps.client);
         const s = statusOf(app, opts.profile);
         if (opts.json) printJson(s);
         else process.stdout.write(statusTable([s]));
@@ -311,7 +316,6 @@ program
     app.close();
   });
 
-program.exitOverride();
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

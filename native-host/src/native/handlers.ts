@@ -7,7 +7,7 @@ import {
   type ResultOf,
 } from '../../../shared/src/index.js';
 import type { App } from '../app.js';
-import { completeAuthorization, startAuthorization } from '../oauth/authorization.js';
+import { callbackUrlFrom, completeAuthorization, startAuthorization } from '../oauth/authorization.js';
 import { refreshDue, refreshProfile, revokeProfile } from '../tokens/refresh.js';
 import { allStatuses, statusOf } from '../tokens/statuses.js';
 import { HOST_VERSION } from '../version.js';
@@ -36,7 +36,8 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   'profile.remove': async (app, req) => ({ removed: app.vault.removeProfile(req.profile) }),
   'authorize.start': async (app, req) => startAuthorization(app.vault, req.profile),
   'authorize.complete': async (app, req) => {
-    await completeAuthorization(app.vault, req.profile, req.callbackUrl, app.log, app.tokenDeps.client);
+    const callbackUrl = req.callbackUrl ?? callbackUrlFrom(app.vault.getProfile(req.profile), req.code!, req.state);
+    await completeAuthorization(app.vault, req.profile, callbackUrl, app.log, app.tokenDeps.client);
     return statusOf(app, req.profile);
   },
   'token.refresh': async (app, req) => {

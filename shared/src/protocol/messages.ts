@@ -42,14 +42,18 @@ export const requestSchema = z.discriminatedUnion('type', [
     .strict(),
   z.object({ id, type: z.literal('profile.remove'), profile }).strict(),
   z.object({ id, type: z.literal('authorize.start'), profile }).strict(),
+  /** The URL ANAF redirected to, or just its code and state (for callers that parsed it). */
   z
     .object({
       id,
       type: z.literal('authorize.complete'),
       profile,
-      callbackUrl,
+      callbackUrl: callbackUrl.optional(),
+      code: z.string().min(1).max(4096).optional(),
+      state: z.string().min(1).max(512).optional(),
     })
-    .strict(),
+    .strict()
+    .refine((m) => (m.callbackUrl === undefined) !== (m.code === undefined), 'callbackUrl or code, not both'),
   z.object({ id, type: z.literal('token.refresh'), profile, force: z.boolean().optional() }).strict(),
   z.object({ id, type: z.literal('token.revoke'), profile }).strict(),
   z.object({ id, type: z.literal('refresh.due') }).strict(),
