@@ -138,6 +138,102 @@ const catalogue = {
     en: 'The native messaging host could not be registered for the browser.',
     ro: 'Gazda native messaging nu a putut fi înregistrată pentru browser.',
   },
+  // ---- the ERP token service (`serve`, `clients`, `service`) and `doctor` ------------------
+  API_KEY_INVALID: {
+    exit: EXIT.forbidden,
+    en: 'No client key, or a wrong one. Send "Authorization: Bearer <key>" with a key made by "anaf-token clients add <name>".',
+    ro: 'Lipsește cheia de client sau este greșită. Trimiteți "Authorization: Bearer <cheie>" cu o cheie creată de "anaf-token clients add <nume>".',
+  },
+  HOST_NOT_ALLOWED: {
+    exit: EXIT.forbidden,
+    en: 'The request was not addressed to this computer\'s loopback address and port. Call http://127.0.0.1:<port>/ directly, not through another name or a proxy.',
+    ro: 'Cererea nu a fost adresată adresei locale (loopback) și portului acestui calculator. Apelați direct http://127.0.0.1:<port>/, nu prin alt nume sau printr-un proxy.',
+  },
+  WEB_ORIGIN_REFUSED: {
+    exit: EXIT.forbidden,
+    en: 'Web pages may not use the token service (the request carries an Origin header). Call it from the program (ERP), not from a browser.',
+    ro: 'Paginile web nu pot folosi serviciul de tokenuri (cererea are antetul Origin). Apelați-l din program (ERP), nu din browser.',
+  },
+  RATE_LIMITED: {
+    exit: EXIT.forbidden,
+    en: 'Too many requests with a wrong client key. Wait a minute, then use the right key.',
+    ro: 'Prea multe cereri cu o cheie de client greșită. Așteptați un minut, apoi folosiți cheia corectă.',
+  },
+  API_ROUTE_NOT_FOUND: {
+    exit: EXIT.usage,
+    en: 'The token service has no such address. See docs/erp-api.md for the API.',
+    ro: 'Serviciul de tokenuri nu are această adresă. Vedeți docs/erp-api.md pentru API.',
+  },
+  CLIENT_EXISTS: {
+    exit: EXIT.usage,
+    en: 'A client with this name already exists. Remove it first ("anaf-token clients remove <name>") or choose another name.',
+    ro: 'Există deja un client cu acest nume. Ștergeți-l întâi ("anaf-token clients remove <nume>") sau alegeți alt nume.',
+  },
+  CLIENT_NOT_FOUND: {
+    exit: EXIT.notFound,
+    en: 'No client with this name. See "anaf-token clients list".',
+    ro: 'Nu există un client cu acest nume. Vedeți "anaf-token clients list".',
+  },
+  SERVE_LISTEN_FAILED: {
+    exit: EXIT.internal,
+    en: 'The token service could not listen on its port (another program may use it). Stop that program or choose another port with --port.',
+    ro: 'Serviciul de tokenuri nu poate asculta pe portul său (poate îl folosește alt program). Opriți acel program sau alegeți alt port cu --port.',
+  },
+  SERVICE_FAILED: {
+    exit: EXIT.internal,
+    en: 'The token service could not be registered or removed as a login service. The detail says which step failed.',
+    ro: 'Serviciul de tokenuri nu a putut fi înregistrat sau șters ca serviciu la autentificare. Detaliul arată pasul care a eșuat.',
+  },
+  CHECKS_FAILED: {
+    exit: EXIT.internal,
+    en: 'At least one check failed. Follow the advice printed beside it, then run "anaf-token doctor" again.',
+    ro: 'Cel puțin o verificare a eșuat. Urmați sfatul afișat lângă ea, apoi rulați din nou "anaf-token doctor".',
+  },
+  PKCS11_MODULE_NOT_FOUND: {
+    exit: EXIT.notFound,
+    en: 'No PKCS#11 driver for the USB token was found. Install the token\'s software from your certificate provider (certSIGN, DigiSign, Trans Sped, AlfaTrust...), or give its path with --module.',
+    ro: 'Nu s-a găsit niciun driver PKCS#11 pentru cheia USB. Instalați programul cheii de la furnizorul certificatului (certSIGN, DigiSign, Trans Sped, AlfaTrust...) sau dați calea lui cu --module.',
+  },
+  PKCS11_LOAD_FAILED: {
+    exit: EXIT.internal,
+    en: 'The PKCS#11 driver could not be loaded. Reinstall the USB token software (the 64-bit version on 64-bit systems).',
+    ro: 'Driverul PKCS#11 nu a putut fi încărcat. Reinstalați programul cheii USB (versiunea pe 64 de biți pe sistemele pe 64 de biți).',
+  },
+  PKCS11_TIMEOUT: {
+    exit: EXIT.transient,
+    en: 'The USB token driver did not answer in time. Unplug the token, plug it back in, and try again.',
+    ro: 'Driverul cheii USB nu a răspuns la timp. Scoateți cheia, introduceți-o din nou și încercați iar.',
+  },
+  PKCS11_CRASHED: {
+    exit: EXIT.internal,
+    en: 'The USB token driver stopped unexpectedly. Update the token software from your certificate provider.',
+    ro: 'Driverul cheii USB s-a oprit neașteptat. Actualizați programul cheii de la furnizorul certificatului.',
+  },
+  PKCS11_TOKEN_REMOVED: {
+    exit: EXIT.transient,
+    en: 'The USB token was removed while it was being read. Plug it in and try again.',
+    ro: 'Cheia USB a fost scoasă în timp ce era citită. Introduceți-o și încercați din nou.',
+  },
+  PKCS11_ERROR: {
+    exit: EXIT.internal,
+    en: 'The USB token driver reported an error.',
+    ro: 'Driverul cheii USB a raportat o eroare.',
+  },
+  PKCS11_PIN_INCORRECT: {
+    exit: EXIT.rejected,
+    en: 'The PIN is wrong. Careful: after a few wrong tries the token locks and only your certificate provider can unlock it.',
+    ro: 'PIN-ul este greșit. Atenție: după câteva încercări greșite cheia se blochează și doar furnizorul certificatului o poate debloca.',
+  },
+  PKCS11_PIN_LOCKED: {
+    exit: EXIT.rejected,
+    en: 'The token\'s PIN is locked. Unlock it with the PUK or ask your certificate provider.',
+    ro: 'PIN-ul cheii este blocat. Deblocați-l cu PUK-ul sau cereți ajutorul furnizorului certificatului.',
+  },
+  CERT_NOT_FOUND: {
+    exit: EXIT.notFound,
+    en: 'That certificate is not on the token. See "anaf-token certs" for what is there.',
+    ro: 'Certificatul nu este pe cheie. Vedeți "anaf-token certs" pentru ce conține.',
+  },
 } satisfies Catalogue;
 
 export type ErrorCode = keyof typeof catalogue;

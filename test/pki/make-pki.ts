@@ -45,7 +45,7 @@ export interface MakePkiOptions {
   serverNames?: string[];
 }
 
-const PKI_VERSION = 1;
+const PKI_VERSION = 2;
 const LEAF_DAYS = 397; // Chromium rejects leaf certificates valid for more than 398 days
 const CA_DAYS = 3650;
 
@@ -124,6 +124,9 @@ const CLIENT_EXT = {
   extendedKeyUsage: 'clientAuth,emailProtection',
   subjectKeyIdentifier: 'hash',
   authorityKeyIdentifier: 'keyid',
+  // ETSI EN 319 412-5 statements of a qualified signature certificate on a QSCD:
+  // QcCompliance, QcSSCD, QcType = esign (what a Romanian QTSP puts on the USB-token certificate).
+  '1.3.6.1.5.5.7.1.3': 'DER:3029' + '3008060604008E460101' + '3008060604008E460104' + '3013060604008E4601063009060704008E46010601',
 };
 
 async function makeCa(work: string, key: string, cert: string, subj: string): Promise<void> {

@@ -9,6 +9,7 @@ import { reportError } from './output.js';
 import * as authorize from './commands/authorize.js';
 import * as install from './commands/install.js';
 import * as native from './commands/native.js';
+import * as pkcs11 from './commands/pkcs11.js';
 import * as profile from './commands/profile.js';
 import * as tokens from './commands/tokens.js';
 
@@ -19,7 +20,7 @@ const program = cli.program
   // Before any subcommand is added, so they inherit it: usage errors then exit 2, not 1.
   .exitOverride();
 
-for (const group of [install, profile, authorize, tokens, native]) group.register(program);
+for (const group of [install, profile, authorize, tokens, native, pkcs11]) group.register(program);
 
 try {
   await program.parseAsync(process.argv);

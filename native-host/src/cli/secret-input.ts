@@ -1,5 +1,5 @@
-/** The client secret comes from standard input or a prompt that does not echo: never from argv. */
-import { AppError } from '../../../shared/src/index.js';
+/** Secrets (the client secret, a PIN) come from standard input or a prompt that does not echo: never from argv. */
+import { AppError, type ErrorCode } from '../../../shared/src/index.js';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -23,7 +23,7 @@ async function promptHidden(question: string): Promise<string> {
           }
           if (ch === '\u0003') {
             stdin.off('data', onData);
-            return reject(new AppError('SECRET_MISSING', 'cancelled'));
+            return reject(new AppError('BAD_REQUEST', 'cancelled'));
           }
           if (ch === '\u007f') value = value.slice(0, -1);
           else value += ch;
@@ -38,11 +38,12 @@ async function promptHidden(question: string): Promise<string> {
   }
 }
 
-export async function readSecret(): Promise<string> {
-  const raw = process.stdin.isTTY
-    ? await promptHidden('Client secret (nu se afișează / not shown): ')
-    : (await readAll(process.stdin)).split(/\r?\n/)[0] ?? '';
+export async function readSecret(
+  prompt = 'Client secret (nu se afișează / not shown): ',
+  missing: ErrorCode = 'SECRET_MISSING',
+): Promise<string> {
+  const raw = process.stdin.isTTY ? await promptHidden(prompt) : ((await readAll(process.stdin)).split(/\r?\n/)[0] ?? '');
   const secret = raw.trim();
-  if (!secret) throw new AppError('SECRET_MISSING');
+  if (!secret) throw new AppError(missing, 'nothing was entered');
   return secret;
 }

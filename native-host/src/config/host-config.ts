@@ -8,6 +8,8 @@ export const extensionIdSchema = z.string().regex(/^[a-p]{32}$/, 'an extension I
 
 const configSchema = z.object({
   allowedExtensionIds: z.array(extensionIdSchema).default([EXTENSION_ID]),
+  /** PKCS#11 drivers the user named, scanned before the known ones. */
+  pkcs11Modules: z.array(z.string().min(1).max(1024)).default([]),
 });
 export type HostConfig = z.infer<typeof configSchema>;
 

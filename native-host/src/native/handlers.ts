@@ -11,6 +11,9 @@ import { callbackUrlFrom, completeAuthorization, startAuthorization } from '../o
 import { refreshDue, refreshProfile, revokeProfile } from '../tokens/refresh.js';
 import { allStatuses, statusOf } from '../tokens/statuses.js';
 import { HOST_VERSION } from '../version.js';
+import { readConfig } from '../config/host-config.js';
+import { checkPinIsolated } from '../pkcs11/run-isolated.js';
+import { scanModules } from '../pkcs11/scan.js';
 
 type Handler<T extends RequestType> = (app: App, req: Extract<Request, { type: T }>) => Promise<ResultOf<T>>;
 
@@ -49,6 +52,12 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     return statusOf(app, req.profile);
   },
   'refresh.due': async (app) => ({ outcomes: await refreshDue(app.tokenDeps) }),
+  'certs.list': async (app, req) => ({ modules: await scanModules(req.modules, readConfig(app.paths).pkcs11Modules) }),
+  'pin.check': async (app, req) => {
+    const r = await checkPinIsolated({ module: req.module, tokenSerial: req.tokenSerial, certId: req.certId, pin: req.pin });
+    app.log.log('info', 'pkcs11.pin-check', { ok: r.ok });
+    return r;
+  },
 };
 
 export async function handle(app: App, req: Request): Promise<unknown> {

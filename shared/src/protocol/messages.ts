@@ -13,6 +13,7 @@ import {
   refreshWindowDaysSchema,
 } from '../schemas/profile.js';
 import { tokenStatusSchema } from '../schemas/token-status.js';
+import { moduleReportSchema, pinCheckResultSchema } from '../schemas/pkcs11.js';
 
 export const PROTOCOL_VERSION = 1;
 export const NATIVE_HOST_NAME = 'ro.anaftoken.host';
@@ -57,6 +58,19 @@ export const requestSchema = z.discriminatedUnion('type', [
   z.object({ id, type: z.literal('token.refresh'), profile, force: z.boolean().optional() }).strict(),
   z.object({ id, type: z.literal('token.revoke'), profile }).strict(),
   z.object({ id, type: z.literal('refresh.due') }).strict(),
+  /** Certificates on the USB token(s), read without a PIN; `modules` defaults to every known installed driver. */
+  z.object({ id, type: z.literal('certs.list'), modules: z.array(z.string().min(1).max(1024)).max(16).optional() }).strict(),
+  /** The PIN from an extension field: used for C_Login only, never stored or logged. */
+  z
+    .object({
+      id,
+      type: z.literal('pin.check'),
+      module: z.string().min(1).max(1024),
+      tokenSerial: z.string().max(64),
+      certId: z.string().regex(/^[0-9a-f]*$/).max(256),
+      pin: z.string().min(1).max(64),
+    })
+    .strict(),
 ]);
 export type Request = z.infer<typeof requestSchema>;
 export type RequestType = Request['type'];
@@ -87,6 +101,8 @@ export const resultSchemas = {
   'token.refresh': tokenStatusSchema,
   'token.revoke': tokenStatusSchema,
   'refresh.due': z.object({ outcomes: z.array(refreshOutcomeSchema) }),
+  'certs.list': z.object({ modules: z.array(moduleReportSchema) }),
+  'pin.check': pinCheckResultSchema,
 } satisfies Record<RequestType, z.ZodType>;
 
 export type ResultOf<T extends RequestType> = z.infer<(typeof resultSchemas)[T]>;
