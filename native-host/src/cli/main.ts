@@ -7,10 +7,14 @@ import { HOST_VERSION } from '../version.js';
 import { cli } from './context.js';
 import { reportError } from './output.js';
 import * as authorize from './commands/authorize.js';
+import * as clients from './commands/clients.js';
+import * as doctor from './commands/doctor.js';
 import * as install from './commands/install.js';
 import * as native from './commands/native.js';
 import * as pkcs11 from './commands/pkcs11.js';
 import * as profile from './commands/profile.js';
+import * as serve from './commands/serve.js';
+import * as service from './commands/service.js';
 import * as tokens from './commands/tokens.js';
 
 const program = cli.program
@@ -20,7 +24,7 @@ const program = cli.program
   // Before any subcommand is added, so they inherit it: usage errors then exit 2, not 1.
   .exitOverride();
 
-for (const group of [install, profile, authorize, tokens, native, pkcs11]) group.register(program);
+for (const group of [install, profile, authorize, tokens, native, pkcs11, serve, clients, service, doctor]) group.register(program);
 
 try {
   await program.parseAsync(process.argv);

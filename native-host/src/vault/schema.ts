@@ -1,4 +1,8 @@
-/** The vault's tables. Times are milliseconds since the epoch; sealed columns are AES-GCM blobs. */
+/**
+ * The vault's tables. Times are milliseconds since the epoch; sealed columns are AES-GCM blobs.
+ * Tables added later use CREATE TABLE IF NOT EXISTS and leave the version alone: older builds
+ * that share the vault keep working and simply ignore them.
+ */
 export const SCHEMA_VERSION = 1;
 
 export const SCHEMA_SQL = `
@@ -40,5 +44,12 @@ CREATE TABLE IF NOT EXISTS leases (
   name TEXT PRIMARY KEY,
   owner TEXT NOT NULL,
   expires_at INTEGER NOT NULL
+);
+-- Programs allowed to ask "anaf-token serve" for tokens; only a SHA-256 of each key is kept.
+CREATE TABLE IF NOT EXISTS api_clients (
+  name TEXT PRIMARY KEY,
+  key_hash BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER
 );
 `;

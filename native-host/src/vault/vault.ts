@@ -72,6 +72,25 @@ interface ProfileRow {
   secret: Buffer;
 }
 
+/** A program allowed to use the ERP token service; its key itself is never stored. */
+export interface ApiClientRecord {
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | undefined;
+}
+
+export interface ApiClientCredential extends ApiClientRecord {
+  /** SHA-256 of the client key. */
+  keyHash: Buffer;
+}
+
+interface ApiClientRow {
+  name: string;
+  key_hash: Buffer;
+  created_at: number;
+  last_used_at: number | null;
+}
+
 export interface ProfileWrite {
   name: string;
   clientId: string;
@@ -391,6 +410,39 @@ export class Vault {
 
   leaseActive(name: string): boolean {
     return this.db.prepare('SELECT 1 FROM leases WHERE name = ? AND expires_at > ?').get(name, this.now()) !== undefined;
+  }
+
+  // ---- API clients (the ERP token service) ------------------------------------------------
+
+  addApiClient(name: string, keyHash: Buffer): ApiClientRecord {
+    const now = this.now();
+    const r = this.db
+      .prepare('INSERT INTO api_clients (name, key_hash, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING')
+      .run(name, keyHash, now);
+    if (r.changes === 0) throw new AppError('CLIENT_EXISTS', name);
+    return { name, createdAt: now, lastUsedAt: undefined };
+  }
+
+  listApiClients(): ApiClientRecord[] {
+    const rows = this.db.prepare('SELECT name, created_at, last_used_at FROM api_clients ORDER BY name').all() as Omit<
+      ApiClientRow,
+      'key_hash'
+    >[];
+    return rows.map((r) => ({ name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined }));
+  }
+
+  /** Every client with its key hash: the token service compares a presented key against all of them. */
+  apiClientCredentials(): ApiClientCredential[] {
+    const rows = this.db.prepare('SELECT * FROM api_clients ORDER BY name').all() as ApiClientRow[];
+    return rows.map((r) => ({ name: r.name, keyHash: r.key_hash, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined }));
+  }
+
+  removeApiClient(name: string): boolean {
+    return this.db.prepare('DELETE FROM api_clients WHERE name = ?').run(name).changes > 0;
+  }
+
+  touchApiClient(name: string, at = this.now()): void {
+    this.db.prepare('UPDATE api_clients SET last_used_at = ? WHERE name = ?').run(at, name);
   }
 
   private unseal(sealed: Buffer, aad: string): string {

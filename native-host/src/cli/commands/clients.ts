@@ -1,0 +1,71 @@
+/** `clients add|list|remove`: the programs (ERPs, scripts) allowed to ask `serve` for tokens. */
+import type { Command } from 'commander';
+import { AppError } from '../../../../shared/src/index.js';
+import { registerSecret } from '../../log/logger.js';
+import { clientNameSchema, hashClientKey, newClientKey } from '../../serve/client-keys.js';
+import { action, jsonOption, parseWith, withApp } from '../context.js';
+import { printJson, table } from '../output.js';
+
+const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+const nameArg = parseWith(clientNameSchema, 'client name');
+
+export function register(program: Command): void {
+  const clients = program.command('clients').description('client keys for the ERP token service ("anaf-token serve")');
+
+  clients
+    .command('add')
+    .description('make a client key; it is printed once and only its hash is kept')
+    .argument('<name>', 'who will use the key, e.g. the ERP program')
+    .addOption(jsonOption())
+    .action(
+      action((rawName: string, opts: { json?: boolean }) =>
+        withApp((app) => {
+          const name = nameArg(rawName);
+          const key = newClientKey();
+          registerSecret(key);
+          const c = app.vault.addApiClient(name, hashClientKey(key));
+          app.log.log('info', 'clients.added', { client: name });
+          if (opts.json) return printJson({ name, key, createdAt: iso(c.createdAt) });
+          process.stdout.write(`${key}\n`);
+          process.stderr.write(
+            `Cheia clientului "${name}" este afișată o singură dată: salvați-o acum în programul care o folosește.\n` +
+              `The key of client "${name}" is shown only once: save it now in the program that uses it.\n`,
+          );
+        }),
+      ),
+    );
+
+  clients
+    .command('list')
+    .description('list clients (never their keys)')
+    .addOption(jsonOption())
+    .action(
+      action((opts: { json?: boolean }) =>
+        withApp((app) => {
+          const list = app.vault.listApiClients().map((c) => ({ name: c.name, createdAt: iso(c.createdAt), lastUsedAt: iso(c.lastUsedAt) }));
+          if (opts.json) return printJson(list);
+          if (!list.length) return void process.stdout.write('No clients. Add one with "anaf-token clients add NAME". / Niciun client.\n');
+          const rows = [['CLIENT', 'CREATED', 'LAST USED']];
+          for (const c of list) rows.push([c.name, c.createdAt!.slice(0, 16).replace('T', ' '), c.lastUsedAt?.slice(0, 16).replace('T', ' ') ?? '-']);
+          process.stdout.write(table(rows));
+        }),
+      ),
+    );
+
+  clients
+    .command('remove')
+    .description('remove a client: its key stops working at once')
+    .argument('<name>', 'client name')
+    .addOption(jsonOption())
+    .action(
+      action((rawName: string, opts: { json?: boolean }) =>
+        withApp((app) => {
+          const name = nameArg(rawName);
+          if (!app.vault.removeApiClient(name)) throw new AppError('CLIENT_NOT_FOUND', name);
+          app.log.log('info', 'clients.removed', { client: name });
+          if (opts.json) printJson({ removed: name });
+          else process.stdout.write(`client "${name}" removed / client șters\n`);
+        }),
+      ),
+    );
+}

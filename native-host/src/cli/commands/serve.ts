@@ -1,0 +1,56 @@
+/** `serve`: the local token service for ERPs, until SIGINT/SIGTERM. */
+import { Option, type Command } from 'commander';
+import { z } from 'zod';
+import { DEFAULT_SERVE_PORT } from '../../serve/api.js';
+import { startServe } from '../../serve/server.js';
+import { action, jsonOption, makeApp, parseWith } from '../context.js';
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+/** "0" (off), or a number with ms, s, m or h; at most a day (timers overflow past 24.8 days). */
+export const durationSchema = z
+  .string()
+  .regex(/^(0|\d{1,9}(ms|s|m|h))$/, 'a duration such as 500ms, 30s, 15m or 1h, or 0')
+  .transform((s) => (s === '0' ? 0 : Number(/^\d+/.exec(s)![0]) * UNIT_MS[/(ms|s|m|h)$/.exec(s)![1] as keyof typeof UNIT_MS]))
+  .refine((ms) => ms <= 86_400_000, 'at most 24h');
+
+export const portSchema = z.coerce.number().int().min(0).max(65_535);
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description(`serve tokens to local programs (ERP) over HTTP on 127.0.0.1 and ::1; default port ${DEFAULT_SERVE_PORT}`)
+    .addOption(new Option('--port <port>', 'TCP port on loopback').default(DEFAULT_SERVE_PORT).argParser(parseWith(portSchema, '--port')))
+    .addOption(
+      new Option('--check-interval <duration>', 'how often to look for tokens to refresh (0: never)')
+        .default(3_600_000, '1h')
+        .argParser(parseWith(durationSchema, '--check-interval')),
+    )
+    // For tests: how soon a failed refresh is first retried (then doubling).
+    .addOption(new Option('--retry-base <duration>').default(60_000).argParser(parseWith(durationSchema, '--retry-base')).hideHelp())
+    .addOption(jsonOption())
+    .action(
+      action(async (opts: { port: number; checkInterval: number; retryBase: number; json?: boolean }) => {
+        const app = makeApp('serve');
+        try {
+          const running = await startServe({ app, port: opts.port, checkIntervalMs: opts.checkInterval, retryBaseMs: Math.max(1, opts.retryBase) });
+          if (!app.vault.listApiClients().length) {
+            process.stderr.write(
+              'Niciun client încă: creați o cheie cu "anaf-token clients add NUME".\nNo clients yet: make a key with "anaf-token clients add NAME".\n',
+            );
+          }
+          const urls = running.addresses.map((a) => `http://${a.includes(':') ? `[${a}]` : a}:${running.port}/`);
+          // One line: whoever started serve (a test, a supervisor) can read it as soon as it is ready.
+          if (opts.json) process.stdout.write(JSON.stringify({ port: running.port, addresses: running.addresses, urls, pid: process.pid }) + '\n');
+          else process.stdout.write(`anaf-token serve: ${urls.join(' ')} (Ctrl+C to stop / oprire)\n`);
+          await new Promise<void>((resolve) => {
+            const stop = () => resolve();
+            process.once('SIGINT', stop);
+            process.once('SIGTERM', stop);
+          });
+          await running.close();
+        } finally {
+          app.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,63 @@
+/**
+ * What a doctor check is: a function of the setup that returns one or more findings, each
+ * ok / warn / fail with advice in Romanian and English. Checks never throw for a broken
+ * setup: finding it is their job.
+ */
+import type { Paths } from '../config/paths.js';
+import type { Runner } from '../service/runner.js';
+import type { Vault } from '../vault/vault.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface Bilingual {
+  ro: string;
+  en: string;
+}
+
+export interface Finding {
+  /** The check's id, e.g. "native-host". */
+  check: string;
+  /** What was checked, when a check looks at several things (a browser, a profile, a server). */
+  subject?: string;
+  status: CheckStatus;
+  /** The facts, in English (paths, dates, codes). */
+  message: string;
+  /** What to do, when there is something to do. */
+  advice?: Bilingual;
+  /** Known causes, most likely first (see anaf-errors.ts). */
+  causes?: Bilingual[];
+}
+
+export interface DoctorContext {
+  paths: Paths;
+  platform: NodeJS.Platform;
+  home: string;
+  env: NodeJS.ProcessEnv;
+  /** Browser data folders to check instead of the installed browsers (`--user-data-dir`). */
+  userDataDirs: string[];
+  now: () => number;
+  /** For each network or process probe. */
+  timeoutMs: number;
+  run: Runner;
+  /** One more CA to trust (PEM), for a test server; NODE_EXTRA_CA_CERTS does the same for a whole process. */
+  extraCa?: string;
+  /**
+   * The vault, opened at most once: undefined when there is none yet; throws (the same error
+   * every time) when it does not open. Only the vault check reports that error; the others use
+   * `vaultOrNothing`.
+   */
+  vault(): Vault | undefined;
+}
+
+export interface Check {
+  id: string;
+  run(ctx: DoctorContext): Promise<Finding[]>;
+}
+
+export function vaultOrNothing(ctx: DoctorContext): Vault | undefined {
+  try {
+    return ctx.vault();
+  } catch {
+    return undefined;
+  }
+}

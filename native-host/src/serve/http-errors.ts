@@ -1,0 +1,42 @@
+/** How an AppError answers over HTTP: a status an ERP can branch on, and the ro/en payload. */
+import { AppError, type ErrorCode } from '../../../shared/src/index.js';
+import { redact } from '../log/logger.js';
+import type { ErrorResponse } from './api.js';
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  BAD_REQUEST: 400,
+  API_KEY_INVALID: 401,
+  HOST_NOT_ALLOWED: 403,
+  WEB_ORIGIN_REFUSED: 403,
+  PROFILE_NOT_FOUND: 404,
+  API_ROUTE_NOT_FOUND: 404,
+  // Only a new authorization with the USB key helps.
+  NO_TOKEN: 409,
+  TOKEN_DEAD: 409,
+  RATE_LIMITED: 429,
+  // ANAF refused or garbled the refresh, and no usable token is left.
+  ANAF_BAD_RESPONSE: 502,
+  INVALID_CLIENT: 502,
+  AUTHORIZATION_FAILED: 502,
+  INVALID_GRANT: 502,
+  ACCESS_DENIED: 502,
+  // ANAF unreachable (or another process is still refreshing), and no usable token is left.
+  ANAF_UNAVAILABLE: 503,
+  TOKEN_EXPIRED: 503,
+  REFRESH_BUSY: 503,
+};
+
+export function httpStatusFor(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
+
+export function toAppError(e: unknown): AppError {
+  return e instanceof AppError ? e : new AppError('INTERNAL');
+}
+
+export function errorBody(err: AppError): ErrorResponse {
+  const payload = err.toPayload();
+  // Details come from ANAF's answers and file paths: scrub them like log lines.
+  if (payload.detail !== undefined) payload.detail = redact(payload.detail).slice(0, 500);
+  return { error: payload };
+}

@@ -1,0 +1,30 @@
+/** What a login service runs: this build's `serve`, with the data folder of the user who installed it. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SYSTEMD_UNIT = 'anaf-token.service';
+export const LAUNCHD_LABEL = 'ro.anaftoken.serve';
+export const WINDOWS_TASK = 'anaf-token serve';
+
+export interface ServiceSpec {
+  /** Absolute path of node: a login session's PATH may not have it. */
+  nodePath: string;
+  /** Absolute path of the CLI entry (dist/native-host/src/cli/main.js). */
+  cliPath: string;
+  /** Passed as ANAF_TOKEN_HOME so the service opens the same vault as the CLI that installed it. */
+  dataDir: string;
+  port: number;
+}
+
+export const defaultCliPath = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+
+export function serveArgs(spec: ServiceSpec): string[] {
+  return [spec.cliPath, 'serve', '--port', String(spec.port)];
+}
+
+/** Control characters cannot be written safely into any of the three formats. */
+export function assertPrintable(spec: ServiceSpec): void {
+  for (const v of [spec.nodePath, spec.cliPath, spec.dataDir]) {
+    if (/[\u0000-\u001f\u007f]/.test(v)) throw new Error(`a path contains a control character: ${JSON.stringify(v)}`);
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * `anaf-token doctor`: every check against a working setup and against a broken one, then the
+ * command itself. Browsers are played by --user-data-dir folders and a temporary home; ANAF by
+ * the stand-in.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXTENSION_ID, NATIVE_HOST_NAME } from '../../shared/src/index.js';
+import type { Paths } from '../../native-host/src/config/paths.js';
+import { anafCheck } from '../../native-host/src/doctor/anaf-check.js';
+import type { Check, Finding } from '../../native-host/src/doctor/check.js';
+import { DOCTOR_CHECKS } from '../../native-host/src/doctor/checks.js';
+import { nativeHostCheck } from '../../native-host/src/doctor/native-host-check.js';
+import { profilesCheck } from '../../native-host/src/doctor/profiles-check.js';
+import { doctorContext, renderReport, runDoctor, type DoctorContextOptions } from '../../native-host/src/doctor/run-doctor.js';
+import { tokensCheck } from '../../native-host/src/doctor/tokens-check.js';
+import { vaultCheck } from '../../native-host/src/doctor/vault-check.js';
+import { targetForUserDataDir } from '../../native-host/src/install/browsers.js';
+import { install } from '../../native-host/src/install/install.js';
+import { HOST_VERSION } from '../../native-host/src/version.js';
+import { Vault } from '../../native-host/src/vault/vault.js';
+import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
+import { CLI, runCli } from '../helpers/cli.js';
+import { tempDir, tempPaths } from '../helpers/temp.js';
+import { makePki, type Pki } from '../pki/make-pki.js';
+
+const env = { ANAF_TOKEN_KEYSTORE: 'file' };
+const DAY = 86_400_000;
+let pki: Pki;
+let anaf: AnafStandin;
+
+beforeAll(async () => {
+  pki = await makePki(tempDir('pki'));
+  anaf = await startAnafStandin({ pki, clients: [] });
+});
+afterAll(async () => {
+  await anaf.close();
+});
+
+async function run(check: Check, o: Partial<DoctorContextOptions> & { paths: Paths }): Promise<Finding[]> {
+  const ctx = doctorContext({ home: tempDir('home'), env, extraCa: pki.ca.certPem, timeoutMs: 5_000, ...o });
+  try {
+    return await check.run(ctx);
+  } finally {
+    ctx.close();
+  }
+}
+
+const statuses = (fs: Finding[]) => fs.map((f) => f.status);
+
+function vaultWith(paths: Paths, profiles: { name: string; redirectUri?: string; env?: string }[]): Vault {
+  const vault = Vault.open({ paths, env });
+  for (const p of profiles) {
+    vault.saveProfile(
+      { name: p.name, clientId: 'cid', clientSecret: 'secret-123456', redirectUri: p.redirectUri ?? 'https://erp.example.ro/anaf/callback', env: (p.env ?? anaf.url) as 'prod', refreshWindowDays: 14 },
+      'create',
+    );
+  }
+  return vault;
+}
+
+function saveToken(vault: Vault, name: string, accessDays: number, refreshDays: number) {
+  const now = Date.now();
+  vault.saveTokens(
+    name,
+    { accessToken: `access-${name}-0123456789`, refreshToken: `refresh-${name}-0123456789`, accessExpiresAt: now + accessDays * DAY, refreshExpiresAt: now + refreshDays * DAY },
+    { kind: 'authorization', certificate: {}, stateEchoed: true },
+  );
+}
+
+describe('doctor: native messaging host', () => {
+  function installed() {
+    const paths = tempPaths('dr-home');
+    const udd = tempDir('udd');
+    install({ paths, targets: [targetForUserDataDir(udd)], extensionIds: [EXTENSION_ID], cliPath: CLI, platform: 'linux' });
+    const manifestFile = path.join(udd, 'NativeMessagingHosts', `${NATIVE_HOST_NAME}.json`);
+    const launcher = (JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { path: string }).path;
+    return { paths, udd, manifestFile, launcher };
+  }
+
+  it('is ok when the manifest leads to a launcher that answers hello', async () => {
+    const { paths, udd } = installed();
+    const [f] = await run(nativeHostCheck, { paths, userDataDirs: [udd] });
+    expect(f).toMatchObject({ status: 'ok', subject: udd });
+    expect(f!.message).toContain(`host ${HOST_VERSION}`);
+  });
+
+  it('fails for an installed browser without the manifest, and warns when no browser is there', async () => {
+    const home = tempDir('home');
+    fs.mkdirSync(path.join(home, '.config', 'google-chrome'), { recursive: true });
+    const [f, ...rest] = await run(nativeHostCheck, { paths: tempPaths(), home, platform: 'linux' });
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ status: 'fail', subject: 'chrome' });
+    expect(f!.message).toContain('no host manifest');
+    expect(f!.advice!.en).toContain('anaf-token install --browser chrome');
+    expect(statuses(await run(nativeHostCheck, { paths: tempPaths(), platform: 'linux' }))).toEqual(['warn']);
+    const none = await run(nativeHostCheck, { paths: tempPaths(), userDataDirs: [tempDir('udd')] });
+    expect(none[0]!.advice!.en).toContain('--user-data-dir');
+  });
+
+  it('fails when the manifest is damaged or names a missing, non-executable or broken launcher', async () => {
+    const a = installed();
+    fs.writeFileSync(a.manifestFile, '{ not json');
+    expect((await run(nativeHostCheck, { paths: a.paths, userDataDirs: [a.udd] }))[0]).toMatchObject({ status: 'fail', message: expect.stringContaining('not valid') });
+
+    const b = installed();
+    const m = JSON.parse(fs.readFileSync(b.manifestFile, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(b.manifestFile, JSON.stringify({ ...m, path: path.join(b.udd, 'gone.sh') }));
+    expect((await run(nativeHostCheck, { paths: b.paths, userDataDirs: [b.udd] }))[0]!.message).toContain('does not exist');
+
+    const c = installed();
+    fs.chmodSync(c.launcher, 0o600);
+    expect((await run(nativeHostCheck, { paths: c.paths, userDataDirs: [c.udd] }))[0]!.message).toContain('not executable');
+
+    const d = installed();
+    fs.writeFileSync(d.launcher, '#!/bin/sh\necho "node: not found" >&2\nexit 127\n');
+    const [broken] = await run(nativeHostCheck, { paths: d.paths, userDataDirs: [d.udd] });
+    expect(broken).toMatchObject({ status: 'fail' });
+    expect(broken!.message).toContain('exited with code 127: node: not found');
+  });
+});
+
+describe('doctor: vault', () => {
+  it('warns when there is no vault yet, without creating one', async () => {
+    const paths = tempPaths();
+    expect(statuses(await run(vaultCheck, { paths }))).toEqual(['warn']);
+    expect(fs.existsSync(paths.vaultFile)).toBe(false);
+  });
+
+  it('is ok for a private vault whose key opens every secret', async () => {
+    const paths = tempPaths();
+    vaultWith(paths, [{ name: 'firma' }]).close();
+    const [f] = await run(vaultCheck, { paths });
+    expect(f).toMatchObject({ status: 'ok', message: expect.stringContaining(paths.keyFile) });
+  });
+
+  it('fails when the key does not open the vault, and when a row does not open', async () => {
+    const paths = tempPaths();
+    vaultWith(paths, [{ name: 'firma' }]).close();
+    fs.writeFileSync(paths.keyFile, Buffer.alloc(32, 7).toString('base64'));
+    const [f] = await run(vaultCheck, { paths });
+    expect(f).toMatchObject({ status: 'fail', message: expect.stringContaining('VAULT_LOCKED') });
+    expect(f!.advice!.ro).toContain('Seiful');
+
+    const moved = tempPaths();
+    vaultWith(moved, [{ name: 'a' }, { name: 'b' }]).close();
+    const db = new Database(moved.vaultFile);
+    db.prepare("UPDATE profiles SET secret = (SELECT secret FROM profiles WHERE name = 'a') WHERE name = 'b'").run();
+    db.close();
+    expect(await run(vaultCheck, { paths: moved })).toEqual([expect.objectContaining({ status: 'fail', subject: 'b' })]);
+  });
+
+  it('warns when others can read the vault or its key', async () => {
+    const paths = tempPaths();
+    vaultWith(paths, [{ name: 'firma' }]).close();
+    fs.chmodSync(paths.keyFile, 0o644);
+    const findings = await run(vaultCheck, { paths });
+    expect(findings[0]).toMatchObject({ status: 'warn', subject: 'permissions', message: expect.stringContaining(paths.keyFile) });
+    expect(findings[0]!.advice!.en).toContain('chmod go-rwx');
+  });
+});
+
+describe('doctor: profiles', () => {
+  it('accepts an https callback and fails or warns on the broken ones', async () => {
+    const paths = tempPaths();
+    vaultWith(paths, [
+      { name: 'good' },
+      { name: 'plain', redirectUri: 'http://erp.example.ro/anaf/callback' },
+      { name: 'clash', redirectUri: 'https://erp.example.ro/cb?code=1' },
+      { name: 'odd', redirectUri: 'https://ERP.example.ro:443/cb' },
+    ]).close();
+    const by = (name: string, fs: Finding[]) => fs.filter((f) => f.subject === name).map((f) => f.status);
+    const findings = await run(profilesCheck, { paths });
+    expect(by('good', findings)).toEqual(['ok']);
+    expect(by('plain', findings)).toEqual(['fail']);
+    expect(findings.find((f) => f.subject === 'plain')!.message).toContain('not https');
+    expect(by('clash', findings)).toEqual(['fail']);
+    expect(by('odd', findings)).toEqual(['warn']);
+    expect(findings.find((f) => f.subject === 'odd')!.message).toContain('https://erp.example.ro/cb');
+  });
+});
+
+describe('doctor: ANAF reachable and the clock', () => {
+  it('is ok for the reachable server with a right clock', async () => {
+    const paths = tempPaths();
+    vaultWith(paths, [{ name: 'firma' }]).close();
+    const [f] = await run(anafCheck, { paths });
+    expect(f).toMatchObject({ status: 'ok', subject: anaf.url });
+    expect(f!.message).toMatch(/reachable \(HTTP \d+ in \d+ ms\); clock within \d+ s/);
+  });
+
+  it('fails when the server is unreachable or its certificate is not trusted', async () => {
+    const paths = tempPaths();
+    vaultWith(paths, [{ name: 'down', env: 'https://127.0.0.1:1' }]).close();
+    const [down] = await run(anafCheck, { paths });
+    expect(down).toMatchObject({ status: 'fail', message: expect.stringContaining('ECONNREFUSED') });
+    expect(down!.advice!.en).toContain('proxy');
+
+    const tls = tempPaths();
+    vaultWith(tls, [{ name: 'firma' }]).close();
+    const [untrusted] = await run(anafCheck, { paths: tls, extraCa: undefined });
+    expect(untrusted).toMatchObject({ status: 'fail', message: expect.stringContaining('not trusted') });
+  });
+
+  it('warns when the clock is a few minutes off and fails when it is far off', async () => {
+    const paths = tempPaths();
+    vaultWith(paths, [{ name: 'firma' }]).close();
+    const [far] = await run(anafCheck, { paths, now: () => Date.now() + 10 * 60_000 });
+    expect(far).toMatchObject({ status: 'fail', message: expect.stringMatching(/clock is 6\d\d s ahead of the server/) });
+    const [near] = await run(anafCheck, { paths, now: () => Date.now() - 2 * 60_000 });
+    expect(near).toMatchObject({ status: 'warn', message: expect.stringMatching(/behind the server/) });
+  });
+});
+
+describe('doctor: tokens', () => {
+  it('says which tokens are fine, missing, dead, failing, expired or near the end of their refresh token', async () => {
+    const paths = tempPaths();
+    const vault = vaultWith(paths, ['ok', 'none', 'dead', 'failing', 'ending', 'expired'].map((name) => ({ name })));
+    saveToken(vault, 'ok', 80, 300);
+    saveToken(vault, 'dead', 80, 300);
+    vault.markDead('dead', 'refresh: ANAF answered 400 invalid_grant');
+    saveToken(vault, 'failing', 5, 300);
+    vault.recordFailure('failing', 'ANAF_UNAVAILABLE: refresh: ANAF answered HTTP 503');
+    saveToken(vault, 'ending', 80, 10);
+    saveToken(vault, 'expired', -1, 300);
+    vault.close();
+    const findings = await run(tokensCheck, { paths });
+    const of = (name: string) => findings.find((f) => f.subject === name)!;
+    expect(of('ok').status).toBe('ok');
+    expect(of('none')).toMatchObject({ status: 'warn', message: 'no token yet' });
+    expect(of('dead')).toMatchObject({ status: 'fail' });
+    expect(of('dead').causes!.map((c) => c.en).join(' ')).toContain('Another program refreshed with the same refresh token');
+    expect(of('failing')).toMatchObject({ status: 'warn', message: expect.stringContaining('last refresh failed') });
+    expect(of('failing').causes![0]!.en).toContain('proxy');
+    expect(of('ending')).toMatchObject({ status: 'warn', message: expect.stringContaining('refresh token ends') });
+    expect(of('ending').advice!.ro).toContain('cheia USB');
+    expect(of('expired')).toMatchObject({ status: 'warn', message: expect.stringContaining('access token expired') });
+  });
+});
+
+describe('anaf-token doctor', () => {
+  it('runs every check, exits 0 when nothing fails and 1 with the failures listed', async () => {
+    const home = tempDir('home');
+    const paths = tempPaths('dr-cli');
+    const udd = tempDir('udd');
+    install({ paths, targets: [targetForUserDataDir(udd)], extensionIds: [EXTENSION_ID], cliPath: CLI, platform: 'linux' });
+    const vault = vaultWith(paths, [{ name: 'firma' }]);
+    saveToken(vault, 'firma', 80, 300);
+    vault.close();
+    const cliEnv = { HOME: home, ANAF_TOKEN_HOME: paths.dataDir, ANAF_TOKEN_KEYSTORE: 'file', NODE_EXTRA_CA_CERTS: pki.ca.certFile };
+
+    const good = await runCli(['doctor', '--json', '--user-data-dir', udd], cliEnv);
+    expect(good.code, good.stdout).toBe(0);
+    const report = JSON.parse(good.stdout) as { ok: boolean; findings: Finding[] };
+    expect(report.ok).toBe(true);
+    expect(new Set(report.findings.map((f) => f.check))).toEqual(new Set(DOCTOR_CHECKS.map((c) => c.id)));
+
+    const broken = Vault.open({ paths, env });
+    broken.markDead('firma', 'the refresh token has expired');
+    broken.close();
+    const bad = await runCli(['doctor', '--user-data-dir', udd], cliEnv);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/FAIL  token \[firma\]: dead: the refresh token has expired/);
+    expect(bad.stdout).toContain('Cauze posibile:');
+    expect(bad.stderr).toContain('CHECKS_FAILED');
+  });
+
+  it('reports a check that throws as a failure and runs the others', async () => {
+    const ctx = doctorContext({ paths: tempPaths(), env });
+    const boom: Check = { id: 'boom', run: async () => Promise.reject(new Error('kaput')) };
+    const r = await runDoctor(ctx, [boom, vaultCheck]);
+    ctx.close();
+    expect(r.summary).toEqual({ ok: 0, warn: 1, fail: 1 });
+    expect(renderReport(r)).toContain('FAIL  boom: the check itself failed: kaput');
+  });
+});

@@ -1,0 +1,202 @@
+/** The pieces of `serve` that need no server: keys, guards, limiter, backoff, single-flight, routing, statuses. */
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../../shared/src/index.js';
+import { durationSchema } from '../../native-host/src/cli/commands/serve.js';
+import { Backoff } from '../../native-host/src/serve/backoff.js';
+import { bearerKey, clientForKey, clientKeySchema, hashClientKey, newClientKey } from '../../native-host/src/serve/client-keys.js';
+import { allowedHosts, checkHeaders } from '../../native-host/src/serve/guards.js';
+import { errorBody, httpStatusFor } from '../../native-host/src/serve/http-errors.js';
+import { FailureLimiter } from '../../native-host/src/serve/rate-limit.js';
+import { matchRoute } from '../../native-host/src/serve/routes.js';
+import { SingleFlight } from '../../native-host/src/serve/single-flight.js';
+import { AppError } from '../../shared/src/index.js';
+import { Vault } from '../../native-host/src/vault/vault.js';
+import { tempPaths } from '../helpers/temp.js';
+
+const env = { ANAF_TOKEN_KEYSTORE: 'file' };
+
+describe('client keys', () => {
+  it('are random, well-formed, and stored only as a SHA-256', () => {
+    const a = newClientKey();
+    const b = newClientKey();
+    expect(a).not.toBe(b);
+    expect(clientKeySchema.safeParse(a).success).toBe(true);
+    expect(hashClientKey(a)).toHaveLength(32);
+
+    const paths = tempPaths('keys');
+    const vault = Vault.open({ paths, env });
+    vault.addApiClient('erp', hashClientKey(a));
+    vault.close();
+    const bytes = fs.readFileSync(paths.vaultFile);
+    expect(bytes.includes(Buffer.from(a))).toBe(false);
+  });
+
+  it('find their client, refuse near misses, and record the last use at most once a minute', () => {
+    let now = 1_000_000;
+    const vault = Vault.open({ paths: tempPaths('keys'), env, now: () => now });
+    const a = newClientKey();
+    const b = newClientKey();
+    vault.addApiClient('a', hashClientKey(a));
+    vault.addApiClient('b', hashClientKey(b));
+    expect(() => vault.addApiClient('a', hashClientKey(b))).toThrowError(expect.objectContaining({ code: 'CLIENT_EXISTS' }));
+    expect(clientForKey(vault, a, now)).toBe('a');
+    expect(clientForKey(vault, b, now)).toBe('b');
+    expect(clientForKey(vault, a.slice(0, -1) + (a.endsWith('x') ? 'y' : 'x'), now)).toBeUndefined();
+    expect(clientForKey(vault, `${a}x`, now)).toBeUndefined();
+    expect(clientForKey(vault, '', now)).toBeUndefined();
+    expect(vault.listApiClients().find((c) => c.name === 'a')!.lastUsedAt).toBe(1_000_000);
+    now += 30_000;
+    clientForKey(vault, a, now);
+    expect(vault.listApiClients().find((c) => c.name === 'a')!.lastUsedAt).toBe(1_000_000);
+    now += 31_000;
+    clientForKey(vault, a, now);
+    expect(vault.listApiClients().find((c) => c.name === 'a')!.lastUsedAt).toBe(1_061_000);
+    expect(vault.removeApiClient('a')).toBe(true);
+    expect(vault.removeApiClient('a')).toBe(false);
+    expect(clientForKey(vault, a, now)).toBeUndefined();
+    vault.close();
+  });
+
+  it('come from "Authorization: Bearer <key>" only', () => {
+    expect(bearerKey('Bearer atk_abc')).toBe('atk_abc');
+    expect(bearerKey('bearer  atk_abc ')).toBe('atk_abc');
+    expect(bearerKey('Basic atk_abc')).toBeUndefined();
+    expect(bearerKey('Bearer a b')).toBeUndefined();
+    expect(bearerKey(undefined)).toBeUndefined();
+    expect(bearerKey(`Bearer ${'a'.repeat(600)}`)).toBeUndefined();
+  });
+
+  it('live in a table that an older vault gains when it is opened', () => {
+    const paths = tempPaths('upgrade');
+    Vault.open({ paths, env }).close();
+    const db = new Database(paths.vaultFile);
+    db.exec('DROP TABLE api_clients');
+    db.close();
+    const vault = Vault.open({ paths, env });
+    expect(vault.listApiClients()).toEqual([]);
+    vault.addApiClient('erp', hashClientKey(newClientKey()));
+    expect(vault.listApiClients().map((c) => c.name)).toEqual(['erp']);
+    vault.close();
+  });
+});
+
+describe('request guards', () => {
+  const hosts = allowedHosts(8787);
+  it('accept loopback names with the right port only', () => {
+    for (const host of ['127.0.0.1:8787', '[::1]:8787', 'localhost:8787', 'LOCALHOST:8787']) expect(checkHeaders({ host }, hosts)).toBeUndefined();
+    for (const host of ['127.0.0.1', '127.0.0.1:8788', 'evil.example:8787', '127.0.0.1.nip.io:8787', '0.0.0.0:8787']) {
+      expect(checkHeaders({ host }, hosts)?.code).toBe('HOST_NOT_ALLOWED');
+    }
+    expect(checkHeaders({}, hosts)?.code).toBe('HOST_NOT_ALLOWED');
+  });
+  it('refuse any Origin', () => {
+    expect(checkHeaders({ host: '127.0.0.1:8787', origin: 'null' }, hosts)?.code).toBe('WEB_ORIGIN_REFUSED');
+    expect(checkHeaders({ host: '127.0.0.1:8787', origin: 'http://127.0.0.1:8787' }, hosts)?.code).toBe('WEB_ORIGIN_REFUSED');
+  });
+});
+
+describe('failed-key limiter', () => {
+  it('blocks an address after 10 failures in a minute, for a minute, and others not', () => {
+    let now = 0;
+    const l = new FailureLimiter({ now: () => now });
+    for (let i = 0; i < 9; i++) expect(l.fail('a')).toBe(false);
+    expect(l.blockedFor('a')).toBe(0);
+    expect(l.fail('a')).toBe(true);
+    expect(l.blockedFor('a')).toBe(60_000);
+    expect(l.blockedFor('b')).toBe(0);
+    now = 59_999;
+    expect(l.blockedFor('a')).toBe(1);
+    now = 60_000;
+    expect(l.blockedFor('a')).toBe(0);
+  });
+  it('forgets failures older than the window', () => {
+    let now = 0;
+    const l = new FailureLimiter({ now: () => now });
+    for (let i = 0; i < 9; i++) l.fail('a');
+    now = 61_000;
+    expect(l.fail('a')).toBe(false);
+  });
+});
+
+describe('refresh backoff', () => {
+  it('doubles up to the maximum, and resets on success', () => {
+    let now = 0;
+    const b = new Backoff({ baseMs: 1_000, maxMs: 5_000, now: () => now });
+    expect(b.waiting('p')).toBeUndefined();
+    expect(b.fail('p', 'ANAF_UNAVAILABLE')).toBe(1_000);
+    expect(b.waiting('p')).toMatchObject({ code: 'ANAF_UNAVAILABLE', retryInMs: 1_000 });
+    now = 1_000;
+    expect(b.waiting('p')).toBeUndefined();
+    expect(b.fail('p', 'ANAF_UNAVAILABLE')).toBe(3_000);
+    expect(b.fail('p', 'ANAF_UNAVAILABLE')).toBe(5_000);
+    expect(b.fail('p', 'ANAF_UNAVAILABLE')).toBe(6_000);
+    expect(b.nextAttemptAfter(now)).toBe(6_000);
+    b.succeed('p');
+    expect(b.waiting('p')).toBeUndefined();
+    expect(b.nextAttemptAfter(now)).toBeUndefined();
+  });
+  it('forgets profiles that are no longer due', () => {
+    const b = new Backoff({ baseMs: 1_000, maxMs: 5_000, now: () => 0 });
+    b.fail('a', 'ANAF_UNAVAILABLE');
+    b.fail('b', 'ANAF_UNAVAILABLE');
+    b.forgetExcept(['b']);
+    expect(b.waiting('a')).toBeUndefined();
+    expect(b.waiting('b')).toBeDefined();
+  });
+});
+
+describe('single flight', () => {
+  it('shares one running call per key, then starts a new one', async () => {
+    const f = new SingleFlight<number>();
+    let calls = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const run = () => f.run('p', async () => {
+      calls++;
+      await gate;
+      return calls;
+    });
+    const all = Promise.all([run(), run(), run(), f.run('other', async () => 99)]);
+    release();
+    expect(await all).toEqual([1, 1, 1, 99]);
+    expect(await run()).toBe(2);
+    const failing = f.run('x', async () => Promise.reject(new Error('boom')));
+    await expect(failing).rejects.toThrow('boom');
+    expect(f.isRunning('x')).toBe(false);
+  });
+});
+
+describe('routes and statuses', () => {
+  it('match the documented endpoints exactly', () => {
+    expect(matchRoute('GET', '/healthz')).toEqual({ kind: 'health' });
+    expect(matchRoute('GET', '/v1/profiles?x=1')).toEqual({ kind: 'profiles' });
+    expect(matchRoute('GET', '/v1/profiles/firma/token')).toEqual({ kind: 'token', profile: 'firma' });
+    expect(matchRoute('POST', '/v1/profiles/firma%2Eb/refresh')).toEqual({ kind: 'refresh', profile: 'firma.b' });
+    expect(matchRoute('GET', '/v1/profiles/firma/refresh')).toEqual({ kind: 'bad-method', allow: 'POST' });
+    expect(matchRoute('POST', '/healthz')).toEqual({ kind: 'bad-method', allow: 'GET' });
+    expect(matchRoute('GET', '/v1/profiles/')).toEqual({ kind: 'not-found' });
+    expect(matchRoute('GET', '/v1/profiles/a/b/token')).toEqual({ kind: 'not-found' });
+    expect(matchRoute('GET', '/v1/profiles/%E0/token')).toEqual({ kind: 'not-found' });
+  });
+  it('give every error code an HTTP status as documented', () => {
+    const expected: Record<string, number> = {
+      API_KEY_INVALID: 401, HOST_NOT_ALLOWED: 403, WEB_ORIGIN_REFUSED: 403, PROFILE_NOT_FOUND: 404, NO_TOKEN: 409, TOKEN_DEAD: 409,
+      RATE_LIMITED: 429, ANAF_BAD_RESPONSE: 502, ANAF_UNAVAILABLE: 503, TOKEN_EXPIRED: 503, INTERNAL: 500, VAULT_LOCKED: 500,
+    };
+    for (const [code, status] of Object.entries(expected)) expect(httpStatusFor(code as (typeof ERROR_CODES)[number]), code).toBe(status);
+    for (const code of ERROR_CODES) expect(httpStatusFor(code)).toBeGreaterThanOrEqual(400);
+  });
+  it('never echo a secret in an error detail', () => {
+    const body = errorBody(new AppError('ANAF_BAD_RESPONSE', 'got eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl back'));
+    expect(body.error.detail).toBe('got [jwt] back');
+  });
+  it('parse durations for --check-interval', () => {
+    expect(durationSchema.parse('1h')).toBe(3_600_000);
+    expect(durationSchema.parse('250ms')).toBe(250);
+    expect(durationSchema.parse('0')).toBe(0);
+    expect(durationSchema.safeParse('25h').success).toBe(false);
+    expect(durationSchema.safeParse('5').success).toBe(false);
+  });
+});
