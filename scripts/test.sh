@@ -5,14 +5,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
 mkdir -p .artifacts
-rm -f .artifacts/vitest-*.json
+rm -rf .artifacts/vitest-*.json .artifacts/faults
 
 npm run build --silent
+npm run build:extension --silent >/dev/null
 npm run typecheck --silent
 
 status=0
-# Unit tests, the ANAF stand-in, and CLI / native-messaging integration against it.
+# Unit tests, the ANAF stand-in, and CLI / native-messaging / serve / doctor / PKCS#11 integration.
 npx vitest run --reporter=default --reporter=json --outputFile=.artifacts/vitest-main.json || status=1
+# The extension in Debian's Chromium: headless with an NSS certificate, headful under Xvfb with SoftHSM.
+npx vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile=.artifacts/vitest-e2e.json || status=1
+# Faults and abuse: fuzzing, kill -9, concurrency, ANAF failures, local API abuse, secrets.
+npx vitest run --config vitest.faults.config.ts --reporter=default --reporter=json --outputFile=.artifacts/vitest-faults.json || status=1
+cat .artifacts/faults/*.json 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const m of s.matchAll(/"line": "([^"]*)"/g))console.log(m[1])})'
 
 node scripts/summarize-tests.mjs .artifacts/vitest-*.json || status=1
 exit $status

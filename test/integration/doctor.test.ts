@@ -25,16 +25,32 @@ import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { tempDir, tempPaths } from '../helpers/temp.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
+import { makeSoftHsmToken, type SoftHsmToken } from '../pki/softhsm-token.js';
+import { pkcs11Check } from '../../native-host/src/doctor/pkcs11-check.js';
 
 const env = { ANAF_TOKEN_KEYSTORE: 'file' };
 const DAY = 86_400_000;
 let pki: Pki;
 let anaf: AnafStandin;
+let token: SoftHsmToken;
 
 beforeAll(async () => {
   pki = await makePki(tempDir('pki'));
   anaf = await startAnafStandin({ pki, clients: [] });
+  token = await makeSoftHsmToken(tempDir('hsm'), pki);
 });
+
+/** The PKCS#11 worker inherits this process's environment: point SoftHSM at a token folder for one call. */
+async function withSoftHsm<T>(conf: string, fn: () => Promise<T>): Promise<T> {
+  const before = process.env.SOFTHSM2_CONF;
+  process.env.SOFTHSM2_CONF = conf;
+  try {
+    return await fn();
+  } finally {
+    if (before === undefined) delete process.env.SOFTHSM2_CONF;
+    else process.env.SOFTHSM2_CONF = before;
+  }
+}
 afterAll(async () => {
   await anaf.close();
 });
@@ -249,7 +265,7 @@ describe('anaf-token doctor', () => {
     const vault = vaultWith(paths, [{ name: 'firma' }]);
     saveToken(vault, 'firma', 80, 300);
     vault.close();
-    const cliEnv = { HOME: home, ANAF_TOKEN_HOME: paths.dataDir, ANAF_TOKEN_KEYSTORE: 'file', NODE_EXTRA_CA_CERTS: pki.ca.certFile };
+    const cliEnv = { HOME: home, ANAF_TOKEN_HOME: paths.dataDir, ANAF_TOKEN_KEYSTORE: 'file', NODE_EXTRA_CA_CERTS: pki.ca.certFile, SOFTHSM2_CONF: token.conf };
 
     const good = await runCli(['doctor', '--json', '--user-data-dir', udd], cliEnv);
     expect(good.code, good.stdout).toBe(0);
@@ -274,5 +290,26 @@ describe('anaf-token doctor', () => {
     ctx.close();
     expect(r.summary).toEqual({ ok: 0, warn: 1, fail: 1 });
     expect(renderReport(r)).toContain('FAIL  boom: the check itself failed: kaput');
+  });
+});
+
+describe('pkcs11 check', () => {
+  it('is ok with a token that holds a usable certificate, and warns about the expired one beside it', async () => {
+    const findings = await withSoftHsm(token.conf, () => run(pkcs11Check, { paths: tempPaths() }));
+    expect(findings.find((f) => f.subject?.startsWith('POPESCU ION'))?.status).toBe('ok');
+    const expired = findings.find((f) => f.subject?.startsWith('EXPIRED POPESCU'));
+    expect(expired?.status).toBe('warn');
+    expect(expired?.advice?.ro).toContain('expirat');
+    expect(findings.some((f) => f.status === 'fail')).toBe(false);
+  });
+
+  it('fails when no token with a usable certificate is present', async () => {
+    const empty = tempDir('hsm-empty');
+    fs.mkdirSync(path.join(empty, 'tokens'));
+    fs.writeFileSync(path.join(empty, 'softhsm2.conf'), `directories.tokendir = ${path.join(empty, 'tokens')}\n`);
+    const findings = await withSoftHsm(path.join(empty, 'softhsm2.conf'), () => run(pkcs11Check, { paths: tempPaths() }));
+    const fail = findings.find((f) => f.status === 'fail');
+    expect(fail?.message).toBe('no token with a usable signature certificate is present');
+    expect(fail?.advice?.en).toContain('Plug in the USB token');
   });
 });

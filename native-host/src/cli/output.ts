@@ -1,6 +1,7 @@
 /** How the CLI prints: tables for people, `--json` for scripts, errors in Romanian and English. */
 import { AppError, messagesFor, type TokenStatus } from '../../../shared/src/index.js';
 import { redact } from '../log/logger.js';
+import { explainAnafError, formatCauses } from '../doctor/anaf-errors.js';
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
@@ -40,12 +41,14 @@ export function statusTable(statuses: TokenStatus[]): string {
 export function reportError(e: unknown, json: boolean): number {
   const err = e instanceof AppError ? e : new AppError('INTERNAL', e instanceof Error ? redact(e.message).slice(0, 300) : undefined);
   const payload = err.toPayload();
+  const causes = explainAnafError(err.code, err.detail);
   if (json) {
-    process.stdout.write(JSON.stringify({ error: payload }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(causes.length ? { error: payload, causes } : { error: payload }, null, 2) + '\n');
   } else {
     const { ro, en } = messagesFor(err.code);
     const detail = err.detail ? ` (${redact(err.detail)})` : '';
     process.stderr.write(`eroare [${err.code}]: ${ro}\nerror [${err.code}]: ${en}${detail}\n`);
+    if (causes.length) process.stderr.write(formatCauses(causes));
   }
   return err.exitCode;
 }

@@ -1,13 +1,13 @@
 /**
  * The checks `anaf-token doctor` runs, in order. To add one, write a `Check` (see check.ts)
  * in its own file and list it here; its findings appear in the report and the JSON output.
- * The PKCS#11 check (modules found, tokens present, certificates valid) belongs here too.
  */
 import { anafCheck } from './anaf-check.js';
 import type { Check } from './check.js';
 import { nativeHostCheck } from './native-host-check.js';
+import { pkcs11Check } from './pkcs11-check.js';
 import { profilesCheck } from './profiles-check.js';
 import { tokensCheck } from './tokens-check.js';
 import { vaultCheck } from './vault-check.js';
 
-export const DOCTOR_CHECKS: Check[] = [nativeHostCheck, vaultCheck, profilesCheck, anafCheck, tokensCheck];
+export const DOCTOR_CHECKS: Check[] = [nativeHostCheck, vaultCheck, pkcs11Check, profilesCheck, anafCheck, tokensCheck];

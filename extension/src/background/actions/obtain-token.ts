@@ -1,0 +1,191 @@
+/**
+ * "Obtain token" with the USB key, one flow per profile:
+ *   host authorize.start → a tab (about:blank) → session rule for the callback in that tab only
+ *   → the tab goes to ANAF's authorize page (the browser asks for the certificate and PIN)
+ *   → ANAF's redirect to the callback URL is turned into callback.html (it never leaves the
+ *     browser) → the page hands its query here → host authorize.complete → rule removed, tab closed.
+ * Every other ending (ANAF denied, tab closed, timeout, no certificate, host missing, state
+ * mismatch) leaves a failed flow with a message the popup, the callback page and a notification show.
+ * The flow lives in storage.session and alarms because the worker may stop while the user waits.
+ */
+import browser, { type Tabs } from 'webextension-polyfill';
+import type { TokenStatus } from '../../../../shared/src/schemas/token-status.js';
+import { originPattern, rebuildCallbackUrl } from '../../shared/callback-url.js';
+import { ExtError, toUiError, type ExtErrorCode, type UiError } from '../../shared/errors.js';
+import type { Flow } from '../../shared/flow-state.js';
+import { notifyFlowEnded } from '../attention.js';
+import { installCallbackRule, removeCallbackRule, removeRulesExcept } from '../flows/callback-rule.js';
+import { allFlows, flowByTab, updateFlow } from '../flows/flow-store.js';
+import { host } from '../native/host-port.js';
+import { remember } from './status.js';
+
+/** Long enough to find the USB key and type the PIN; the host's pending state lives 10 minutes. */
+export const FLOW_TIMEOUT_MS = 5 * 60_000;
+export const FLOW_ALARM_PREFIX = 'flow-timeout:';
+
+const ext = (code: ExtErrorCode, params: string[] = []): UiError => toUiError(new ExtError(code, params));
+
+async function closeTab(tabId: number | undefined): Promise<void> {
+  if (tabId === undefined) return;
+  try {
+    await browser.tabs.remove(tabId);
+  } catch {
+    // Already closed by the user.
+  }
+}
+
+/** Ends a flow that is still waiting: the tab goes first so that no late redirect escapes the rule. */
+async function endFlow(flow: Flow, error: UiError, opts: { closeTab: boolean }): Promise<void> {
+  const ended = await updateFlow(flow.profile, (cur) =>
+    cur && cur.startedAt === flow.startedAt && cur.phase === 'waiting'
+      ? { ...cur, phase: 'failed', finishedAt: Date.now(), error }
+      : null,
+  );
+  if (ended?.phase !== 'failed' || ended.startedAt !== flow.startedAt) return;
+  await browser.alarms.clear(FLOW_ALARM_PREFIX + flow.profile);
+  if (opts.closeTab) await closeTab(flow.tabId);
+  await removeCallbackRule(flow.ruleId);
+  await notifyFlowEnded(flow.profile, error);
+}
+
+/** Stops any flow of this profile without a message (a new one replaces it, or the profile goes). */
+export async function cancelFlow(profile: string): Promise<void> {
+  const flows = await allFlows();
+  const old = flows[profile];
+  await updateFlow(profile, () => undefined);
+  if (!old) return;
+  await browser.alarms.clear(FLOW_ALARM_PREFIX + profile);
+  if (old.phase === 'waiting') await closeTab(old.tabId);
+  await removeCallbackRule(old.ruleId);
+}
+
+export async function dismissFlow(profile: string): Promise<void> {
+  await updateFlow(profile, (cur) => (cur && (cur.phase === 'done' || cur.phase === 'failed') ? undefined : null));
+}
+
+export async function startObtain(profile: string): Promise<void> {
+  await cancelFlow(profile);
+  const startedAt = Date.now();
+  await updateFlow(profile, () => ({ profile, phase: 'waiting', startedAt }));
+  let tabId: number | undefined;
+  try {
+    const start = await host.request({ type: 'authorize.start', profile });
+    // Without host access to the callback origin Chrome ignores the rule and the code would leave the browser.
+    if (!(await browser.permissions.contains({ origins: [originPattern(start.redirectUri)] }))) {
+      throw new ExtError('PERMISSION_NEEDED', [new URL(start.redirectUri).host]);
+    }
+    const tab = await browser.tabs.create({ url: 'about:blank', active: true });
+    if (tab.id === undefined) throw new ExtError('EXTENSION_FAILED', [], 'no tab id');
+    tabId = tab.id;
+    // Tab ids are unique in a browser session, like session rules: one rule per flow tab.
+    await installCallbackRule(tabId, tabId, start.redirectUri);
+    const deadline = startedAt + FLOW_TIMEOUT_MS;
+    await updateFlow(profile, (cur) =>
+      cur?.startedAt === startedAt
+        ? { ...cur, tabId, ruleId: tabId, redirectUri: start.redirectUri, authorizeOrigin: new URL(start.authorizeUrl).origin, deadline }
+        : null,
+    );
+    await browser.alarms.create(FLOW_ALARM_PREFIX + profile, { when: deadline });
+    await browser.tabs.update(tabId, { url: start.authorizeUrl });
+  } catch (e) {
+    const error = toUiError(e);
+    await updateFlow(profile, (cur) => (cur?.startedAt === startedAt ? { ...cur, phase: 'failed', finishedAt: Date.now(), error } : null));
+    await closeTab(tabId);
+    if (tabId !== undefined) await removeCallbackRule(tabId);
+    throw e;
+  }
+}
+
+/** callback.html hands over what ANAF sent; only the flow's own tab is listened to. */
+export async function completeFromCallback(tabId: number | undefined, search: string): Promise<TokenStatus> {
+  const flow = tabId === undefined ? undefined : await flowByTab(tabId);
+  if (!flow || flow.phase !== 'waiting' || flow.redirectUri === undefined) throw new ExtError('CALLBACK_UNEXPECTED');
+  const claimed = await updateFlow(flow.profile, (cur) =>
+    cur && cur.startedAt === flow.startedAt && cur.phase === 'waiting' ? { ...cur, phase: 'completing' } : null,
+  );
+  // A reloaded callback page would hand the same answer twice.
+  if (claimed?.phase !== 'completing' || claimed.startedAt !== flow.startedAt) throw new ExtError('CALLBACK_UNEXPECTED');
+  await browser.alarms.clear(FLOW_ALARM_PREFIX + flow.profile);
+  await removeCallbackRule(flow.ruleId);
+  try {
+    const status = await host.request({
+      type: 'authorize.complete',
+      profile: flow.profile,
+      callbackUrl: rebuildCallbackUrl(flow.redirectUri, search),
+    });
+    await remember(status);
+    await updateFlow(flow.profile, (cur) => (cur?.startedAt === flow.startedAt ? { ...cur, phase: 'done', finishedAt: Date.now() } : null));
+    await closeTab(tabId);
+    await notifyFlowEnded(flow.profile, undefined, status);
+    return status;
+  } catch (e) {
+    const error = toUiError(e);
+    // The tab stays: callback.html shows this message where the user is looking.
+    await updateFlow(flow.profile, (cur) =>
+      cur?.startedAt === flow.startedAt ? { ...cur, phase: 'failed', finishedAt: Date.now(), error } : null,
+    );
+    await notifyFlowEnded(flow.profile, error);
+    throw e;
+  }
+}
+
+export async function onFlowTabRemoved(tabId: number): Promise<void> {
+  const flow = await flowByTab(tabId);
+  if (!flow || flow.phase !== 'waiting') return;
+  // If ANAF had shown its own page, that is the real reason; closing the tab is only the consequence.
+  await endFlow(flow, flow.notice ?? ext('TAB_CLOSED'), { closeTab: false });
+}
+
+/**
+ * A page finished loading on ANAF's host in the flow's tab: ANAF answered with a page instead of
+ * redirecting back (typically no certificate was offered). The flow keeps waiting in case ANAF
+ * continues, but the user is told at once.
+ */
+export async function onFlowTabUpdated(tabId: number, info: Tabs.OnUpdatedChangeInfoType, tab: Tabs.Tab): Promise<void> {
+  if (info.status !== 'complete' || !tab.url) return;
+  const flow = await flowByTab(tabId);
+  if (!flow || flow.phase !== 'waiting' || flow.notice || !flow.authorizeOrigin) return;
+  let origin: string;
+  try {
+    origin = new URL(tab.url).origin;
+  } catch {
+    return;
+  }
+  if (origin !== flow.authorizeOrigin) return;
+  const notice = ext('NO_CERTIFICATE', [new URL(flow.authorizeOrigin).host]);
+  await updateFlow(flow.profile, (cur) => (cur && cur.startedAt === flow.startedAt && cur.phase === 'waiting' ? { ...cur, notice } : null));
+}
+
+export async function onFlowTimeout(profile: string): Promise<void> {
+  const flow = (await allFlows())[profile];
+  if (!flow || flow.phase !== 'waiting') return;
+  await endFlow(flow, flow.notice ?? ext('AUTH_TIMEOUT', [String(FLOW_TIMEOUT_MS / 60_000)]), { closeTab: true });
+}
+
+/**
+ * When the worker starts: flows whose tab is gone ended while it was stopped; a flow caught
+ * "completing" lost its host call with the old worker; rules without a waiting flow are removed.
+ */
+export async function reconcileFlows(): Promise<void> {
+  const flows = await allFlows();
+  const keep = new Set<number>();
+  for (const flow of Object.values(flows)) {
+    if (flow.phase === 'completing') {
+      await updateFlow(flow.profile, (cur) =>
+        cur?.startedAt === flow.startedAt && cur.phase === 'completing'
+          ? { ...cur, phase: 'failed', finishedAt: Date.now(), error: ext('EXTENSION_FAILED') }
+          : null,
+      );
+      continue;
+    }
+    if (flow.phase !== 'waiting' || flow.tabId === undefined) continue;
+    const alive = await browser.tabs.get(flow.tabId).then(
+      () => true,
+      () => false,
+    );
+    if (!alive) await onFlowTabRemoved(flow.tabId);
+    else if (flow.deadline !== undefined && flow.deadline <= Date.now()) await onFlowTimeout(flow.profile);
+    else if (flow.ruleId !== undefined) keep.add(flow.ruleId);
+  }
+  await removeRulesExcept(keep);
+}

@@ -1,0 +1,170 @@
+/**
+ * The popup: draws at once from the IndexedDB cache, then asks the host (through the
+ * background) and redraws; redraws again whenever a flow or the cache changes.
+ */
+import '../shared/zod-setup.js';
+import '../shared/page.css';
+import './popup.css';
+import browser, { type Storage } from 'webextension-polyfill';
+import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import { ask } from '../shared/background-client.js';
+import { originPattern } from '../shared/callback-url.js';
+import { ExtError, toUiError, type UiError } from '../shared/errors.js';
+import { FLOWS_KEY, STATUS_STAMP_KEY, parseFlows, type Flows } from '../shared/flow-state.js';
+import { formatDate, localizePage, showError, t } from '../shared/i18n.js';
+import { readCachedStatuses } from '../shared/status-cache.js';
+import { renderCard, type CardActions } from './render.js';
+
+const REVOKE_CONFIRM_MS = 4000;
+
+const state = {
+  profiles: [] as TokenStatus[],
+  flows: {} as Flows,
+  fromHost: false,
+  fetchedAt: undefined as number | undefined,
+  hostError: undefined as UiError | undefined,
+  actionErrors: new Map<string, UiError>(),
+  busy: new Set<string>(),
+  /** Host permission for each profile's callback origin, known before a click needs it. */
+  granted: new Map<string, boolean>(),
+};
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+async function checkPermissions(): Promise<void> {
+  for (const p of state.profiles) {
+    const origin = originPattern(p.profile.redirectUri);
+    state.granted.set(p.profile.name, await browser.permissions.contains({ origins: [origin] }));
+  }
+}
+
+function draw(): void {
+  const list = $('profiles');
+  list.replaceChildren(
+    ...state.profiles.map((status) =>
+      renderCard(
+        {
+          status,
+          flow: state.flows[status.profile.name],
+          actionError: state.actionErrors.get(status.profile.name),
+          busy: state.busy.has(status.profile.name),
+        },
+        actions,
+      ),
+    ),
+  );
+  document.body.classList.toggle('stale', !state.fromHost);
+  const empty = $('empty');
+  // "No profiles" only when the host said so; with the host missing the banner says what to do.
+  empty.hidden = state.profiles.length > 0 || !state.fromHost;
+  empty.textContent = t('popupProfilesEmpty');
+  const banner = $('host-error');
+  banner.hidden = state.hostError === undefined;
+  if (state.hostError) showError(banner, state.hostError);
+  else banner.textContent = '';
+  $('freshness').textContent = state.fromHost
+    ? t('freshFromHost', formatDate(new Date(state.fetchedAt ?? Date.now()).toISOString()))
+    : state.fetchedAt
+      ? t('freshFromCache', formatDate(new Date(state.fetchedAt).toISOString()))
+      : '';
+}
+
+async function loadCache(): Promise<void> {
+  const cached = await readCachedStatuses();
+  state.profiles = cached.profiles;
+  // Only the background writes the cache, right after the host answered.
+  state.fetchedAt = cached.fetchedAt;
+}
+
+async function loadFlows(): Promise<void> {
+  state.flows = parseFlows((await browser.storage.session.get(FLOWS_KEY))[FLOWS_KEY]);
+}
+
+async function loadFromHost(): Promise<void> {
+  try {
+    const { profiles } = await ask({ kind: 'status' });
+    state.profiles = profiles;
+    state.fromHost = true;
+    state.fetchedAt = Date.now();
+    state.hostError = undefined;
+  } catch (e) {
+    state.hostError = toUiError(e);
+  }
+  await checkPermissions();
+}
+
+async function runAction(name: string, button: HTMLButtonElement | undefined, fn: () => Promise<unknown>): Promise<void> {
+  state.busy.add(name);
+  state.actionErrors.delete(name);
+  button?.setAttribute('aria-busy', 'true');
+  draw();
+  try {
+    await fn();
+  } catch (e) {
+    state.actionErrors.set(name, toUiError(e));
+  } finally {
+    state.busy.delete(name);
+    await loadCache();
+    draw();
+  }
+}
+
+const revokeArmed = new Map<string, number>();
+
+const actions: CardActions = {
+  obtain(status) {
+    const name = status.profile.name;
+    const origins = [originPattern(status.profile.redirectUri)];
+    // permissions.request must run inside the click, before any await, or Chrome refuses it.
+    const permitted = state.granted.get(name) ? Promise.resolve(true) : chrome.permissions.request({ origins });
+    void runAction(name, undefined, async () => {
+      if (!(await permitted)) throw new ExtError('PERMISSION_NEEDED', [new URL(status.profile.redirectUri).host]);
+      state.granted.set(name, true);
+      await ask({ kind: 'obtain', profile: name });
+    });
+  },
+  refresh(status, button) {
+    void runAction(status.profile.name, button, () => ask({ kind: 'refresh', profile: status.profile.name }));
+  },
+  revoke(status, button) {
+    const name = status.profile.name;
+    // Two clicks: revoking means the USB key is needed again.
+    if ((revokeArmed.get(name) ?? 0) < Date.now()) {
+      revokeArmed.set(name, Date.now() + REVOKE_CONFIRM_MS);
+      button.textContent = t('btnRevokeConfirm');
+      setTimeout(() => {
+        if (button.isConnected) button.textContent = t('btnRevoke');
+      }, REVOKE_CONFIRM_MS);
+      return;
+    }
+    revokeArmed.delete(name);
+    void runAction(name, button, () => ask({ kind: 'revoke', profile: name }));
+  },
+  dismiss(status) {
+    const name = status.profile.name;
+    state.actionErrors.delete(name);
+    draw();
+    void ask({ kind: 'flow.dismiss', profile: name }).catch(() => undefined);
+  },
+};
+
+browser.storage.session.onChanged.addListener((changes: Storage.StorageAreaOnChangedChangesType) => {
+  void (async () => {
+    if (FLOWS_KEY in changes) await loadFlows();
+    if (STATUS_STAMP_KEY in changes) {
+      await loadCache();
+      await checkPermissions();
+    }
+    draw();
+  })();
+});
+
+localizePage();
+void (async () => {
+  await Promise.all([loadCache(), loadFlows()]);
+  // Known before the first card is drawn, so a click never has to guess (see actions.obtain).
+  await checkPermissions();
+  draw();
+  await loadFromHost();
+  draw();
+})();

@@ -1,0 +1,39 @@
+/**
+ * The state of each profile's "obtain token" flow, kept in storage.session: the service worker
+ * may be stopped while the user picks a certificate or types the PIN, and the popup renders it.
+ * Nothing secret is stored here (no code, no state value, no token).
+ */
+import { z } from 'zod';
+import { uiErrorSchema } from './errors.js';
+
+export const FLOWS_KEY = 'flows';
+
+export const flowSchema = z.object({
+  profile: z.string(),
+  phase: z.enum(['waiting', 'completing', 'done', 'failed']),
+  startedAt: z.number(),
+  finishedAt: z.number().optional(),
+  /** The authorization tab; the callback is accepted only from it. */
+  tabId: z.number().int().optional(),
+  /** Session rule that turns the callback into the extension page (one per flow). */
+  ruleId: z.number().int().optional(),
+  redirectUri: z.string().optional(),
+  /** Origin of ANAF's authorize page: a page rendered there means ANAF did not redirect back. */
+  authorizeOrigin: z.string().optional(),
+  deadline: z.number().optional(),
+  /** Something the user should know while the flow still waits (ANAF showed its own page). */
+  notice: uiErrorSchema.optional(),
+  error: uiErrorSchema.optional(),
+});
+export type Flow = z.infer<typeof flowSchema>;
+
+export const flowsSchema = z.record(z.string(), flowSchema);
+export type Flows = z.infer<typeof flowsSchema>;
+
+export function parseFlows(value: unknown): Flows {
+  const r = flowsSchema.safeParse(value ?? {});
+  return r.success ? r.data : {};
+}
+
+/** Bumped in storage.session after the status cache changes, so open pages re-read it. */
+export const STATUS_STAMP_KEY = 'statusStamp';

@@ -1,0 +1,60 @@
+/**
+ * Messages from the extension's pages (popup, options, callback) to the background, which is
+ * the only part that talks to the native host. The background parses every message with
+ * `uiRequestSchema`; every answer is `{ ok: true, result }` or `{ ok: false, error: UiError }`.
+ */
+import { z } from 'zod';
+import {
+  clientIdSchema,
+  clientSecretSchema,
+  environmentSchema,
+  profileNameSchema,
+  redirectUriSchema,
+  refreshWindowDaysSchema,
+} from '../../../shared/src/schemas/profile.js';
+import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import { uiErrorSchema, type UiError } from './errors.js';
+
+export const profileFormSchema = z.object({
+  name: profileNameSchema,
+  clientId: clientIdSchema,
+  /** Omitted when editing a profile whose secret the host already keeps. */
+  clientSecret: clientSecretSchema.optional(),
+  redirectUri: redirectUriSchema,
+  env: environmentSchema,
+  refreshWindowDays: refreshWindowDaysSchema.optional(),
+});
+export type ProfileForm = z.infer<typeof profileFormSchema>;
+
+export const uiRequestSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('status') }),
+  z.object({ kind: z.literal('obtain'), profile: profileNameSchema }),
+  z.object({ kind: z.literal('refresh'), profile: profileNameSchema }),
+  z.object({ kind: z.literal('revoke'), profile: profileNameSchema }),
+  z.object({ kind: z.literal('profile.save'), profile: profileFormSchema }),
+  z.object({ kind: z.literal('profile.remove'), profile: profileNameSchema }),
+  z.object({ kind: z.literal('flow.dismiss'), profile: profileNameSchema }),
+  /** From callback.html: the query ANAF sent to the callback URL, intercepted in the browser. */
+  z.object({ kind: z.literal('callback'), search: z.string().max(8192) }),
+]);
+export type UiRequest = z.infer<typeof uiRequestSchema>;
+export type UiKind = UiRequest['kind'];
+
+export interface UiResults {
+  status: { profiles: TokenStatus[] };
+  obtain: { started: true };
+  refresh: TokenStatus;
+  revoke: TokenStatus;
+  'profile.save': TokenStatus;
+  'profile.remove': { removed: boolean };
+  'flow.dismiss': { dismissed: true };
+  callback: TokenStatus;
+}
+
+export type UiReply<K extends UiKind> = { ok: true; result: UiResults[K] } | { ok: false; error: UiError };
+
+/** Answers are checked for their envelope only: they come from our own background. */
+export const uiReplyEnvelopeSchema = z.union([
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({ ok: z.literal(false), error: uiErrorSchema }),
+]);
