@@ -1,8 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/src/index.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
+import { newLeaseOwner } from '../../native-host/src/vault/lease-owner.js';
 import { tempPaths } from '../helpers/temp.js';
 
 const env = { ANAF_TOKEN_KEYSTORE: 'file' };
@@ -87,6 +90,19 @@ describe('vault', () => {
     expect(a.leaseActive('refresh:x')).toBe(true);
     a.close();
     b.close();
+  });
+
+  it('takes over at once a lease whose holder process is gone', () => {
+    const paths = tempPaths('lease-dead');
+    const v = Vault.open({ paths, env });
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const deadOwner = `${os.hostname()}:${dead}:abcdef`;
+    expect(v.tryAcquireLease('refresh:x', deadOwner, 60_000)).toBe(true);
+    expect(v.leaseActive('refresh:x')).toBe(false);
+    expect(v.tryAcquireLease('refresh:x', newLeaseOwner(), 60_000)).toBe(true);
+    // A live holder keeps it.
+    expect(v.tryAcquireLease('refresh:x', `${os.hostname()}:${process.pid}:123456`, 60_000)).toBe(false);
+    v.close();
   });
 
   it('consumes a pending state once, only for its profile, only before it expires', () => {

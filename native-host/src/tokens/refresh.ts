@@ -3,13 +3,13 @@
  * two processes refreshing with the same one would kill the grant: a lease row in the vault lets
  * one process refresh while the others wait and then read what it stored.
  */
-import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, ERROR_CODES, type ErrorCode, type RefreshOutcome } from '../../../shared/src/index.js';
 import { refreshTokens, revokeToken, type ClientOptions } from '../oauth/anaf-client.js';
 import { certificateFromClaims } from '../oauth/token-claims.js';
 import type { Logger } from '../log/logger.js';
 import type { TokenRecord, Vault } from '../vault/vault.js';
+import { newLeaseOwner } from '../vault/lease-owner.js';
 import { tokenState } from './status.js';
 
 export interface TokenDeps {
@@ -51,7 +51,7 @@ async function withLease<T>(
   settled: () => T | undefined,
 ): Promise<T> {
   const { leaseTtlMs, waitTimeoutMs, pollMs } = { ...DEFAULTS, ...deps };
-  const owner = crypto.randomBytes(12).toString('hex');
+  const owner = newLeaseOwner();
   const deadline = Date.now() + waitTimeoutMs;
   for (;;) {
     if (deps.vault.tryAcquireLease(leaseName(profile), owner, leaseTtlMs)) {

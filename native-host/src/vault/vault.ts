@@ -12,6 +12,7 @@ import { ensurePrivateDir, type Paths } from '../config/paths.js';
 import { open, seal } from './crypto.js';
 import { chooseKeyStore, keyStoreOfKind, type KeyStoreKind } from './key-store.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import { leaseOwnerGone } from './lease-owner.js';
 import path from 'node:path';
 
 const KEY_CHECK_PLAINTEXT = 'anaf-token vault key check';
@@ -397,7 +398,7 @@ export class Vault {
       const cur = this.db.prepare('SELECT owner, expires_at FROM leases WHERE name = ?').get(name) as
         | { owner: string; expires_at: number }
         | undefined;
-      if (cur && cur.owner !== owner && cur.expires_at > now) return false;
+      if (cur && cur.owner !== owner && cur.expires_at > now && !leaseOwnerGone(cur.owner)) return false;
       this.db.prepare('INSERT OR REPLACE INTO leases (name, owner, expires_at) VALUES (?, ?, ?)').run(name, owner, now + ttlMs);
       return true;
     });
@@ -409,7 +410,8 @@ export class Vault {
   }
 
   leaseActive(name: string): boolean {
-    return this.db.prepare('SELECT 1 FROM leases WHERE name = ? AND expires_at > ?').get(name, this.now()) !== undefined;
+    const cur = this.db.prepare('SELECT owner FROM leases WHERE name = ? AND expires_at > ?').get(name, this.now()) as { owner: string } | undefined;
+    return cur !== undefined && !leaseOwnerGone(cur.owner);
   }
 
   // ---- API clients (the ERP token service) ------------------------------------------------
