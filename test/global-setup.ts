@@ -1,6 +1,6 @@
-/** Integration tests run the built CLI, as users do: build it once before any test file. */
+/** Integration tests run the built CLI, as users do: build the bundle once before any test file. */
 import { execFileSync } from 'node:child_process';
 
 export default function setup(): void {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/build-host.mjs'], { stdio: 'inherit' });
 }

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
-export const CLI = path.resolve('dist/native-host/src/cli/main.js');
+export const CLI = path.resolve('dist/anaf-token.mjs');
 
 export interface CliResult {
   code: number;
@@ -22,8 +22,10 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): 
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      // `token` prints the access token on stdout by contract; everything else must never show one.
-      transcript.push(args[0] === 'token' ? '' : stdout, stderr);
+      // `token` prints the access token and `clients add` the new key on stdout, by contract;
+      // everything else must never show a secret.
+      const printsSecret = args[0] === 'token' || (args[0] === 'clients' && args[1] === 'add');
+      transcript.push(printsSecret ? '' : stdout, stderr);
       resolve({ code: code ?? -1, stdout, stderr });
     });
     child.stdin.end(input ?? '');

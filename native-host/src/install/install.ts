@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { AppError, NATIVE_HOST_NAME } from '../../../shared/src/index.js';
 import { ensurePrivateDir, type Paths } from '../config/paths.js';
+import { CLI_ENTRY } from '../config/entry.js';
 import { readConfig, writeConfig } from '../config/host-config.js';
 import { targetFor, type Browser, type Target } from './browsers.js';
 
@@ -16,7 +16,7 @@ export interface InstallOptions {
   targets: Target[];
   extensionIds: string[];
   platform?: NodeJS.Platform;
-  /** The CLI entry to run; defaults to this build's main.js. */
+  /** The CLI entry to run; defaults to this build's bundle. */
   cliPath?: string;
   nodePath?: string;
 }
@@ -27,14 +27,13 @@ export interface InstalledTarget {
   registryKey?: string;
 }
 
-const defaultCliPath = () => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
 
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function writeLauncher(opts: InstallOptions): string {
   const platform = opts.platform ?? process.platform;
   const node = opts.nodePath ?? process.execPath;
-  const cli = opts.cliPath ?? defaultCliPath();
+  const cli = opts.cliPath ?? CLI_ENTRY;
   ensurePrivateDir(opts.paths.launcherDir);
   if (platform === 'win32') {
     const file = path.join(opts.paths.launcherDir, 'anaf-token-native.cmd');

@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   AppError,
@@ -16,6 +15,7 @@ import {
   type PinCheckResult,
 } from '../../../shared/src/index.js';
 import type { WorkerRequest } from './worker-main.js';
+import { workerArgs } from '../config/entry.js';
 
 export const DEFAULT_PKCS11_TIMEOUT_MS = 20_000;
 const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
@@ -25,16 +25,10 @@ function timeoutMs(): number {
   return Number.isFinite(v) && v > 0 ? v : DEFAULT_PKCS11_TIMEOUT_MS;
 }
 
-function workerCommand(): string[] {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const js = path.join(here, 'worker-main.js');
-  // Built: run the .js; from sources (tests, tsx): let tsx load the .ts.
-  return import.meta.url.endsWith('.ts') ? ['--import', 'tsx', path.join(here, 'worker-main.ts')] : [js];
-}
 
 function runWorker<T>(req: WorkerRequest, schema: z.ZodType<T>): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, workerCommand(), { stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, workerArgs(), { stdio: ['pipe', 'pipe', 'ignore'] });
     const chunks: Buffer[] = [];
     let size = 0;
     let timedOut = false;

@@ -1,6 +1,5 @@
 /** What a login service runs: this build's `serve`, with the data folder of the user who installed it. */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI_ENTRY } from '../config/entry.js';
 
 export const SYSTEMD_UNIT = 'anaf-token.service';
 export const LAUNCHD_LABEL = 'ro.anaftoken.serve';
@@ -9,14 +8,14 @@ export const WINDOWS_TASK = 'anaf-token serve';
 export interface ServiceSpec {
   /** Absolute path of node: a login session's PATH may not have it. */
   nodePath: string;
-  /** Absolute path of the CLI entry (dist/native-host/src/cli/main.js). */
+  /** Absolute path of the CLI entry (dist/anaf-token.mjs). */
   cliPath: string;
   /** Passed as ANAF_TOKEN_HOME so the service opens the same vault as the CLI that installed it. */
   dataDir: string;
   port: number;
 }
 
-export const defaultCliPath = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+export const defaultCliPath = (): string => CLI_ENTRY;
 
 export function serveArgs(spec: ServiceSpec): string[] {
   return [spec.cliPath, 'serve', '--port', String(spec.port)];

@@ -215,6 +215,11 @@ export class Vault {
     this.db.close();
   }
 
+  /** Runs several writes as one transaction (imports, benchmarks): one commit instead of many. */
+  batch<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
   // ---- profiles -------------------------------------------------------------------------
 
   listProfiles(): Profile[] {

@@ -1,4 +1,4 @@
-/** Builds what the browser runs: the native host (tsc) and the test build of the extension (vite). */
+/** Builds what the browser runs: the native host bundle and the test build of the extension (vite). */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,7 +23,7 @@ export function checkSystem(): void {
 
 export function buildAll(stdio: 'inherit' | 'ignore' = 'inherit'): void {
   const node = process.execPath;
-  execFileSync(node, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio });
+  execFileSync(node, [path.join(ROOT, 'scripts/build-host.mjs')], { cwd: ROOT, stdio });
   execFileSync(node, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
     cwd: ROOT,
     stdio,

@@ -1,0 +1,21 @@
+// Builds the native host as one bundle (fast start: one file to load and compile, no module
+// resolution) plus its PKCS#11 worker. Native addons stay outside, loaded from node_modules.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: { 'anaf-token': 'native-host/src/cli/main.ts', 'pkcs11-worker': 'native-host/src/pkcs11/worker-main.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['better-sqlite3', 'pkcs11js', '@napi-rs/keyring'],
+  // Bundled CommonJS packages call require(); give ESM one.
+  banner: { js: "import { createRequire as __anafCreateRequire } from 'node:module'; const require = __anafCreateRequire(import.meta.url);" },
+  minify: true,
+  keepNames: true,
+  sourcemap: 'linked',
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
