@@ -5,13 +5,16 @@
  * from ANAF, never a mix, never garbage.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTENSION_ID } from '../../shared/src/index.js';
 import { resolvePaths } from '../../native-host/src/config/paths.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
-import { CLI, runCli } from '../helpers/cli.js';
+import { CLI, runCli, transcript } from '../helpers/cli.js';
+import { scanForSecrets } from '../helpers/secret-scan.js';
 import { openAuthorize } from '../helpers/browser.js';
 import { encodeFrame } from '../helpers/native-client.js';
 import { tempDir } from '../helpers/temp.js';
@@ -37,7 +40,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  const log = fs.readFileSync(path.join(home, 'logs', 'anaf-token.log'), 'utf8');
+  const hits = scanForSecrets([log, ...transcript], [CLIENT.clientSecret, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens, ...anaf.issued.codes]);
+  reportFaults({ group: 'secrets-crash-safety', tried: 1 + transcript.length, refused: 0, crashed: 0, lost: hits.length, note: `host log and CLI output scanned for ${anaf.issued.accessTokens.length * 2} issued tokens` });
   await anaf.close();
+  expect(hits).toEqual([]);
 });
 
 /** Runs refreshes over one host process until it is killed; resolves with how many were answered. */
