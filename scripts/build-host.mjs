@@ -1,11 +1,14 @@
-// Builds the native host as one bundle (fast start: one file to load and compile, no module
-// resolution) plus its PKCS#11 worker. Native addons stay outside, loaded from node_modules.
+// Builds the native host as a bundle (fast start: few files to load and compile, no module
+// resolution in node_modules) plus its PKCS#11 worker. Native addons stay outside.
 import { build } from 'esbuild';
 
 await build({
   entryPoints: { 'anaf-token': 'native-host/src/cli/main.ts', 'pkcs11-worker': 'native-host/src/pkcs11/worker-main.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
+  // Command groups are imported on demand: each becomes a chunk loaded only when its command runs.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',

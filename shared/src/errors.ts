@@ -3,7 +3,7 @@
  * Romanian and English that says what to do. Both the native host and the extension render
  * errors from this table, so a code means the same thing everywhere.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const EXIT = {
   ok: 0,

@@ -4,7 +4,7 @@
  * so each page shows the one for the UI language. Never put a token, code or secret in `detail`.
  */
 import { errorPayloadSchema, type ErrorCode, type ErrorPayload } from '../../../shared/src/errors.js';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const EXT_ERROR_CODES = [
   'HOST_MISSING',

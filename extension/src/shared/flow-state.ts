@@ -3,7 +3,7 @@
  * may be stopped while the user picks a certificate or types the PIN, and the popup renders it.
  * Nothing secret is stored here (no code, no state value, no token).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { uiErrorSchema } from './errors.js';
 
 export const FLOWS_KEY = 'flows';

@@ -3,7 +3,7 @@
  * the only part that talks to the native host. The background parses every message with
  * `uiRequestSchema`; every answer is `{ ok: true, result }` or `{ ok: false, error: UiError }`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   clientIdSchema,
   clientSecretSchema,

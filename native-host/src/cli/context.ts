@@ -1,6 +1,6 @@
 /** What every command shares: option parsers, the app for one run, and turning failures into exit codes. */
 import { Command, Option } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AppError, profileNameSchema } from '../../../shared/src/index.js';
 import { App } from '../app.js';
 import { resolvePaths } from '../config/paths.js';

@@ -2,20 +2,35 @@
 /**
  * anaf-token: the command line. Command names and options are a user-facing contract
  * (documented in the README); exit codes come from shared/src/errors.ts.
+ *
+ * Each command group is loaded only when its command runs: the browser starts `native` and
+ * the ERP `token` many times a day, and neither should pay for loading the rest.
  */
+import type { Command } from 'commander';
 import { HOST_VERSION } from '../version.js';
 import { cli } from './context.js';
 import { reportError } from './output.js';
-import * as authorize from './commands/authorize.js';
-import * as clients from './commands/clients.js';
-import * as doctor from './commands/doctor.js';
-import * as install from './commands/install.js';
-import * as native from './commands/native.js';
-import * as pkcs11 from './commands/pkcs11.js';
-import * as profile from './commands/profile.js';
-import * as serve from './commands/serve.js';
-import * as service from './commands/service.js';
-import * as tokens from './commands/tokens.js';
+
+type Group = () => Promise<{ register(program: Command): void }>;
+
+const GROUPS: Record<string, Group> = {
+  install: () => import('./commands/install.js'),
+  uninstall: () => import('./commands/install.js'),
+  profile: () => import('./commands/profile.js'),
+  authorize: () => import('./commands/authorize.js'),
+  list: () => import('./commands/tokens.js'),
+  token: () => import('./commands/tokens.js'),
+  refresh: () => import('./commands/tokens.js'),
+  revoke: () => import('./commands/tokens.js'),
+  native: () => import('./commands/native.js'),
+  modules: () => import('./commands/pkcs11.js'),
+  certs: () => import('./commands/pkcs11.js'),
+  'pin-check': () => import('./commands/pkcs11.js'),
+  serve: () => import('./commands/serve.js'),
+  clients: () => import('./commands/clients.js'),
+  service: () => import('./commands/service.js'),
+  doctor: () => import('./commands/doctor.js'),
+};
 
 const program = cli.program
   .description('Get and keep the ANAF OAuth token for e-Factura / e-Transport. Obține și păstrează tokenul ANAF.')
@@ -24,9 +39,16 @@ const program = cli.program
   // Before any subcommand is added, so they inherit it: usage errors then exit 2, not 1.
   .exitOverride();
 
-for (const group of [install, profile, authorize, tokens, native, pkcs11, serve, clients, service, doctor]) group.register(program);
-
 try {
+  // The first word that is not an option names the command; help, --version or an unknown word loads them all.
+  const name = process.argv.slice(2).find((a) => !a.startsWith('-'));
+  const wanted = name !== undefined && name !== 'help' && GROUPS[name] ? [GROUPS[name]] : [...new Set(Object.values(GROUPS))];
+  const loaded = new Set<unknown>();
+  for (const load of wanted) {
+    const group = await load();
+    if (!loaded.has(group)) group.register(program);
+    loaded.add(group);
+  }
   await program.parseAsync(process.argv);
 } catch (e) {
   const code = (e as { code?: string }).code;

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 const self = fileURLToPath(import.meta.url);
 const fromSources = self.endsWith('.ts');
-const dist = fromSources ? path.resolve(path.dirname(self), '..', '..', '..', 'dist') : path.dirname(self);
+// Bundled, this code sits in dist/ or in one of its shared chunks (dist/chunks/).
+const here = path.dirname(self);
+const dist = fromSources ? path.resolve(here, '..', '..', '..', 'dist') : path.basename(here) === 'chunks' ? path.dirname(here) : here;
 
 /** The CLI that launchers, services and the browser's manifest run. */
 export const CLI_ENTRY = path.join(dist, 'anaf-token.mjs');

@@ -1,6 +1,6 @@
 /** Host settings that are not secret: which extensions may call the native host. */
 import fs from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXTENSION_ID } from '../../../shared/src/index.js';
 import { ensurePrivateDir, type Paths } from './paths.js';
 

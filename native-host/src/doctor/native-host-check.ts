@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { NATIVE_HOST_NAME } from '../../../shared/src/index.js';
 import { BROWSERS, targetFor, targetForUserDataDir, type Target } from '../install/browsers.js';
 import { HOST_VERSION } from '../version.js';

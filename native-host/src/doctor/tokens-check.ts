@@ -30,8 +30,8 @@ function finding(p: Profile, rec: TokenRecord | undefined, now: number): Omit<Fi
     const why = s.lastError ?? 'the refresh token has expired';
     return { status: 'fail', message: `dead: ${why}`, advice: advise('TOKEN_DEAD'), causes: explainAnafError('TOKEN_DEAD', why) };
   }
-  // A failure recorded after the last success: refreshing is failing now.
-  const failure = rec.lastError !== undefined && (rec.lastFailureAt ?? 0) > (rec.lastRefreshAt ?? rec.authorizedAt) ? storedError(rec.lastError) : undefined;
+  // A failure recorded after the last success (in the same millisecond counts): refreshing is failing now.
+  const failure = rec.lastError !== undefined && (rec.lastFailureAt ?? 0) >= (rec.lastRefreshAt ?? rec.authorizedAt) ? storedError(rec.lastError) : undefined;
   const causes = failure ? { causes: explainAnafError(failure.code, failure.detail) } : {};
   if (s.state === 'expired') {
     return {

@@ -2,7 +2,7 @@
  * The isolated PKCS#11 worker: one request on stdin, one answer on stdout, then exit.
  * The parent kills it when a driver hangs and survives it when a driver crashes.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AppError } from '../../../shared/src/index.js';
 import { checkPin, inspectModule, toAppError } from './inventory.js';
 

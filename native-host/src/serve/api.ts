@@ -2,7 +2,7 @@
  * The JSON shapes of the ERP token service (documented in docs/erp-api.md). Tests and client
  * code parse answers with these.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { errorPayloadSchema, profileNameSchema, tokenStatusSchema } from '../../../shared/src/index.js';
 
 export const DEFAULT_SERVE_PORT = 8787;

@@ -4,7 +4,7 @@
  * the time taken nor an early exit tells a caller how close a guess was.
  */
 import crypto from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PROFILE_NAME_RE } from '../../../shared/src/index.js';
 import type { Vault } from '../vault/vault.js';
 

@@ -147,6 +147,7 @@ export class Vault {
   private readonly db: Database.Database;
   private readonly key: Buffer;
   private readonly now: () => number;
+  private readonly statements = new Map<string, Database.Statement>();
 
   private constructor(db: Database.Database, key: Buffer, keyStore: KeyStoreKind, now: () => number) {
     this.db = db;
@@ -173,27 +174,26 @@ export class Vault {
       throw new AppError('VAULT_ERROR', `${path.basename(paths.vaultFile)}: ${(e as Error).message}`, { cause: e });
     }
     try {
-      const init = db.transaction(() => {
-        db.exec(SCHEMA_SQL);
-        const meta = (k: string) => (db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v;
-        const setMeta = (k: string, v: string) => db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run(k, v);
-        const version = meta('schema_version');
+      const meta = (k: string) => (db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v;
+      const setMeta = (k: string, v: string) => db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run(k, v);
+      const schemaHash = crypto.createHash('sha256').update(SCHEMA_SQL).digest('base64url');
+      // Every start of every host process opens the vault: when it is already set up, only read.
+      // The write path (a committed transaction) runs for a new vault or a changed schema only.
+      const hasMeta = () => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+      /** The stored schema version; refuses a vault written by a newer build. */
+      const storedVersion = () => {
+        const version = hasMeta() ? meta('schema_version') : undefined;
         if (version !== undefined && Number(version) > SCHEMA_VERSION) {
           throw new AppError('VAULT_ERROR', `the vault was written by a newer version (schema ${version})`);
         }
-        setMeta('schema_version', String(SCHEMA_VERSION));
+        return version;
+      };
+      const ready = (): { key: Buffer; kind: KeyStoreKind } | undefined => {
+        if (!hasMeta()) return undefined;
+        const version = storedVersion();
         const kind = meta('key_store') as KeyStoreKind | undefined;
-        if (kind === undefined) {
-          const namespace = crypto.randomBytes(8).toString('hex');
-          const store = chooseKeyStore(paths.keyFile, namespace, opts.env);
-          const key = store.read() ?? store.create();
-          setMeta('key_store', store.kind);
-          setMeta('key_namespace', namespace);
-          setMeta('key_check', seal(key, KEY_CHECK_PLAINTEXT, 'meta:key_check').toString('base64'));
-          return { key, kind: store.kind };
-        }
-        const namespace = meta('key_namespace') ?? '';
-        const key = keyStoreOfKind(kind, paths.keyFile, namespace).read();
+        if (kind === undefined || meta('schema_hash') !== schemaHash || version !== String(SCHEMA_VERSION)) return undefined;
+        const key = keyStoreOfKind(kind, paths.keyFile, meta('key_namespace') ?? '').read();
         if (!key) throw new AppError('VAULT_LOCKED', `no key in the ${kind}`);
         try {
           open(key, Buffer.from(meta('key_check') ?? '', 'base64'), 'meta:key_check');
@@ -201,8 +201,23 @@ export class Vault {
           throw new AppError('VAULT_LOCKED', `the key in the ${kind} does not open this vault`);
         }
         return { key, kind };
+      };
+      const init = db.transaction(() => {
+        storedVersion();
+        db.exec(SCHEMA_SQL); // additive and idempotent: CREATE ... IF NOT EXISTS
+        setMeta('schema_version', String(SCHEMA_VERSION));
+        setMeta('schema_hash', schemaHash);
+        const existing = ready();
+        if (existing) return existing;
+        const namespace = crypto.randomBytes(8).toString('hex');
+        const store = chooseKeyStore(paths.keyFile, namespace, opts.env);
+        const key = store.read() ?? store.create();
+        setMeta('key_store', store.kind);
+        setMeta('key_namespace', namespace);
+        setMeta('key_check', seal(key, KEY_CHECK_PLAINTEXT, 'meta:key_check').toString('base64'));
+        return { key, kind: store.kind };
       });
-      const { key, kind } = init.immediate();
+      const { key, kind } = ready() ?? init.immediate();
       return new Vault(db, key, kind, now);
     } catch (e) {
       db.close();
@@ -212,7 +227,18 @@ export class Vault {
   }
 
   close(): void {
+    this.statements.clear();
     this.db.close();
+  }
+
+  /** Prepared once per connection: the serve hot path runs the same few queries per request. */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
   }
 
   /** Runs several writes as one transaction (imports, benchmarks): one commit instead of many. */
@@ -223,11 +249,11 @@ export class Vault {
   // ---- profiles -------------------------------------------------------------------------
 
   listProfiles(): Profile[] {
-    return (this.db.prepare('SELECT * FROM profiles ORDER BY name').all() as ProfileRow[]).map(rowToProfile);
+    return (this.sql('SELECT * FROM profiles ORDER BY name').all() as ProfileRow[]).map(rowToProfile);
   }
 
   findProfile(name: string): Profile | undefined {
-    const r = this.db.prepare('SELECT * FROM profiles WHERE name = ?').get(name) as ProfileRow | undefined;
+    const r = this.sql('SELECT * FROM profiles WHERE name = ?').get(name) as ProfileRow | undefined;
     return r && rowToProfile(r);
   }
 
@@ -240,7 +266,7 @@ export class Vault {
   /** Creates or updates a profile; a new profile needs a secret, an update may keep the old one. */
   saveProfile(p: ProfileWrite, mode: 'create' | 'upsert'): Profile {
     const tx = this.db.transaction(() => {
-      const existing = this.db.prepare('SELECT secret FROM profiles WHERE name = ?').get(p.name) as
+      const existing = this.sql('SELECT secret FROM profiles WHERE name = ?').get(p.name) as
         | { secret: Buffer }
         | undefined;
       if (existing && mode === 'create') throw new AppError('PROFILE_EXISTS', p.name);
@@ -260,11 +286,11 @@ export class Vault {
   }
 
   removeProfile(name: string): boolean {
-    return this.db.prepare('DELETE FROM profiles WHERE name = ?').run(name).changes > 0;
+    return this.sql('DELETE FROM profiles WHERE name = ?').run(name).changes > 0;
   }
 
   clientSecret(name: string): string {
-    const r = this.db.prepare('SELECT secret FROM profiles WHERE name = ?').get(name) as { secret: Buffer } | undefined;
+    const r = this.sql('SELECT secret FROM profiles WHERE name = ?').get(name) as { secret: Buffer } | undefined;
     if (!r) throw new AppError('PROFILE_NOT_FOUND', name);
     const secret = this.unseal(r.secret, `profiles:${name}:secret`);
     registerSecret(secret);
@@ -274,18 +300,18 @@ export class Vault {
   // ---- tokens ---------------------------------------------------------------------------
 
   findToken(profile: string): TokenRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM tokens WHERE profile = ?').get(profile) as TokenRow | undefined;
+    const r = this.sql('SELECT * FROM tokens WHERE profile = ?').get(profile) as TokenRow | undefined;
     return r && rowToToken(r);
   }
 
   allTokens(): Map<string, TokenRecord> {
-    const rows = this.db.prepare('SELECT * FROM tokens').all() as TokenRow[];
+    const rows = this.sql('SELECT * FROM tokens').all() as TokenRow[];
     return new Map(rows.map((r) => [r.profile, rowToToken(r)]));
   }
 
   /** The tokens themselves; only the code that sends them to ANAF or the ERP asks for these. */
   readTokens(profile: string): { accessToken: string; refreshToken: string | undefined; generation: number } | undefined {
-    const r = this.db.prepare('SELECT access, refresh, generation FROM tokens WHERE profile = ?').get(profile) as
+    const r = this.sql('SELECT access, refresh, generation FROM tokens WHERE profile = ?').get(profile) as
       | Pick<TokenRow, 'access' | 'refresh' | 'generation'>
       | undefined;
     if (!r) return undefined;
@@ -342,11 +368,11 @@ export class Vault {
 
   /** A failed refresh that left the tokens usable: recorded so waiting processes need not retry it. */
   recordFailure(profile: string, error: string): void {
-    this.db.prepare('UPDATE tokens SET last_error = ?, last_failure_at = ? WHERE profile = ?').run(error, this.now(), profile);
+    this.sql('UPDATE tokens SET last_error = ?, last_failure_at = ? WHERE profile = ?').run(error, this.now(), profile);
   }
 
   deleteTokens(profile: string): boolean {
-    return this.db.prepare('DELETE FROM tokens WHERE profile = ?').run(profile).changes > 0;
+    return this.sql('DELETE FROM tokens WHERE profile = ?').run(profile).changes > 0;
   }
 
   /** Profiles whose access token has entered its refresh window (or expired) and is not dead. */
@@ -367,7 +393,7 @@ export class Vault {
   addPendingAuthorization(state: string, profile: string, ttlMs: number): number {
     const now = this.now();
     const expiresAt = now + ttlMs;
-    this.db.prepare('DELETE FROM pending_authorizations WHERE expires_at < ?').run(now);
+    this.sql('DELETE FROM pending_authorizations WHERE expires_at < ?').run(now);
     this.db
       .prepare('INSERT INTO pending_authorizations (state_hash, profile, created_at, expires_at) VALUES (?, ?, ?, ?)')
       .run(hashState(state), profile, now, expiresAt);
@@ -389,7 +415,7 @@ export class Vault {
         .prepare('SELECT state_hash FROM pending_authorizations WHERE profile = ? AND created_at >= ? AND expires_at >= ?')
         .all(profile, since, this.now()) as { state_hash: string }[];
       if (rows.length !== 1) return false;
-      this.db.prepare('DELETE FROM pending_authorizations WHERE state_hash = ?').run(rows[0]!.state_hash);
+      this.sql('DELETE FROM pending_authorizations WHERE state_hash = ?').run(rows[0]!.state_hash);
       return true;
     });
     return tx.immediate();
@@ -400,22 +426,22 @@ export class Vault {
   tryAcquireLease(name: string, owner: string, ttlMs: number): boolean {
     const tx = this.db.transaction(() => {
       const now = this.now();
-      const cur = this.db.prepare('SELECT owner, expires_at FROM leases WHERE name = ?').get(name) as
+      const cur = this.sql('SELECT owner, expires_at FROM leases WHERE name = ?').get(name) as
         | { owner: string; expires_at: number }
         | undefined;
       if (cur && cur.owner !== owner && cur.expires_at > now && !leaseOwnerGone(cur.owner)) return false;
-      this.db.prepare('INSERT OR REPLACE INTO leases (name, owner, expires_at) VALUES (?, ?, ?)').run(name, owner, now + ttlMs);
+      this.sql('INSERT OR REPLACE INTO leases (name, owner, expires_at) VALUES (?, ?, ?)').run(name, owner, now + ttlMs);
       return true;
     });
     return tx.immediate();
   }
 
   releaseLease(name: string, owner: string): void {
-    this.db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner);
+    this.sql('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner);
   }
 
   leaseActive(name: string): boolean {
-    const cur = this.db.prepare('SELECT owner FROM leases WHERE name = ? AND expires_at > ?').get(name, this.now()) as { owner: string } | undefined;
+    const cur = this.sql('SELECT owner FROM leases WHERE name = ? AND expires_at > ?').get(name, this.now()) as { owner: string } | undefined;
     return cur !== undefined && !leaseOwnerGone(cur.owner);
   }
 
@@ -431,7 +457,7 @@ export class Vault {
   }
 
   listApiClients(): ApiClientRecord[] {
-    const rows = this.db.prepare('SELECT name, created_at, last_used_at FROM api_clients ORDER BY name').all() as Omit<
+    const rows = this.sql('SELECT name, created_at, last_used_at FROM api_clients ORDER BY name').all() as Omit<
       ApiClientRow,
       'key_hash'
     >[];
@@ -440,16 +466,16 @@ export class Vault {
 
   /** Every client with its key hash: the token service compares a presented key against all of them. */
   apiClientCredentials(): ApiClientCredential[] {
-    const rows = this.db.prepare('SELECT * FROM api_clients ORDER BY name').all() as ApiClientRow[];
+    const rows = this.sql('SELECT * FROM api_clients ORDER BY name').all() as ApiClientRow[];
     return rows.map((r) => ({ name: r.name, keyHash: r.key_hash, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined }));
   }
 
   removeApiClient(name: string): boolean {
-    return this.db.prepare('DELETE FROM api_clients WHERE name = ?').run(name).changes > 0;
+    return this.sql('DELETE FROM api_clients WHERE name = ?').run(name).changes > 0;
   }
 
   touchApiClient(name: string, at = this.now()): void {
-    this.db.prepare('UPDATE api_clients SET last_used_at = ? WHERE name = ?').run(at, name);
+    this.sql('UPDATE api_clients SET last_used_at = ? WHERE name = ?').run(at, name);
   }
 
   private unseal(sealed: Buffer, aad: string): string {

@@ -2,7 +2,7 @@
  * The native messaging protocol between the extension and the host. Both sides parse every
  * message with these schemas; a message that does not parse is answered with BAD_REQUEST.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { errorPayloadSchema } from '../errors.js';
 import {
   clientIdSchema,

@@ -1,5 +1,5 @@
 /** What the host reports about PKCS#11 modules, tokens and the certificates on them. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { errorPayloadSchema } from '../errors.js';
 
 const text = (max = 512) => z.string().max(max);

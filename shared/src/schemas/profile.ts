@@ -1,5 +1,5 @@
 /** A profile: one ANAF application registration (client id + callback URL) used by one person. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const PROFILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 

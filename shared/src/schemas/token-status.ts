@@ -1,5 +1,5 @@
 /** What the popup, the CLI table and the ERP API show about a profile's token: never the token. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { profileSchema } from './profile.js';
 
 export const tokenStateSchema = z.enum(['none', 'valid', 'expiring', 'expired', 'dead']);

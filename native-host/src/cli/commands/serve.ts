@@ -1,6 +1,6 @@
 /** `serve`: the local token service for ERPs, until SIGINT/SIGTERM. */
 import { Option, type Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_SERVE_PORT } from '../../serve/api.js';
 import { startServe } from '../../serve/server.js';
 import { action, jsonOption, makeApp, parseWith } from '../context.js';
