@@ -1,0 +1,142 @@
+/**
+ * `npm run bench`: each figure beside its baseline, measured in the same run on this machine,
+ * as medians of several runs. Prints a table and writes .artifacts/bench.json.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EXTENSION_ID } from '../../shared/src/index.js';
+import { resolvePaths } from '../../native-host/src/config/paths.js';
+import { tempDir } from '../../test/helpers/temp.js';
+import { keptPort, oneShot, type Cmd } from './native.js';
+import { sideBySide, timeProcess } from './processes.js';
+import { median, percentile, round } from './stats.js';
+import { fillVault, notDue, timeDue } from './vault-scale.js';
+import { erp, load, rssMiB, startBare, startServe } from './serve.js';
+import { Vault } from '../../native-host/src/vault/vault.js';
+import { hashClientKey, newClientKey } from '../../native-host/src/serve/client-keys.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const CLI = path.join(root, 'dist/anaf-token.mjs');
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+
+interface Row {
+  figure: string;
+  ours: number;
+  baseline?: number;
+  unit: string;
+  ratio?: number;
+  goal: string;
+  met?: boolean;
+}
+const rows: Row[] = [];
+
+function row(r: Row): void {
+  rows.push(r);
+  const ratio = r.ratio === undefined ? '' : ` ratio ${round(r.ratio)}×`;
+  process.stdout.write(`  ${r.figure}: ${round(r.ours)} ${r.unit}${r.baseline === undefined ? '' : ` vs ${round(r.baseline)} ${r.unit}`}${ratio} (goal ${r.goal})${r.met === undefined ? '' : r.met ? ' ✓' : ' ✗'}\n`);
+}
+
+const home = tempDir('bench');
+const env = { ...process.env, ANAF_TOKEN_HOME: home, ANAF_TOKEN_KEYSTORE: 'file' };
+const host: Cmd = { command: process.execPath, args: [CLI, 'native', `chrome-extension://${EXTENSION_ID}/`], env };
+const echo: Cmd = { command: process.execPath, args: [path.join(import.meta.dirname, 'echo-host.mjs')], env };
+const status = { id: 'b', type: 'status' };
+
+process.stdout.write(`machine: ${os.cpus()[0]?.model} × ${os.cpus().length}, ${round(os.totalmem() / 2 ** 30, 1)} GiB, ${os.platform()} ${os.release()}, node ${process.version}; ${RUNS} runs each, medians\n`);
+
+// A vault with one profile and token, as a real user's, and a client key for the ERP.
+fillVault(resolvePaths(home), 1);
+const key = newClientKey();
+{
+  const v = Vault.open({ paths: resolvePaths(home), env: { ANAF_TOKEN_KEYSTORE: 'file' } });
+  v.addApiClient('bench', hashClientKey(key));
+  v.close();
+}
+
+process.stdout.write('\nnative messaging\n');
+{
+  const r = await sideBySide(() => oneShot(host, status), () => oneShot(echo, status), RUNS);
+  const ours = median(r.a);
+  const base = median(r.b);
+  row({ figure: 'one-shot status (spawn + request + answer)', ours, baseline: base, unit: 'ms', ratio: ours / base, goal: '≤ 1.3×', met: ours / base <= 1.3 });
+  const kept = await keptPort(host, status, 500);
+  row({ figure: 'kept port status round trip p50', ours: percentile(kept, 50), unit: 'ms', goal: 'report' });
+  row({ figure: 'kept port status round trip p99', ours: percentile(kept, 99), unit: 'ms', goal: 'report' });
+}
+
+process.stdout.write('\nCLI as a whole process\n');
+{
+  const r = await sideBySide(
+    () => timeProcess(process.execPath, [CLI, 'token', '--profile', 'firma-00000'], env),
+    () => timeProcess(process.execPath, ['-e', '0'], env),
+    RUNS,
+  );
+  const ours = median(r.a);
+  const base = median(r.b);
+  row({ figure: 'anaf-token token (valid token, no refresh)', ours, baseline: base, unit: 'ms', ratio: ours / base, goal: '≤ 1.5×', met: ours / base <= 1.5 });
+}
+
+process.stdout.write('\nERP token fetch over HTTP keep-alive (autocannon, 5 s per figure)\n');
+{
+  const serve = await startServe(env);
+  const tokenPath = '/v1/profiles/firma-00000/token';
+  const headers = { authorization: `Bearer ${key}`, host: `127.0.0.1:${serve.port}` };
+  const sample = await erp(serve.port, tokenPath, { key });
+  if (sample.status !== 200) throw new Error(`serve answered ${sample.status}: ${sample.body}`);
+  const bare = await startBare(Buffer.byteLength(sample.body));
+  for (const connections of [1, 32]) {
+    // Warm both, then measure each once, alternating.
+    await load(serve.port, tokenPath, headers, connections, 1);
+    await load(bare.port, '/', {}, connections, 1);
+    const ours = await load(serve.port, tokenPath, headers, connections, 5);
+    const base = await load(bare.port, '/', {}, connections, 5);
+    if (ours.errors || ours.non2xx) throw new Error(`serve: ${ours.errors} errors, ${ours.non2xx} non-2xx`);
+    row({ figure: `req/s, concurrency ${connections}`, ours: ours.rps, baseline: base.rps, unit: 'req/s', ratio: ours.rps / base.rps, goal: '≥ 0.8×', met: ours.rps / base.rps >= 0.8 });
+    row({ figure: `latency p50 / p99, concurrency ${connections}`, ours: ours.p99, baseline: base.p99, unit: 'ms p99', goal: 'p99 ≤ 2 ms', met: ours.p99 <= 2 });
+    process.stdout.write(`    (p50 ours ${ours.p50} ms, bare ${base.p50} ms)\n`);
+  }
+  bare.stop();
+  await serve.stop();
+}
+
+process.stdout.write('\nvault with 10,000 profiles\n');
+{
+  const bigHome = tempDir('bench-10k');
+  const big = resolvePaths(bigHome);
+  fillVault(big, 10_000);
+  const { times, due } = timeDue(big, RUNS);
+  row({ figure: `find what is due for refresh (${due} due)`, ours: median(times), unit: 'ms', goal: '≤ 50 ms', met: median(times) <= 50 });
+  {
+    const v = Vault.open({ paths: big, env: { ANAF_TOKEN_KEYSTORE: 'file' } });
+    v.addApiClient('bench', hashClientKey(key));
+    v.close();
+  }
+  const serve = await startServe({ ...env, ANAF_TOKEN_HOME: bigHome });
+  // Make it hold them: the status of all 10,000 and a token from a few.
+  await erp(serve.port, '/v1/profiles', { key });
+  const sampled = Array.from({ length: 10_000 }, (_, i) => i).filter((i) => notDue(i) && i % 61 === 0).slice(0, 100);
+  for (const i of sampled) {
+    const r = await erp(serve.port, `/v1/profiles/firma-${String(i).padStart(5, '0')}/token`, { key });
+    if (r.status !== 200) throw new Error(`serve answered ${r.status} for profile ${i}`);
+  }
+  const rss = rssMiB(serve.child.pid!) ?? NaN;
+  row({ figure: 'RSS of serve holding 10,000 profiles', ours: rss, unit: 'MiB', goal: '≤ 80 MB', met: rss * 1.048576 <= 80 });
+  await serve.stop();
+}
+
+const e2eTimings = path.join(root, '.artifacts', 'e2e-timings.json');
+process.stdout.write('\nclick → token stored (from the last e2e run)\n');
+if (fs.existsSync(e2eTimings)) {
+  const t = JSON.parse(fs.readFileSync(e2eTimings, 'utf8')) as { clickToTokenMs: number[] };
+  row({ figure: 'click → token stored', ours: median(t.clickToTokenMs), unit: 'ms', goal: '≤ 3000 ms', met: median(t.clickToTokenMs) <= 3000 });
+} else {
+  process.stdout.write('  no e2e timings yet: run the e2e suite first (scripts/test.sh)\n');
+}
+
+fs.mkdirSync(path.join(root, '.artifacts'), { recursive: true });
+fs.writeFileSync(
+  path.join(root, '.artifacts', 'bench.json'),
+  JSON.stringify({ machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version }, runs: RUNS, rows }, null, 2),
+);
+process.stdout.write(`\nwritten: .artifacts/bench.json\n`);
