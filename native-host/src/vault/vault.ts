@@ -148,6 +148,9 @@ export class Vault {
   private readonly key: Buffer;
   private readonly now: () => number;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Reads cached until any connection commits (PRAGMA data_version) or this one writes. */
+  private readonly reads = new Map<string, unknown>();
+  private readsVersion = -1;
 
   private constructor(db: Database.Database, key: Buffer, keyStore: KeyStoreKind, now: () => number) {
     this.db = db;
@@ -233,12 +236,30 @@ export class Vault {
 
   /** Prepared once per connection: the serve hot path runs the same few queries per request. */
   private sql(text: string): Database.Statement {
+    // A statement that writes is about to run: what this connection has cached may change.
+    if (/^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(text)) this.reads.clear();
     let st = this.statements.get(text);
     if (!st) {
       st = this.db.prepare(text);
       this.statements.set(text, st);
     }
     return st;
+  }
+
+  /**
+   * A read that the token service repeats for every request, cached until the data changes: another
+   * process's commit changes PRAGMA data_version, and this connection's own writes clear the cache.
+   */
+  private cached<T>(key: string, load: () => T): T {
+    const version = this.sql('PRAGMA data_version').pluck().get() as number;
+    if (version !== this.readsVersion) {
+      this.reads.clear();
+      this.readsVersion = version;
+    }
+    if (this.reads.has(key)) return this.reads.get(key) as T;
+    const value = load();
+    this.reads.set(key, value);
+    return value;
   }
 
   /** Runs several writes as one transaction (imports, benchmarks): one commit instead of many. */
@@ -253,8 +274,10 @@ export class Vault {
   }
 
   findProfile(name: string): Profile | undefined {
-    const r = this.sql('SELECT * FROM profiles WHERE name = ?').get(name) as ProfileRow | undefined;
-    return r && rowToProfile(r);
+    return this.cached(`profile:${name}`, () => {
+      const r = this.sql('SELECT * FROM profiles WHERE name = ?').get(name) as ProfileRow | undefined;
+      return r && rowToProfile(r);
+    });
   }
 
   getProfile(name: string): Profile {
@@ -272,8 +295,7 @@ export class Vault {
       if (existing && mode === 'create') throw new AppError('PROFILE_EXISTS', p.name);
       const secret = p.clientSecret !== undefined ? seal(this.key, p.clientSecret, `profiles:${p.name}:secret`) : existing?.secret;
       if (!secret) throw new AppError('SECRET_MISSING');
-      this.db
-        .prepare(
+      this.sql(
           `INSERT INTO profiles (name, client_id, redirect_uri, env, refresh_window_days, secret, created_at)
            VALUES (@name, @clientId, @redirectUri, @env, @refreshWindowDays, @secret, @now)
            ON CONFLICT(name) DO UPDATE SET client_id = excluded.client_id, redirect_uri = excluded.redirect_uri,
@@ -300,8 +322,10 @@ export class Vault {
   // ---- tokens ---------------------------------------------------------------------------
 
   findToken(profile: string): TokenRecord | undefined {
-    const r = this.sql('SELECT * FROM tokens WHERE profile = ?').get(profile) as TokenRow | undefined;
-    return r && rowToToken(r);
+    return this.cached(`token:${profile}`, () => {
+      const r = this.sql('SELECT * FROM tokens WHERE profile = ?').get(profile) as TokenRow | undefined;
+      return r && rowToToken(r);
+    });
   }
 
   allTokens(): Map<string, TokenRecord> {
@@ -311,15 +335,17 @@ export class Vault {
 
   /** The tokens themselves; only the code that sends them to ANAF or the ERP asks for these. */
   readTokens(profile: string): { accessToken: string; refreshToken: string | undefined; generation: number } | undefined {
-    const r = this.sql('SELECT access, refresh, generation FROM tokens WHERE profile = ?').get(profile) as
-      | Pick<TokenRow, 'access' | 'refresh' | 'generation'>
-      | undefined;
-    if (!r) return undefined;
-    const accessToken = this.unseal(r.access, `tokens:${profile}:access`);
-    const refreshToken = r.refresh ? this.unseal(r.refresh, `tokens:${profile}:refresh`) : undefined;
-    registerSecret(accessToken);
-    registerSecret(refreshToken);
-    return { accessToken, refreshToken, generation: r.generation };
+    return this.cached(`tokens:${profile}`, () => {
+      const r = this.sql('SELECT access, refresh, generation FROM tokens WHERE profile = ?').get(profile) as
+        | Pick<TokenRow, 'access' | 'refresh' | 'generation'>
+        | undefined;
+      if (!r) return undefined;
+      const accessToken = this.unseal(r.access, `tokens:${profile}:access`);
+      const refreshToken = r.refresh ? this.unseal(r.refresh, `tokens:${profile}:refresh`) : undefined;
+      registerSecret(accessToken);
+      registerSecret(refreshToken);
+      return { accessToken, refreshToken, generation: r.generation };
+    });
   }
 
   /** Stores the answer of an authorization (new row) or a refresh (same row, next generation), atomically. */
@@ -335,8 +361,7 @@ export class Vault {
       const prev = this.findToken(profile);
       const generation = (prev?.generation ?? 0) + 1;
       const authorization = info.kind === 'authorization';
-      this.db
-        .prepare(
+      this.sql(
           `INSERT OR REPLACE INTO tokens (profile, access, refresh, access_expires_at, refresh_expires_at, authorized_at,
              last_refresh_at, cert_subject, cert_serial, cert_sha256, state_echoed, dead_reason, last_error, last_failure_at, generation)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)`,
@@ -361,8 +386,7 @@ export class Vault {
   }
 
   markDead(profile: string, reason: string): void {
-    this.db
-      .prepare('UPDATE tokens SET dead_reason = ?, last_error = ?, last_failure_at = ? WHERE profile = ?')
+    this.sql('UPDATE tokens SET dead_reason = ?, last_error = ?, last_failure_at = ? WHERE profile = ?')
       .run(reason, reason, this.now(), profile);
   }
 
@@ -377,8 +401,7 @@ export class Vault {
 
   /** Profiles whose access token has entered its refresh window (or expired) and is not dead. */
   dueForRefresh(now = this.now()): string[] {
-    const rows = this.db
-      .prepare(
+    const rows = this.sql(
         `SELECT t.profile FROM tokens t JOIN profiles p ON p.name = t.profile
          WHERE t.dead_reason IS NULL AND t.refresh IS NOT NULL
            AND t.access_expires_at - p.refresh_window_days * 86400000 <= ?
@@ -394,16 +417,14 @@ export class Vault {
     const now = this.now();
     const expiresAt = now + ttlMs;
     this.sql('DELETE FROM pending_authorizations WHERE expires_at < ?').run(now);
-    this.db
-      .prepare('INSERT INTO pending_authorizations (state_hash, profile, created_at, expires_at) VALUES (?, ?, ?, ?)')
+    this.sql('INSERT INTO pending_authorizations (state_hash, profile, created_at, expires_at) VALUES (?, ?, ?, ?)')
       .run(hashState(state), profile, now, expiresAt);
     return expiresAt;
   }
 
   /** Consumes a pending authorization: a state opens at most one exchange. */
   takePendingAuthorization(state: string, profile: string): boolean {
-    const r = this.db
-      .prepare('DELETE FROM pending_authorizations WHERE state_hash = ? AND profile = ? AND expires_at >= ? RETURNING state_hash')
+    const r = this.sql('DELETE FROM pending_authorizations WHERE state_hash = ? AND profile = ? AND expires_at >= ? RETURNING state_hash')
       .get(hashState(state), profile, this.now());
     return r !== undefined;
   }
@@ -411,8 +432,7 @@ export class Vault {
   /** For an answer without `state`: the single pending authorization of the profile started since `since`. */
   takeOnlyRecentPending(profile: string, since: number): boolean {
     const tx = this.db.transaction(() => {
-      const rows = this.db
-        .prepare('SELECT state_hash FROM pending_authorizations WHERE profile = ? AND created_at >= ? AND expires_at >= ?')
+      const rows = this.sql('SELECT state_hash FROM pending_authorizations WHERE profile = ? AND created_at >= ? AND expires_at >= ?')
         .all(profile, since, this.now()) as { state_hash: string }[];
       if (rows.length !== 1) return false;
       this.sql('DELETE FROM pending_authorizations WHERE state_hash = ?').run(rows[0]!.state_hash);
@@ -449,8 +469,7 @@ export class Vault {
 
   addApiClient(name: string, keyHash: Buffer): ApiClientRecord {
     const now = this.now();
-    const r = this.db
-      .prepare('INSERT INTO api_clients (name, key_hash, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING')
+    const r = this.sql('INSERT INTO api_clients (name, key_hash, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING')
       .run(name, keyHash, now);
     if (r.changes === 0) throw new AppError('CLIENT_EXISTS', name);
     return { name, createdAt: now, lastUsedAt: undefined };
@@ -466,8 +485,10 @@ export class Vault {
 
   /** Every client with its key hash: the token service compares a presented key against all of them. */
   apiClientCredentials(): ApiClientCredential[] {
-    const rows = this.sql('SELECT * FROM api_clients ORDER BY name').all() as ApiClientRow[];
-    return rows.map((r) => ({ name: r.name, keyHash: r.key_hash, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined }));
+    return this.cached('api-clients', () => {
+      const rows = this.sql('SELECT * FROM api_clients ORDER BY name').all() as ApiClientRow[];
+      return rows.map((r) => ({ name: r.name, keyHash: r.key_hash, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined }));
+    });
   }
 
   removeApiClient(name: string): boolean {
