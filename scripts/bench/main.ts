@@ -125,13 +125,14 @@ process.stdout.write('\nvault with 10,000 profiles\n');
   await serve.stop();
 }
 
-const e2eTimings = path.join(root, '.artifacts', 'e2e-timings.json');
-process.stdout.write('\nclick → token stored (from the last e2e run)\n');
+// The e2e suite (scripts/test.sh) measures the real flow in Chromium and keeps its figures here.
+const e2eTimings = path.join(root, '.artifacts', 'e2e', 'timings.json');
+process.stdout.write('\nclick → token stored (measured by the last e2e run, one run each)\n');
 if (fs.existsSync(e2eTimings)) {
-  const t = JSON.parse(fs.readFileSync(e2eTimings, 'utf8')) as { clickToTokenMs: number[] };
-  row({ figure: 'click → token stored', ours: median(t.clickToTokenMs), unit: 'ms', goal: '≤ 3000 ms', met: median(t.clickToTokenMs) <= 3000 });
+  const t = JSON.parse(fs.readFileSync(e2eTimings, 'utf8')) as Record<string, number>;
+  for (const [name, ms] of Object.entries(t)) row({ figure: name, ours: ms, unit: 'ms', goal: '≤ 3000 ms', met: ms <= 3000 });
 } else {
-  process.stdout.write('  no e2e timings yet: run the e2e suite first (scripts/test.sh)\n');
+  process.stdout.write('  no e2e timings yet: run the e2e suite first (npm run test:e2e)\n');
 }
 
 fs.mkdirSync(path.join(root, '.artifacts'), { recursive: true });
