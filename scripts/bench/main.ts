@@ -113,15 +113,18 @@ process.stdout.write('\nvault with 10,000 profiles\n');
     v.close();
   }
   const serve = await startServe({ ...env, ANAF_TOKEN_HOME: bigHome });
-  // Make it hold them: the status of all 10,000 and a token from a few.
-  await erp(serve.port, '/v1/profiles', { key });
   const sampled = Array.from({ length: 10_000 }, (_, i) => i).filter((i) => notDue(i) && i % 61 === 0).slice(0, 100);
   for (const i of sampled) {
     const r = await erp(serve.port, `/v1/profiles/firma-${String(i).padStart(5, '0')}/token`, { key });
     if (r.status !== 200) throw new Error(`serve answered ${r.status} for profile ${i}`);
   }
   const rss = rssMiB(serve.child.pid!) ?? NaN;
-  row({ figure: 'RSS of serve holding 10,000 profiles', ours: rss, unit: 'MiB', goal: '≤ 80 MB', met: rss * 1.048576 <= 80 });
+  row({ figure: 'RSS of serve with 10,000 profiles, after 100 token requests', ours: rss, unit: 'MiB', goal: '≤ 80 MB', met: rss * 1.048576 <= 80 });
+  // Listing all 10,000 statuses at once builds one large answer.
+  const list = await erp(serve.port, '/v1/profiles', { key });
+  if (list.status !== 200) throw new Error(`serve answered ${list.status} for the profile list`);
+  const rssList = rssMiB(serve.child.pid!) ?? NaN;
+  row({ figure: `RSS after also listing all 10,000 (${Math.round(list.body.length / 1024)} KiB answer)`, ours: rssList, unit: 'MiB', goal: '≤ 80 MB', met: rssList * 1.048576 <= 80 });
   await serve.stop();
 }
 

@@ -101,6 +101,11 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
     const hello = await request(`${anaf.url}/TestOauth/jaxrs/hello?name=test`, pki.ca.certPem, { headers: { authorization: `Bearer ${accessToken}` } });
     expect(hello.status).toBe(200);
     expect(anaf.counters.grants.refresh_token).toBe(0); // not due: no refresh
+
+    // The user can add their own name for the certificate; ANAF's claim stays the source.
+    const labelled = await json<Record<string, any>>(['label', '--profile', 'firma', '--certificate', 'token certSIGN birou']);
+    expect(labelled.certificate).toMatchObject({ source: 'jwt', label: 'token certSIGN birou' });
+    expect((await cli(['list'])).stdout).toContain('POPESCU ION (token certSIGN birou)');
   });
 
   it('refreshes with rotation: a new pair is stored and the old refresh token is dead at ANAF', async () => {

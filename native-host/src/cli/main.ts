@@ -22,6 +22,7 @@ const GROUPS: Record<string, Group> = {
   token: () => import('./commands/tokens.js'),
   refresh: () => import('./commands/tokens.js'),
   revoke: () => import('./commands/tokens.js'),
+  label: () => import('./commands/tokens.js'),
   native: () => import('./commands/native.js'),
   modules: () => import('./commands/pkcs11.js'),
   certs: () => import('./commands/pkcs11.js'),

@@ -17,8 +17,9 @@ const left = (days: number | undefined, iso: string | undefined) =>
   days === undefined ? '-' : `${days >= 0 ? `${days}d` : 'expired'} (${day(iso)})`;
 const holder = (s: TokenStatus) => {
   const subject = s.certificate?.subject;
-  if (!subject) return '-';
-  return /CN=([^,]+)/i.exec(subject)?.[1]?.trim() ?? subject;
+  const name = subject ? (/CN=([^,]+)/i.exec(subject)?.[1]?.trim() ?? subject) : undefined;
+  const label = s.certificate?.label;
+  return name && label ? `${name} (${label})` : (name ?? label ?? '-');
 };
 
 export function statusTable(statuses: TokenStatus[]): string {

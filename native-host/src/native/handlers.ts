@@ -14,6 +14,7 @@ import { HOST_VERSION } from '../version.js';
 import { readConfig } from '../config/host-config.js';
 import { checkPinIsolated } from '../pkcs11/run-isolated.js';
 import { scanModules } from '../pkcs11/scan.js';
+import { certificateOnToken } from '../pkcs11/identify.js';
 
 type Handler<T extends RequestType> = (app: App, req: Extract<Request, { type: T }>) => Promise<ResultOf<T>>;
 
@@ -40,7 +41,10 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   'authorize.start': async (app, req) => startAuthorization(app.vault, req.profile),
   'authorize.complete': async (app, req) => {
     const callbackUrl = req.callbackUrl ?? callbackUrlFrom(app.vault.getProfile(req.profile), req.code!, req.state);
-    await completeAuthorization(app.vault, req.profile, callbackUrl, app.log, app.tokenDeps.client);
+    await completeAuthorization(app.vault, req.profile, callbackUrl, app.log, {
+      ...app.tokenDeps.client,
+      identify: () => certificateOnToken(readConfig(app.paths).pkcs11Modules),
+    });
     return statusOf(app, req.profile);
   },
   'token.refresh': async (app, req) => {
@@ -49,6 +53,10 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   },
   'token.revoke': async (app, req) => {
     await revokeProfile(app.tokenDeps, req.profile);
+    return statusOf(app, req.profile);
+  },
+  'token.label': async (app, req) => {
+    app.vault.setCertificateLabel(req.profile, req.label);
     return statusOf(app, req.profile);
   },
   'refresh.due': async (app) => ({ outcomes: await refreshDue(app.tokenDeps) }),

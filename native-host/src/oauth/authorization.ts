@@ -6,7 +6,7 @@
  */
 import crypto from 'node:crypto';
 import { AppError, type AuthorizeStart, type Profile } from '../../../shared/src/index.js';
-import type { Vault, TokenRecord } from '../vault/vault.js';
+import type { CertificateRecord, Vault, TokenRecord } from '../vault/vault.js';
 import type { Logger } from '../log/logger.js';
 import { authorizationUrl, exchangeCode, type ClientOptions } from './anaf-client.js';
 import { certificateFromClaims } from './token-claims.js';
@@ -62,7 +62,7 @@ export async function completeAuthorization(
   profileName: string,
   callbackUrl: string,
   log: Logger,
-  opts: ClientOptions & { now?: () => number } = {},
+  opts: ClientOptions & { now?: () => number; identify?: () => Promise<CertificateRecord | undefined> } = {},
 ): Promise<TokenRecord> {
   const now = opts.now ?? Date.now;
   const profile = vault.getProfile(profileName);
@@ -96,5 +96,14 @@ export async function completeAuthorization(
     stateEchoed,
   });
   log.log('info', 'authorize.completed', { profile: profile.name, generation: record.generation, stateEchoed });
+  // The tokens are safe in the vault first; which certificate logged in is learnt afterwards.
+  if (record.certificate.subject === undefined && record.certificate.sha256 === undefined && opts.identify) {
+    const found = await opts.identify();
+    if (found) {
+      vault.setCertificate(profile.name, found);
+      log.log('info', 'authorize.certificate-identified', { profile: profile.name, source: found.source });
+      return vault.findToken(profile.name)!;
+    }
+  }
   return record;
 }

@@ -26,7 +26,7 @@ function timeoutMs(): number {
 }
 
 
-function runWorker<T>(req: WorkerRequest, schema: z.ZodType<T>): Promise<T> {
+function runWorker<T>(req: WorkerRequest, schema: z.ZodType<T>, limitMs = timeoutMs()): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, workerArgs(), { stdio: ['pipe', 'pipe', 'ignore'] });
     const chunks: Buffer[] = [];
@@ -35,7 +35,7 @@ function runWorker<T>(req: WorkerRequest, schema: z.ZodType<T>): Promise<T> {
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, timeoutMs());
+    }, limitMs);
     child.stdout.on('data', (d: Buffer) => {
       size += d.length;
       if (size > MAX_OUTPUT_BYTES) child.kill('SIGKILL');
@@ -47,7 +47,7 @@ function runWorker<T>(req: WorkerRequest, schema: z.ZodType<T>): Promise<T> {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (timedOut) return reject(new AppError('PKCS11_TIMEOUT', `${path.basename(req.module)} gave no answer in ${timeoutMs()} ms`));
+      if (timedOut) return reject(new AppError('PKCS11_TIMEOUT', `${path.basename(req.module)} gave no answer in ${limitMs} ms`));
       const answer = z
         .union([z.object({ ok: z.literal(true), result: schema }), z.object({ ok: z.literal(false), error: errorPayloadSchema })])
         .safeParse(safeJson(Buffer.concat(chunks).toString('utf8')));
@@ -72,8 +72,8 @@ function safeJson(text: string): unknown {
   }
 }
 
-export function inspectModuleIsolated(module: string): Promise<ModuleReport> {
-  return runWorker({ op: 'inspect', module }, moduleReportSchema);
+export function inspectModuleIsolated(module: string, limitMs?: number): Promise<ModuleReport> {
+  return runWorker({ op: 'inspect', module }, moduleReportSchema, limitMs);
 }
 
 export function checkPinIsolated(req: Omit<Extract<WorkerRequest, { op: 'pin-check' }>, 'op'>): Promise<PinCheckResult> {

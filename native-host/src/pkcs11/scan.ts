@@ -3,14 +3,14 @@ import { AppError, type ModuleReport } from '../../../shared/src/index.js';
 import { modulesToScan, nameForPath } from './known-modules.js';
 import { inspectModuleIsolated } from './run-isolated.js';
 
-export async function scanModules(explicit: string[] | undefined, configured: string[]): Promise<ModuleReport[]> {
+export async function scanModules(explicit: string[] | undefined, configured: string[], limitMs?: number): Promise<ModuleReport[]> {
   const modules = explicit?.length ? explicit : modulesToScan(configured);
   if (!modules.length) throw new AppError('PKCS11_MODULE_NOT_FOUND');
   return Promise.all(
     modules.map(async (path): Promise<ModuleReport> => {
       const name = nameForPath(path);
       try {
-        const report = await inspectModuleIsolated(path);
+        const report = await inspectModuleIsolated(path, limitMs);
         return name ? { ...report, name } : report;
       } catch (e) {
         const err = e instanceof AppError ? e : new AppError('PKCS11_ERROR');

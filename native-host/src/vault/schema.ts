@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS tokens (
   cert_subject TEXT,
   cert_serial TEXT,
   cert_sha256 TEXT,
+  cert_source TEXT,
+  cert_label TEXT,
   state_echoed INTEGER NOT NULL DEFAULT 1,
   dead_reason TEXT,
   last_error TEXT,
@@ -53,3 +55,9 @@ CREATE TABLE IF NOT EXISTS api_clients (
   last_used_at INTEGER
 );
 `;
+
+/** Columns added after a table was first shipped: an older vault gains them when it is opened. */
+export const ADDED_COLUMNS: { table: string; column: string; decl: string }[] = [
+  { table: 'tokens', column: 'cert_source', decl: 'TEXT' },
+  { table: 'tokens', column: 'cert_label', decl: 'TEXT' },
+];

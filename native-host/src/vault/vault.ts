@@ -11,11 +11,13 @@ import { registerSecret } from '../log/logger.js';
 import { ensurePrivateDir, type Paths } from '../config/paths.js';
 import { open, seal } from './crypto.js';
 import { chooseKeyStore, keyStoreOfKind, type KeyStoreKind } from './key-store.js';
-import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import { leaseOwnerGone } from './lease-owner.js';
 import path from 'node:path';
 
 const KEY_CHECK_PLAINTEXT = 'anaf-token vault key check';
+/** Another process's commit is seen at most this late (ms) by a connection that keeps reading. */
+const VERSION_CHECK_MS = 1;
 
 export interface TokenSet {
   accessToken: string;
@@ -28,6 +30,8 @@ export interface CertificateRecord {
   subject?: string | undefined;
   serialHex?: string | undefined;
   sha256?: string | undefined;
+  source?: 'jwt' | 'only-certificate' | 'user' | undefined;
+  label?: string | undefined;
 }
 
 /** A token row as stored, with the sealed values left sealed until asked for. */
@@ -57,6 +61,8 @@ interface TokenRow {
   cert_subject: string | null;
   cert_serial: string | null;
   cert_sha256: string | null;
+  cert_source: string | null;
+  cert_label: string | null;
   state_echoed: number;
   dead_reason: string | null;
   last_error: string | null;
@@ -129,6 +135,8 @@ function rowToToken(r: TokenRow): TokenRecord {
       subject: r.cert_subject ?? undefined,
       serialHex: r.cert_serial ?? undefined,
       sha256: r.cert_sha256 ?? undefined,
+      source: (r.cert_source ?? undefined) as CertificateRecord['source'],
+      label: r.cert_label ?? undefined,
     },
     stateEchoed: r.state_echoed === 1,
     deadReason: r.dead_reason ?? undefined,
@@ -151,6 +159,7 @@ export class Vault {
   /** Reads cached until any connection commits (PRAGMA data_version) or this one writes. */
   private readonly reads = new Map<string, unknown>();
   private readsVersion = -1;
+  private readsCheckedAt = -Infinity;
 
   private constructor(db: Database.Database, key: Buffer, keyStore: KeyStoreKind, now: () => number) {
     this.db = db;
@@ -208,6 +217,10 @@ export class Vault {
       const init = db.transaction(() => {
         storedVersion();
         db.exec(SCHEMA_SQL); // additive and idempotent: CREATE ... IF NOT EXISTS
+        for (const c of ADDED_COLUMNS) {
+          const has = (db.prepare(`PRAGMA table_info(${c.table})`).all() as { name: string }[]).some((x) => x.name === c.column);
+          if (!has) db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.decl}`);
+        }
         setMeta('schema_version', String(SCHEMA_VERSION));
         setMeta('schema_hash', schemaHash);
         const existing = ready();
@@ -251,10 +264,15 @@ export class Vault {
    * process's commit changes PRAGMA data_version, and this connection's own writes clear the cache.
    */
   private cached<T>(key: string, load: () => T): T {
-    const version = this.sql('PRAGMA data_version').pluck().get() as number;
-    if (version !== this.readsVersion) {
-      this.reads.clear();
-      this.readsVersion = version;
+    // Asking SQLite costs a read transaction; the reads of one request share one answer.
+    const t = performance.now();
+    if (t - this.readsCheckedAt > VERSION_CHECK_MS) {
+      const version = this.sql('PRAGMA data_version').pluck().get() as number;
+      this.readsCheckedAt = t;
+      if (version !== this.readsVersion) {
+        this.reads.clear();
+        this.readsVersion = version;
+      }
     }
     if (this.reads.has(key)) return this.reads.get(key) as T;
     const value = load();
@@ -361,28 +379,49 @@ export class Vault {
       const prev = this.findToken(profile);
       const generation = (prev?.generation ?? 0) + 1;
       const authorization = info.kind === 'authorization';
+      // A new authorization may be another certificate: it starts from what is known now. A
+      // refresh keeps what was known unless ANAF's new token names the certificate itself.
+      const named = info.certificate.subject !== undefined || info.certificate.sha256 !== undefined;
+      const cert: CertificateRecord = authorization || !prev ? info.certificate : named ? { ...info.certificate, label: prev.certificate.label } : prev.certificate;
       this.sql(
-          `INSERT OR REPLACE INTO tokens (profile, access, refresh, access_expires_at, refresh_expires_at, authorized_at,
-             last_refresh_at, cert_subject, cert_serial, cert_sha256, state_echoed, dead_reason, last_error, last_failure_at, generation)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)`,
-        )
-        .run(
-          profile,
-          access,
-          refresh,
-          t.accessExpiresAt,
-          t.refreshExpiresAt ?? null,
-          authorization ? now : (prev?.authorizedAt ?? now),
-          authorization ? null : now,
-          info.certificate.subject ?? (authorization ? null : (prev?.certificate.subject ?? null)),
-          info.certificate.serialHex ?? (authorization ? null : (prev?.certificate.serialHex ?? null)),
-          info.certificate.sha256 ?? (authorization ? null : (prev?.certificate.sha256 ?? null)),
-          authorization ? (info.stateEchoed ? 1 : 0) : prev?.stateEchoed === false ? 0 : 1,
-          generation,
-        );
+        `INSERT OR REPLACE INTO tokens (profile, access, refresh, access_expires_at, refresh_expires_at, authorized_at,
+           last_refresh_at, cert_subject, cert_serial, cert_sha256, cert_source, cert_label, state_echoed, dead_reason, last_error,
+           last_failure_at, generation)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)`,
+      ).run(
+        profile,
+        access,
+        refresh,
+        t.accessExpiresAt,
+        t.refreshExpiresAt ?? null,
+        authorization ? now : (prev?.authorizedAt ?? now),
+        authorization ? null : now,
+        cert.subject ?? null,
+        cert.serialHex ?? null,
+        cert.sha256 ?? null,
+        cert.source ?? (named ? 'jwt' : null),
+        cert.label ?? null,
+        authorization ? (info.stateEchoed ? 1 : 0) : prev?.stateEchoed === false ? 0 : 1,
+        generation,
+      );
     });
     tx.immediate();
     return this.findToken(profile)!;
+  }
+
+  /** Fills in the certificate of a token that did not name it (found on the token afterwards). */
+  setCertificate(profile: string, c: CertificateRecord): void {
+    this.sql(
+      'UPDATE tokens SET cert_subject = ?, cert_serial = ?, cert_sha256 = ?, cert_source = ? WHERE profile = ? AND cert_subject IS NULL AND cert_sha256 IS NULL',
+    ).run(c.subject ?? null, c.serialHex ?? null, c.sha256 ?? null, c.source ?? null, profile);
+  }
+
+  /** The user's name for the certificate that authenticated (when nothing else tells). */
+  setCertificateLabel(profile: string, label: string): void {
+    if (this.sql("UPDATE tokens SET cert_label = ?, cert_source = COALESCE(cert_source, 'user') WHERE profile = ?").run(label, profile).changes === 0) {
+      this.getProfile(profile);
+      throw new AppError('NO_TOKEN', profile);
+    }
   }
 
   markDead(profile: string, reason: string): void {

@@ -57,6 +57,8 @@ export const requestSchema = z.discriminatedUnion('type', [
     .refine((m) => (m.callbackUrl === undefined) !== (m.code === undefined), 'callbackUrl or code, not both'),
   z.object({ id, type: z.literal('token.refresh'), profile, force: z.boolean().optional() }).strict(),
   z.object({ id, type: z.literal('token.revoke'), profile }).strict(),
+  /** The user names the certificate that authenticated, when ANAF's token does not. */
+  z.object({ id, type: z.literal('token.label'), profile, label: z.string().trim().min(1).max(128) }).strict(),
   z.object({ id, type: z.literal('refresh.due') }).strict(),
   /** Certificates on the USB token(s), read without a PIN; `modules` defaults to every known installed driver. */
   z.object({ id, type: z.literal('certs.list'), modules: z.array(z.string().min(1).max(1024)).max(16).optional() }).strict(),
@@ -100,6 +102,7 @@ export const resultSchemas = {
   'authorize.complete': tokenStatusSchema,
   'token.refresh': tokenStatusSchema,
   'token.revoke': tokenStatusSchema,
+  'token.label': tokenStatusSchema,
   'refresh.due': z.object({ outcomes: z.array(refreshOutcomeSchema) }),
   'certs.list': z.object({ modules: z.array(moduleReportSchema) }),
   'pin.check': pinCheckResultSchema,

@@ -11,6 +11,10 @@ export const certificateInfoSchema = z.object({
   subject: z.string().max(1024).optional(),
   serialHex: z.string().max(128).optional(),
   sha256: z.string().max(128).optional(),
+  /** How it is known: ANAF's JWT names it, it was the only usable certificate on the token, or the user said. */
+  source: z.enum(['jwt', 'only-certificate', 'user']).optional(),
+  /** The user's own name for it, when nothing else tells. */
+  label: z.string().max(128).optional(),
 });
 export type CertificateInfo = z.infer<typeof certificateInfoSchema>;
 

@@ -2,6 +2,8 @@
 import { Option, type Command } from 'commander';
 import { callbackUrlFrom, completeAuthorization, startAuthorization } from '../../oauth/authorization.js';
 import { statusOf } from '../../tokens/statuses.js';
+import { readConfig } from '../../config/host-config.js';
+import { certificateOnToken } from '../../pkcs11/identify.js';
 import { action, jsonOption, profileOption, withApp } from '../context.js';
 import { printJson, statusTable } from '../output.js';
 
@@ -30,7 +32,10 @@ export function register(program: Command): void {
             return;
           }
           const callbackUrl = opts.callbackUrl ?? callbackUrlFrom(app.vault.getProfile(opts.profile), opts.code!, opts.state);
-          await completeAuthorization(app.vault, opts.profile, callbackUrl, app.log, app.tokenDeps.client);
+          await completeAuthorization(app.vault, opts.profile, callbackUrl, app.log, {
+            ...app.tokenDeps.client,
+            identify: () => certificateOnToken(readConfig(app.paths).pkcs11Modules),
+          });
           const s = statusOf(app, opts.profile);
           if (opts.json) printJson(s);
           else process.stdout.write(statusTable([s]));

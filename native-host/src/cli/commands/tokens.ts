@@ -1,5 +1,6 @@
 /** `list`, `token`, `refresh`, `revoke`: the life of a stored token. */
 import type { Command } from 'commander';
+import { AppError } from '../../../../shared/src/index.js';
 import { refreshProfile, revokeProfile, validAccessToken } from '../../tokens/refresh.js';
 import { allStatuses, statusOf } from '../../tokens/statuses.js';
 import { action, jsonOption, profileOption, withApp } from '../context.js';
@@ -48,6 +49,24 @@ export function register(program: Command): void {
           const s = statusOf(app, opts.profile);
           if (opts.json) printJson(s);
           else process.stdout.write(statusTable([s]));
+        }),
+      ),
+    );
+
+  program
+    .command('label')
+    .description('name the certificate that authenticated, when ANAF\'s token does not say (shown by list and the popup)')
+    .addOption(profileOption())
+    .requiredOption('--certificate <text>', 'e.g. "POPESCU ION, certSIGN token"')
+    .addOption(jsonOption())
+    .action(
+      action((opts: { profile: string; certificate: string; json?: boolean }) =>
+        withApp((app) => {
+          const label = opts.certificate.trim().slice(0, 128);
+          if (!label) throw new AppError('BAD_REQUEST', '--certificate is empty');
+          app.vault.setCertificateLabel(opts.profile, label);
+          if (opts.json) printJson(statusOf(app, opts.profile));
+          else process.stdout.write(statusTable([statusOf(app, opts.profile)]));
         }),
       ),
     );
