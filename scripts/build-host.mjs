@@ -13,7 +13,8 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['better-sqlite3', 'pkcs11js', '@napi-rs/keyring'],
+  // chrome-native-messaging uses the deprecated Buffer(): loaded from node_modules, Node keeps quiet about it.
+  external: ['better-sqlite3', 'pkcs11js', '@napi-rs/keyring', 'chrome-native-messaging'],
   // Bundled CommonJS packages call require(); give ESM one.
   banner: { js: "import { createRequire as __anafCreateRequire } from 'node:module'; const require = __anafCreateRequire(import.meta.url);" },
   minify: true,
