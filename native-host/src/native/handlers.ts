@@ -1,4 +1,7 @@
-/** One function per native message type; each gets a parsed request and returns its result. */
+/**
+ * One function per native message type; each gets a parsed request and returns its result.
+ * Chrome starts a host process per message: what a request type needs is loaded when it comes.
+ */
 import {
   DEFAULT_REFRESH_WINDOW_DAYS,
   PROTOCOL_VERSION,
@@ -7,14 +10,13 @@ import {
   type ResultOf,
 } from '../../../shared/src/index.js';
 import type { App } from '../app.js';
-import { callbackUrlFrom, completeAuthorization, startAuthorization } from '../oauth/authorization.js';
-import { refreshDue, refreshProfile, revokeProfile } from '../tokens/refresh.js';
 import { allStatuses, statusOf } from '../tokens/statuses.js';
 import { HOST_VERSION } from '../version.js';
 import { readConfig } from '../config/host-config.js';
-import { checkPinIsolated } from '../pkcs11/run-isolated.js';
-import { scanModules } from '../pkcs11/scan.js';
-import { certificateOnToken } from '../pkcs11/identify.js';
+
+const authorization = () => import('../oauth/authorization.js');
+const refresh = () => import('../tokens/refresh.js');
+const pkcs11 = async () => ({ ...(await import('../pkcs11/run-isolated.js')), ...(await import('../pkcs11/scan.js')), ...(await import('../pkcs11/identify.js')) });
 
 type Handler<T extends RequestType> = (app: App, req: Extract<Request, { type: T }>) => Promise<ResultOf<T>>;
 
@@ -38,8 +40,9 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     return statusOf(app, req.name);
   },
   'profile.remove': async (app, req) => ({ removed: app.vault.removeProfile(req.profile) }),
-  'authorize.start': async (app, req) => startAuthorization(app.vault, req.profile),
+  'authorize.start': async (app, req) => (await authorization()).startAuthorization(app.vault, req.profile),
   'authorize.complete': async (app, req) => {
+    const [{ callbackUrlFrom, completeAuthorization }, { certificateOnToken }] = await Promise.all([authorization(), pkcs11()]);
     const callbackUrl = req.callbackUrl ?? callbackUrlFrom(app.vault.getProfile(req.profile), req.code!, req.state);
     await completeAuthorization(app.vault, req.profile, callbackUrl, app.log, {
       ...app.tokenDeps.client,
@@ -48,21 +51,21 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     return statusOf(app, req.profile);
   },
   'token.refresh': async (app, req) => {
-    await refreshProfile(app.tokenDeps, req.profile, { force: req.force ?? true });
+    await (await refresh()).refreshProfile(app.tokenDeps, req.profile, { force: req.force ?? true });
     return statusOf(app, req.profile);
   },
   'token.revoke': async (app, req) => {
-    await revokeProfile(app.tokenDeps, req.profile);
+    await (await refresh()).revokeProfile(app.tokenDeps, req.profile);
     return statusOf(app, req.profile);
   },
   'token.label': async (app, req) => {
     app.vault.setCertificateLabel(req.profile, req.label);
     return statusOf(app, req.profile);
   },
-  'refresh.due': async (app) => ({ outcomes: await refreshDue(app.tokenDeps) }),
-  'certs.list': async (app, req) => ({ modules: await scanModules(req.modules, readConfig(app.paths).pkcs11Modules) }),
+  'refresh.due': async (app) => ({ outcomes: await (await refresh()).refreshDue(app.tokenDeps) }),
+  'certs.list': async (app, req) => ({ modules: await (await pkcs11()).scanModules(req.modules, readConfig(app.paths).pkcs11Modules) }),
   'pin.check': async (app, req) => {
-    const r = await checkPinIsolated({ module: req.module, tokenSerial: req.tokenSerial, certId: req.certId, pin: req.pin });
+    const r = await (await pkcs11()).checkPinIsolated({ module: req.module, tokenSerial: req.tokenSerial, certId: req.certId, pin: req.pin });
     app.log.log('info', 'pkcs11.pin-check', { ok: r.ok });
     return r;
   },
