@@ -44,6 +44,38 @@ describe.skipIf(!process.env.ANAF_E2E)('USB key on a PKCS#11 token, PIN typed in
     await popup.close();
   });
 
+  it('options lists the token\'s certificates: the one Chromium logged in with, and the expired one with its warning', async () => {
+    const [status] = await w.list();
+    const loggedIn = /CN=([^,]+)/.exec(status?.certificate?.subject ?? '')?.[1];
+    expect(loggedIn).toBe('POPESCU ION');
+
+    const options = await w.browser.context.newPage();
+    await options.goto(w.extensionUrl('options.html'));
+    await options.getByTestId('certs-refresh').click();
+    const cert = options.getByTestId('cert-01');
+    await cert.waitFor({ timeout: 30_000 });
+    expect(await options.getByTestId('cert-holder-01').textContent()).toBe(loggedIn);
+    expect(await options.getByTestId('cert-serial-01').textContent()).toMatch(/^[0-9A-F]+$/);
+    expect(await options.getByTestId('cert-warnings-01').locator('[data-warning="expired"]').count()).toBe(0);
+    const expiredWarning = options.getByTestId('cert-warnings-03').locator('[data-warning="expired"]');
+    expect(await expiredWarning.textContent()).toBe('expired: ANAF will refuse it');
+    expect(await options.getByTestId('certs-none').isHidden()).toBe(true);
+    await expect.poll(() => options.getByTestId('certs-refresh').isEnabled()).toBe(true);
+    await screenshot(options, 'options-certificates');
+
+    // The optional PIN check signs a challenge with certificate 01's key; the field is cleared at once.
+    await options.getByTestId('pin-input-01').fill(w.token!.pin);
+    await options.getByTestId('pin-check-button-01').click();
+    expect(await options.getByTestId('pin-input-01').inputValue()).toBe('');
+    await expect.poll(() => options.getByTestId('pin-result-01').textContent()).toBe('PIN correct: the key signed a test challenge.');
+
+    // The popup names the usable certificate before Obtain (the expired one is not offered).
+    const popup = await w.openPopup();
+    await expect.poll(() => popup.getByTestId('certs-summary').textContent()).toBe('Certificate on the token: POPESCU ION');
+    await popup.close();
+    await options.close();
+  });
+
   it('a wrong PIN: Chromium asks again, the right one then gets a new token', async () => {
     await w.restartBrowser();
     w.resetStandin();

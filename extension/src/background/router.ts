@@ -3,6 +3,7 @@ import type { Runtime } from 'webextension-polyfill';
 import browser from 'webextension-polyfill';
 import { ExtError, toUiError } from '../shared/errors.js';
 import { uiRequestSchema, type UiKind, type UiReply, type UiRequest, type UiResults } from '../shared/ui-protocol.js';
+import { checkPin, labelCertificate, listCertificates } from './actions/certificates.js';
 import { completeFromCallback, dismissFlow, startObtain } from './actions/obtain-token.js';
 import { removeProfile, saveProfile } from './actions/profiles.js';
 import { refreshNow } from './actions/refresh.js';
@@ -26,6 +27,9 @@ const handlers: { [K in UiKind]: Handler<K> } = {
     return { dismissed: true };
   },
   callback: (req, sender) => completeFromCallback(sender.tab?.id, req.search),
+  'certs.list': () => listCertificates(),
+  'pin.check': (req) => checkPin(req.check),
+  'token.label': (req) => labelCertificate(req.profile, req.label),
 };
 
 export async function route(message: unknown, sender: Runtime.MessageSender): Promise<UiReply<UiKind>> {

@@ -13,6 +13,7 @@ import { originPattern } from '../shared/callback-url.js';
 import { toUiError } from '../shared/errors.js';
 import { errorText, localizePage, showError, t, type MessageKey } from '../shared/i18n.js';
 import { profileFormSchema, type ProfileForm } from '../shared/ui-protocol.js';
+import { initCertificates } from './certificates.js';
 
 const REMOVE_CONFIRM_MS = 4000;
 
@@ -215,3 +216,4 @@ for (const name of ['redirectUri', 'envUrl']) field<HTMLInputElement>(name).addE
 localizePage();
 setEditing(undefined);
 void loadProfiles();
+initCertificates();

@@ -6,8 +6,11 @@ import '../shared/zod-setup.js';
 import '../shared/page.css';
 import './popup.css';
 import browser, { type Storage } from 'webextension-polyfill';
+import { usableForAnaf } from '../../../shared/src/certificate-warnings.js';
+import type { ResultOf } from '../../../shared/src/protocol/messages.js';
 import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import { ask } from '../shared/background-client.js';
+import { readCachedCerts } from '../shared/certs-cache.js';
 import { originPattern } from '../shared/callback-url.js';
 import { ExtError, toUiError, type UiError } from '../shared/errors.js';
 import { FLOWS_KEY, STATUS_STAMP_KEY, parseFlows, type Flows } from '../shared/flow-state.js';
@@ -16,6 +19,10 @@ import { readCachedStatuses } from '../shared/status-cache.js';
 import { renderCard, type CardActions } from './render.js';
 
 const REVOKE_CONFIRM_MS = 4000;
+/** The certificate line is a hint: a slow or failing driver must not delay or clutter the popup. */
+const CERTS_WAIT_MS = 3000;
+/** A listing older than this may describe a token that has since been unplugged. */
+const CERTS_CACHE_MS = 10 * 60_000;
 
 const state = {
   profiles: [] as TokenStatus[],
@@ -27,6 +34,9 @@ const state = {
   busy: new Set<string>(),
   /** Host permission for each profile's callback origin, known before a click needs it. */
   granted: new Map<string, boolean>(),
+  /** Holders of the usable certificates on the plugged-in token(s); undefined: show nothing. */
+  certHolders: undefined as string[] | undefined,
+  labeling: new Set<string>(),
 };
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -48,6 +58,7 @@ function draw(): void {
           flow: state.flows[status.profile.name],
           actionError: state.actionErrors.get(status.profile.name),
           busy: state.busy.has(status.profile.name),
+          labeling: state.labeling.has(status.profile.name),
         },
         actions,
       ),
@@ -58,6 +69,13 @@ function draw(): void {
   // "No profiles" only when the host said so; with the host missing the banner says what to do.
   empty.hidden = state.profiles.length > 0 || !state.fromHost;
   empty.textContent = t('popupProfilesEmpty');
+  const certs = $('certs-summary');
+  const holders = state.certHolders;
+  certs.hidden = holders === undefined || state.profiles.length === 0;
+  certs.className = `certs-summary ${holders?.length ? 'ok' : 'warn'}`;
+  certs.textContent = holders === undefined ? '' : holders.length ? t('popupCertOnToken', holders.join(', ')) : t('popupNoUsableCert');
+  if (holders !== undefined && !holders.length) certs.setAttribute('role', 'alert');
+  else certs.removeAttribute('role');
   const banner = $('host-error');
   banner.hidden = state.hostError === undefined;
   if (state.hostError) showError(banner, state.hostError);
@@ -91,6 +109,28 @@ async function loadFromHost(): Promise<void> {
     state.hostError = toUiError(e);
   }
   await checkPermissions();
+}
+
+function usableHolders(listing: ResultOf<'certs.list'>): string[] {
+  const certs = listing.modules.flatMap((m) => m.tokens.filter((x) => x.present).flatMap((x) => x.certificates));
+  return [...new Set(certs.filter((c) => usableForAnaf(c)).map((c) => c.commonName || c.subject))];
+}
+
+/** Runs beside the status call and never awaited by a click: the obtain button works meanwhile. */
+async function loadCertificates(): Promise<void> {
+  const cached = await readCachedCerts().catch(() => undefined);
+  if (cached && Date.now() - cached.at < CERTS_CACHE_MS) {
+    state.certHolders = usableHolders(cached.listing);
+    draw();
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tooSlow = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), CERTS_WAIT_MS);
+  });
+  const fresh = await Promise.race([ask({ kind: 'certs.list' }).catch(() => undefined), tooSlow]);
+  clearTimeout(timer);
+  state.certHolders = fresh ? usableHolders(fresh) : undefined;
+  draw();
 }
 
 async function runAction(name: string, button: HTMLButtonElement | undefined, fn: () => Promise<unknown>): Promise<void> {
@@ -140,6 +180,17 @@ const actions: CardActions = {
     revokeArmed.delete(name);
     void runAction(name, button, () => ask({ kind: 'revoke', profile: name }));
   },
+  startLabel(status) {
+    state.labeling.add(status.profile.name);
+    draw();
+  },
+  saveLabel(status, label) {
+    const name = status.profile.name;
+    void runAction(name, undefined, async () => {
+      await ask({ kind: 'token.label', profile: name, label });
+      state.labeling.delete(name);
+    });
+  },
   dismiss(status) {
     const name = status.profile.name;
     state.actionErrors.delete(name);
@@ -165,6 +216,7 @@ void (async () => {
   // Known before the first card is drawn, so a click never has to guess (see actions.obtain).
   await checkPermissions();
   draw();
+  void loadCertificates();
   await loadFromHost();
   draw();
 })();

@@ -22,6 +22,9 @@ export interface CardActions {
   refresh(profile: TokenStatus, button: HTMLButtonElement): void;
   revoke(profile: TokenStatus, button: HTMLButtonElement): void;
   dismiss(profile: TokenStatus): void;
+  /** "name it": the token has no certificate subject, the user says which certificate it was. */
+  startLabel(profile: TokenStatus): void;
+  saveLabel(profile: TokenStatus, label: string): void;
 }
 
 export interface CardView {
@@ -30,6 +33,8 @@ export interface CardView {
   /** An error from the last button press (refresh, revoke, obtain) in this popup. */
   actionError: UiError | undefined;
   busy: boolean;
+  /** The "name it" field is open for this profile. */
+  labeling: boolean;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: { class?: string; testid?: string; text?: string } = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
@@ -131,6 +136,47 @@ function button(text: string, testid: string, cls = ''): HTMLButtonElement {
   return b;
 }
 
+function labelForm(status: TokenStatus, actions: CardActions): HTMLElement {
+  const name = status.profile.name;
+  const input = el('input', { testid: `label-input-${name}` });
+  input.maxLength = 128;
+  input.placeholder = t('nameItPlaceholder');
+  input.value = status.certificate?.label ?? '';
+  input.setAttribute('aria-label', t('btnNameItHelp'));
+  const save = button(t('btnNameSave'), `label-save-${name}`);
+  save.type = 'submit';
+  const form = el('form', { class: 'label-form' }, input, save);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const label = input.value.trim();
+    if (label) actions.saveLabel(status, label);
+  });
+  queueMicrotask(() => input.focus());
+  return form;
+}
+
+/** The holder from ANAF's token or the token listing, then the user's own name for it when there is one. */
+function certificateCell(view: CardView, actions: CardActions): HTMLElement {
+  const { status } = view;
+  const name = status.profile.name;
+  const holder = holderName(status.certificate?.subject);
+  const dd = el('dd', {}, el('span', { testid: `holder-${name}`, text: holder ?? '—' }));
+  const label = status.certificate?.label;
+  if (label) dd.append(el('span', { class: 'cert-label', testid: `cert-label-${name}`, text: ` · ${label}` }));
+  // Without a subject nothing tells which certificate authenticated: let the user name it.
+  if (holder === undefined) {
+    if (view.labeling) dd.append(labelForm(status, actions));
+    else {
+      const nameIt = button(t('btnNameIt'), `label-${name}`, 'link');
+      nameIt.title = t('btnNameItHelp');
+      nameIt.disabled = view.busy;
+      nameIt.addEventListener('click', () => actions.startLabel(status));
+      dd.append(nameIt);
+    }
+  }
+  return dd;
+}
+
 export function renderCard(view: CardView, actions: CardActions): HTMLElement {
   const { status, flow } = view;
   const name = status.profile.name;
@@ -153,10 +199,9 @@ export function renderCard(view: CardView, actions: CardActions): HTMLElement {
   }
   if (status.state !== 'none') {
     const facts = el('dl', { class: 'facts' });
-    const holder = holderName(status.certificate?.subject);
     facts.append(
       el('dt', { text: t('certificateHolder') }),
-      el('dd', { testid: `holder-${name}`, text: holder ?? '—' }),
+      certificateCell(view, actions),
       el('dt', { text: t('lastRefresh') }),
       el('dd', { testid: `last-refresh-${name}`, text: status.lastRefreshAt ? formatDate(status.lastRefreshAt) : t('never') }),
       el('dt', { text: t('authorizedAt') }),

@@ -12,6 +12,7 @@ import {
   redirectUriSchema,
   refreshWindowDaysSchema,
 } from '../../../shared/src/schemas/profile.js';
+import type { ResultOf } from '../../../shared/src/protocol/messages.js';
 import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import { uiErrorSchema, type UiError } from './errors.js';
 
@@ -26,6 +27,15 @@ export const profileFormSchema = z.object({
 });
 export type ProfileForm = z.infer<typeof profileFormSchema>;
 
+/** Same bounds as the host's pin.check request; the PIN is only ever in this message. */
+export const pinCheckFormSchema = z.object({
+  module: z.string().min(1).max(1024),
+  tokenSerial: z.string().max(64),
+  certId: z.string().regex(/^[0-9a-f]*$/).max(256),
+  pin: z.string().min(1).max(64),
+});
+export type PinCheckForm = z.infer<typeof pinCheckFormSchema>;
+
 export const uiRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('status') }),
   z.object({ kind: z.literal('obtain'), profile: profileNameSchema }),
@@ -36,6 +46,9 @@ export const uiRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('flow.dismiss'), profile: profileNameSchema }),
   /** From callback.html: the query ANAF sent to the callback URL, intercepted in the browser. */
   z.object({ kind: z.literal('callback'), search: z.string().max(8192) }),
+  z.object({ kind: z.literal('certs.list') }),
+  z.object({ kind: z.literal('pin.check'), check: pinCheckFormSchema }),
+  z.object({ kind: z.literal('token.label'), profile: profileNameSchema, label: z.string().trim().min(1).max(128) }),
 ]);
 export type UiRequest = z.infer<typeof uiRequestSchema>;
 export type UiKind = UiRequest['kind'];
@@ -49,6 +62,9 @@ export interface UiResults {
   'profile.remove': { removed: boolean };
   'flow.dismiss': { dismissed: true };
   callback: TokenStatus;
+  'certs.list': ResultOf<'certs.list'>;
+  'pin.check': ResultOf<'pin.check'>;
+  'token.label': TokenStatus;
 }
 
 export type UiReply<K extends UiKind> = { ok: true; result: UiResults[K] } | { ok: false; error: UiError };

@@ -24,7 +24,14 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): void {
   }
 }
 
-export function makeSoftHsmToken(dir: string, client: PkiClientCert, pin = '1234'): SoftHsmToken {
+/** A certificate written to the token without its key (e.g. an expired one the user still carries). */
+export interface ExtraCertificate {
+  id: string;
+  label: string;
+  certFile: string;
+}
+
+export function makeSoftHsmToken(dir: string, client: PkiClientCert, pin = '1234', extra: ExtraCertificate[] = []): SoftHsmToken {
   const tokens = path.join(dir, 'tokens');
   fs.mkdirSync(tokens, { recursive: true, mode: 0o700 });
   const conf = path.join(dir, 'softhsm2.conf');
@@ -40,5 +47,11 @@ export function makeSoftHsmToken(dir: string, client: PkiClientCert, pin = '1234
     ['--module', SOFTHSM_LIB, '--token-label', label, '--login', '--pin', pin, '--write-object', der, '--type', 'cert', '--id', '01', '--label', client.commonName],
     env,
   );
+  // Without a key Chromium never offers these for TLS, so the login still uses certificate 01.
+  for (const x of extra) {
+    const file = path.join(dir, `${x.id}.der`);
+    run('openssl', ['x509', '-in', x.certFile, '-outform', 'DER', '-out', file], env);
+    run('pkcs11-tool', ['--module', SOFTHSM_LIB, '--token-label', label, '--login', '--pin', pin, '--write-object', file, '--type', 'cert', '--id', x.id, '--label', x.label], env);
+  }
   return { conf, label, pin };
 }

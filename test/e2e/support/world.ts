@@ -78,7 +78,9 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   const erp = await startCountingListener(pki);
   const dirs = { anafHome: tempDir('anafhome'), browserHome: tempDir('browserhome'), udd: tempDir('udd'), token: tempDir('softhsm') };
 
-  const token = certificate === 'softhsm' ? makeSoftHsmToken(dirs.token, pki.client) : undefined;
+  // Beside the login certificate (CKA_ID 01) the token carries an expired one (03), as users' tokens often do.
+  const expired = { id: '03', label: pki.expiredClient.commonName, certFile: pki.expiredClient.certFile };
+  const token = certificate === 'softhsm' ? makeSoftHsmToken(dirs.token, pki.client, '1234', [expired]) : undefined;
   makeNssDb(dirs.browserHome, {
     caFile: pki.ca.certFile,
     ...(certificate === 'nss' ? { p12File: pki.client.p12File } : {}),

@@ -1,0 +1,25 @@
+/**
+ * The USB token's certificates, read by the host without a PIN, and the optional PIN check.
+ * The PIN passes through this worker's memory straight to the host: never stored, never logged.
+ */
+import type { ResultOf } from '../../../../shared/src/protocol/messages.js';
+import type { TokenStatus } from '../../../../shared/src/schemas/token-status.js';
+import { writeCachedCerts } from '../../shared/certs-cache.js';
+import type { PinCheckForm } from '../../shared/ui-protocol.js';
+import { host } from '../native/host-port.js';
+import { remember } from './status.js';
+
+export async function listCertificates(): Promise<ResultOf<'certs.list'>> {
+  const listing = await host.request({ type: 'certs.list' });
+  await writeCachedCerts(listing);
+  return listing;
+}
+
+export function checkPin(form: PinCheckForm): Promise<ResultOf<'pin.check'>> {
+  return host.request({ type: 'pin.check', module: form.module, tokenSerial: form.tokenSerial, certId: form.certId, pin: form.pin });
+}
+
+/** The user's name for the certificate that authenticated, when ANAF's token does not say. */
+export async function labelCertificate(profile: string, label: string): Promise<TokenStatus> {
+  return remember(await host.request({ type: 'token.label', profile, label }));
+}
