@@ -71,7 +71,10 @@ function draw(): void {
   empty.textContent = t('popupProfilesEmpty');
   const certs = $('certs-summary');
   const holders = state.certHolders;
-  certs.hidden = holders === undefined || state.profiles.length === 0;
+  // "No usable certificate" matters only when a profile needs the USB key now (no token, or a dead one):
+  // a user whose certificate is in the browser's own store, or whose tokens are fine, is not alarmed.
+  const needsKey = state.profiles.some((p) => p.state === 'none' || p.state === 'dead');
+  certs.hidden = holders === undefined || state.profiles.length === 0 || (!holders.length && !needsKey);
   certs.className = `certs-summary ${holders?.length ? 'ok' : 'warn'}`;
   certs.textContent = holders === undefined ? '' : holders.length ? t('popupCertOnToken', holders.join(', ')) : t('popupNoUsableCert');
   if (holders !== undefined && !holders.length) certs.setAttribute('role', 'alert');
