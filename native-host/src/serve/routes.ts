@@ -37,8 +37,39 @@ class Reply {
   ) {}
 }
 
+/**
+ * A `{ "<key>": [ ... ] }` answer written in slices as the client reads it: with thousands of
+ * profiles, one big string and all the status objects at once would set the service's memory.
+ */
+class ListBody {
+  constructor(
+    readonly key: string,
+    readonly count: number,
+    readonly item: (i: number) => unknown,
+  ) {}
+}
+
+const LIST_SLICE = 256;
+
+async function sendList(res: ServerResponse, status: number, list: ListBody): Promise<void> {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  let ok = res.write(`{${JSON.stringify(list.key)}:[`);
+  for (let i = 0; i < list.count && !res.destroyed; i += LIST_SLICE) {
+    if (!ok) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+    const end = Math.min(list.count, i + LIST_SLICE);
+    const parts: string[] = [];
+    for (let j = i; j < end; j++) parts.push(JSON.stringify(list.item(j)));
+    ok = res.write((i > 0 ? ',' : '') + parts.join(','));
+  }
+  res.end(']}');
+}
+
 function send(res: ServerResponse, r: Reply): void {
   if (res.headersSent || res.destroyed) return;
+  if (r.body instanceof ListBody) {
+    void sendList(res, r.status, r.body).catch(() => res.destroy());
+    return;
+  }
   const text = JSON.stringify(r.body);
   res.writeHead(r.status, {
     'Content-Type': 'application/json; charset=utf-8',
@@ -96,8 +127,9 @@ async function route(ctx: RouteContext, req: IncomingMessage, client: string): P
       const { vault } = ctx.deps;
       const now = (ctx.deps.now ?? Date.now)();
       const tokens = vault.allTokens();
-      const body: ProfilesResponse = { profiles: vault.listProfiles().map((p) => tokenStatus(p, tokens.get(p.name), now)) };
-      return new Reply(200, body);
+      const profiles = vault.listProfiles();
+      // Same shape as ProfilesResponse, built one status at a time.
+      return new Reply(200, new ListBody('profiles' satisfies keyof ProfilesResponse, profiles.length, (i) => tokenStatus(profiles[i]!, tokens.get(profiles[i]!.name), now)));
     }
     case 'token':
     case 'refresh': {

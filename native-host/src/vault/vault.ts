@@ -16,6 +16,10 @@ import { leaseOwnerGone } from './lease-owner.js';
 import path from 'node:path';
 
 const KEY_CHECK_PLAINTEXT = 'anaf-token vault key check';
+/** A token row without its sealed tokens: status reads never load (or keep) the ciphertexts. */
+const TOKEN_COLUMNS = `profile, refresh IS NOT NULL AS has_refresh, access_expires_at, refresh_expires_at, authorized_at,
+  last_refresh_at, cert_subject, cert_serial, cert_sha256, cert_source, cert_label, state_echoed, dead_reason, last_error,
+  last_failure_at, generation`;
 /** Another process's commit is seen at most this late (ms) by a connection that keeps reading. */
 const VERSION_CHECK_MS = 1;
 
@@ -52,8 +56,8 @@ export interface TokenRecord {
 
 interface TokenRow {
   profile: string;
-  access: Buffer;
-  refresh: Buffer | null;
+  /** 1 when a refresh token is stored (the sealed tokens themselves are read only by readTokens). */
+  has_refresh: number;
   access_expires_at: number;
   refresh_expires_at: number | null;
   authorized_at: number;
@@ -128,7 +132,7 @@ function rowToToken(r: TokenRow): TokenRecord {
     profile: r.profile,
     accessExpiresAt: r.access_expires_at,
     refreshExpiresAt: r.refresh_expires_at ?? undefined,
-    hasRefreshToken: r.refresh !== null,
+    hasRefreshToken: r.has_refresh === 1,
     authorizedAt: r.authorized_at,
     lastRefreshAt: r.last_refresh_at ?? undefined,
     certificate: {
@@ -341,13 +345,13 @@ export class Vault {
 
   findToken(profile: string): TokenRecord | undefined {
     return this.cached(`token:${profile}`, () => {
-      const r = this.sql('SELECT * FROM tokens WHERE profile = ?').get(profile) as TokenRow | undefined;
+      const r = this.sql(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE profile = ?`).get(profile) as TokenRow | undefined;
       return r && rowToToken(r);
     });
   }
 
   allTokens(): Map<string, TokenRecord> {
-    const rows = this.sql('SELECT * FROM tokens').all() as TokenRow[];
+    const rows = this.sql(`SELECT ${TOKEN_COLUMNS} FROM tokens`).all() as TokenRow[];
     return new Map(rows.map((r) => [r.profile, rowToToken(r)]));
   }
 
@@ -355,7 +359,7 @@ export class Vault {
   readTokens(profile: string): { accessToken: string; refreshToken: string | undefined; generation: number } | undefined {
     return this.cached(`tokens:${profile}`, () => {
       const r = this.sql('SELECT access, refresh, generation FROM tokens WHERE profile = ?').get(profile) as
-        | Pick<TokenRow, 'access' | 'refresh' | 'generation'>
+        | { access: Buffer; refresh: Buffer | null; generation: number }
         | undefined;
       if (!r) return undefined;
       const accessToken = this.unseal(r.access, `tokens:${profile}:access`);
