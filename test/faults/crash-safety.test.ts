@@ -82,7 +82,7 @@ describe('crash safety of the vault', () => {
     let rotatedAwayInFlight = 0;
     const paths = resolvePaths(home);
     while (operations < OPERATIONS) {
-      const r = await refreshUntilKilled(Math.floor(Math.random() * 300));
+      const r = await refreshUntilKilled(Math.floor(Math.random() * 120));
       kills++;
       if (r.signal !== 'SIGKILL') {
         unexpectedExits++;
