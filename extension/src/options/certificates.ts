@@ -10,6 +10,7 @@ import type { CertificateDetails, ModuleReport, PinStatus, TokenDetails } from '
 import { ask } from '../shared/background-client.js';
 import { errorCode, toUiError } from '../shared/errors.js';
 import { errorText, formatDate, t, uiLang, type MessageKey } from '../shared/i18n.js';
+import { el } from '../shared/dom.js';
 
 type PinOutcome = { kind: 'ok' | 'error'; text: string };
 
@@ -21,15 +22,6 @@ const refreshButton = document.getElementById('certs-refresh') as HTMLButtonElem
 let modules: ModuleReport[] = [];
 /** PIN check outcomes by module|token|cert, so a re-listing (after a wrong PIN) keeps them. */
 const pinOutcomes = new Map<string, PinOutcome>();
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: { class?: string; testid?: string; text?: string } = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (props.class) e.className = props.class;
-  if (props.testid) e.dataset.testid = props.testid;
-  if (props.text !== undefined) e.textContent = props.text;
-  e.append(...children);
-  return e;
-}
 
 function pinFlags(pin: PinStatus | undefined): HTMLElement {
   if (!pin) return el('span', { text: '—' });

@@ -7,6 +7,7 @@ import type { TokenState, TokenStatus } from '../../../shared/src/schemas/token-
 import type { UiError } from '../shared/errors.js';
 import type { Flow } from '../shared/flow-state.js';
 import { formatDate, showError, t } from '../shared/i18n.js';
+import { el } from '../shared/dom.js';
 
 const DAY_MS = 86_400_000;
 /** Full bars: the lifetimes ANAF gives (JWT access token ~90 days, refresh token ~365). */
@@ -35,15 +36,6 @@ export interface CardView {
   busy: boolean;
   /** The "name it" field is open for this profile. */
   labeling: boolean;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: { class?: string; testid?: string; text?: string } = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (props.class) e.className = props.class;
-  if (props.testid) e.dataset.testid = props.testid;
-  if (props.text !== undefined) e.textContent = props.text;
-  e.append(...children);
-  return e;
 }
 
 /** The localized state name, followed by the state word when the label does not already contain it. */
