@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REDIRECT_URI } from './support/paths.js';
 import { fireFlowTimeout, screenshot, sessionRuleCount, waitForState } from './support/popup.js';
-import { createWorld, PROFILE, type World } from './support/world.js';
+import { closeAndExpectClean, createWorld, PROFILE, type World } from './support/world.js';
 
 let w: World;
 
@@ -42,11 +42,7 @@ describe.skipIf(!process.env.ANAF_E2E)('authorization failures (headless, NSS ce
   beforeAll(async () => {
     w = await createWorld({ certificate: 'nss' });
   });
-  afterAll(async () => {
-    const closed = await w?.close();
-    expect(closed?.leaks).toEqual([]);
-    expect(closed?.pageErrors).toEqual([]);
-  });
+  afterAll(() => closeAndExpectClean(w));
   beforeEach(() => w.resetStandin());
 
   it('error=access_denied from ANAF (certificate not enrolled in SPV): no token, the popup says why', async () => {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { badgeText, extensionStorageDump, fireDailyAlarm, notificationIds, recordTiming, screenshot, sessionRuleCount, waitForState } from './support/popup.js';
-import { createWorld, PROFILE, type World } from './support/world.js';
+import { closeAndExpectClean, createWorld, PROFILE, type World } from './support/world.js';
 
 const DAY = 86_400;
 let w: World;
@@ -14,11 +14,7 @@ describe.skipIf(!process.env.ANAF_E2E)('obtain a token from the popup (headless,
   beforeAll(async () => {
     w = await createWorld({ certificate: 'nss' });
   });
-  afterAll(async () => {
-    const closed = await w?.close();
-    expect(closed?.leaks).toEqual([]);
-    expect(closed?.pageErrors).toEqual([]);
-  });
+  afterAll(() => closeAndExpectClean(w));
   beforeEach(() => w.resetStandin());
 
   it('one click: the token is in the vault, the popup says valid with the right days, the callback host saw nothing', async () => {

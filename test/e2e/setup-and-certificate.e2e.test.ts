@@ -5,18 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIRECT_URI } from './support/paths.js';
 import { extensionStorageDump, screenshot, sessionRuleCount, waitForState } from './support/popup.js';
-import { CLIENT_ID, createWorld, PROFILE, type World } from './support/world.js';
+import { CLIENT_ID, closeAndExpectClean, createWorld, PROFILE, type World } from './support/world.js';
 
 describe.skipIf(!process.env.ANAF_E2E)('first use: host missing, then installed, profile from the options page', () => {
   let w: World;
   beforeAll(async () => {
     w = await createWorld({ certificate: 'nss', hostInstalled: false, profile: false });
   });
-  afterAll(async () => {
-    const closed = await w?.close();
-    expect(closed?.leaks).toEqual([]);
-    expect(closed?.pageErrors).toEqual([]);
-  });
+  afterAll(() => closeAndExpectClean(w));
 
   it('host not installed: the popup shows the exact install command', async () => {
     const popup = await w.openPopup();
@@ -78,11 +74,7 @@ describe.skipIf(!process.env.ANAF_E2E)('no certificate in the browser', () => {
   beforeAll(async () => {
     w = await createWorld({ certificate: 'none' });
   });
-  afterAll(async () => {
-    const closed = await w?.close();
-    expect(closed?.leaks).toEqual([]);
-    expect(closed?.pageErrors).toEqual([]);
-  });
+  afterAll(() => closeAndExpectClean(w));
 
   it('ANAF shows its own page: the popup says so at once; closing the tab ends the flow with that reason', async () => {
     const popup = await w.openPopup();

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTiming, screenshot, waitForState } from './support/popup.js';
-import { createWorld, PROFILE, type World } from './support/world.js';
+import { closeAndExpectClean, createWorld, PROFILE, type World } from './support/world.js';
 import { answerPinDialog, cancelDialog, startDisplay, typePin, waitForPinDialog, type Display } from './support/xvfb.js';
 
 const WRONG_PIN = '0000';
@@ -19,12 +19,7 @@ describe.skipIf(!process.env.ANAF_E2E)('USB key on a PKCS#11 token, PIN typed in
     display = await startDisplay();
     w = await createWorld({ certificate: 'softhsm', display });
   });
-  afterAll(async () => {
-    const closed = await w?.close();
-    display?.stop();
-    expect(closed?.leaks).toEqual([]);
-    expect(closed?.pageErrors).toEqual([]);
-  });
+  afterAll(() => closeAndExpectClean(w, () => display?.stop()));
 
   it('click obtain, type the PIN in the unlock dialog: the token is in the vault', async () => {
     const popup = await w.openPopup();

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
 import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import { startAnafStandin, type AnafStandin } from '../../anaf-standin/server.js';
 import { runCli, type CliResult } from '../../helpers/cli.js';
@@ -169,4 +170,12 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       return { leaks, pageErrors: consoleAll.filter((l) => l.startsWith('[page error]')) };
     },
   };
+}
+
+/** Every e2e file ends the same way: close the world, then nothing may have leaked and no page thrown. */
+export async function closeAndExpectClean(w: World | undefined, afterClose?: () => void): Promise<void> {
+  const closed = await w?.close();
+  afterClose?.();
+  expect(closed?.leaks).toEqual([]);
+  expect(closed?.pageErrors).toEqual([]);
 }
