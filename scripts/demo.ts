@@ -32,7 +32,7 @@ function step(title: string): void {
 async function cli(args: string[], input?: string): Promise<string> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'dist/anaf-token.mjs'), ...args], { env });
+    const child = spawn(process.execPath, [path.join(root, 'dist/anaf-token.cjs'), ...args], { env });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -17,7 +17,7 @@ import { Vault } from '../../native-host/src/vault/vault.js';
 import { hashClientKey, newClientKey } from '../../native-host/src/serve/client-keys.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const CLI = path.join(root, 'dist/anaf-token.mjs');
+const CLI = path.join(root, 'dist/anaf-token.cjs');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 
 interface Row {

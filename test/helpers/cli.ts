@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
-export const CLI = path.resolve('dist/anaf-token.mjs');
+export const CLI = path.resolve('dist/anaf-token.cjs');
 
 export interface CliResult {
   code: number;

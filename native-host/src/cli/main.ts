@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * anaf-token: the command line. Command names and options are a user-facing contract
  * (documented in the README); exit codes come from shared/src/errors.ts.
@@ -40,21 +39,25 @@ const program = cli.program
   // Before any subcommand is added, so they inherit it: usage errors then exit 2, not 1.
   .exitOverride();
 
-try {
-  // The first word that is not an option names the command; help, --version or an unknown word loads them all.
-  const name = process.argv.slice(2).find((a) => !a.startsWith('-'));
-  const wanted = name !== undefined && name !== 'help' && GROUPS[name] ? [GROUPS[name]] : [...new Set(Object.values(GROUPS))];
-  const loaded = new Set<unknown>();
-  for (const load of wanted) {
-    const group = await load();
-    if (!loaded.has(group)) group.register(program);
-    loaded.add(group);
+async function main(): Promise<void> {
+  try {
+    // The first word that is not an option names the command; help, --version or an unknown word loads them all.
+    const name = process.argv.slice(2).find((a) => !a.startsWith('-'));
+    const wanted = name !== undefined && name !== 'help' && GROUPS[name] ? [GROUPS[name]] : [...new Set(Object.values(GROUPS))];
+    const loaded = new Set<unknown>();
+    for (const load of wanted) {
+      const group = await load();
+      if (!loaded.has(group)) group.register(program);
+      loaded.add(group);
+    }
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') cli.exitCode = 0;
+    else if (typeof code === 'string' && code.startsWith('commander.')) cli.exitCode = 2;
+    else cli.exitCode = reportError(e, process.argv.includes('--json'));
   }
-  await program.parseAsync(process.argv);
-} catch (e) {
-  const code = (e as { code?: string }).code;
-  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') cli.exitCode = 0;
-  else if (typeof code === 'string' && code.startsWith('commander.')) cli.exitCode = 2;
-  else cli.exitCode = reportError(e, process.argv.includes('--json'));
+  process.exitCode = cli.exitCode;
 }
-process.exitCode = cli.exitCode;
+
+void main();

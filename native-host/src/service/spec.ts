@@ -8,7 +8,7 @@ export const WINDOWS_TASK = 'anaf-token serve';
 export interface ServiceSpec {
   /** Absolute path of node: a login session's PATH may not have it. */
   nodePath: string;
-  /** Absolute path of the CLI entry (dist/anaf-token.mjs). */
+  /** Absolute path of the CLI entry (dist/anaf-token.cjs). */
   cliPath: string;
   /** Passed as ANAF_TOKEN_HOME so the service opens the same vault as the CLI that installed it. */
   dataDir: string;

@@ -5,8 +5,10 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
-import { AppError, type Environment, type Profile } from '../../../shared/src/index.js';
+import { AppError } from '../../../shared/src/errors.js';
+import type { Environment, Profile } from '../../../shared/src/schemas/profile.js';
 import { registerSecret } from '../log/logger.js';
 import { ensurePrivateDir, type Paths } from '../config/paths.js';
 import { open, seal } from './crypto.js';
@@ -14,6 +16,15 @@ import { chooseKeyStore, keyStoreOfKind, type KeyStoreKind } from './key-store.j
 import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import { leaseOwnerGone } from './lease-owner.js';
 import path from 'node:path';
+
+/**
+ * The SQLite addon by its path: better-sqlite3 otherwise finds it through the `bindings`
+ * package, which probes a dozen paths on every process start.
+ */
+function sqliteAddon(): string {
+  const pkg = createRequire(import.meta.url).resolve('better-sqlite3/package.json');
+  return path.join(path.dirname(pkg), 'build', 'Release', 'better_sqlite3.node');
+}
 
 const KEY_CHECK_PLAINTEXT = 'anaf-token vault key check';
 /** A token row without its sealed tokens: status reads never load (or keep) the ciphertexts. */
@@ -181,7 +192,7 @@ export class Vault {
       // Create the file 0600 ourselves; SQLite gives its -wal and -shm files the same mode.
       fs.closeSync(fs.openSync(paths.vaultFile, 'a', 0o600));
       if (process.platform !== 'win32') fs.chmodSync(paths.vaultFile, 0o600);
-      db = new Database(paths.vaultFile);
+      db = new Database(paths.vaultFile, { nativeBinding: sqliteAddon() });
       db.pragma('busy_timeout = 15000');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');

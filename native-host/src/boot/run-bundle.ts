@@ -1,0 +1,66 @@
+/**
+ * The CLI's entry (dist/anaf-token.cjs): runs the bundled host through a V8 code cache.
+ *
+ * The browser starts `native` and the ERP starts `token` many times a day. Node 20 has no
+ * compile cache of its own (module.enableCompileCache came with Node 22), and compiling the
+ * bundle was a third of their start-up. The cache is written by the first run of each command
+ * (a run compiles only what that command touches) into the user's cache folder.
+ *
+ * V8 checks a cache against its own version, its flags and the source length only, so the file
+ * name carries the bundle's content hash: a rebuilt bundle never meets an old cache. A cache V8
+ * rejects, or none at all, only means compiling as usual and writing a fresh one at exit.
+ * ANAF_TOKEN_CODE_CACHE=off turns it off; ANAF_TOKEN_CACHE_DIR moves it.
+ */
+import fs from 'node:fs';
+import Module from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import vm from 'node:vm';
+
+/** The bundle's file name, with its content hash; set by scripts/build-host.mjs. */
+declare const BUNDLE_FILE: string;
+
+function cacheDir(): string {
+  const env = process.env;
+  if (env.ANAF_TOKEN_CACHE_DIR) return env.ANAF_TOKEN_CACHE_DIR;
+  const home = os.homedir();
+  if (process.platform === 'win32') return path.join(env.LOCALAPPDATA ?? path.join(home, 'AppData', 'Local'), 'anaf-token', 'cache');
+  if (process.platform === 'darwin') return path.join(home, 'Library', 'Caches', 'anaf-token');
+  return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'anaf-token');
+}
+
+function readOrUndefined(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes beside and renames, so that a process reading at the same time sees all or nothing. */
+function writeAtomically(file: string, data: Buffer): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, data, { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch {
+    // A read-only or full disk costs speed, never the command.
+  }
+}
+
+const bundle = path.join(__dirname, BUNDLE_FILE);
+const source = fs.readFileSync(bundle, 'utf8');
+const useCache = process.env.ANAF_TOKEN_CODE_CACHE !== 'off';
+// One cache per command: each holds the functions its own command compiled.
+const command = process.argv.slice(2).find((a) => /^[a-z][a-z-]*$/.test(a)) ?? 'none';
+const cacheFile = path.join(cacheDir(), `${BUNDLE_FILE}.${command}.${process.version}-${process.arch}.v8cache`);
+const cached = useCache ? readOrUndefined(cacheFile) : undefined;
+
+const script = new vm.Script(Module.wrap(source), { filename: bundle, ...(cached ? { cachedData: cached } : {}) });
+if (useCache && (!cached || script.cachedDataRejected)) process.once('exit', () => writeAtomically(cacheFile, script.createCachedData()));
+
+const mod = new Module(bundle, module);
+mod.filename = bundle;
+const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: Module, filename: string, dirname: string) => void;
+run.call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, __dirname);
