@@ -3,7 +3,7 @@
  * Romanian and English that says what to do. Both the native host and the extension render
  * errors from this table, so a code means the same thing everywhere.
  */
-import * as z from 'zod';
+import type { ErrorPayload } from './schemas/error-payload.js';
 
 export const EXIT = {
   ok: 0,
@@ -238,17 +238,6 @@ const catalogue = {
 
 export type ErrorCode = keyof typeof catalogue;
 export const ERROR_CODES = Object.keys(catalogue) as [ErrorCode, ...ErrorCode[]];
-export const errorCodeSchema = z.enum(ERROR_CODES);
-
-/** The serialized form that crosses the native messaging boundary. */
-export const errorPayloadSchema = z.object({
-  code: errorCodeSchema,
-  message: z.object({ en: z.string(), ro: z.string() }),
-  /** Extra facts safe to show (never tokens or secrets), e.g. ANAF's error code. */
-  detail: z.string().max(2000).optional(),
-});
-export type ErrorPayload = z.infer<typeof errorPayloadSchema>;
-
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly detail: string | undefined;

@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './schemas/error-payload.js';
 export * from './schemas/profile.js';
 export * from './schemas/token-status.js';
 export * from './protocol/messages.js';

@@ -3,7 +3,7 @@
  * popup can show it at once (nothing secret: certificates are public, no PIN is ever stored).
  */
 import browser from 'webextension-polyfill';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { resultSchemas, type ResultOf } from '../../../shared/src/protocol/messages.js';
 
 export const CERTS_KEY = 'certs';

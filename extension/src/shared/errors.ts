@@ -3,8 +3,9 @@
  * (shared/src/errors.ts); the extension's own failures are codes whose text lives in _locales,
  * so each page shows the one for the UI language. Never put a token, code or secret in `detail`.
  */
-import { errorPayloadSchema, type ErrorCode, type ErrorPayload } from '../../../shared/src/errors.js';
-import * as z from 'zod';
+import type { ErrorCode } from '../../../shared/src/errors.js';
+import { errorPayloadSchema, type ErrorPayload } from '../../../shared/src/schemas/error-payload.js';
+import * as z from 'zod/mini';
 
 export const EXT_ERROR_CODES = [
   'HOST_MISSING',
@@ -28,8 +29,8 @@ export const uiErrorSchema = z.discriminatedUnion('source', [
     source: z.literal('extension'),
     code: z.enum(EXT_ERROR_CODES),
     /** Substitutions for the _locales message ($1…). */
-    params: z.array(z.string().max(300)).max(9),
-    detail: z.string().max(500).optional(),
+    params: z.array(z.string().check(z.maxLength(300))).check(z.maxLength(9)),
+    detail: z.optional(z.string().check(z.maxLength(500))),
   }),
 ]);
 export type UiError = z.infer<typeof uiErrorSchema>;

@@ -3,7 +3,7 @@
  * may be stopped while the user picks a certificate or types the PIN, and the popup renders it.
  * Nothing secret is stored here (no code, no state value, no token).
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { uiErrorSchema } from './errors.js';
 
 export const FLOWS_KEY = 'flows';
@@ -12,18 +12,18 @@ export const flowSchema = z.object({
   profile: z.string(),
   phase: z.enum(['waiting', 'completing', 'done', 'failed']),
   startedAt: z.number(),
-  finishedAt: z.number().optional(),
+  finishedAt: z.optional(z.number()),
   /** The authorization tab; the callback is accepted only from it. */
-  tabId: z.number().int().optional(),
+  tabId: z.optional(z.int()),
   /** Session rule that turns the callback into the extension page (one per flow). */
-  ruleId: z.number().int().optional(),
-  redirectUri: z.string().optional(),
+  ruleId: z.optional(z.int()),
+  redirectUri: z.optional(z.string()),
   /** Origin of ANAF's authorize page: a page rendered there means ANAF did not redirect back. */
-  authorizeOrigin: z.string().optional(),
-  deadline: z.number().optional(),
+  authorizeOrigin: z.optional(z.string()),
+  deadline: z.optional(z.number()),
   /** Something the user should know while the flow still waits (ANAF showed its own page). */
-  notice: uiErrorSchema.optional(),
-  error: uiErrorSchema.optional(),
+  notice: z.optional(uiErrorSchema),
+  error: z.optional(uiErrorSchema),
 });
 export type Flow = z.infer<typeof flowSchema>;
 

@@ -3,7 +3,7 @@
  * the only part that talks to the native host. The background parses every message with
  * `uiRequestSchema`; every answer is `{ ok: true, result }` or `{ ok: false, error: UiError }`.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   clientIdSchema,
   clientSecretSchema,
@@ -20,19 +20,19 @@ export const profileFormSchema = z.object({
   name: profileNameSchema,
   clientId: clientIdSchema,
   /** Omitted when editing a profile whose secret the host already keeps. */
-  clientSecret: clientSecretSchema.optional(),
+  clientSecret: z.optional(clientSecretSchema),
   redirectUri: redirectUriSchema,
   env: environmentSchema,
-  refreshWindowDays: refreshWindowDaysSchema.optional(),
+  refreshWindowDays: z.optional(refreshWindowDaysSchema),
 });
 export type ProfileForm = z.infer<typeof profileFormSchema>;
 
 /** Same bounds as the host's pin.check request; the PIN is only ever in this message. */
 export const pinCheckFormSchema = z.object({
-  module: z.string().min(1).max(1024),
-  tokenSerial: z.string().max(64),
-  certId: z.string().regex(/^[0-9a-f]*$/).max(256),
-  pin: z.string().min(1).max(64),
+  module: z.string().check(z.minLength(1), z.maxLength(1024)),
+  tokenSerial: z.string().check(z.maxLength(64)),
+  certId: z.string().check(z.regex(/^[0-9a-f]*$/), z.maxLength(256)),
+  pin: z.string().check(z.minLength(1), z.maxLength(64)),
 });
 export type PinCheckForm = z.infer<typeof pinCheckFormSchema>;
 
@@ -45,10 +45,10 @@ export const uiRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('profile.remove'), profile: profileNameSchema }),
   z.object({ kind: z.literal('flow.dismiss'), profile: profileNameSchema }),
   /** From callback.html: the query ANAF sent to the callback URL, intercepted in the browser. */
-  z.object({ kind: z.literal('callback'), search: z.string().max(8192) }),
+  z.object({ kind: z.literal('callback'), search: z.string().check(z.maxLength(8192)) }),
   z.object({ kind: z.literal('certs.list') }),
   z.object({ kind: z.literal('pin.check'), check: pinCheckFormSchema }),
-  z.object({ kind: z.literal('token.label'), profile: profileNameSchema, label: z.string().trim().min(1).max(128) }),
+  z.object({ kind: z.literal('token.label'), profile: profileNameSchema, label: z.string().check(z.trim(), z.minLength(1), z.maxLength(128)) }),
 ]);
 export type UiRequest = z.infer<typeof uiRequestSchema>;
 export type UiKind = UiRequest['kind'];

@@ -1,13 +1,14 @@
 /** What every command shares: option parsers, the app for one run, and turning failures into exit codes. */
 import { Command, Option } from 'commander';
-import * as z from 'zod';
-import { AppError, profileNameSchema } from '../../../shared/src/index.js';
+import * as z from 'zod/mini';
+import { AppError } from '../../../shared/src/errors.js';
+import { profileNameSchema } from '../../../shared/src/schemas/profile.js';
 import { App } from '../app.js';
 import { resolvePaths } from '../config/paths.js';
 import { createLogger } from '../log/logger.js';
 import { reportError } from './output.js';
 
-export function parseWith<T>(schema: z.ZodType<T>, what: string) {
+export function parseWith<T>(schema: z.ZodMiniType<T>, what: string) {
   return (value: string): T => {
     const r = schema.safeParse(value);
     if (!r.success) throw new AppError('BAD_REQUEST', `${what}: ${r.error.issues[0]?.message ?? 'invalid'}`);

@@ -1,5 +1,6 @@
 /** How the CLI prints: tables for people, `--json` for scripts, errors in Romanian and English. */
-import { AppError, messagesFor, type TokenStatus } from '../../../shared/src/index.js';
+import { AppError, messagesFor } from '../../../shared/src/errors.js';
+import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import { redact } from '../log/logger.js';
 import { explainAnafError, formatCauses } from '../doctor/anaf-errors.js';
 

@@ -1,15 +1,15 @@
 /** Host settings that are not secret: which extensions may call the native host. */
 import fs from 'node:fs';
-import * as z from 'zod';
-import { EXTENSION_ID } from '../../../shared/src/index.js';
+import * as z from 'zod/mini';
+import { EXTENSION_ID } from '../../../shared/src/extension-id.js';
 import { ensurePrivateDir, type Paths } from './paths.js';
 
-export const extensionIdSchema = z.string().regex(/^[a-p]{32}$/, 'an extension ID is 32 letters a-p');
+export const extensionIdSchema = z.string().check(z.regex(/^[a-p]{32}$/, 'an extension ID is 32 letters a-p'));
 
 const configSchema = z.object({
-  allowedExtensionIds: z.array(extensionIdSchema).default([EXTENSION_ID]),
+  allowedExtensionIds: z._default(z.array(extensionIdSchema), [EXTENSION_ID]),
   /** PKCS#11 drivers the user named, scanned before the known ones. */
-  pkcs11Modules: z.array(z.string().min(1).max(1024)).default([]),
+  pkcs11Modules: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(1024))), []),
 });
 export type HostConfig = z.infer<typeof configSchema>;
 

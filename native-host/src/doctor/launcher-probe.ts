@@ -4,7 +4,8 @@
  * version it runs.
  */
 import { spawn } from 'node:child_process';
-import { PROTOCOL_VERSION, resultSchemas, responseSchema } from '../../../shared/src/index.js';
+import { PROTOCOL_VERSION } from '../../../shared/src/protocol/constants.js';
+import { resultSchemas, responseSchema } from '../../../shared/src/protocol/results.js';
 
 export type ProbeResult = { ok: true; hostVersion: string } | { ok: false; reason: string };
 

@@ -4,8 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import * as z from 'zod';
-import { NATIVE_HOST_NAME } from '../../../shared/src/index.js';
+import * as z from 'zod/mini';
+import { NATIVE_HOST_NAME } from '../../../shared/src/protocol/constants.js';
 import { BROWSERS, targetFor, targetForUserDataDir, type Target } from '../install/browsers.js';
 import { HOST_VERSION } from '../version.js';
 import type { Check, DoctorContext, Finding } from './check.js';
@@ -13,9 +13,9 @@ import { probeLauncher } from './launcher-probe.js';
 
 const manifestSchema = z.object({
   name: z.literal(NATIVE_HOST_NAME),
-  path: z.string().min(1),
+  path: z.string().check(z.minLength(1)),
   type: z.literal('stdio'),
-  allowed_origins: z.array(z.string().regex(/^chrome-extension:\/\/[a-p]{32}\/$/)).min(1),
+  allowed_origins: z.array(z.string().check(z.regex(/^chrome-extension:\/\/[a-p]{32}\/$/))).check(z.minLength(1)),
 });
 
 const CHECK = 'native-host';

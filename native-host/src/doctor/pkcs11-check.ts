@@ -2,7 +2,7 @@
  * The USB token: a PKCS#11 driver installed, a token present, and on it a signature certificate
  * that ANAF can accept (valid, not expiring within 30 days, with its key).
  */
-import { CERTIFICATE_WARNING_TEXT, certificateWarnings, usableForAnaf } from '../../../shared/src/index.js';
+import { CERTIFICATE_WARNING_TEXT, certificateWarnings, usableForAnaf } from '../../../shared/src/certificate-warnings.js';
 import { readConfig } from '../config/host-config.js';
 import { scanModules } from '../pkcs11/scan.js';
 import type { Check, Finding } from './check.js';

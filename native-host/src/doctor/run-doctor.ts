@@ -1,7 +1,7 @@
 /** Runs the checks and sums them up; also renders the report for a terminal. */
 import fs from 'node:fs';
 import os from 'node:os';
-import { AppError } from '../../../shared/src/index.js';
+import { AppError } from '../../../shared/src/errors.js';
 import type { Paths } from '../config/paths.js';
 import { runCommand } from '../service/runner.js';
 import { Vault } from '../vault/vault.js';

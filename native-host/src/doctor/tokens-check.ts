@@ -1,5 +1,6 @@
 /** Each profile's token: present, not dead, not failing to refresh, and the refresh token not about to end. */
-import { ERROR_CODES, messagesFor, type ErrorCode, type Profile } from '../../../shared/src/index.js';
+import { ERROR_CODES, messagesFor, type ErrorCode } from '../../../shared/src/errors.js';
+import type { Profile } from '../../../shared/src/schemas/profile.js';
 import { tokenStatus } from '../tokens/status.js';
 import type { TokenRecord } from '../vault/vault.js';
 import type { Bilingual, Check, Finding } from './check.js';

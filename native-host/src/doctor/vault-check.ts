@@ -1,6 +1,6 @@
 /** The data folder, the vault and its key: present, private, and opening every sealed value. */
 import fs from 'node:fs';
-import { AppError, messagesFor } from '../../../shared/src/index.js';
+import { AppError, messagesFor } from '../../../shared/src/errors.js';
 import type { Check, DoctorContext, Finding } from './check.js';
 
 const CHECK = 'vault';

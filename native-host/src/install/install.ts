@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { AppError, NATIVE_HOST_NAME } from '../../../shared/src/index.js';
+import { AppError } from '../../../shared/src/errors.js';
+import { NATIVE_HOST_NAME } from '../../../shared/src/protocol/constants.js';
 import { ensurePrivateDir, type Paths } from '../config/paths.js';
 import { CLI_ENTRY } from '../config/entry.js';
 import { readConfig, writeConfig } from '../config/host-config.js';

@@ -2,13 +2,10 @@
  * One function per native message type; each gets a parsed request and returns its result.
  * Chrome starts a host process per message: what a request type needs is loaded when it comes.
  */
-import {
-  DEFAULT_REFRESH_WINDOW_DAYS,
-  PROTOCOL_VERSION,
-  type Request,
-  type RequestType,
-  type ResultOf,
-} from '../../../shared/src/index.js';
+import { PROTOCOL_VERSION } from '../../../shared/src/protocol/constants.js';
+import type { Request, RequestType } from '../../../shared/src/protocol/requests.js';
+import type { ResultOf } from '../../../shared/src/protocol/results.js';
+import { DEFAULT_REFRESH_WINDOW_DAYS } from '../../../shared/src/schemas/profile.js';
 import type { App } from '../app.js';
 import { allStatuses, statusOf } from '../tokens/statuses.js';
 import { HOST_VERSION } from '../version.js';

@@ -4,7 +4,8 @@
  * here its failures become our typed errors, with no token or secret in their text.
  */
 import * as oauth from 'oauth4webapi';
-import { AppError, type Profile } from '../../../shared/src/index.js';
+import { AppError } from '../../../shared/src/errors.js';
+import type { Profile } from '../../../shared/src/schemas/profile.js';
 import { oauthEndpoints } from './endpoints.js';
 import { jwtExpiry } from './token-claims.js';
 import type { TokenSet } from '../vault/vault.js';

@@ -5,7 +5,9 @@
  * recent pending authorization), and its code is exchanged at once.
  */
 import crypto from 'node:crypto';
-import { AppError, type AuthorizeStart, type Profile } from '../../../shared/src/index.js';
+import { AppError } from '../../../shared/src/errors.js';
+import type { AuthorizeStart } from '../../../shared/src/protocol/results.js';
+import type { Profile } from '../../../shared/src/schemas/profile.js';
 import type { CertificateRecord, Vault, TokenRecord } from '../vault/vault.js';
 import type { Logger } from '../log/logger.js';
 import { authorizationUrl, exchangeCode, type ClientOptions } from './anaf-client.js';

@@ -1,5 +1,5 @@
 /** ANAF's OAuth endpoints for a profile's environment (see ../shared/anaf-facts.md). */
-import type { Environment } from '../../../shared/src/index.js';
+import type { Environment } from '../../../shared/src/schemas/profile.js';
 
 export const ANAF_OAUTH_BASE = 'https://logincert.anaf.ro';
 

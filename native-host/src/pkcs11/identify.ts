@@ -3,7 +3,8 @@
  * on the plugged-in token(s) could have been used for the login, it is that one. Otherwise the
  * user can name it (`anaf-token label`, or the popup).
  */
-import { usableForAnaf, type ModuleReport } from '../../../shared/src/index.js';
+import { usableForAnaf } from '../../../shared/src/certificate-warnings.js';
+import type { ModuleReport } from '../../../shared/src/schemas/pkcs11.js';
 import type { CertificateRecord } from '../vault/vault.js';
 import { scanModules } from './scan.js';
 

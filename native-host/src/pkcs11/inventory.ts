@@ -6,7 +6,8 @@
 import crypto from 'node:crypto';
 // CommonJS: its constants are only on the default export under ESM.
 import pkcs11js from 'pkcs11js';
-import { AppError, type CertificateDetails, type ModuleReport, type PinCheckResult, type PinStatus, type TokenDetails } from '../../../shared/src/index.js';
+import { AppError } from '../../../shared/src/errors.js';
+import type { CertificateDetails, ModuleReport, PinCheckResult, PinStatus, TokenDetails } from '../../../shared/src/schemas/pkcs11.js';
 import { certificateDetails } from './cert-details.js';
 
 /** Slot flag from the PKCS#11 spec that pkcs11js does not export. */

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { KnownModule } from '../../../shared/src/index.js';
+import type { KnownModule } from '../../../shared/src/schemas/pkcs11.js';
 
 export interface ModuleEntry {
   id: string;

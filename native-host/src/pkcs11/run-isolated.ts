@@ -5,15 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import * as z from 'zod';
-import {
-  AppError,
-  errorPayloadSchema,
-  moduleReportSchema,
-  pinCheckResultSchema,
-  type ModuleReport,
-  type PinCheckResult,
-} from '../../../shared/src/index.js';
+import * as z from 'zod/mini';
+import { AppError } from '../../../shared/src/errors.js';
+import { errorPayloadSchema } from '../../../shared/src/schemas/error-payload.js';
+import { moduleReportSchema, pinCheckResultSchema, type ModuleReport, type PinCheckResult } from '../../../shared/src/schemas/pkcs11.js';
 import type { WorkerRequest } from './worker-main.js';
 import { workerArgs } from '../config/entry.js';
 
@@ -26,7 +21,7 @@ function timeoutMs(): number {
 }
 
 
-function runWorker<T>(req: WorkerRequest, schema: z.ZodType<T>, limitMs = timeoutMs()): Promise<T> {
+function runWorker<T>(req: WorkerRequest, schema: z.ZodMiniType<T>, limitMs = timeoutMs()): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, workerArgs(), { stdio: ['pipe', 'pipe', 'ignore'] });
     const chunks: Buffer[] = [];

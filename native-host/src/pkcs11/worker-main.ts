@@ -2,18 +2,18 @@
  * The isolated PKCS#11 worker: one request on stdin, one answer on stdout, then exit.
  * The parent kills it when a driver hangs and survives it when a driver crashes.
  */
-import * as z from 'zod';
-import { AppError } from '../../../shared/src/index.js';
+import * as z from 'zod/mini';
+import { AppError } from '../../../shared/src/errors.js';
 import { checkPin, inspectModule, toAppError } from './inventory.js';
 
 export const workerRequestSchema = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('inspect'), module: z.string().min(1).max(1024) }),
+  z.object({ op: z.literal('inspect'), module: z.string().check(z.minLength(1), z.maxLength(1024)) }),
   z.object({
     op: z.literal('pin-check'),
-    module: z.string().min(1).max(1024),
-    tokenSerial: z.string().max(64),
-    certId: z.string().regex(/^[0-9a-f]*$/).max(256),
-    pin: z.string().min(1).max(64),
+    module: z.string().check(z.minLength(1), z.maxLength(1024)),
+    tokenSerial: z.string().check(z.maxLength(64)),
+    certId: z.string().check(z.regex(/^[0-9a-f]*$/), z.maxLength(256)),
+    pin: z.string().check(z.minLength(1), z.maxLength(64)),
   }),
 ]);
 export type WorkerRequest = z.infer<typeof workerRequestSchema>;
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     const req = workerRequestSchema.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
     answer = { ok: true, result: req.op === 'inspect' ? inspectModule(req.module) : checkPin(req) };
   } catch (e) {
-    answer = { ok: false, error: (e instanceof z.ZodError || e instanceof SyntaxError ? new AppError('BAD_REQUEST') : toAppError(e)).toPayload() };
+    answer = { ok: false, error: (e instanceof z.core.$ZodError || e instanceof SyntaxError ? new AppError('BAD_REQUEST') : toAppError(e)).toPayload() };
   }
   process.stdout.write(JSON.stringify(answer));
 }

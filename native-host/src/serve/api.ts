@@ -2,14 +2,16 @@
  * The JSON shapes of the ERP token service (documented in docs/erp-api.md). Tests and client
  * code parse answers with these.
  */
-import * as z from 'zod';
-import { errorPayloadSchema, profileNameSchema, tokenStatusSchema } from '../../../shared/src/index.js';
+import * as z from 'zod/mini';
+import { errorPayloadSchema } from '../../../shared/src/schemas/error-payload.js';
+import { profileNameSchema } from '../../../shared/src/schemas/profile.js';
+import { tokenStatusSchema } from '../../../shared/src/schemas/token-status.js';
 
 export const DEFAULT_SERVE_PORT = 8787;
 
 export const tokenResponseSchema = z.object({
   profile: profileNameSchema,
-  accessToken: z.string().min(1),
+  accessToken: z.string().check(z.minLength(1)),
   expiresAt: z.iso.datetime(),
   tokenType: z.literal('Bearer'),
 });

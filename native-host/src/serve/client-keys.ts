@@ -4,16 +4,14 @@
  * the time taken nor an early exit tells a caller how close a guess was.
  */
 import crypto from 'node:crypto';
-import * as z from 'zod';
-import { PROFILE_NAME_RE } from '../../../shared/src/index.js';
+import * as z from 'zod/mini';
+import { profileNameSchema } from '../../../shared/src/schemas/profile.js';
 import type { Vault } from '../vault/vault.js';
 
 export const CLIENT_KEY_PREFIX = 'atk_';
 /** 32 random bytes, base64url without padding: 43 characters. */
-export const clientKeySchema = z.string().regex(/^atk_[A-Za-z0-9_-]{43}$/);
-export const clientNameSchema = z
-  .string()
-  .regex(PROFILE_NAME_RE, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit');
+export const clientKeySchema = z.string().check(z.regex(/^atk_[A-Za-z0-9_-]{43}$/));
+export const clientNameSchema = profileNameSchema;
 
 /** last_used_at is written at most this often, so a busy ERP does not cost a disk sync per request. */
 const TOUCH_EVERY_MS = 60_000;

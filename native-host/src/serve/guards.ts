@@ -4,7 +4,7 @@
  * name (DNS rebinding), and it always sends an Origin header with them.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { AppError } from '../../../shared/src/index.js';
+import { AppError } from '../../../shared/src/errors.js';
 
 /** The Host values a local program uses for this port. */
 export function allowedHosts(port: number): ReadonlySet<string> {

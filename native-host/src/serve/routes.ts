@@ -3,7 +3,8 @@
  * function per endpoint. Every answer is JSON; every failure is an AppError with its HTTP status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError, profileNameSchema } from '../../../shared/src/index.js';
+import { AppError } from '../../../shared/src/errors.js';
+import { profileNameSchema } from '../../../shared/src/schemas/profile.js';
 import type { Logger } from '../log/logger.js';
 import type { TokenDeps } from '../tokens/refresh.js';
 import { tokenStatus } from '../tokens/status.js';

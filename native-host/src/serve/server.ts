@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AppError } from '../../../shared/src/index.js';
+import { AppError } from '../../../shared/src/errors.js';
 import type { App } from '../app.js';
 import { AccessLog } from './access-log.js';
 import { BackgroundRefresher } from './background.js';

@@ -3,7 +3,7 @@
  * host and the CLI write it too), with in-process single-flight refreshes on top of the
  * cross-process lease, and a per-profile backoff shared by ERP requests and the background loop.
  */
-import { AppError, type ErrorCode } from '../../../shared/src/index.js';
+import { AppError, type ErrorCode } from '../../../shared/src/errors.js';
 import { isDue, refreshProfile, type RefreshResult, type TokenDeps } from '../tokens/refresh.js';
 import { tokenState } from '../tokens/status.js';
 import type { TokenRecord } from '../vault/vault.js';

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AppError } from '../../../shared/src/index.js';
+import { AppError } from '../../../shared/src/errors.js';
 import { DEFAULT_SERVE_PORT } from '../serve/api.js';
 import { launchdPlist } from './launchd-plist.js';
 import { probeServe } from './probe.js';

@@ -4,7 +4,8 @@
  * one process refresh while the others wait and then read what it stored.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppError, ERROR_CODES, type ErrorCode, type RefreshOutcome } from '../../../shared/src/index.js';
+import { AppError, ERROR_CODES, type ErrorCode } from '../../../shared/src/errors.js';
+import type { RefreshOutcome } from '../../../shared/src/protocol/results.js';
 import { refreshTokens, revokeToken, type ClientOptions } from '../oauth/anaf-client.js';
 import { certificateFromClaims } from '../oauth/token-claims.js';
 import type { Logger } from '../log/logger.js';

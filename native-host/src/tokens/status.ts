@@ -1,5 +1,6 @@
 /** The status of a profile's token at a given time: what the popup, `list` and the ERP API show. */
-import type { Profile, TokenState, TokenStatus } from '../../../shared/src/index.js';
+import type { Profile } from '../../../shared/src/schemas/profile.js';
+import type { TokenState, TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import type { TokenRecord } from '../vault/vault.js';
 
 const DAY = 86_400_000;

@@ -1,5 +1,5 @@
 /** Status of every profile in one read of the vault. */
-import type { TokenStatus } from '../../../shared/src/index.js';
+import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import type { App } from '../app.js';
 import { tokenStatus } from './status.js';
 

@@ -1,8 +1,8 @@
 /** What the host reports about PKCS#11 modules, tokens and the certificates on them. */
-import * as z from 'zod';
-import { errorPayloadSchema } from '../errors.js';
+import * as z from 'zod/mini';
+import { errorPayloadSchema } from './error-payload.js';
 
-const text = (max = 512) => z.string().max(max);
+const text = (max = 512) => z.string().check(z.maxLength(max));
 
 export const certificateDetailsSchema = z.object({
   /** CKA_ID in hex: with the module and token serial it names the certificate (and its key). */
@@ -41,26 +41,26 @@ export const tokenDetailsSchema = z.object({
   slotId: text(32),
   slotDescription: text(),
   present: z.boolean(),
-  label: text().optional(),
-  manufacturer: text().optional(),
-  model: text().optional(),
-  serial: text().optional(),
-  initialized: z.boolean().optional(),
-  loginRequired: z.boolean().optional(),
-  pin: pinStatusSchema.optional(),
+  label: z.optional(text()),
+  manufacturer: z.optional(text()),
+  model: z.optional(text()),
+  serial: z.optional(text()),
+  initialized: z.optional(z.boolean()),
+  loginRequired: z.optional(z.boolean()),
+  pin: z.optional(pinStatusSchema),
   certificates: z.array(certificateDetailsSchema),
   /** A token whose listing failed part way (e.g. pulled out): what is known, and why it stopped. */
-  error: errorPayloadSchema.optional(),
+  error: z.optional(errorPayloadSchema),
 });
 export type TokenDetails = z.infer<typeof tokenDetailsSchema>;
 
 export const moduleReportSchema = z.object({
   path: text(1024),
   /** From the known-modules table, when the path is one of its entries. */
-  name: text().optional(),
-  library: z.object({ manufacturer: text(), description: text(), version: text(16) }).optional(),
+  name: z.optional(text()),
+  library: z.optional(z.object({ manufacturer: text(), description: text(), version: text(16) })),
   tokens: z.array(tokenDetailsSchema),
-  error: errorPayloadSchema.optional(),
+  error: z.optional(errorPayloadSchema),
 });
 export type ModuleReport = z.infer<typeof moduleReportSchema>;
 
@@ -75,9 +75,9 @@ export type KnownModule = z.infer<typeof knownModuleSchema>;
 
 export const pinCheckResultSchema = z.object({
   ok: z.boolean(),
-  pin: pinStatusSchema.optional(),
+  pin: z.optional(pinStatusSchema),
   /** Mechanism used to sign the challenge, e.g. CKM_SHA256_RSA_PKCS or CKM_ECDSA. */
-  mechanism: text(64).optional(),
-  signatureVerified: z.boolean().optional(),
+  mechanism: z.optional(text(64)),
+  signatureVerified: z.optional(z.boolean()),
 });
 export type PinCheckResult = z.infer<typeof pinCheckResultSchema>;

@@ -1,32 +1,35 @@
 /** A profile: one ANAF application registration (client id + callback URL) used by one person. */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 export const PROFILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export const profileNameSchema = z
   .string()
-  .regex(PROFILE_NAME_RE, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit');
+  .check(z.regex(PROFILE_NAME_RE, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit'));
 
 /** `prod` and `test` use ANAF's OAuth server; an https URL points to another server (the stand-in). */
 const parsedUrl = (u: string): URL | undefined => (URL.canParse(u) ? new URL(u) : undefined);
 
 export const environmentSchema = z.union([
   z.enum(['prod', 'test']),
-  z.url({ protocol: /^https$/ }).refine((u) => {
-    const url = parsedUrl(u);
-    return url !== undefined && !url.search && !url.hash;
-  }, 'no query or fragment'),
+  z.url({ protocol: /^https$/ }).check(
+    z.refine((u) => {
+      const url = parsedUrl(u);
+      return url !== undefined && !url.search && !url.hash;
+    }, 'no query or fragment'),
+  ),
 ]);
 export type Environment = z.infer<typeof environmentSchema>;
 
 export const redirectUriSchema = z
   .url({ protocol: /^https?$/ })
-  .refine((u) => parsedUrl(u)?.hash === '', 'a callback URL has no fragment');
+  .check(z.refine((u) => parsedUrl(u)?.hash === '', 'a callback URL has no fragment'));
 
-export const clientIdSchema = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces');
-export const clientSecretSchema = z.string().min(1).max(512).regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces');
+const printable = z.regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces');
+export const clientIdSchema = z.string().check(z.minLength(1), z.maxLength(256), printable);
+export const clientSecretSchema = z.string().check(z.minLength(1), z.maxLength(512), printable);
 
-export const refreshWindowDaysSchema = z.number().int().min(1).max(80);
+export const refreshWindowDaysSchema = z.int().check(z.minimum(1), z.maximum(80));
 export const DEFAULT_REFRESH_WINDOW_DAYS = 14;
 
 /** What anyone may see of a profile: never the secret. */
@@ -39,8 +42,8 @@ export const profileSchema = z.object({
 });
 export type Profile = z.infer<typeof profileSchema>;
 
-export const profileInputSchema = profileSchema.extend({
+export const profileInputSchema = z.extend(profileSchema, {
   clientSecret: clientSecretSchema,
-  refreshWindowDays: refreshWindowDaysSchema.default(DEFAULT_REFRESH_WINDOW_DAYS),
+  refreshWindowDays: z._default(refreshWindowDaysSchema, DEFAULT_REFRESH_WINDOW_DAYS),
 });
 export type ProfileInput = z.input<typeof profileInputSchema>;

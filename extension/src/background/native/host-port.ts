@@ -5,7 +5,7 @@
  * before it is posted, has a timeout, and its answer is parsed with the shared schemas.
  */
 import browser from 'webextension-polyfill';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { AppError } from '../../../../shared/src/errors.js';
 import {
   MAX_FROM_BROWSER_BYTES,
@@ -92,7 +92,7 @@ export class NativeHost {
     // The host answers null only when it could not read the request (or refused the caller).
     if (res.data.id !== id && !(res.data.id === null && !res.data.ok)) throw new ExtError('HOST_BAD_ANSWER', [], `${req.type}: id`);
     if (!res.data.ok) throw new HostError(res.data.error);
-    const schema: z.ZodType<unknown> = resultSchemas[req.type];
+    const schema: z.ZodMiniType<unknown> = resultSchemas[req.type];
     const result = schema.safeParse(res.data.result);
     if (!result.success) throw new ExtError('HOST_BAD_ANSWER', [], `${req.type}: ${result.error.issues[0]?.path.join('.') ?? 'shape'}`);
     // resultSchemas[T] parses exactly ResultOf<T>; TypeScript cannot follow the indexed lookup.

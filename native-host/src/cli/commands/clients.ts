@@ -1,6 +1,6 @@
 /** `clients add|list|remove`: the programs (ERPs, scripts) allowed to ask `serve` for tokens. */
 import type { Command } from 'commander';
-import { AppError } from '../../../../shared/src/index.js';
+import { AppError } from '../../../../shared/src/errors.js';
 import { registerSecret } from '../../log/logger.js';
 import { clientNameSchema, hashClientKey, newClientKey } from '../../serve/client-keys.js';
 import { action, jsonOption, parseWith, withApp } from '../context.js';

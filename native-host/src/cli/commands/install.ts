@@ -1,6 +1,6 @@
 /** `install` / `uninstall`: the native messaging host registration. */
 import { Option, type Command } from 'commander';
-import { EXTENSION_ID } from '../../../../shared/src/index.js';
+import { EXTENSION_ID } from '../../../../shared/src/extension-id.js';
 import { extensionIdSchema } from '../../config/host-config.js';
 import { resolvePaths } from '../../config/paths.js';
 import { BROWSERS, targetForUserDataDir, type Browser, type Target } from '../../install/browsers.js';

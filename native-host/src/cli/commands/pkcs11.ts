@@ -1,11 +1,8 @@
 /** `modules`, `certs`, `pin-check`: what is on the USB token, before anything goes wrong at ANAF. */
 import type { Command } from 'commander';
-import {
-  AppError,
-  CERTIFICATE_WARNING_TEXT,
-  certificateWarnings,
-  type ModuleReport,
-} from '../../../../shared/src/index.js';
+import { CERTIFICATE_WARNING_TEXT, certificateWarnings } from '../../../../shared/src/certificate-warnings.js';
+import { AppError } from '../../../../shared/src/errors.js';
+import type { ModuleReport } from '../../../../shared/src/schemas/pkcs11.js';
 import { readConfig } from '../../config/host-config.js';
 import { resolvePaths } from '../../config/paths.js';
 import { knownModules } from '../../pkcs11/known-modules.js';

@@ -1,19 +1,18 @@
 /** `serve`: the local token service for ERPs, until SIGINT/SIGTERM. */
 import { Option, type Command } from 'commander';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DEFAULT_SERVE_PORT } from '../../serve/api.js';
 import { startServe } from '../../serve/server.js';
 import { action, jsonOption, makeApp, parseWith } from '../context.js';
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
 /** "0" (off), or a number with ms, s, m or h; at most a day (timers overflow past 24.8 days). */
-export const durationSchema = z
-  .string()
-  .regex(/^(0|\d{1,9}(ms|s|m|h))$/, 'a duration such as 500ms, 30s, 15m or 1h, or 0')
-  .transform((s) => (s === '0' ? 0 : Number(/^\d+/.exec(s)![0]) * UNIT_MS[/(ms|s|m|h)$/.exec(s)![1] as keyof typeof UNIT_MS]))
-  .refine((ms) => ms <= 86_400_000, 'at most 24h');
+export const durationSchema = z.pipe(
+  z.string().check(z.regex(/^(0|\d{1,9}(ms|s|m|h))$/, 'a duration such as 500ms, 30s, 15m or 1h, or 0')),
+  z.transform((s: string) => (s === '0' ? 0 : Number(/^\d+/.exec(s)![0]) * UNIT_MS[/(ms|s|m|h)$/.exec(s)![1] as keyof typeof UNIT_MS])),
+).check(z.refine((ms) => ms <= 86_400_000, 'at most 24h'));
 
-export const portSchema = z.coerce.number().int().min(0).max(65_535);
+export const portSchema = z.pipe(z.coerce.number(), z.int().check(z.minimum(0), z.maximum(65_535)));
 
 export function register(program: Command): void {
   program

@@ -1,6 +1,6 @@
 /** `list`, `token`, `refresh`, `revoke`: the life of a stored token. */
 import type { Command } from 'commander';
-import { AppError } from '../../../../shared/src/index.js';
+import { AppError } from '../../../../shared/src/errors.js';
 import { refreshProfile, revokeProfile, validAccessToken } from '../../tokens/refresh.js';
 import { allStatuses, statusOf } from '../../tokens/statuses.js';
 import { action, jsonOption, profileOption, withApp } from '../context.js';

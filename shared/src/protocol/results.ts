@@ -1,0 +1,48 @@
+/** What the native host answers: the extension parses every answer with these schemas. */
+import * as z from 'zod/mini';
+import { errorPayloadSchema } from '../schemas/error-payload.js';
+import { profileNameSchema, redirectUriSchema } from '../schemas/profile.js';
+import { tokenStatusSchema } from '../schemas/token-status.js';
+import { moduleReportSchema, pinCheckResultSchema } from '../schemas/pkcs11.js';
+import type { RequestType } from './requests.js';
+
+const profile = profileNameSchema;
+
+export const authorizeStartResultSchema = z.object({
+  authorizeUrl: z.url(),
+  redirectUri: redirectUriSchema,
+  state: z.string(),
+  expiresAt: z.iso.datetime(),
+});
+export type AuthorizeStart = z.infer<typeof authorizeStartResultSchema>;
+
+export const refreshOutcomeSchema = z.object({
+  profile,
+  outcome: z.enum(['refreshed', 'not-due', 'failed', 'dead', 'no-token']),
+  error: z.optional(errorPayloadSchema),
+});
+export type RefreshOutcome = z.infer<typeof refreshOutcomeSchema>;
+
+/** Result schemas per request type: the extension parses answers with these. */
+export const resultSchemas = {
+  hello: z.object({ protocol: z.int(), hostVersion: z.string() }),
+  status: z.object({ profiles: z.array(tokenStatusSchema) }),
+  'profile.save': tokenStatusSchema,
+  'profile.remove': z.object({ removed: z.boolean() }),
+  'authorize.start': authorizeStartResultSchema,
+  'authorize.complete': tokenStatusSchema,
+  'token.refresh': tokenStatusSchema,
+  'token.revoke': tokenStatusSchema,
+  'token.label': tokenStatusSchema,
+  'refresh.due': z.object({ outcomes: z.array(refreshOutcomeSchema) }),
+  'certs.list': z.object({ modules: z.array(moduleReportSchema) }),
+  'pin.check': pinCheckResultSchema,
+} satisfies Record<RequestType, z.ZodMiniType>;
+
+export type ResultOf<T extends RequestType> = z.infer<(typeof resultSchemas)[T]>;
+
+export const responseSchema = z.union([
+  z.object({ id: z.nullable(z.string()), ok: z.literal(true), result: z.unknown() }),
+  z.object({ id: z.nullable(z.string()), ok: z.literal(false), error: errorPayloadSchema }),
+]);
+export type Response = z.infer<typeof responseSchema>;
