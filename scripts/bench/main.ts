@@ -12,7 +12,7 @@ import { keptPort, oneShot, type Cmd } from './native.js';
 import { sideBySide, timeProcess } from './processes.js';
 import { median, percentile, round } from './stats.js';
 import { fillVault, notDue, timeDue } from './vault-scale.js';
-import { erp, load, rssMiB, startBare, startServe } from './serve.js';
+import { erp, load, rssMiB, startBare, startServe, type LoadResult } from './serve.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { hashClientKey, newClientKey } from '../../native-host/src/serve/client-keys.js';
 
@@ -77,7 +77,9 @@ process.stdout.write('\nCLI as a whole process\n');
   row({ figure: 'anaf-token token (valid token, no refresh)', ours, baseline: base, unit: 'ms', ratio: ours / base, goal: '≤ 1.5×', met: ours / base <= 1.5 });
 }
 
-process.stdout.write('\nERP token fetch over HTTP keep-alive (autocannon, 5 s per figure)\n');
+const HTTP_ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 3);
+const HTTP_SECONDS = 3;
+process.stdout.write(`\nERP token fetch over HTTP keep-alive (autocannon; ${HTTP_ROUNDS} rounds of ${HTTP_SECONDS} s each side, alternating; medians)\n`);
 {
   const serve = await startServe(env);
   const tokenPath = '/v1/profiles/firma-00000/token';
@@ -86,23 +88,34 @@ process.stdout.write('\nERP token fetch over HTTP keep-alive (autocannon, 5 s pe
   if (sample.status !== 200) throw new Error(`serve answered ${sample.status}: ${sample.body}`);
   const bare = await startBare(Buffer.byteLength(sample.body));
   for (const connections of [1, 32]) {
-    // Warm both, then measure each once, alternating.
     await load(serve.port, tokenPath, headers, connections, 1);
     await load(bare.port, '/', {}, connections, 1);
-    const ours = await load(serve.port, tokenPath, headers, connections, 5);
-    const base = await load(bare.port, '/', {}, connections, 5);
-    if (ours.errors || ours.non2xx) throw new Error(`serve: ${ours.errors} errors, ${ours.non2xx} non-2xx`);
-    row({ figure: `req/s, concurrency ${connections}`, ours: ours.rps, baseline: base.rps, unit: 'req/s', ratio: ours.rps / base.rps, goal: '≥ 0.8×', met: ours.rps / base.rps >= 0.8 });
-    row({ figure: `latency p50 / p99, concurrency ${connections}`, ours: ours.p99, baseline: base.p99, unit: 'ms p99', goal: 'p99 ≤ 2 ms', met: ours.p99 <= 2 });
-    process.stdout.write(`    (p50 ours ${ours.p50} ms, bare ${base.p50} ms)\n`);
+    const ours: LoadResult[] = [];
+    const base: LoadResult[] = [];
+    for (let round = 0; round < HTTP_ROUNDS; round++) {
+      ours.push(await load(serve.port, tokenPath, headers, connections, HTTP_SECONDS));
+      base.push(await load(bare.port, '/', {}, connections, HTTP_SECONDS));
+    }
+    const bad = ours.find((o) => o.errors || o.non2xx);
+    if (bad) throw new Error(`serve: ${bad.errors} errors, ${bad.non2xx} non-2xx`);
+    const m = (rs: LoadResult[], k: keyof LoadResult) => median(rs.map((r) => r[k]));
+    const ratio = m(ours, 'rps') / m(base, 'rps');
+    row({ figure: `req/s, concurrency ${connections}`, ours: m(ours, 'rps'), baseline: m(base, 'rps'), unit: 'req/s', ratio, goal: '≥ 0.8×', met: ratio >= 0.8 });
+    row({ figure: `latency p99, concurrency ${connections}`, ours: m(ours, 'p99'), baseline: m(base, 'p99'), unit: 'ms', goal: 'p99 ≤ 2 ms', met: m(ours, 'p99') <= 2 });
+    process.stdout.write(`    (p50 ours ${m(ours, 'p50')} ms, bare ${m(base, 'p50')} ms; rounds ours ${ours.map((o) => Math.round(o.rps)).join('/')}, bare ${base.map((o) => Math.round(o.rps)).join('/')} req/s)\n`);
+    if (connections > 1) {
+      // Little's law: with this many requests always in flight, the mean wait is connections / throughput.
+      const floor = (connections / m(base, 'rps')) * 1000;
+      process.stdout.write(`    (${connections} requests in flight at the bare server's rate mean ${round(floor)} ms each on average: its own p99 is ${m(base, 'p99')} ms)\n`);
+    }
   }
   bare.stop();
   await serve.stop();
 }
 
 process.stdout.write('\nvault with 10,000 profiles\n');
+const bigHome = tempDir('bench-10k');
 {
-  const bigHome = tempDir('bench-10k');
   const big = resolvePaths(bigHome);
   fillVault(big, 10_000);
   const { times, due } = timeDue(big, RUNS);
@@ -144,3 +157,6 @@ fs.writeFileSync(
   JSON.stringify({ machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version }, runs: RUNS, rows }, null, 2),
 );
 process.stdout.write(`\nwritten: .artifacts/bench.json\n`);
+// The benchmark's vaults hold only made-up tokens; leave nothing behind.
+fs.rmSync(home, { recursive: true, force: true });
+fs.rmSync(bigHome, { recursive: true, force: true });

@@ -57,6 +57,8 @@ export interface ErpRequest {
   ipv6?: boolean;
   /** Source address (another 127.x address counts as another caller for the rate limit). */
   localAddress?: string;
+  /** A keep-alive agent, to send several requests over one connection as an ERP does. */
+  agent?: http.Agent;
 }
 
 /** Every answer the ERP got, for the secret scan. */
@@ -67,7 +69,7 @@ export function erp(port: number, path: string, o: ErpRequest = {}): Promise<Erp
     const headers: Record<string, string> = { host: o.host ?? `${o.ipv6 ? '[::1]' : '127.0.0.1'}:${port}`, ...o.headers };
     if (o.key !== undefined) headers.authorization = `Bearer ${o.key}`;
     const req = http.request(
-      { host: o.ipv6 ? '::1' : '127.0.0.1', port, path, method: o.method ?? 'GET', headers, agent: false, ...(o.localAddress ? { localAddress: o.localAddress } : {}) },
+      { host: o.ipv6 ? '::1' : '127.0.0.1', port, path, method: o.method ?? 'GET', headers, agent: o.agent ?? false, ...(o.localAddress ? { localAddress: o.localAddress } : {}) },
       (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));

@@ -4,6 +4,7 @@
  * tokens while ANAF is down), and a vault written by other processes at the same time.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
@@ -266,6 +267,44 @@ describe('anaf-token serve', () => {
     expect([again.status, errorOf(again).code]).toEqual([409, 'TOKEN_DEAD']);
     const list = profilesResponseSchema.parse((await erp(s.port, '/v1/profiles', { key })).json);
     expect(list.profiles.find((p) => p.profile.name === 'revoked')!.state).toBe('dead');
+  });
+
+  it('on a kept connection, answers follow other processes at once: a revoked token or a removed key is not served again', async () => {
+    await addProfile('kept');
+    await authorize('kept', 90);
+    const erpKey = await newKey('kept-erp');
+    const s = await serve();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      let sockets = 0;
+      const ask = (profile: string) => erp(s.port, `/v1/profiles/${profile}/token`, { key: erpKey, agent });
+      const countSockets = agent.createConnection.bind(agent);
+      agent.createConnection = (...args: Parameters<typeof countSockets>) => {
+        sockets++;
+        return countSockets(...args);
+      };
+      const first = tokenOf(await ask('kept')).accessToken;
+      // Served again from what the service keeps, without a look at ANAF.
+      const before = anaf.counters.grants.refresh_token;
+      for (let i = 0; i < 20; i++) expect(tokenOf(await ask('kept')).accessToken).toBe(first);
+      expect(anaf.counters.grants.refresh_token).toBe(before);
+
+      expect((await cli(['revoke', '--profile', 'kept'])).code).toBe(0);
+      const revoked = await ask('kept');
+      expect(revoked.status).not.toBe(200);
+      expect(revoked.body).not.toContain(first);
+
+      await addProfile('kept2');
+      await authorize('kept2', 90);
+      expect((await ask('kept2')).status).toBe(200);
+      expect((await cli(['clients', 'remove', 'kept-erp'])).code).toBe(0);
+      const gone = await ask('kept2');
+      expect([gone.status, errorOf(gone).code]).toEqual([401, 'API_KEY_INVALID']);
+      // All of it over the one connection an ERP keeps.
+      expect(sockets).toBe(1);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('stops cleanly on SIGTERM and logs who got which token', async () => {

@@ -14,6 +14,8 @@ import { SingleFlight } from '../../native-host/src/serve/single-flight.js';
 import { AppError } from '../../shared/src/index.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { tempPaths } from '../helpers/temp.js';
+import { TokenSource } from '../../native-host/src/serve/token-source.js';
+import { createLogger } from '../../native-host/src/log/logger.js';
 
 const env = { ANAF_TOKEN_KEYSTORE: 'file' };
 
@@ -199,5 +201,45 @@ describe('routes and statuses', () => {
     expect(durationSchema.parse('0')).toBe(0);
     expect(durationSchema.safeParse('25h').success).toBe(false);
     expect(durationSchema.safeParse('5').success).toBe(false);
+  });
+});
+
+describe('token source hot path', () => {
+  it('keeps a handed-out token at most a second, and not past a change of the vault by anyone', async () => {
+    const DAY = 86_400_000;
+    let t = Date.now();
+    const now = () => t;
+    const paths = tempPaths('hot');
+    const vault = Vault.open({ paths, env, now });
+    const profile = { name: 'p', clientId: 'c', clientSecret: 's', redirectUri: 'https://erp.example.ro/cb', env: 'https://127.0.0.1:9', refreshWindowDays: 14 };
+    vault.saveProfile(profile, 'create');
+    const save = (v: Vault, access: string) =>
+      v.saveTokens('p', { accessToken: access, refreshToken: `r-${access}`, accessExpiresAt: t + 60 * DAY, refreshExpiresAt: t + 300 * DAY }, { kind: 'refresh', certificate: {} });
+    save(vault, 'a1');
+    const log = createLogger({ component: 'test', file: paths.logFile });
+    const source = new TokenSource({ vault, log, now }, { backoff: new Backoff({ baseMs: 1000, maxMs: 60_000, now }) });
+
+    expect(source.hotToken('p')).toBeUndefined();
+    const first = await source.token('p');
+    expect(first.accessToken).toBe('a1');
+    expect(source.hotToken('p')).toBe(first);
+    t += 1_001;
+    expect(source.hotToken('p')).toBeUndefined();
+
+    await source.token('p');
+    expect(source.hotToken('p')?.accessToken).toBe('a1');
+    // Another process stores a new token: the kept one is dropped (data_version is read at most every 1 ms).
+    const other = Vault.open({ paths, env, now });
+    save(other, 'a2');
+    other.close();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(source.hotToken('p')).toBeUndefined();
+    expect((await source.token('p')).accessToken).toBe('a2');
+
+    // A due token is never kept: the next request decides about the refresh again.
+    vault.saveTokens('p', { accessToken: 'a3', refreshToken: 'r3', accessExpiresAt: t + 2 * DAY, refreshExpiresAt: t + 300 * DAY }, { kind: 'refresh', certificate: {} });
+    await source.token('p').catch(() => undefined);
+    expect(source.hotToken('p')).toBeUndefined();
+    vault.close();
   });
 });

@@ -10,7 +10,8 @@ import type { Vault } from '../vault/vault.js';
 
 export const CLIENT_KEY_PREFIX = 'atk_';
 /** 32 random bytes, base64url without padding: 43 characters. */
-export const clientKeySchema = z.string().check(z.regex(/^atk_[A-Za-z0-9_-]{43}$/));
+const CLIENT_KEY_RE = /^atk_[A-Za-z0-9_-]{43}$/;
+export const clientKeySchema = z.string().check(z.regex(CLIENT_KEY_RE));
 export const clientNameSchema = profileNameSchema;
 
 /** last_used_at is written at most this often, so a busy ERP does not cost a disk sync per request. */
@@ -21,12 +22,13 @@ export function newClientKey(): string {
 }
 
 export function hashClientKey(key: string): Buffer {
-  return crypto.createHash('sha256').update(key, 'utf8').digest();
+  // The one-shot form: the token service hashes the presented key on every request.
+  return crypto.hash('sha256', key, 'buffer');
 }
 
 /** The name of the client whose key this is, or undefined. Reads the vault each time: keys change under us. */
 export function clientForKey(vault: Vault, presented: string, now: number): string | undefined {
-  if (!clientKeySchema.safeParse(presented).success) return undefined;
+  if (!CLIENT_KEY_RE.test(presented)) return undefined;
   const hash = hashClientKey(presented);
   let found: { name: string; lastUsedAt: number | undefined } | undefined;
   for (const c of vault.apiClientCredentials()) {

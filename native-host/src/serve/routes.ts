@@ -3,8 +3,9 @@
  * function per endpoint. Every answer is JSON; every failure is an AppError with its HTTP status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { AppError } from '../../../shared/src/errors.js';
-import { profileNameSchema } from '../../../shared/src/schemas/profile.js';
+import { PROFILE_NAME_RE } from '../../../shared/src/schemas/profile.js';
 import type { Logger } from '../log/logger.js';
 import type { TokenDeps } from '../tokens/refresh.js';
 import { tokenStatus } from '../tokens/status.js';
@@ -29,6 +30,11 @@ export interface RouteContext {
 
 /** The API takes no request bodies; anything larger than this is cut off. */
 const MAX_BODY_BYTES = 4096;
+
+/** A JSON answer serialized once and sent as long as it holds (a busy profile's token). */
+class JsonText {
+  constructor(readonly text: string) {}
+}
 
 class Reply {
   constructor(
@@ -71,14 +77,15 @@ function send(res: ServerResponse, r: Reply): void {
     void sendList(res, r.status, r.body).catch(() => res.destroy());
     return;
   }
-  const text = JSON.stringify(r.body);
-  res.writeHead(r.status, {
+  const text = r.body instanceof JsonText ? r.body.text : JSON.stringify(r.body);
+  const headers: Record<string, string> = {
     'Content-Type': 'application/json; charset=utf-8',
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
     'Content-Length': String(Buffer.byteLength(text)),
-    ...r.headers,
-  });
+  };
+  for (const k in r.headers) headers[k] = r.headers[k]!;
+  res.writeHead(r.status, headers);
   res.end(text);
 }
 
@@ -91,6 +98,21 @@ function tokenBody(g: TokenGrant): TokenResponse {
   return { profile: g.profile, accessToken: g.accessToken, expiresAt: new Date(g.expiresAt).toISOString(), tokenType: 'Bearer' };
 }
 
+/** Each grant is serialized once: the token service hands the same one out until the vault changes. */
+const grantTexts = new WeakMap<TokenGrant, JsonText>();
+
+function tokenReply(g: TokenGrant): Reply {
+  let text = grantTexts.get(g);
+  if (text === undefined) {
+    text = new JsonText(JSON.stringify(tokenBody(g)));
+    grantTexts.set(g, text);
+  }
+  return new Reply(200, text);
+}
+
+/** An ERP's token request as it comes, already canonical: no URL parsing needed. */
+const PLAIN_TOKEN_PATH = /^\/v1\/profiles\/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\/token$/;
+
 type Route =
   | { kind: 'health' }
   | { kind: 'profiles' }
@@ -99,6 +121,9 @@ type Route =
   | { kind: 'not-found' };
 
 export function matchRoute(method: string, rawUrl: string): Route {
+  // The common case first: a plain path that WHATWG URL parsing would leave as it is.
+  const plain = PLAIN_TOKEN_PATH.exec(rawUrl);
+  if (plain) return method === 'GET' ? { kind: 'token', profile: plain[1]! } : { kind: 'bad-method', allow: 'GET' };
   let pathname: string;
   try {
     pathname = new URL(rawUrl, 'http://127.0.0.1').pathname;
@@ -119,7 +144,8 @@ export function matchRoute(method: string, rawUrl: string): Route {
   return m[2] === 'token' ? want('GET', { kind: 'token', profile }) : want('POST', { kind: 'refresh', profile });
 }
 
-async function route(ctx: RouteContext, req: IncomingMessage, client: string): Promise<Reply> {
+/** Synchronous where it can be (a token that needs nothing done); a promise where it waits for a refresh. */
+function route(ctx: RouteContext, req: IncomingMessage, client: string): Reply | Promise<Reply> {
   const r = matchRoute(req.method ?? 'GET', req.url ?? '/');
   switch (r.kind) {
     case 'health':
@@ -135,16 +161,13 @@ async function route(ctx: RouteContext, req: IncomingMessage, client: string): P
     case 'token':
     case 'refresh': {
       // A name that cannot be a profile cannot exist either.
-      if (!profileNameSchema.safeParse(r.profile).success) throw new AppError('PROFILE_NOT_FOUND', r.profile.slice(0, 64));
-      try {
-        const grant = r.kind === 'token' ? await ctx.source.token(r.profile) : await ctx.source.refreshNow(r.profile);
-        ctx.accessLog.served(client, r.profile, r.kind);
-        return new Reply(200, tokenBody(grant));
-      } catch (e) {
-        const retry = ctx.source.retryAfterSeconds(r.profile);
-        const err = toAppError(e);
-        return failure(err, httpStatusFor(err.code) === 503 && retry !== undefined ? { 'Retry-After': String(retry) } : {});
+      if (!PROFILE_NAME_RE.test(r.profile)) throw new AppError('PROFILE_NOT_FOUND', r.profile.slice(0, 64));
+      const hot = r.kind === 'token' ? ctx.source.hotToken(r.profile) : undefined;
+      if (hot !== undefined) {
+        ctx.accessLog.served(client, r.profile, 'token');
+        return tokenReply(hot);
       }
+      return grant(ctx, r.kind, r.profile, client);
     }
     case 'bad-method':
       return new Reply(405, errorBody(new AppError('BAD_REQUEST', `method ${req.method ?? ''} not allowed here`)), { Allow: r.allow });
@@ -153,7 +176,43 @@ async function route(ctx: RouteContext, req: IncomingMessage, client: string): P
   }
 }
 
-async function answer(ctx: RouteContext, req: IncomingMessage): Promise<Reply> {
+/**
+ * The client a kept connection last proved to be, by the exact Authorization header it sent: an
+ * ERP sends the same one with every request, and hashing it each time was a large part of a
+ * request's cost. Only that connection's own header is compared (so its timing tells the peer
+ * nothing it did not send), and only while the vault is unchanged (a removed key ends it at
+ * once) and for at most a minute (when "last used" is written again).
+ */
+const proven = new WeakMap<Socket, { header: string; client: string; epoch: number; at: number }>();
+const PROVEN_MS = 60_000;
+
+function clientOf(ctx: RouteContext, req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  const now = (ctx.deps.now ?? Date.now)();
+  const epoch = ctx.deps.vault.readEpoch();
+  const known = proven.get(req.socket);
+  if (known !== undefined && known.header === header && known.epoch === epoch && now - known.at < PROVEN_MS) return known.client;
+  const key = bearerKey(header);
+  const client = key === undefined ? undefined : clientForKey(ctx.deps.vault, key, now);
+  if (client === undefined || header === undefined) proven.delete(req.socket);
+  // The epoch after the check: clientForKey may have written "last used".
+  else proven.set(req.socket, { header, client, epoch: ctx.deps.vault.readEpoch(), at: now });
+  return client;
+}
+
+async function grant(ctx: RouteContext, kind: 'token' | 'refresh', profile: string, client: string): Promise<Reply> {
+  try {
+    const g = kind === 'token' ? await ctx.source.token(profile) : await ctx.source.refreshNow(profile);
+    ctx.accessLog.served(client, profile, kind);
+    return tokenReply(g);
+  } catch (e) {
+    const retry = ctx.source.retryAfterSeconds(profile);
+    const err = toAppError(e);
+    return failure(err, httpStatusFor(err.code) === 503 && retry !== undefined ? { 'Retry-After': String(retry) } : {});
+  }
+}
+
+function answer(ctx: RouteContext, req: IncomingMessage): Reply | Promise<Reply> {
   const refused = checkHeaders(req.headers, ctx.hosts());
   if (refused) {
     ctx.log.log('warn', 'serve.refused', { code: refused.code, detail: refused.detail });
@@ -162,29 +221,46 @@ async function answer(ctx: RouteContext, req: IncomingMessage): Promise<Reply> {
   const remote = req.socket.remoteAddress ?? 'unknown';
   const blockedMs = ctx.limiter.blockedFor(remote);
   if (blockedMs > 0) return failure(new AppError('RATE_LIMITED'), { 'Retry-After': String(Math.ceil(blockedMs / 1000)) });
-  const key = bearerKey(req.headers.authorization);
-  const client = key === undefined ? undefined : clientForKey(ctx.deps.vault, key, (ctx.deps.now ?? Date.now)());
+  const client = clientOf(ctx, req);
   if (client === undefined) {
     const blocked = ctx.limiter.fail(remote);
-    ctx.log.log('warn', 'serve.auth-failed', { remote, reason: key === undefined ? 'no key' : 'wrong key', blocked: blocked || undefined });
+    ctx.log.log('warn', 'serve.auth-failed', { remote, reason: bearerKey(req.headers.authorization) === undefined ? 'no key' : 'wrong key', blocked: blocked || undefined });
     return failure(new AppError('API_KEY_INVALID'), { 'WWW-Authenticate': 'Bearer realm="anaf-token"' });
   }
   return route(ctx, req, client);
 }
 
+/** The API takes no bodies: one announced as too large is cut off at once, one sent without a length once it is. */
+function limitBody(req: IncomingMessage): void {
+  req.on('error', () => undefined);
+  const length = req.headers['content-length'];
+  if (length === undefined && req.headers['transfer-encoding'] === undefined) return;
+  if (length !== undefined && Number(length) > MAX_BODY_BYTES) {
+    req.destroy();
+    return;
+  }
+  let bytes = 0;
+  req.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > MAX_BODY_BYTES) req.destroy();
+  });
+}
+
 export function requestHandler(ctx: RouteContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const internal = (e: unknown): Reply => {
+    if (!(e instanceof AppError)) ctx.log.log('error', 'serve.internal', { error: e instanceof Error ? e.name : 'unknown' });
+    return failure(e);
+  };
   return (req, res) => {
-    let bytes = 0;
-    req.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > MAX_BODY_BYTES) req.destroy();
-    });
-    req.on('error', () => undefined);
-    answer(ctx, req)
-      .catch((e: unknown) => {
-        if (!(e instanceof AppError)) ctx.log.log('error', 'serve.internal', { error: e instanceof Error ? e.name : 'unknown' });
-        return failure(e);
-      })
-      .then((r) => send(res, r));
+    limitBody(req);
+    if (req.destroyed) return;
+    let r: Reply | Promise<Reply>;
+    try {
+      r = answer(ctx, req);
+    } catch (e) {
+      r = internal(e);
+    }
+    if (r instanceof Reply) send(res, r);
+    else void r.catch(internal).then((x) => send(res, x));
   };
 }

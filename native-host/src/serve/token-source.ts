@@ -26,11 +26,16 @@ export interface TokenSourceOptions {
 
 export type DueOutcome = 'refreshed' | 'not-due' | 'waiting' | 'failed' | 'dead';
 
+/** A token handed out without a look at the vault is at most this old. */
+const HOT_MS = 1_000;
+
 /** Errors that a retry cannot fix: no backoff, and no stale token to fall back to. */
 const FINAL: ReadonlySet<ErrorCode> = new Set(['TOKEN_DEAD', 'NO_TOKEN', 'PROFILE_NOT_FOUND']);
 
 export class TokenSource {
   private readonly flights = new SingleFlight<RefreshResult>();
+  /** Tokens that needed no refresh, by profile, while the vault stays as it was when they were read. */
+  private readonly hot = new Map<string, { epoch: number; until: number; grant: TokenGrant }>();
   private readonly backoff: Backoff;
   private readonly minUsefulMs: number;
   private readonly minRefreshIntervalMs: number;
@@ -46,22 +51,41 @@ export class TokenSource {
     this.now = deps.now ?? Date.now;
   }
 
+  /**
+   * The ERP's hot path, without an await: the token `token()` last handed out for this profile,
+   * when nothing in the vault changed since (no refresh, revoke or edit by anyone), it was not due
+   * for refresh, and it is under a second old. Undefined means: ask `token()`.
+   */
+  hotToken(name: string): TokenGrant | undefined {
+    const hit = this.hot.get(name);
+    if (hit === undefined) return undefined;
+    if (hit.epoch === this.deps.vault.readEpoch() && this.now() < hit.until) return hit.grant;
+    this.hot.delete(name);
+    return undefined;
+  }
+
   /** A usable access token: refreshed first when due (unless ANAF is in backoff), else the stored one while it lasts. */
   async token(name: string): Promise<TokenGrant> {
+    const epoch = this.deps.vault.readEpoch();
     const rec = this.liveRecord(name);
+    if (!isDue(this.deps, name, rec)) {
+      const grant = this.current(name, undefined);
+      // Kept for HOT_MS at most, and never closer to the token's end than minUsefulMs.
+      const until = Math.min(this.now() + HOT_MS, grant.expiresAt - this.minUsefulMs);
+      if (this.deps.vault.readEpoch() === epoch) this.hot.set(name, { epoch, until, grant });
+      return grant;
+    }
     let failure: AppError | undefined;
-    if (isDue(this.deps, name, rec)) {
-      const wait = this.backoff.waiting(name);
-      // While waiting for the retry, say nothing: the backoff line already did, and an ERP may ask every second.
-      if (wait) failure = new AppError(wait.code, wait.detail);
-      else {
-        try {
-          await this.refresh(name, false);
-        } catch (e) {
-          if (!(e instanceof AppError) || FINAL.has(e.code)) throw e;
-          failure = e;
-          this.deps.log.log('warn', 'serve.token-stale', { profile: name, code: e.code });
-        }
+    const wait = this.backoff.waiting(name);
+    // While waiting for the retry, say nothing: the backoff line already did, and an ERP may ask every second.
+    if (wait) failure = new AppError(wait.code, wait.detail);
+    else {
+      try {
+        await this.refresh(name, false);
+      } catch (e) {
+        if (!(e instanceof AppError) || FINAL.has(e.code)) throw e;
+        failure = e;
+        this.deps.log.log('warn', 'serve.token-stale', { profile: name, code: e.code });
       }
     }
     return this.current(name, failure);

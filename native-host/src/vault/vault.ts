@@ -170,11 +170,13 @@ export class Vault {
   private readonly db: Database.Database;
   private readonly key: Buffer;
   private readonly now: () => number;
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements = new Map<string, { st: Database.Statement; writes: boolean }>();
   /** Reads cached until any connection commits (PRAGMA data_version) or this one writes. */
   private readonly reads = new Map<string, unknown>();
   private readsVersion = -1;
   private readsCheckedAt = -Infinity;
+  /** Counts the times the cached reads were dropped: equal numbers, same vault contents. */
+  private readsEpoch = 0;
 
   private constructor(db: Database.Database, key: Buffer, keyStore: KeyStoreKind, now: () => number) {
     this.db = db;
@@ -259,19 +261,43 @@ export class Vault {
 
   close(): void {
     this.statements.clear();
+    this.dropReads();
     this.db.close();
   }
 
   /** Prepared once per connection: the serve hot path runs the same few queries per request. */
   private sql(text: string): Database.Statement {
-    // A statement that writes is about to run: what this connection has cached may change.
-    if (/^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(text)) this.reads.clear();
-    let st = this.statements.get(text);
-    if (!st) {
-      st = this.db.prepare(text);
-      this.statements.set(text, st);
+    let entry = this.statements.get(text);
+    if (!entry) {
+      entry = { st: this.db.prepare(text), writes: /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(text) };
+      this.statements.set(text, entry);
     }
-    return st;
+    // A statement that writes is about to run: what this connection has cached may change.
+    if (entry.writes) this.dropReads();
+    return entry.st;
+  }
+
+  private dropReads(): void {
+    this.reads.clear();
+    this.readsEpoch++;
+  }
+
+  /**
+   * A number that changes whenever what this connection reads may have changed: another
+   * process committed, or this one wrote. Callers keep what they derived from reads until it does.
+   */
+  readEpoch(): number {
+    // Asking SQLite costs a read transaction (two fcntl locks): at most once per VERSION_CHECK_MS.
+    const t = performance.now();
+    if (t - this.readsCheckedAt > VERSION_CHECK_MS) {
+      const version = this.sql('PRAGMA data_version').pluck().get() as number;
+      this.readsCheckedAt = t;
+      if (version !== this.readsVersion) {
+        this.dropReads();
+        this.readsVersion = version;
+      }
+    }
+    return this.readsEpoch;
   }
 
   /**
@@ -279,16 +305,7 @@ export class Vault {
    * process's commit changes PRAGMA data_version, and this connection's own writes clear the cache.
    */
   private cached<T>(key: string, load: () => T): T {
-    // Asking SQLite costs a read transaction; the reads of one request share one answer.
-    const t = performance.now();
-    if (t - this.readsCheckedAt > VERSION_CHECK_MS) {
-      const version = this.sql('PRAGMA data_version').pluck().get() as number;
-      this.readsCheckedAt = t;
-      if (version !== this.readsVersion) {
-        this.reads.clear();
-        this.readsVersion = version;
-      }
-    }
+    this.readEpoch();
     if (this.reads.has(key)) return this.reads.get(key) as T;
     const value = load();
     this.reads.set(key, value);
