@@ -44,6 +44,36 @@ describe('vault', () => {
     expect(fs.statSync(paths.dataDir).mode & 0o777).toBe(0o700);
   });
 
+  it('lists profiles a page at a time, in name order, each with its own token and never a secret', () => {
+    const { vault } = seeded();
+    for (let i = 0; i < 150; i++) {
+      const name = `p-${String(i).padStart(3, '0')}`;
+      vault.saveProfile({ name, clientId: `c${i}`, clientSecret: SECRET, redirectUri: 'https://erp.example.ro/cb', env: 'prod', refreshWindowDays: 14 }, 'create');
+      if (i % 3 === 0) {
+        vault.saveTokens(name, { accessToken: `${ACCESS}-${i}`, refreshToken: REFRESH, accessExpiresAt: 1000 + i, refreshExpiresAt: 2000 + i }, { kind: 'authorization', certificate: {}, stateEchoed: true });
+      }
+    }
+    const seen: string[] = [];
+    let after: string | undefined;
+    let pages = 0;
+    for (;;) {
+      const page = vault.profilePage(after, 64);
+      if (page.length === 0) break;
+      pages++;
+      for (const { profile, token } of page) {
+        seen.push(profile.name);
+        expect(JSON.stringify(profile)).not.toContain(SECRET);
+        if (profile.name === 'firma') continue;
+        const i = Number(profile.name.slice(2));
+        expect(token?.accessExpiresAt).toBe(i % 3 === 0 ? 1000 + i : undefined);
+      }
+      after = page.at(-1)!.profile.name;
+    }
+    expect(pages).toBe(3);
+    expect(seen).toEqual(vault.listProfiles().map((p) => p.name));
+    expect(seen).toHaveLength(151);
+  });
+
   it('reads back what it stored, from another connection too', () => {
     const { paths, vault } = seeded();
     const other = Vault.open({ paths, env });

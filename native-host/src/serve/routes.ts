@@ -28,6 +28,9 @@ export interface RouteContext {
   hosts: () => ReadonlySet<string>;
 }
 
+/** Profiles per page of the list answer. */
+const LIST_PAGE = 64;
+
 /** The API takes no request bodies; anything larger than this is cut off. */
 const MAX_BODY_BYTES = 4096;
 
@@ -51,22 +54,33 @@ class Reply {
 class ListBody {
   constructor(
     readonly key: string,
-    readonly count: number,
-    readonly item: (i: number) => unknown,
+    /** The next page of items, empty at the end; read only when the client took the previous one. */
+    readonly nextPage: () => unknown[],
   ) {}
 }
 
-const LIST_SLICE = 256;
+/** Waits until the client has taken what was written, or went away. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.on('drain', done).on('close', done);
+  });
+}
 
 async function sendList(res: ServerResponse, status: number, list: ListBody): Promise<void> {
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
   let ok = res.write(`{${JSON.stringify(list.key)}:[`);
-  for (let i = 0; i < list.count && !res.destroyed; i += LIST_SLICE) {
-    if (!ok) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
-    const end = Math.min(list.count, i + LIST_SLICE);
-    const parts: string[] = [];
-    for (let j = i; j < end; j++) parts.push(JSON.stringify(list.item(j)));
-    ok = res.write((i > 0 ? ',' : '') + parts.join(','));
+  let first = true;
+  while (!res.destroyed) {
+    if (!ok) await drained(res);
+    if (res.destroyed) return;
+    const page = list.nextPage();
+    if (page.length === 0) break;
+    ok = res.write((first ? '' : ',') + page.map((item) => JSON.stringify(item)).join(','));
+    first = false;
   }
   res.end(']}');
 }
@@ -153,10 +167,16 @@ function route(ctx: RouteContext, req: IncomingMessage, client: string): Reply |
     case 'profiles': {
       const { vault } = ctx.deps;
       const now = (ctx.deps.now ?? Date.now)();
-      const tokens = vault.allTokens();
-      const profiles = vault.listProfiles();
-      // Same shape as ProfilesResponse, built one status at a time.
-      return new Reply(200, new ListBody('profiles' satisfies keyof ProfilesResponse, profiles.length, (i) => tokenStatus(profiles[i]!, tokens.get(profiles[i]!.name), now)));
+      let after: string | undefined;
+      // Same shape as ProfilesResponse, read and written a page at a time.
+      return new Reply(
+        200,
+        new ListBody('profiles' satisfies keyof ProfilesResponse, () => {
+          const page = vault.profilePage(after, LIST_PAGE);
+          after = page.at(-1)?.profile.name;
+          return page.map((p) => tokenStatus(p.profile, p.token, now));
+        }),
+      );
     }
     case 'token':
     case 'refresh': {

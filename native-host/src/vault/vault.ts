@@ -91,8 +91,9 @@ interface ProfileRow {
   redirect_uri: string;
   env: string;
   refresh_window_days: number;
-  secret: Buffer;
 }
+/** A profile row without its sealed secret: only the code that talks to ANAF reads that. */
+const PROFILE_COLUMNS = 'name, client_id, redirect_uri, env, refresh_window_days';
 
 /** A program allowed to use the ERP token service; its key itself is never stored. */
 export interface ApiClientRecord {
@@ -320,12 +321,24 @@ export class Vault {
   // ---- profiles -------------------------------------------------------------------------
 
   listProfiles(): Profile[] {
-    return (this.sql('SELECT * FROM profiles ORDER BY name').all() as ProfileRow[]).map(rowToProfile);
+    return (this.sql(`SELECT ${PROFILE_COLUMNS} FROM profiles ORDER BY name`).all() as ProfileRow[]).map(rowToProfile);
+  }
+
+  /**
+   * Profiles in name order after `after`, at most `limit`, each with its token's status fields:
+   * a listing of thousands is read a page at a time instead of all at once.
+   */
+  profilePage(after: string | undefined, limit: number): { profile: Profile; token: TokenRecord | undefined }[] {
+    const rows = this.sql(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE name > ? ORDER BY name LIMIT ?`).all(after ?? '', limit) as ProfileRow[];
+    if (rows.length === 0) return [];
+    const tokens = this.sql(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE profile >= ? AND profile <= ?`).all(rows[0]!.name, rows.at(-1)!.name) as TokenRow[];
+    const byName = new Map(tokens.map((r) => [r.profile, rowToToken(r)]));
+    return rows.map((r) => ({ profile: rowToProfile(r), token: byName.get(r.name) }));
   }
 
   findProfile(name: string): Profile | undefined {
     return this.cached(`profile:${name}`, () => {
-      const r = this.sql('SELECT * FROM profiles WHERE name = ?').get(name) as ProfileRow | undefined;
+      const r = this.sql(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE name = ?`).get(name) as ProfileRow | undefined;
       return r && rowToProfile(r);
     });
   }
