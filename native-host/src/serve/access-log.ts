@@ -6,7 +6,8 @@
 import type { Logger } from '../log/logger.js';
 
 export class AccessLog {
-  private readonly last = new Map<string, { at: number; unlogged: number }>();
+  /** By client, then profile: no key string to build on the hot path. */
+  private readonly last = new Map<string, Map<string, { at: number; unlogged: number }>>();
 
   constructor(
     private readonly log: Logger,
@@ -15,14 +16,15 @@ export class AccessLog {
   ) {}
 
   served(client: string, profile: string, via: 'token' | 'refresh'): void {
-    const key = `${client}\u0000${profile}`;
     const now = this.now();
-    const prev = this.last.get(key);
+    let byProfile = this.last.get(client);
+    if (byProfile === undefined) this.last.set(client, (byProfile = new Map()));
+    const prev = byProfile.get(profile);
     if (via === 'token' && prev && now - prev.at < this.everyMs) {
       prev.unlogged++;
       return;
     }
     this.log.log('info', 'serve.token-served', { client, profile, via, alsoServedSinceLastLine: prev?.unlogged || undefined });
-    this.last.set(key, { at: now, unlogged: 0 });
+    byProfile.set(profile, { at: now, unlogged: 0 });
   }
 }

@@ -34,16 +34,23 @@ const LIST_PAGE = 64;
 /** The API takes no request bodies; anything larger than this is cut off. */
 const MAX_BODY_BYTES = 4096;
 
+const BASE_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' } as const;
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** A JSON answer serialized once and sent as long as it holds (a busy profile's token). */
 class JsonText {
-  constructor(readonly text: string) {}
+  /** Headers for a 200 with this body, built once: the hot path sends the same answer many times. */
+  readonly okHeaders: Readonly<Record<string, string>>;
+  constructor(readonly text: string) {
+    this.okHeaders = { ...BASE_HEADERS, 'Content-Length': String(Buffer.byteLength(text)) };
+  }
 }
 
 class Reply {
   constructor(
     readonly status: number,
     readonly body: unknown,
-    readonly headers: Record<string, string> = {},
+    readonly headers: Readonly<Record<string, string>> = NO_HEADERS,
   ) {}
 }
 
@@ -71,7 +78,7 @@ function drained(res: ServerResponse): Promise<void> {
 }
 
 async function sendList(res: ServerResponse, status: number, list: ListBody): Promise<void> {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  res.writeHead(status, BASE_HEADERS);
   let ok = res.write(`{${JSON.stringify(list.key)}:[`);
   let first = true;
   while (!res.destroyed) {
@@ -87,17 +94,17 @@ async function sendList(res: ServerResponse, status: number, list: ListBody): Pr
 
 function send(res: ServerResponse, r: Reply): void {
   if (res.headersSent || res.destroyed) return;
+  if (r.body instanceof JsonText && r.status === 200 && r.headers === NO_HEADERS) {
+    res.writeHead(200, r.body.okHeaders);
+    res.end(r.body.text);
+    return;
+  }
   if (r.body instanceof ListBody) {
     void sendList(res, r.status, r.body).catch(() => res.destroy());
     return;
   }
   const text = r.body instanceof JsonText ? r.body.text : JSON.stringify(r.body);
-  const headers: Record<string, string> = {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-    'Content-Length': String(Buffer.byteLength(text)),
-  };
+  const headers: Record<string, string> = { ...BASE_HEADERS, 'Content-Length': String(Buffer.byteLength(text)) };
   for (const k in r.headers) headers[k] = r.headers[k]!;
   res.writeHead(r.status, headers);
   res.end(text);
@@ -113,15 +120,15 @@ function tokenBody(g: TokenGrant): TokenResponse {
 }
 
 /** Each grant is serialized once: the token service hands the same one out until the vault changes. */
-const grantTexts = new WeakMap<TokenGrant, JsonText>();
+const grantReplies = new WeakMap<TokenGrant, Reply>();
 
 function tokenReply(g: TokenGrant): Reply {
-  let text = grantTexts.get(g);
-  if (text === undefined) {
-    text = new JsonText(JSON.stringify(tokenBody(g)));
-    grantTexts.set(g, text);
+  let reply = grantReplies.get(g);
+  if (reply === undefined) {
+    reply = new Reply(200, new JsonText(JSON.stringify(tokenBody(g))));
+    grantReplies.set(g, reply);
   }
-  return new Reply(200, text);
+  return reply;
 }
 
 /** An ERP's token request as it comes, already canonical: no URL parsing needed. */
