@@ -33,7 +33,7 @@ const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  minify: process.env.NO_MINIFY !== '1',
+  minify: true,
   keepNames: true,
   sourcemap: 'linked',
   legalComments: 'linked',

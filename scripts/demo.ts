@@ -6,6 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { CLI_ENTRY } from '../native-host/src/config/entry.js';
 import { makePki } from '../test/pki/make-pki.js';
 import { startAnafStandin } from '../test/anaf-standin/server.js';
 import { openAuthorize } from '../test/helpers/browser.js';
@@ -32,7 +33,7 @@ function step(title: string): void {
 async function cli(args: string[], input?: string): Promise<string> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'dist/anaf-token.cjs'), ...args], { env });
+    const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -14,10 +14,10 @@ import { median, percentile, round } from './stats.js';
 import { fillVault, notDue, timeDue } from './vault-scale.js';
 import { erp, load, rssMiB, startBare, startServe, type LoadResult } from './serve.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
+import { CLI_ENTRY as CLI } from '../../native-host/src/config/entry.js';
 import { hashClientKey, newClientKey } from '../../native-host/src/serve/client-keys.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const CLI = path.join(root, 'dist/anaf-token.cjs');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 
 interface Row {

@@ -1,8 +1,8 @@
 /** Runs the built CLI as a separate process, as a user or an ERP would, and keeps everything it printed. */
 import { spawn } from 'node:child_process';
-import path from 'node:path';
+import { CLI_ENTRY } from '../../native-host/src/config/entry.js';
 
-export const CLI = path.resolve('dist/anaf-token.cjs');
+export const CLI = CLI_ENTRY;
 
 export interface CliResult {
   code: number;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The test build of the extension (vite.config.ts with ANAF_EXT_TEST_ORIGINS). */
 export const EXT_DIR = path.join(ROOT, 'dist', 'extension-e2e');
-export const CLI_MAIN = path.join(ROOT, 'dist', 'anaf-token.cjs');
+export { CLI_ENTRY as CLI_MAIN } from '../../../native-host/src/config/entry.js';
 export const ARTIFACTS = path.join(ROOT, '.artifacts', 'e2e');
 export const CHROMIUM = '/usr/bin/chromium';
 /** Callback origin the test profiles use; Chromium maps it to a local counting listener. */
