@@ -39,6 +39,9 @@ async function cli(args: string[], input?: string): Promise<string> {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`anaf-token ${args[0]} exited ${code}: ${err}${out}`))));
+    child.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') reject(e); // a command that needs no input may exit before reading it
+    });
     child.stdin.end(input ?? '');
   });
 }

@@ -28,6 +28,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): 
       transcript.push(printsSecret ? '' : stdout, stderr);
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    // A command that needs no input may exit before we write it; its exit code and output
+    // say how it went, so a closed pipe is not an error of the run.
+    child.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') reject(e);
+    });
     child.stdin.end(input ?? '');
   });
 }
