@@ -75,10 +75,14 @@ describe('client keys', () => {
     Vault.open({ paths, env }).close();
     const db = new Database(paths.vaultFile);
     // What a vault written by the build before the token service looks like: no table, an older schema.
-    db.exec("DROP TABLE api_clients; UPDATE meta SET v = 'older' WHERE k = 'schema_hash'");
+    // (Builds before schema_sql kept a hash of the schema instead.)
+    db.exec("DROP TABLE api_clients; DELETE FROM meta WHERE k = 'schema_sql'; INSERT INTO meta (k, v) VALUES ('schema_hash', 'older')");
     db.close();
     const vault = Vault.open({ paths, env });
     expect(vault.listApiClients()).toEqual([]);
+    const meta = new Database(paths.vaultFile, { readonly: true });
+    expect(meta.prepare("SELECT k FROM meta WHERE k LIKE 'schema_%' ORDER BY k").pluck().all()).toEqual(['schema_sql', 'schema_version']);
+    meta.close();
     vault.addApiClient('erp', hashClientKey(newClientKey()));
     expect(vault.listApiClients().map((c) => c.name)).toEqual(['erp']);
     vault.close();

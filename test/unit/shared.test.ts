@@ -6,7 +6,7 @@ import {
   EXTENSION_ID,
   EXTENSION_PUBLIC_KEY,
   messagesFor,
-  requestSchema,
+  parseRequest,
   profileInputSchema,
 } from '../../shared/src/index.js';
 import { HOST_VERSION } from '../../native-host/src/version.js';
@@ -32,19 +32,29 @@ describe('shared definitions', () => {
   });
 
   it('parses requests strictly', () => {
-    expect(requestSchema.safeParse({ id: '1', type: 'status' }).success).toBe(true);
-    expect(requestSchema.safeParse({ id: '1', type: 'status', extra: 1 }).success).toBe(false);
-    expect(requestSchema.safeParse({ id: '1', type: 'nope' }).success).toBe(false);
-    expect(requestSchema.safeParse({ id: '', type: 'status' }).success).toBe(false);
-    expect(requestSchema.safeParse({ id: '1', type: 'authorize.start', profile: '../x' }).success).toBe(false);
+    expect(parseRequest({ id: '1', type: 'status' })).toEqual({ success: true, data: { id: '1', type: 'status' } });
+    expect(parseRequest({ id: '1', type: 'status', extra: 1 })).toEqual({ success: false, issue: { path: 'message', code: 'unrecognized_keys' } });
+    expect(parseRequest({ id: '1', type: 'nope' })).toEqual({ success: false, issue: { path: 'type', code: 'invalid_union' } });
+    expect(parseRequest({ id: '1', type: 'toString' })).toMatchObject({ success: false, issue: { path: 'type' } });
+    expect(parseRequest({ id: '1', type: '__proto__' })).toMatchObject({ success: false, issue: { path: 'type' } });
+    expect(parseRequest([{ id: '1', type: 'status' }])).toMatchObject({ success: false, issue: { path: 'message' } });
+    expect(parseRequest(null)).toMatchObject({ success: false, issue: { path: 'message' } });
+    expect(parseRequest({ id: '', type: 'status' })).toEqual({ success: false, issue: { path: 'id', code: 'too_small' } });
+    expect(parseRequest({ id: '1', type: 'authorize.start', profile: '../x' })).toEqual({ success: false, issue: { path: 'profile', code: 'invalid_format' } });
+    const complete = { id: '1', type: 'authorize.complete', profile: 'firma' };
+    expect(parseRequest({ ...complete, code: 'c', state: 's' }).success).toBe(true);
+    expect(parseRequest({ ...complete, code: 'c', callbackUrl: 'https://erp.example.ro/cb?code=c' }).success).toBe(false);
+    expect(parseRequest({ ...complete, profile: 'firma', type: 'profile.save', name: 'firma', clientId: 'c', redirectUri: 'https://x/cb', env: 'prod' }).success).toBe(false);
+    // The same parse the second time (the schema is built once, then kept).
+    expect(parseRequest({ id: '2', type: 'status' }).success).toBe(true);
   });
 
   it('accepts https environments and ANAF names only', () => {
     const base = { name: 'p', clientId: 'c', clientSecret: 's', redirectUri: 'https://erp.example.ro/cb' };
-    expect(profileInputSchema.safeParse({ ...base, env: 'prod' }).success).toBe(true);
-    expect(profileInputSchema.safeParse({ ...base, env: 'https://127.0.0.1:8443' }).success).toBe(true);
-    expect(profileInputSchema.safeParse({ ...base, env: 'http://127.0.0.1:8443' }).success).toBe(false);
-    expect(profileInputSchema.safeParse({ ...base, env: 'staging' }).success).toBe(false);
-    expect(profileInputSchema.safeParse({ ...base, env: 'prod', redirectUri: 'https://x/cb#frag' }).success).toBe(false);
+    expect(profileInputSchema().safeParse({ ...base, env: 'prod' }).success).toBe(true);
+    expect(profileInputSchema().safeParse({ ...base, env: 'https://127.0.0.1:8443' }).success).toBe(true);
+    expect(profileInputSchema().safeParse({ ...base, env: 'http://127.0.0.1:8443' }).success).toBe(false);
+    expect(profileInputSchema().safeParse({ ...base, env: 'staging' }).success).toBe(false);
+    expect(profileInputSchema().safeParse({ ...base, env: 'prod', redirectUri: 'https://x/cb#frag' }).success).toBe(false);
   });
 });

@@ -84,11 +84,27 @@ describe('vault', () => {
     other.close();
   });
 
-  it('refuses to open with a different key', () => {
+  it('with a different key, seals and opens nothing: every sealed read or write is VAULT_LOCKED', () => {
     const { paths, vault } = seeded();
     vault.close();
+    const rightKey = fs.readFileSync(paths.keyFile);
     fs.writeFileSync(paths.keyFile, Buffer.alloc(32, 7).toString('base64'));
-    expect(() => Vault.open({ paths, env })).toThrowError(expect.objectContaining({ code: 'VAULT_LOCKED' }));
+    const locked = expect.objectContaining({ code: 'VAULT_LOCKED', detail: 'the key in the file does not open this vault' });
+    const other = Vault.open({ paths, env });
+    // The plain status columns read as before; the key is proven at its first use.
+    expect(other.findToken('firma')?.accessExpiresAt).toBeGreaterThan(Date.now());
+    expect(() => other.checkKey()).toThrowError(locked);
+    expect(() => other.clientSecret('firma')).toThrowError(locked);
+    expect(() => other.readTokens('firma')).toThrowError(locked);
+    expect(() => other.saveTokens('firma', { accessToken: 'x', refreshToken: 'y', accessExpiresAt: 1, refreshExpiresAt: 2 }, { kind: 'refresh', certificate: {} })).toThrowError(locked);
+    expect(() => other.saveProfile({ name: 'firma', clientId: 'cid', clientSecret: 'another-secret-1', redirectUri: 'https://erp.example.ro/cb', env: 'prod', refreshWindowDays: 14 }, 'upsert')).toThrowError(locked);
+    other.close();
+    // Nothing was written with the wrong key: the right one still opens everything as it was.
+    fs.writeFileSync(paths.keyFile, rightKey);
+    const again = Vault.open({ paths, env });
+    expect(again.clientSecret('firma')).toBe(SECRET);
+    expect(again.readTokens('firma')).toMatchObject({ accessToken: ACCESS, refreshToken: REFRESH, generation: 1 });
+    again.close();
   });
 
   it('does not open a sealed value moved to another row', () => {

@@ -17,13 +17,13 @@ import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import { uiErrorSchema, type UiError } from './errors.js';
 
 export const profileFormSchema = z.object({
-  name: profileNameSchema,
-  clientId: clientIdSchema,
+  name: profileNameSchema(),
+  clientId: clientIdSchema(),
   /** Omitted when editing a profile whose secret the host already keeps. */
-  clientSecret: z.optional(clientSecretSchema),
-  redirectUri: redirectUriSchema,
-  env: environmentSchema,
-  refreshWindowDays: z.optional(refreshWindowDaysSchema),
+  clientSecret: z.optional(clientSecretSchema()),
+  redirectUri: redirectUriSchema(),
+  env: environmentSchema(),
+  refreshWindowDays: z.optional(refreshWindowDaysSchema()),
 });
 export type ProfileForm = z.infer<typeof profileFormSchema>;
 
@@ -38,17 +38,17 @@ export type PinCheckForm = z.infer<typeof pinCheckFormSchema>;
 
 export const uiRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('status') }),
-  z.object({ kind: z.literal('obtain'), profile: profileNameSchema }),
-  z.object({ kind: z.literal('refresh'), profile: profileNameSchema }),
-  z.object({ kind: z.literal('revoke'), profile: profileNameSchema }),
+  z.object({ kind: z.literal('obtain'), profile: profileNameSchema() }),
+  z.object({ kind: z.literal('refresh'), profile: profileNameSchema() }),
+  z.object({ kind: z.literal('revoke'), profile: profileNameSchema() }),
   z.object({ kind: z.literal('profile.save'), profile: profileFormSchema }),
-  z.object({ kind: z.literal('profile.remove'), profile: profileNameSchema }),
-  z.object({ kind: z.literal('flow.dismiss'), profile: profileNameSchema }),
+  z.object({ kind: z.literal('profile.remove'), profile: profileNameSchema() }),
+  z.object({ kind: z.literal('flow.dismiss'), profile: profileNameSchema() }),
   /** From callback.html: the query ANAF sent to the callback URL, intercepted in the browser. */
   z.object({ kind: z.literal('callback'), search: z.string().check(z.maxLength(8192)) }),
   z.object({ kind: z.literal('certs.list') }),
   z.object({ kind: z.literal('pin.check'), check: pinCheckFormSchema }),
-  z.object({ kind: z.literal('token.label'), profile: profileNameSchema, label: z.string().check(z.trim(), z.minLength(1), z.maxLength(128)) }),
+  z.object({ kind: z.literal('token.label'), profile: profileNameSchema(), label: z.string().check(z.trim(), z.minLength(1), z.maxLength(128)) }),
 ]);
 export type UiRequest = z.infer<typeof uiRequestSchema>;
 export type UiKind = UiRequest['kind'];

@@ -17,7 +17,7 @@ const advise = (code: AppError['code']) => {
 
 function vaultFailure(ctx: DoctorContext): AppError | undefined {
   try {
-    ctx.vault();
+    ctx.vault()?.checkKey(); // the vault proves its key at first use; the doctor asks at once
     return undefined;
   } catch (e) {
     return e instanceof AppError ? e : new AppError('VAULT_ERROR', (e as Error).message);

@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { Output } from 'chrome-native-messaging';
 import { AppError } from '../../../shared/src/errors.js';
 import { MAX_TO_BROWSER_BYTES } from '../../../shared/src/protocol/constants.js';
-import { requestSchema } from '../../../shared/src/protocol/requests.js';
+import { parseRequest } from '../../../shared/src/protocol/requests.js';
 import type { Response } from '../../../shared/src/protocol/results.js';
 import type { App } from '../app.js';
 import { FrameReader, encodedSize, type Frame } from './framing.js';
@@ -69,11 +69,9 @@ export function runNative(app: App, origin: string | undefined, allowedIds: read
       send(failure(null, new AppError('BAD_REQUEST', 'not JSON')));
       return;
     }
-    const parsed = requestSchema.safeParse(frame.value);
+    const parsed = parseRequest(frame.value);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? issue.path.join('.') : 'message';
-      send(failure(idOf(frame.value), new AppError('BAD_REQUEST', `${where}: ${issue?.code ?? 'invalid'}`)));
+      send(failure(idOf(frame.value), new AppError('BAD_REQUEST', `${parsed.issue.path}: ${parsed.issue.code}`)));
       return;
     }
     const req = parsed.data;

@@ -10,7 +10,7 @@ import { tokenStatusSchema } from '../../../shared/src/schemas/token-status.js';
 export const DEFAULT_SERVE_PORT = 8787;
 
 export const tokenResponseSchema = z.object({
-  profile: profileNameSchema,
+  profile: profileNameSchema(),
   accessToken: z.string().check(z.minLength(1)),
   expiresAt: z.iso.datetime(),
   tokenType: z.literal('Bearer'),

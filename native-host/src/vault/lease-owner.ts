@@ -3,11 +3,11 @@
  * gone (killed mid-refresh) can be taken over at once instead of after its expiry; a recycled
  * PID only makes the lease look alive, and then its expiry still ends it.
  */
-import crypto from 'node:crypto';
 import os from 'node:os';
+import { nodeCrypto } from './node-crypto.js';
 
 export function newLeaseOwner(): string {
-  return `${os.hostname()}:${process.pid}:${crypto.randomBytes(8).toString('hex')}`;
+  return `${os.hostname()}:${process.pid}:${nodeCrypto().randomBytes(8).toString('hex')}`;
 }
 
 export function leaseOwnerGone(owner: string): boolean {

@@ -3,7 +3,6 @@
  * once (Chrome starts one per connection; the CLI and the ERP service run beside them).
  * Secrets and tokens are sealed per value; everything a status table needs stays readable.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
@@ -12,6 +11,7 @@ import type { Environment, Profile } from '../../../shared/src/schemas/profile.j
 import { registerSecret } from '../log/logger.js';
 import { ensurePrivateDir, type Paths } from '../config/paths.js';
 import { open, seal } from './crypto.js';
+import { nodeCrypto } from './node-crypto.js';
 import { chooseKeyStore, keyStoreOfKind, type KeyStoreKind } from './key-store.js';
 import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import { leaseOwnerGone } from './lease-owner.js';
@@ -163,13 +163,15 @@ function rowToToken(r: TokenRow): TokenRecord {
 }
 
 export function hashState(state: string): string {
-  return crypto.createHash('sha256').update(state).digest('base64url');
+  return nodeCrypto().createHash('sha256').update(state).digest('base64url');
 }
 
 export class Vault {
   readonly keyStore: KeyStoreKind;
   private readonly db: Database.Database;
   private readonly key: Buffer;
+  /** The sealed check value the key must open before it seals or opens anything; undefined once it has. */
+  private keyCheck: Buffer | undefined;
   private readonly now: () => number;
   private readonly statements = new Map<string, { st: Database.Statement; writes: boolean }>();
   /** Reads cached until any connection commits (PRAGMA data_version) or this one writes. */
@@ -179,9 +181,10 @@ export class Vault {
   /** Counts the times the cached reads were dropped: equal numbers, same vault contents. */
   private readsEpoch = 0;
 
-  private constructor(db: Database.Database, key: Buffer, keyStore: KeyStoreKind, now: () => number) {
+  private constructor(db: Database.Database, key: Buffer, keyCheck: Buffer | undefined, keyStore: KeyStoreKind, now: () => number) {
     this.db = db;
     this.key = key;
+    this.keyCheck = keyCheck;
     this.keyStore = keyStore;
     this.now = now;
   }
@@ -206,7 +209,6 @@ export class Vault {
     try {
       const meta = (k: string) => (db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v;
       const setMeta = (k: string, v: string) => db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run(k, v);
-      const schemaHash = crypto.createHash('sha256').update(SCHEMA_SQL).digest('base64url');
       // Every start of every host process opens the vault: when it is already set up, only read.
       // The write path (a committed transaction) runs for a new vault or a changed schema only.
       const hasMeta = () => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
@@ -218,19 +220,17 @@ export class Vault {
         }
         return version;
       };
-      const ready = (): { key: Buffer; kind: KeyStoreKind } | undefined => {
+      // The key is proven against key_check at its first use (sealingKey), not here: a status
+      // read touches no sealed value, and the proof would load node:crypto into every process.
+      const ready = (): { key: Buffer; keyCheck: Buffer | undefined; kind: KeyStoreKind } | undefined => {
         if (!hasMeta()) return undefined;
         const version = storedVersion();
         const kind = meta('key_store') as KeyStoreKind | undefined;
-        if (kind === undefined || meta('schema_hash') !== schemaHash || version !== String(SCHEMA_VERSION)) return undefined;
+        // The schema text itself, not a hash of it: comparing needs no crypto and is exact.
+        if (kind === undefined || meta('schema_sql') !== SCHEMA_SQL || version !== String(SCHEMA_VERSION)) return undefined;
         const key = keyStoreOfKind(kind, paths.keyFile, meta('key_namespace') ?? '').read();
         if (!key) throw new AppError('VAULT_LOCKED', `no key in the ${kind}`);
-        try {
-          open(key, Buffer.from(meta('key_check') ?? '', 'base64'), 'meta:key_check');
-        } catch {
-          throw new AppError('VAULT_LOCKED', `the key in the ${kind} does not open this vault`);
-        }
-        return { key, kind };
+        return { key, keyCheck: Buffer.from(meta('key_check') ?? '', 'base64'), kind };
       };
       const init = db.transaction(() => {
         storedVersion();
@@ -240,19 +240,20 @@ export class Vault {
           if (!has) db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.decl}`);
         }
         setMeta('schema_version', String(SCHEMA_VERSION));
-        setMeta('schema_hash', schemaHash);
+        setMeta('schema_sql', SCHEMA_SQL);
+        db.prepare("DELETE FROM meta WHERE k = 'schema_hash'").run(); // what builds before schema_sql kept
         const existing = ready();
         if (existing) return existing;
-        const namespace = crypto.randomBytes(8).toString('hex');
+        const namespace = nodeCrypto().randomBytes(8).toString('hex');
         const store = chooseKeyStore(paths.keyFile, namespace, opts.env);
         const key = store.read() ?? store.create();
         setMeta('key_store', store.kind);
         setMeta('key_namespace', namespace);
         setMeta('key_check', seal(key, KEY_CHECK_PLAINTEXT, 'meta:key_check').toString('base64'));
-        return { key, kind: store.kind };
+        return { key, keyCheck: undefined, kind: store.kind }; // it has just sealed the check value
       });
-      const { key, kind } = ready() ?? init.immediate();
-      return new Vault(db, key, kind, now);
+      const { key, keyCheck, kind } = ready() ?? init.immediate();
+      return new Vault(db, key, keyCheck, kind, now);
     } catch (e) {
       db.close();
       if (e instanceof AppError) throw e;
@@ -356,7 +357,7 @@ export class Vault {
         | { secret: Buffer }
         | undefined;
       if (existing && mode === 'create') throw new AppError('PROFILE_EXISTS', p.name);
-      const secret = p.clientSecret !== undefined ? seal(this.key, p.clientSecret, `profiles:${p.name}:secret`) : existing?.secret;
+      const secret = p.clientSecret !== undefined ? seal(this.sealingKey(), p.clientSecret, `profiles:${p.name}:secret`) : existing?.secret;
       if (!secret) throw new AppError('SECRET_MISSING');
       this.sql(
           `INSERT INTO profiles (name, client_id, redirect_uri, env, refresh_window_days, secret, created_at)
@@ -418,8 +419,8 @@ export class Vault {
     info: { kind: 'authorization'; certificate: CertificateRecord; stateEchoed: boolean } | { kind: 'refresh'; certificate: CertificateRecord },
   ): TokenRecord {
     const now = this.now();
-    const access = seal(this.key, t.accessToken, `tokens:${profile}:access`);
-    const refresh = t.refreshToken === undefined ? null : seal(this.key, t.refreshToken, `tokens:${profile}:refresh`);
+    const access = seal(this.sealingKey(), t.accessToken, `tokens:${profile}:access`);
+    const refresh = t.refreshToken === undefined ? null : seal(this.sealingKey(), t.refreshToken, `tokens:${profile}:refresh`);
     const tx = this.db.transaction(() => {
       const prev = this.findToken(profile);
       const generation = (prev?.generation ?? 0) + 1;
@@ -583,9 +584,29 @@ export class Vault {
     this.sql('UPDATE api_clients SET last_used_at = ? WHERE name = ?').run(at, name);
   }
 
-  private unseal(sealed: Buffer, aad: string): string {
+  /**
+   * Throws VAULT_LOCKED when the key store holds a key that is not this vault's (another
+   * machine's keychain, a replaced key file). Every seal and open goes through here.
+   */
+  checkKey(): void {
+    if (this.keyCheck === undefined) return;
     try {
-      return open(this.key, sealed, aad);
+      open(this.key, this.keyCheck, 'meta:key_check');
+    } catch {
+      throw new AppError('VAULT_LOCKED', `the key in the ${this.keyStore} does not open this vault`);
+    }
+    this.keyCheck = undefined;
+  }
+
+  private sealingKey(): Buffer {
+    this.checkKey();
+    return this.key;
+  }
+
+  private unseal(sealed: Buffer, aad: string): string {
+    const key = this.sealingKey();
+    try {
+      return open(key, sealed, aad);
     } catch (e) {
       throw new AppError('VAULT_LOCKED', `a value in the vault does not open (${aad.split(':')[0]})`, { cause: e });
     }

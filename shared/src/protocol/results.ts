@@ -6,11 +6,11 @@ import { tokenStatusSchema } from '../schemas/token-status.js';
 import { moduleReportSchema, pinCheckResultSchema } from '../schemas/pkcs11.js';
 import type { RequestType } from './requests.js';
 
-const profile = profileNameSchema;
+const profile = profileNameSchema();
 
 export const authorizeStartResultSchema = z.object({
   authorizeUrl: z.url(),
-  redirectUri: redirectUriSchema,
+  redirectUri: redirectUriSchema(),
   state: z.string(),
   expiresAt: z.iso.datetime(),
 });

@@ -1,49 +1,59 @@
-/** A profile: one ANAF application registration (client id + callback URL) used by one person. */
+/**
+ * A profile: one ANAF application registration (client id + callback URL) used by one person.
+ * Each schema is a function that builds it once (see lazy.ts).
+ */
 import * as z from 'zod/mini';
+import { lazy } from './lazy.js';
 
 export const PROFILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export const profileNameSchema = z
-  .string()
-  .check(z.regex(PROFILE_NAME_RE, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit'));
+export const profileNameSchema = lazy(() =>
+  z.string().check(z.regex(PROFILE_NAME_RE, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit')),
+);
 
 /** `prod` and `test` use ANAF's OAuth server; an https URL points to another server (the stand-in). */
 const parsedUrl = (u: string): URL | undefined => (URL.canParse(u) ? new URL(u) : undefined);
 
-export const environmentSchema = z.union([
-  z.enum(['prod', 'test']),
-  z.url({ protocol: /^https$/ }).check(
-    z.refine((u) => {
-      const url = parsedUrl(u);
-      return url !== undefined && !url.search && !url.hash;
-    }, 'no query or fragment'),
-  ),
-]);
-export type Environment = z.infer<typeof environmentSchema>;
+export const environmentSchema = lazy(() =>
+  z.union([
+    z.enum(['prod', 'test']),
+    z.url({ protocol: /^https$/ }).check(
+      z.refine((u) => {
+        const url = parsedUrl(u);
+        return url !== undefined && !url.search && !url.hash;
+      }, 'no query or fragment'),
+    ),
+  ]),
+);
+export type Environment = z.infer<ReturnType<typeof environmentSchema>>;
 
-export const redirectUriSchema = z
-  .url({ protocol: /^https?$/ })
-  .check(z.refine((u) => parsedUrl(u)?.hash === '', 'a callback URL has no fragment'));
+export const redirectUriSchema = lazy(() =>
+  z.url({ protocol: /^https?$/ }).check(z.refine((u) => parsedUrl(u)?.hash === '', 'a callback URL has no fragment')),
+);
 
-const printable = z.regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces');
-export const clientIdSchema = z.string().check(z.minLength(1), z.maxLength(256), printable);
-export const clientSecretSchema = z.string().check(z.minLength(1), z.maxLength(512), printable);
+const printable = () => z.regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces');
+export const clientIdSchema = lazy(() => z.string().check(z.minLength(1), z.maxLength(256), printable()));
+export const clientSecretSchema = lazy(() => z.string().check(z.minLength(1), z.maxLength(512), printable()));
 
-export const refreshWindowDaysSchema = z.int().check(z.minimum(1), z.maximum(80));
+export const refreshWindowDaysSchema = lazy(() => z.int().check(z.minimum(1), z.maximum(80)));
 export const DEFAULT_REFRESH_WINDOW_DAYS = 14;
 
 /** What anyone may see of a profile: never the secret. */
-export const profileSchema = z.object({
-  name: profileNameSchema,
-  clientId: clientIdSchema,
-  redirectUri: redirectUriSchema,
-  env: environmentSchema,
-  refreshWindowDays: refreshWindowDaysSchema,
-});
-export type Profile = z.infer<typeof profileSchema>;
+export const profileSchema = lazy(() =>
+  z.object({
+    name: profileNameSchema(),
+    clientId: clientIdSchema(),
+    redirectUri: redirectUriSchema(),
+    env: environmentSchema(),
+    refreshWindowDays: refreshWindowDaysSchema(),
+  }),
+);
+export type Profile = z.infer<ReturnType<typeof profileSchema>>;
 
-export const profileInputSchema = z.extend(profileSchema, {
-  clientSecret: clientSecretSchema,
-  refreshWindowDays: z._default(refreshWindowDaysSchema, DEFAULT_REFRESH_WINDOW_DAYS),
-});
-export type ProfileInput = z.input<typeof profileInputSchema>;
+export const profileInputSchema = lazy(() =>
+  z.extend(profileSchema(), {
+    clientSecret: clientSecretSchema(),
+    refreshWindowDays: z._default(refreshWindowDaysSchema(), DEFAULT_REFRESH_WINDOW_DAYS),
+  }),
+);
+export type ProfileInput = z.input<ReturnType<typeof profileInputSchema>>;

@@ -20,7 +20,7 @@ export const certificateInfoSchema = z.object({
 export type CertificateInfo = z.infer<typeof certificateInfoSchema>;
 
 export const tokenStatusSchema = z.object({
-  profile: profileSchema,
+  profile: profileSchema(),
   state: tokenStateSchema,
   accessExpiresAt: isoDate,
   refreshExpiresAt: isoDate,

@@ -11,7 +11,7 @@ import {
   MAX_FROM_BROWSER_BYTES,
   NATIVE_HOST_NAME,
   PROTOCOL_VERSION,
-  requestSchema,
+  parseRequest,
   responseSchema,
   resultSchemas,
   type Request,
@@ -77,7 +77,7 @@ export class NativeHost {
   private async call<R extends AnyHostRequest>(req: R): Promise<ResultOf<R['type']>> {
     const id = crypto.randomUUID();
     const message = { id, ...req };
-    if (!requestSchema.safeParse(message).success) throw new ExtError('EXTENSION_FAILED', [], `invalid ${req.type} request`);
+    if (!parseRequest(message).success) throw new ExtError('EXTENSION_FAILED', [], `invalid ${req.type} request`);
     if (new TextEncoder().encode(JSON.stringify(message)).length > MAX_FROM_BROWSER_BYTES) {
       throw new HostError(new AppError('MESSAGE_TOO_LARGE', req.type).toPayload());
     }

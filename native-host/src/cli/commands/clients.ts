@@ -7,7 +7,7 @@ import { action, jsonOption, parseWith, withApp } from '../context.js';
 import { printJson, table } from '../output.js';
 
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
-const nameArg = parseWith(clientNameSchema, 'client name');
+const nameArg = parseWith(clientNameSchema(), 'client name');
 
 export function register(program: Command): void {
   const clients = program.command('clients').description('client keys for the ERP token service ("anaf-token serve")');

@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .action(
       action(async (opts: { name: string; clientId: string; redirectUri: string; env: string; refreshWindow: string; json?: boolean }) => {
         const clientSecret = await readSecret();
-        const parsed = profileInputSchema.safeParse({
+        const parsed = profileInputSchema().safeParse({
           name: opts.name,
           clientId: opts.clientId,
           redirectUri: opts.redirectUri,
