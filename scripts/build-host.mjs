@@ -54,13 +54,18 @@ const host = await build({
   external: ['bindings', 'pkcs11js', '@napi-rs/keyring', 'chrome-native-messaging'],
   define: { 'import.meta.url': '__anafBundleUrl' },
   plugins: [lazyChildProcessInCommander],
-  banner: { js: 'var __anafBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // The bundle is its own CommonJS wrapper: run-bundle.ts compiles the file's text as it is,
+  // instead of Module.wrap() copying 250 KB into a new string (young memory: a scavenge).
+  banner: { js: '(function (exports, require, module, __filename, __dirname) {var __anafBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  footer: { js: '\n})' },
 });
 const hostFile = Object.keys(host.metafile.outputs).find((f) => f.endsWith('.cjs'));
 const hostCode = fs.readFileSync(hostFile, 'utf8');
 // Command groups are imported on demand; bundled, each must become a lazy init, not a real
 // import() (which a vm.Script cannot run).
 if (/\bimport\(/.test(hostCode)) throw new Error(`${hostFile} still contains import(): a dynamic import was not bundled`);
+// run-bundle.ts reads the bundle as latin1 (a plain copy, no UTF-8 decoding); esbuild escapes non-ASCII.
+if (/[^\x00-\x7f]/.test(hostCode)) throw new Error(`${hostFile} is not pure ASCII`);
 
 await build({
   ...common,

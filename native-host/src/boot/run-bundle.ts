@@ -50,14 +50,16 @@ function writeAtomically(file: string, data: Buffer): void {
 }
 
 const bundle = path.join(__dirname, BUNDLE_FILE);
-const source = fs.readFileSync(bundle, 'utf8');
+// ASCII only (the build checks), so latin1 reads it exactly, without decoding UTF-8.
+const source = fs.readFileSync(bundle, 'latin1');
 const useCache = process.env.ANAF_TOKEN_CODE_CACHE !== 'off';
 // One cache per command: each holds the functions its own command compiled.
 const command = process.argv.slice(2).find((a) => /^[a-z][a-z-]*$/.test(a)) ?? 'none';
 const cacheFile = path.join(cacheDir(), `${BUNDLE_FILE}.${command}.${process.version}-${process.arch}.v8cache`);
 const cached = useCache ? readOrUndefined(cacheFile) : undefined;
 
-const script = new vm.Script(Module.wrap(source), { filename: bundle, ...(cached ? { cachedData: cached } : {}) });
+// The bundle's text is already `(function (exports, require, module, __filename, __dirname) {…})`.
+const script = new vm.Script(source, { filename: bundle, ...(cached ? { cachedData: cached } : {}) });
 if (useCache && (!cached || script.cachedDataRejected)) process.once('exit', () => writeAtomically(cacheFile, script.createCachedData()));
 
 const mod = new Module(bundle, module);
