@@ -47,6 +47,22 @@ describe('code cache of the CLI bundle', () => {
     expect(fs.readdirSync(cacheDir).sort()).toHaveLength(2);
   });
 
+  it("removes an older bundle's caches a week old when it writes its own, and keeps recent ones and other files", async () => {
+    const { cacheDir, env } = setup();
+    fs.mkdirSync(cacheDir, { recursive: true });
+    const old = path.join(cacheDir, `host-OLD00000.cjs.token.${process.version}-${process.arch}.v8cache`);
+    const recent = path.join(cacheDir, `host-NEW00000.cjs.native.${process.version}-${process.arch}.v8cache`);
+    const other = path.join(cacheDir, 'notes.txt');
+    for (const f of [old, recent, other]) fs.writeFileSync(f, 'x');
+    const weekAgo = (Date.now() - 8 * 24 * 3600 * 1000) / 1000;
+    fs.utimesSync(old, weekAgo, weekAgo);
+    fs.utimesSync(other, weekAgo, weekAgo);
+    await runCli(tokenArgs, env);
+    expect(fs.readdirSync(cacheDir).sort()).toEqual(
+      [path.basename(recent), 'notes.txt', `${bundle}.token.${process.version}-${process.arch}.v8cache`].sort(),
+    );
+  });
+
   it('a garbled cache is rejected by V8, the command runs as before, and a good cache replaces it', async () => {
     const { cacheDir, env } = setup();
     const first = await runCli(tokenArgs, env);

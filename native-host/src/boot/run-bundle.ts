@@ -49,6 +49,25 @@ function writeAtomically(file: string, data: Buffer): void {
   }
 }
 
+/**
+ * Caches of an older bundle are not read again after an update: a few hundred KB per command
+ * each. They go when a cache is written (the first run of a command after a change). Only those
+ * a week old: another install of another version sharing the folder keeps its recent ones.
+ */
+const STALE_MS = 7 * 24 * 3600 * 1000;
+function pruneOthers(dir: string, keepPrefix: string): void {
+  try {
+    const now = Date.now();
+    for (const name of fs.readdirSync(dir)) {
+      if (!/^host-[A-Za-z0-9]+\.cjs\..+\.v8cache$/.test(name) || name.startsWith(keepPrefix)) continue;
+      const file = path.join(dir, name);
+      if (now - fs.statSync(file).mtimeMs > STALE_MS) fs.rmSync(file, { force: true });
+    }
+  } catch {
+    // Only tidiness is lost.
+  }
+}
+
 const bundle = path.join(__dirname, BUNDLE_FILE);
 // ASCII only (the build checks), so latin1 reads it exactly, without decoding UTF-8.
 const source = fs.readFileSync(bundle, 'latin1');
@@ -60,7 +79,12 @@ const cached = useCache ? readOrUndefined(cacheFile) : undefined;
 
 // The bundle's text is already `(function (exports, require, module, __filename, __dirname) {…})`.
 const script = new vm.Script(source, { filename: bundle, ...(cached ? { cachedData: cached } : {}) });
-if (useCache && (!cached || script.cachedDataRejected)) process.once('exit', () => writeAtomically(cacheFile, script.createCachedData()));
+if (useCache && (!cached || script.cachedDataRejected)) {
+  process.once('exit', () => {
+    writeAtomically(cacheFile, script.createCachedData());
+    pruneOthers(path.dirname(cacheFile), `${BUNDLE_FILE}.`);
+  });
+}
 
 const mod = new Module(bundle, module);
 mod.filename = bundle;
