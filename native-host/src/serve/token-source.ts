@@ -3,18 +3,12 @@
  * host and the CLI write it too), with in-process single-flight refreshes on top of the
  * cross-process lease, and a per-profile backoff shared by ERP requests and the background loop.
  */
-import { AppError, type ErrorCode } from '../../../shared/src/errors.js';
-import { isDue, refreshProfile, type RefreshResult, type TokenDeps } from '../tokens/refresh.js';
-import { tokenState } from '../tokens/status.js';
-import type { TokenRecord } from '../vault/vault.js';
+import { AppError } from '../../../shared/src/errors.js';
+import { MIN_USEFUL_MS, isFinal, liveRecord, readGrant, refreshProfile, validAccessToken, type RefreshResult, type TokenDeps, type TokenGrant } from '../tokens/refresh.js';
 import type { Backoff } from './backoff.js';
 import { SingleFlight } from './single-flight.js';
 
-export interface TokenGrant {
-  profile: string;
-  accessToken: string;
-  expiresAt: number;
-}
+export type { TokenGrant };
 
 export interface TokenSourceOptions {
   backoff: Backoff;
@@ -28,9 +22,6 @@ export type DueOutcome = 'refreshed' | 'not-due' | 'waiting' | 'failed' | 'dead'
 
 /** A token handed out without a look at the vault is at most this old. */
 const HOT_MS = 1_000;
-
-/** Errors that a retry cannot fix: no backoff, and no stale token to fall back to. */
-const FINAL: ReadonlySet<ErrorCode> = new Set(['TOKEN_DEAD', 'NO_TOKEN', 'PROFILE_NOT_FOUND']);
 
 export class TokenSource {
   private readonly flights = new SingleFlight<RefreshResult>();
@@ -46,7 +37,7 @@ export class TokenSource {
     opts: TokenSourceOptions,
   ) {
     this.backoff = opts.backoff;
-    this.minUsefulMs = opts.minUsefulMs ?? 60_000;
+    this.minUsefulMs = opts.minUsefulMs ?? MIN_USEFUL_MS;
     this.minRefreshIntervalMs = opts.minRefreshIntervalMs ?? 60_000;
     this.now = deps.now ?? Date.now;
   }
@@ -64,43 +55,33 @@ export class TokenSource {
     return undefined;
   }
 
-  /** A usable access token: refreshed first when due (unless ANAF is in backoff), else the stored one while it lasts. */
+  /** validAccessToken's rule, with this service's single-flight refresh and retry backoff. */
   async token(name: string): Promise<TokenGrant> {
     const epoch = this.deps.vault.readEpoch();
-    const rec = this.liveRecord(name);
-    if (!isDue(this.deps, name, rec)) {
-      const grant = this.current(name, undefined);
-      // Kept for HOT_MS at most, and never closer to the token's end than minUsefulMs.
-      const until = Math.min(this.now() + HOT_MS, grant.expiresAt - this.minUsefulMs);
-      if (this.deps.vault.readEpoch() === epoch) this.hot.set(name, { epoch, until, grant });
-      return grant;
-    }
-    let failure: AppError | undefined;
-    const wait = this.backoff.waiting(name);
-    // While waiting for the retry, say nothing: the backoff line already did, and an ERP may ask every second.
-    if (wait) failure = new AppError(wait.code, wait.detail);
-    else {
-      try {
-        await this.refresh(name, false);
-      } catch (e) {
-        if (!(e instanceof AppError) || FINAL.has(e.code)) throw e;
-        failure = e;
-        this.deps.log.log('warn', 'serve.token-stale', { profile: name, code: e.code });
-      }
-    }
-    return this.current(name, failure);
+    const { due, ...grant } = await validAccessToken(this.deps, name, {
+      refresh: (n) => this.refresh(n, false),
+      // While waiting for the retry, say nothing: the backoff line already did, and an ERP may ask every second.
+      heldBack: (n) => {
+        const wait = this.backoff.waiting(n);
+        return wait && new AppError(wait.code, wait.detail);
+      },
+      minUsefulMs: this.minUsefulMs,
+    });
+    // A token that needed nothing is kept for HOT_MS at most, never closer to its end than minUsefulMs.
+    if (!due && this.deps.vault.readEpoch() === epoch) this.hot.set(name, { epoch, until: Math.min(this.now() + HOT_MS, grant.expiresAt - this.minUsefulMs), grant });
+    return grant;
   }
 
   /** Refreshes now, unless that just happened (by anyone); then hands out the token. */
   async refreshNow(name: string): Promise<TokenGrant> {
-    const rec = this.liveRecord(name);
+    const rec = liveRecord(this.deps, name, this.now());
     const last = rec.lastRefreshAt ?? rec.authorizedAt;
     if (this.now() - last >= this.minRefreshIntervalMs) {
       const wait = this.backoff.waiting(name);
       if (wait) throw new AppError(wait.code, wait.detail);
       await this.refresh(name, true);
     }
-    return this.current(name, undefined);
+    return readGrant(this.deps, name, undefined, this.minUsefulMs);
   }
 
   /** The background loop's step: refresh what is due and not waiting for a retry. */
@@ -142,7 +123,7 @@ export class TokenSource {
         return r;
       } catch (e) {
         const err = e instanceof AppError ? e : new AppError('INTERNAL', e instanceof Error ? e.name : undefined);
-        if (!FINAL.has(err.code)) {
+        if (!isFinal(err.code)) {
           const next = this.backoff.fail(name, err.code, err.detail);
           this.deps.log.log('warn', 'serve.refresh-backoff', {
             profile: name,
@@ -154,32 +135,5 @@ export class TokenSource {
         throw err;
       }
     });
-  }
-
-  /** The profile's token record, or the error that says why there is no usable one. */
-  private liveRecord(name: string): TokenRecord {
-    const { vault } = this.deps;
-    const profile = vault.getProfile(name);
-    const rec = vault.findToken(name);
-    if (!rec) throw new AppError('NO_TOKEN', name);
-    if (rec.deadReason !== undefined) throw new AppError('TOKEN_DEAD', rec.deadReason);
-    if (tokenState(profile, rec, this.now()) === 'dead') throw new AppError('TOKEN_DEAD', 'the refresh token has expired');
-    return rec;
-  }
-
-  /** The stored token, read so that its expiry and value belong to the same generation. */
-  private current(name: string, failure: AppError | undefined): TokenGrant {
-    const { vault } = this.deps;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const rec = this.liveRecord(name);
-      if (rec.accessExpiresAt - this.now() < this.minUsefulMs) {
-        throw new AppError('TOKEN_EXPIRED', failure ? `${failure.code}${failure.detail ? `: ${failure.detail}` : ''}` : undefined);
-      }
-      const t = vault.readTokens(name);
-      if (!t) throw new AppError('NO_TOKEN', name);
-      if (t.generation === rec.generation) return { profile: name, accessToken: t.accessToken, expiresAt: rec.accessExpiresAt };
-    }
-    // Another process kept rotating the token between our two reads.
-    throw new AppError('REFRESH_BUSY');
   }
 }

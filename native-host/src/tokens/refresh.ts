@@ -26,8 +26,8 @@ export interface TokenDeps {
 }
 
 const DEFAULTS = { leaseTtlMs: 45_000, waitTimeoutMs: 60_000, pollMs: 50 };
-/** An access token this close to its end is not handed out when a refresh failed. */
-const MIN_USEFUL_MS = 60_000;
+/** An access token this close to its end is not handed out. */
+export const MIN_USEFUL_MS = 60_000;
 
 const leaseName = (profile: string) => `refresh:${profile}`;
 
@@ -136,31 +136,72 @@ export async function refreshProfile(deps: TokenDeps, name: string, opts: { forc
   );
 }
 
-/** A usable access token: refreshed first when due; the old one when ANAF is down and it still works. */
-export async function validAccessToken(deps: TokenDeps, name: string): Promise<{ accessToken: string; expiresAt: number }> {
-  const { vault, log } = deps;
-  const now = deps.now ?? Date.now;
-  const rec = vault.findToken(name);
-  if (!rec) {
-    vault.getProfile(name);
-    throw new AppError('NO_TOKEN', name);
-  }
+export interface TokenGrant {
+  profile: string;
+  accessToken: string;
+  expiresAt: number;
+}
+
+/** How a caller refreshes: the token service adds single-flight and a retry backoff. */
+export interface GrantPolicy {
+  /** Refreshes a due token (default: refreshProfile). */
+  refresh?: (name: string) => Promise<unknown>;
+  /** A failure that stands for a refresh attempt not made now (a retry is not due yet). */
+  heldBack?: (name: string) => AppError | undefined;
+  /** An access token closer than this to its end is not handed out. */
+  minUsefulMs?: number;
+}
+
+/** Errors a retry cannot fix: no backoff, and no stale token to fall back to. */
+const FINAL: ReadonlySet<ErrorCode> = new Set(['TOKEN_DEAD', 'NO_TOKEN', 'PROFILE_NOT_FOUND']);
+export const isFinal = (code: ErrorCode): boolean => FINAL.has(code);
+
+/** The profile's token record, or the error that says why there is no usable one. */
+export function liveRecord(deps: TokenDeps, name: string, now: number): TokenRecord {
+  const profile = deps.vault.getProfile(name);
+  const rec = deps.vault.findToken(name);
+  if (!rec) throw new AppError('NO_TOKEN', name);
   if (rec.deadReason !== undefined) throw deadError(rec);
-  let current = rec;
-  if (isDue(deps, name, rec)) {
+  if (tokenState(profile, rec, now) === 'dead') throw new AppError('TOKEN_DEAD', 'the refresh token has expired');
+  return rec;
+}
+
+/** The stored token, read so that its expiry and its value belong to the same generation. */
+export function readGrant(deps: TokenDeps, name: string, failure: AppError | undefined, minUsefulMs: number): TokenGrant {
+  const now = deps.now ?? Date.now;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const rec = liveRecord(deps, name, now());
+    if (rec.accessExpiresAt - now() < minUsefulMs) {
+      throw new AppError('TOKEN_EXPIRED', failure ? `${failure.code}${failure.detail ? `: ${failure.detail}` : ''}` : undefined);
+    }
+    const t = deps.vault.readTokens(name);
+    if (!t) throw new AppError('NO_TOKEN', name);
+    if (t.generation === rec.generation) return { profile: name, accessToken: t.accessToken, expiresAt: rec.accessExpiresAt };
+  }
+  // Another process kept rotating the token between the two reads.
+  throw new AppError('REFRESH_BUSY');
+}
+
+/**
+ * The one rule for handing out an access token, for the CLI's `token` and the ERP service:
+ * refreshed first when due; when that fails for a reason a retry may fix (ANAF down), the stored
+ * one while it still lasts a minute. `due` says whether a refresh was called for.
+ */
+export async function validAccessToken(deps: TokenDeps, name: string, policy: GrantPolicy = {}): Promise<TokenGrant & { due: boolean }> {
+  const now = deps.now ?? Date.now;
+  const minUsefulMs = policy.minUsefulMs ?? MIN_USEFUL_MS;
+  if (!isDue(deps, name, liveRecord(deps, name, now()))) return { ...readGrant(deps, name, undefined, minUsefulMs), due: false };
+  let failure = policy.heldBack?.(name);
+  if (!failure) {
     try {
-      current = (await refreshProfile(deps, name)).record;
+      await (policy.refresh ?? ((n: string) => refreshProfile(deps, n)))(name);
     } catch (e) {
-      if (!(e instanceof AppError) || e.code === 'TOKEN_DEAD' || e.code === 'NO_TOKEN') throw e;
-      const latest = vault.findToken(name) ?? rec;
-      if (latest.accessExpiresAt - now() < MIN_USEFUL_MS) throw new AppError('TOKEN_EXPIRED', e.detail);
-      log.log('warn', 'token.served-stale', { profile: name, code: e.code });
-      current = latest;
+      if (!(e instanceof AppError) || isFinal(e.code)) throw e;
+      failure = e;
+      deps.log.log('warn', 'token.served-stale', { profile: name, code: e.code });
     }
   }
-  const tokens = vault.readTokens(name);
-  if (!tokens) throw new AppError('NO_TOKEN', name);
-  return { accessToken: tokens.accessToken, expiresAt: current.accessExpiresAt };
+  return { ...readGrant(deps, name, failure, minUsefulMs), due: true };
 }
 
 /** What the daily alarm and the ERP service run: refresh every token that is due. */
