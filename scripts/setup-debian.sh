@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the demo and the tests need on Debian, only what is missing, then the npm packages.
+# Installs what the demo, the tests and the bench (wrk) need on Debian, only what is missing, then the npm packages.
 # Usage: scripts/setup-debian.sh   (as root, or with sudo available)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,7 @@ need=(
   "/usr/bin/xvfb-run:xvfb"
   "/usr/bin/xdotool:xdotool"
   "/usr/bin/openssl:openssl"
+  "/usr/bin/wrk:wrk"
 )
 missing=()
 for pair in "${need[@]}"; do

@@ -79,7 +79,7 @@ process.stdout.write('\nCLI as a whole process\n');
 
 const HTTP_ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 3);
 const HTTP_SECONDS = 3;
-process.stdout.write(`\nERP token fetch over HTTP keep-alive (autocannon; ${HTTP_ROUNDS} rounds of ${HTTP_SECONDS} s each side, alternating; medians)\n`);
+process.stdout.write(`\nERP token fetch over HTTP keep-alive (wrk, one thread; ${HTTP_ROUNDS} rounds of ${HTTP_SECONDS} s each side, alternating; medians)\n`);
 {
   const serve = await startServe(env);
   const tokenPath = '/v1/profiles/firma-00000/token';
@@ -102,11 +102,11 @@ process.stdout.write(`\nERP token fetch over HTTP keep-alive (autocannon; ${HTTP
     const ratio = m(ours, 'rps') / m(base, 'rps');
     row({ figure: `req/s, concurrency ${connections}`, ours: m(ours, 'rps'), baseline: m(base, 'rps'), unit: 'req/s', ratio, goal: '≥ 0.8×', met: ratio >= 0.8 });
     row({ figure: `latency p99, concurrency ${connections}`, ours: m(ours, 'p99'), baseline: m(base, 'p99'), unit: 'ms', goal: 'p99 ≤ 2 ms', met: m(ours, 'p99') <= 2 });
-    process.stdout.write(`    (p50 ours ${m(ours, 'p50')} ms, bare ${m(base, 'p50')} ms; rounds ours ${ours.map((o) => Math.round(o.rps)).join('/')}, bare ${base.map((o) => Math.round(o.rps)).join('/')} req/s)\n`);
+    process.stdout.write(`    (p50 ours ${round(m(ours, 'p50'))} ms, bare ${round(m(base, 'p50'))} ms; rounds ours ${ours.map((o) => Math.round(o.rps)).join('/')}, bare ${base.map((o) => Math.round(o.rps)).join('/')} req/s)\n`);
     if (connections > 1) {
       // Little's law: with this many requests always in flight, the mean wait is connections / throughput.
       const floor = (connections / m(base, 'rps')) * 1000;
-      process.stdout.write(`    (${connections} requests in flight at the bare server's rate mean ${round(floor)} ms each on average: its own p99 is ${m(base, 'p99')} ms)\n`);
+      process.stdout.write(`    (${connections} requests in flight at the bare server's rate mean ${round(floor)} ms each on average: its own p99 is ${round(m(base, 'p99'))} ms)\n`);
     }
   }
   bare.stop();
