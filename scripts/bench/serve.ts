@@ -45,10 +45,10 @@ export function load(port: number, pathname: string, headers: Record<string, str
   });
 }
 
-export async function startBare(bodyBytes: number): Promise<{ port: number; stop: () => void }> {
+export async function startBare(bodyBytes: number): Promise<{ port: number; pid: number; stop: () => void }> {
   const child = spawn(process.execPath, [path.join(import.meta.dirname, 'bare-server.mjs')], { env: { ...process.env, BODY_BYTES: String(bodyBytes) }, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port)));
-  return { port, stop: () => child.kill('SIGTERM') };
+  return { port, pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }
 
 export async function startServe(env: NodeJS.ProcessEnv) {

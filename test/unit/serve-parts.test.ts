@@ -232,11 +232,11 @@ describe('token source hot path', () => {
 
     await source.token('p');
     expect(source.hotToken('p')?.accessToken).toBe('a1');
-    // Another process stores a new token: the kept one is dropped (data_version is read at most every 1 ms).
+    // Another process stores a new token: the kept one is dropped (data_version is read at most every 10 ms).
     const other = Vault.open({ paths, env, now });
     save(other, 'a2');
     other.close();
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 15));
     expect(source.hotToken('p')).toBeUndefined();
     expect((await source.token('p')).accessToken).toBe('a2');
 

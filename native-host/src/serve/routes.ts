@@ -257,9 +257,11 @@ function answer(ctx: RouteContext, req: IncomingMessage): Reply | Promise<Reply>
   return route(ctx, req, client);
 }
 
-/** The API takes no bodies: one announced as too large is cut off at once, one sent without a length once it is. */
+/**
+ * The API takes no bodies: one announced as too large is cut off at once, one sent without a
+ * length once it is. (No 'error' listener: Node emits a request's errors only to listeners.)
+ */
 function limitBody(req: IncomingMessage): void {
-  req.on('error', () => undefined);
   const length = req.headers['content-length'];
   if (length === undefined && req.headers['transfer-encoding'] === undefined) return;
   if (length !== undefined && Number(length) > MAX_BODY_BYTES) {

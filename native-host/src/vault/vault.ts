@@ -31,8 +31,13 @@ const KEY_CHECK_PLAINTEXT = 'anaf-token vault key check';
 const TOKEN_COLUMNS = `profile, refresh IS NOT NULL AS has_refresh, access_expires_at, refresh_expires_at, authorized_at,
   last_refresh_at, cert_subject, cert_serial, cert_sha256, cert_source, cert_label, state_echoed, dead_reason, last_error,
   last_failure_at, generation`;
-/** Another process's commit is seen at most this late (ms) by a connection that keeps reading. */
-const VERSION_CHECK_MS = 1;
+/**
+ * Another process's commit is seen at most this late (ms) by a connection that only reads (the
+ * ERP service between two requests). Asking costs a read transaction: at 1 ms it was a tenth of
+ * a busy service's time per request. This connection's own writes (a lease taken, a token
+ * stored) drop its cached reads at once, so no refresh decision rests on a stale read.
+ */
+const VERSION_CHECK_MS = 10;
 
 export interface TokenSet {
   accessToken: string;
@@ -289,7 +294,6 @@ export class Vault {
    * process committed, or this one wrote. Callers keep what they derived from reads until it does.
    */
   readEpoch(): number {
-    // Asking SQLite costs a read transaction (two fcntl locks): at most once per VERSION_CHECK_MS.
     const t = performance.now();
     if (t - this.readsCheckedAt > VERSION_CHECK_MS) {
       const version = this.sql('PRAGMA data_version').pluck().get() as number;
