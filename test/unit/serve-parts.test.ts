@@ -6,7 +6,9 @@ import { ERROR_CODES } from '../../shared/src/index.js';
 import { durationSchema } from '../../native-host/src/cli/commands/serve.js';
 import { Backoff } from '../../native-host/src/serve/backoff.js';
 import { bearerKey, clientForKey, clientKeySchema, hashClientKey, newClientKey } from '../../native-host/src/serve/client-keys.js';
-import { allowedHosts, checkHeaders } from '../../native-host/src/serve/guards.js';
+import { allowedHosts, apiHeaders, checkHeaders } from '../../native-host/src/serve/guards.js';
+import http from 'node:http';
+import net from 'node:net';
 import { errorBody, httpStatusFor } from '../../native-host/src/serve/http-errors.js';
 import { FailureLimiter } from '../../native-host/src/serve/rate-limit.js';
 import { matchRoute } from '../../native-host/src/serve/routes.js';
@@ -101,6 +103,45 @@ describe('request guards', () => {
   it('refuse any Origin', () => {
     expect(checkHeaders({ host: '127.0.0.1:8787', origin: 'null' }, hosts)?.code).toBe('WEB_ORIGIN_REFUSED');
     expect(checkHeaders({ host: '127.0.0.1:8787', origin: 'http://127.0.0.1:8787' }, hosts)?.code).toBe('WEB_ORIGIN_REFUSED');
+  });
+});
+
+describe('the headers the API reads', () => {
+  it("are those of Node's req.headers, from the raw list: first of a repeated one, any case, presence of Origin", async () => {
+    const cases = [
+      'Host: 127.0.0.1:8787\r\nAuthorization: Bearer a\r\n',
+      'host: 127.0.0.1:8787\r\nauthorization: Bearer a\r\n',
+      'HOST: evil.example\r\nHost: 127.0.0.1:8787\r\nAUTHORIZATION: Bearer first\r\nAuthorization: Bearer second\r\n',
+      'Host: 127.0.0.1:8787\r\nX-Origin: x\r\norigin: null\r\nOrigin: https://a.example\r\n',
+      'Host: 127.0.0.1:8787\r\nContent-Length: 5\r\n',
+      'Host: 127.0.0.1:8787\r\nTransfer-Encoding: chunked\r\n',
+      'Host: 127.0.0.1:8787\r\nHostX: y\r\nAuthorizations: z\r\nX-Authorization: Bearer no\r\n',
+      // (Without any Host, Node answers 400 itself: requireHostHeader.)
+    ];
+    const seen: { ours: object; node: object }[] = [];
+    const server = http.createServer((req, res) => {
+      const h = req.headers;
+      const pick = (k: string) => (typeof h[k] === 'string' ? (h[k] as string) : undefined);
+      const node = { host: pick('host'), origin: pick('origin')?.split(', ')[0], authorization: pick('authorization'), 'content-length': pick('content-length'), 'transfer-encoding': pick('transfer-encoding') };
+      const ours = apiHeaders(req.rawHeaders);
+      seen.push({ ours: { host: ours.host, origin: ours.origin, authorization: ours.authorization, 'content-length': ours['content-length'], 'transfer-encoding': ours['transfer-encoding'] }, node });
+      req.resume();
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    for (const headers of cases) {
+      const body = headers.includes('Content-Length') ? 'abcde' : headers.includes('chunked') ? '0\r\n\r\n' : '';
+      await new Promise<void>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.end(`POST / HTTP/1.1\r\n${headers}Connection: close\r\n\r\n${body}`));
+        socket.on('data', () => undefined).on('close', () => resolve());
+      });
+    }
+    await new Promise((r) => server.close(r));
+    expect(seen).toHaveLength(cases.length);
+    for (const { ours, node } of seen) expect(ours).toEqual(node);
+    expect(seen[2]!.ours).toMatchObject({ host: 'evil.example', authorization: 'Bearer first' });
+    expect(seen[3]!.ours).toMatchObject({ origin: 'null' });
   });
 });
 

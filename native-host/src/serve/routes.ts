@@ -13,7 +13,7 @@ import { HOST_VERSION } from '../version.js';
 import type { AccessLog } from './access-log.js';
 import type { HealthResponse, ProfilesResponse, TokenResponse } from './api.js';
 import { bearerKey, clientForKey } from './client-keys.js';
-import { checkHeaders } from './guards.js';
+import { apiHeaders, checkHeaders, type ApiHeaders } from './guards.js';
 import { errorBody, httpStatusFor, toAppError } from './http-errors.js';
 import type { FailureLimiter } from './rate-limit.js';
 import type { TokenGrant, TokenSource } from './token-source.js';
@@ -213,8 +213,7 @@ function route(ctx: RouteContext, req: IncomingMessage, client: string): Reply |
 const proven = new WeakMap<Socket, { header: string; client: string; epoch: number; at: number }>();
 const PROVEN_MS = 60_000;
 
-function clientOf(ctx: RouteContext, req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization;
+function clientOf(ctx: RouteContext, req: IncomingMessage, header: string | undefined): string | undefined {
   const now = (ctx.deps.now ?? Date.now)();
   const epoch = ctx.deps.vault.readEpoch();
   const known = proven.get(req.socket);
@@ -239,8 +238,8 @@ async function grant(ctx: RouteContext, kind: 'token' | 'refresh', profile: stri
   }
 }
 
-function answer(ctx: RouteContext, req: IncomingMessage): Reply | Promise<Reply> {
-  const refused = checkHeaders(req.headers, ctx.hosts());
+function answer(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders): Reply | Promise<Reply> {
+  const refused = checkHeaders(headers, ctx.hosts());
   if (refused) {
     ctx.log.log('warn', 'serve.refused', { code: refused.code, detail: refused.detail });
     return failure(refused);
@@ -248,10 +247,10 @@ function answer(ctx: RouteContext, req: IncomingMessage): Reply | Promise<Reply>
   const remote = req.socket.remoteAddress ?? 'unknown';
   const blockedMs = ctx.limiter.blockedFor(remote);
   if (blockedMs > 0) return failure(new AppError('RATE_LIMITED'), { 'Retry-After': String(Math.ceil(blockedMs / 1000)) });
-  const client = clientOf(ctx, req);
+  const client = clientOf(ctx, req, headers.authorization);
   if (client === undefined) {
     const blocked = ctx.limiter.fail(remote);
-    ctx.log.log('warn', 'serve.auth-failed', { remote, reason: bearerKey(req.headers.authorization) === undefined ? 'no key' : 'wrong key', blocked: blocked || undefined });
+    ctx.log.log('warn', 'serve.auth-failed', { remote, reason: bearerKey(headers.authorization) === undefined ? 'no key' : 'wrong key', blocked: blocked || undefined });
     return failure(new AppError('API_KEY_INVALID'), { 'WWW-Authenticate': 'Bearer realm="anaf-token"' });
   }
   return route(ctx, req, client);
@@ -261,9 +260,9 @@ function answer(ctx: RouteContext, req: IncomingMessage): Reply | Promise<Reply>
  * The API takes no bodies: one announced as too large is cut off at once, one sent without a
  * length once it is. (No 'error' listener: Node emits a request's errors only to listeners.)
  */
-function limitBody(req: IncomingMessage): void {
-  const length = req.headers['content-length'];
-  if (length === undefined && req.headers['transfer-encoding'] === undefined) return;
+function limitBody(req: IncomingMessage, headers: ApiHeaders): void {
+  const length = headers['content-length'];
+  if (length === undefined && headers['transfer-encoding'] === undefined) return;
   if (length !== undefined && Number(length) > MAX_BODY_BYTES) {
     req.destroy();
     return;
@@ -281,11 +280,12 @@ export function requestHandler(ctx: RouteContext): (req: IncomingMessage, res: S
     return failure(e);
   };
   return (req, res) => {
-    limitBody(req);
+    const headers = apiHeaders(req.rawHeaders);
+    limitBody(req, headers);
     if (req.destroyed) return;
     let r: Reply | Promise<Reply>;
     try {
-      r = answer(ctx, req);
+      r = answer(ctx, req, headers);
     } catch (e) {
       r = internal(e);
     }
