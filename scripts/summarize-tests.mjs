@@ -11,11 +11,11 @@ const files = process.argv.slice(2).filter((f) => fs.existsSync(f));
 for (const f of files) {
   const r = JSON.parse(fs.readFileSync(f, 'utf8'));
   passed += r.numPassedTests;
-  failed += r.numFailedTests;
   // A file that failed without a failing test (it did not load, or a hook threw) counts once.
-  failed += (r.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')).length;
+  const brokenFiles = (r.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')).length;
+  failed += r.numFailedTests + brokenFiles;
   skipped += r.numPendingTests + (r.numTodoTests ?? 0);
-  if (r.success === false && r.numFailedTests === 0) unsuccessful.push(f);
+  if (r.success === false && r.numFailedTests + brokenFiles === 0) unsuccessful.push(f);
 }
 if (files.length === 0 || passed === 0) failed += 1;
 const errors = unsuccessful.length ? `, ${unsuccessful.length} run(s) with unhandled errors (${unsuccessful.join(', ')})` : '';
