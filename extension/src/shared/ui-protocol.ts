@@ -4,27 +4,12 @@
  * `uiRequestSchema`; every answer is `{ ok: true, result }` or `{ ok: false, error: UiError }`.
  */
 import * as z from 'zod/mini';
-import {
-  clientIdSchema,
-  clientSecretSchema,
-  environmentSchema,
-  profileNameSchema,
-  redirectUriSchema,
-  refreshWindowDaysSchema,
-} from '../../../shared/src/schemas/profile.js';
+import { profileFormFields, profileNameSchema } from '../../../shared/src/schemas/profile.js';
 import type { ResultOf } from '../../../shared/src/protocol/messages.js';
 import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import { uiErrorSchema, type UiError } from './errors.js';
 
-export const profileFormSchema = z.object({
-  name: profileNameSchema(),
-  clientId: clientIdSchema(),
-  /** Omitted when editing a profile whose secret the host already keeps. */
-  clientSecret: z.optional(clientSecretSchema()),
-  redirectUri: redirectUriSchema(),
-  env: environmentSchema(),
-  refreshWindowDays: z.optional(refreshWindowDaysSchema()),
-});
+export const profileFormSchema = z.object(profileFormFields());
 export type ProfileForm = z.infer<typeof profileFormSchema>;
 
 /** Same bounds as the host's pin.check request; the PIN is only ever in this message. */

@@ -7,14 +7,7 @@
  * a twentieth of such a process.
  */
 import * as z from 'zod/mini';
-import {
-  clientIdSchema,
-  clientSecretSchema,
-  environmentSchema,
-  profileNameSchema,
-  redirectUriSchema,
-  refreshWindowDaysSchema,
-} from '../schemas/profile.js';
+import { profileFormFields, profileNameSchema } from '../schemas/profile.js';
 
 const str = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
 const id = () => str(1, 64);
@@ -23,18 +16,7 @@ const profile = () => profileNameSchema();
 const REQUESTS = {
   hello: () => z.strictObject({ id: id(), type: z.literal('hello'), protocol: z.int() }),
   status: () => z.strictObject({ id: id(), type: z.literal('status') }),
-  'profile.save': () =>
-    z.strictObject({
-      id: id(),
-      type: z.literal('profile.save'),
-      name: profile(),
-      clientId: clientIdSchema(),
-      /** Omitted when editing a profile whose secret is already in the vault. */
-      clientSecret: z.optional(clientSecretSchema()),
-      redirectUri: redirectUriSchema(),
-      env: environmentSchema(),
-      refreshWindowDays: z.optional(refreshWindowDaysSchema()),
-    }),
+  'profile.save': () => z.strictObject({ id: id(), type: z.literal('profile.save'), ...profileFormFields() }),
   'profile.remove': () => z.strictObject({ id: id(), type: z.literal('profile.remove'), profile: profile() }),
   'authorize.start': () => z.strictObject({ id: id(), type: z.literal('authorize.start'), profile: profile() }),
   /** The URL ANAF redirected to, or just its code and state (for callers that parsed it). */

@@ -38,6 +38,19 @@ export const clientSecretSchema = lazy(() => z.string().check(z.minLength(1), z.
 export const refreshWindowDaysSchema = lazy(() => z.int().check(z.minimum(1), z.maximum(80)));
 export const DEFAULT_REFRESH_WINDOW_DAYS = 14;
 
+/**
+ * The fields a person fills in to save a profile: the options page's form and the host's
+ * `profile.save` request. The secret may be left out when the vault already holds one.
+ */
+export const profileFormFields = () => ({
+  name: profileNameSchema(),
+  clientId: clientIdSchema(),
+  clientSecret: z.optional(clientSecretSchema()),
+  redirectUri: redirectUriSchema(),
+  env: environmentSchema(),
+  refreshWindowDays: z.optional(refreshWindowDaysSchema()),
+});
+
 /** What anyone may see of a profile: never the secret. */
 export const profileSchema = lazy(() =>
   z.object({
