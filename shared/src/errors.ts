@@ -70,8 +70,8 @@ const catalogue = {
   },
   TOKEN_DEAD: {
     exit: EXIT.needsAuthorization,
-    en: 'The refresh token is no longer accepted by ANAF (expired, revoked or already used). A new authorization with the USB key is needed.',
-    ro: 'Tokenul de reîmprospătare nu mai este acceptat de ANAF (expirat, revocat sau deja folosit). Este necesară o nouă autorizare cu cheia USB.',
+    en: 'The refresh token is no longer accepted by ANAF (expired, revoked or already used). Authorize again with the USB key.',
+    ro: 'Tokenul de reîmprospătare nu mai este acceptat de ANAF (expirat, revocat sau deja folosit). Autorizați din nou cu cheia USB.',
   },
   TOKEN_EXPIRED: {
     exit: EXIT.transient,
@@ -85,8 +85,8 @@ const catalogue = {
   },
   CALLBACK_INVALID: {
     exit: EXIT.usage,
-    en: 'This is not the callback address of the profile, or it carries no authorization code. Paste the full address the browser was sent to.',
-    ro: 'Aceasta nu este adresa de callback a profilului sau nu conține un cod de autorizare. Lipiți adresa completă la care a fost trimis browserul.',
+    en: 'The callback address is not valid. A profile\'s callback must be the https:// address registered for the application in ANAF\'s portal (ANAF refuses http://); a pasted address must be the full address the browser was sent to, with its code.',
+    ro: 'Adresa de callback nu este validă. Callback-ul unui profil trebuie să fie adresa https:// înregistrată pentru aplicație în portalul ANAF (ANAF refuză http://); o adresă lipită trebuie să fie adresa completă la care a fost trimis browserul, cu codul ei.',
   },
   ACCESS_DENIED: {
     exit: EXIT.rejected,
@@ -105,8 +105,8 @@ const catalogue = {
   },
   INVALID_GRANT: {
     exit: EXIT.rejected,
-    en: 'ANAF refused the authorization code (used already, expired, or for another callback URL). Start the authorization again and finish it within a minute.',
-    ro: 'ANAF a refuzat codul de autorizare (deja folosit, expirat sau pentru altă adresă de callback). Porniți din nou autorizarea și finalizați-o într-un minut.',
+    en: 'ANAF refused the authorization code: it is valid 60 seconds after the login and works once. Start the authorization again and let it finish at once.',
+    ro: 'ANAF a refuzat codul de autorizare: este valabil 60 de secunde după autentificare și merge o singură dată. Porniți din nou autorizarea și lăsați-o să se termine imediat.',
   },
   ANAF_UNAVAILABLE: {
     exit: EXIT.transient,

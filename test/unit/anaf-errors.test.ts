@@ -16,7 +16,11 @@ describe('explainAnafError', () => {
     expect(explainAnafError('redirect_uri_mismatch')).toEqual([ANAF_CAUSES.redirectMismatch]);
     expect(explainAnafError('AUTHORIZATION_FAILED', 'server_error')[0]).toBe(ANAF_CAUSES.redirectMismatch);
     expect(explainAnafError('invalid_client')).toEqual([ANAF_CAUSES.badClientCredentials]);
-    expect(explainAnafError('INVALID_GRANT', 'exchange: ANAF answered 400 invalid_grant')[0]).toBe(ANAF_CAUSES.codeReused);
+    // A stale code (ANAF: 400 invalid_request) is no setup error: no advice about callback or secret.
+    const stale = explainAnafError('INVALID_GRANT', 'exchange: ANAF answered 400 invalid_request');
+    expect(stale).toEqual([ANAF_CAUSES.codeStale]);
+    expect(stale[0]!.en).toMatch(/60 seconds after the login/);
+    expect(stale.map((c) => c.en + c.ro).join(' ')).not.toMatch(/callback|secret/i);
     expect(explainAnafError('INVALID_GRANT', 'redirect_uri does not match')[0]).toBe(ANAF_CAUSES.codeOtherCallback);
   });
 
@@ -24,6 +28,8 @@ describe('explainAnafError', () => {
     expect(explainAnafError('TOKEN_DEAD', 'the refresh token has expired')).toEqual([ANAF_CAUSES.refreshExpired]);
     expect(explainAnafError('TOKEN_DEAD', 'Refresh token already used')[0]).toBe(ANAF_CAUSES.refreshUsedElsewhere);
     expect(explainAnafError('TOKEN_DEAD', 'refresh: ANAF answered 400 invalid_grant')).toHaveLength(3);
+    // ANAF's own words for every dead grant: all three causes, not only "expired".
+    expect(explainAnafError('TOKEN_DEAD', 'refresh: ANAF answered 400 invalid_request: Refresh Token status is expired')).toHaveLength(3);
     expect(explainAnafError('ANAF_UNAVAILABLE')).toEqual([ANAF_CAUSES.network]);
     expect(explainAnafError('ANAF_BAD_RESPONSE')[0]).toBe(ANAF_CAUSES.interceptingProxy);
     expect(explainAnafError('PROFILE_NOT_FOUND')).toEqual([]);

@@ -283,6 +283,7 @@ describe('token source hot path', () => {
 
     // A due token is never kept: the next request decides about the refresh again.
     vault.saveTokens('p', { accessToken: 'a3', refreshToken: 'r3', accessExpiresAt: t + 2 * DAY, refreshExpiresAt: t + 300 * DAY }, { kind: 'refresh', certificate: {} });
+    t += 2 * 3_600_000; // refreshed over an hour ago: due again (tokens/due.ts)
     await source.token('p').catch(() => undefined);
     expect(source.hotToken('p')).toBeUndefined();
     vault.close();

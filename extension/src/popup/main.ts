@@ -31,6 +31,7 @@ const state = {
   fetchedAt: undefined as number | undefined,
   hostError: undefined as UiError | undefined,
   actionErrors: new Map<string, UiError>(),
+  notices: new Map<string, string>(),
   busy: new Set<string>(),
   /** Host permission for each profile's callback origin, known before a click needs it. */
   granted: new Map<string, boolean>(),
@@ -57,6 +58,7 @@ function draw(): void {
           status,
           flow: state.flows[status.profile.name],
           actionError: state.actionErrors.get(status.profile.name),
+          notice: state.notices.get(status.profile.name),
           busy: state.busy.has(status.profile.name),
           labeling: state.labeling.has(status.profile.name),
         },
@@ -139,6 +141,7 @@ async function loadCertificates(): Promise<void> {
 async function runAction(name: string, button: HTMLButtonElement | undefined, fn: () => Promise<unknown>): Promise<void> {
   state.busy.add(name);
   state.actionErrors.delete(name);
+  state.notices.delete(name);
   button?.setAttribute('aria-busy', 'true');
   draw();
   try {
@@ -181,7 +184,10 @@ const actions: CardActions = {
       return;
     }
     revokeArmed.delete(name);
-    void runAction(name, button, () => ask({ kind: 'revoke', profile: name }));
+    void runAction(name, button, async () => {
+      const r = await ask({ kind: 'revoke', profile: name });
+      state.notices.set(name, t(r.anafConfirmed ? 'revokeConfirmed' : 'revokeUnconfirmed'));
+    });
   },
   startLabel(status) {
     state.labeling.add(status.profile.name);

@@ -34,6 +34,8 @@ export interface CardView {
   /** An error from the last button press (refresh, revoke, obtain) in this popup. */
   actionError: UiError | undefined;
   busy: boolean;
+  /** What the last button press wants the user to know (e.g. that ANAF did not confirm a revocation). */
+  notice: string | undefined;
   /** The "name it" field is open for this profile. */
   labeling: boolean;
 }
@@ -207,6 +209,7 @@ export function renderCard(view: CardView, actions: CardActions): HTMLElement {
   const flowError = flow?.phase === 'failed' ? flow.error : flow?.phase === 'waiting' ? flow.notice : undefined;
   const shownError = view.actionError ?? flowError;
   if (shownError) card.append(errorLine(name, shownError, flow?.phase === 'failed' || view.actionError ? () => actions.dismiss(status) : undefined));
+  else if (view.notice) card.append(el('p', { class: 'notice', testid: `notice-${name}`, text: view.notice }));
   else if (status.lastError && (status.state === 'dead' || status.state === 'expiring' || status.state === 'expired')) {
     card.append(el('p', { class: 'error', testid: `last-error-${name}`, text: t('lastErrorLabel', status.lastError) }));
   }

@@ -42,7 +42,7 @@ export interface UiResults {
   status: { profiles: TokenStatus[] };
   obtain: { started: true };
   refresh: TokenStatus;
-  revoke: TokenStatus;
+  revoke: ResultOf<'token.revoke'>;
   'profile.save': TokenStatus;
   'profile.remove': { removed: boolean };
   'flow.dismiss': { dismissed: true };

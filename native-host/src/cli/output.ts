@@ -20,7 +20,11 @@ const holder = (s: TokenStatus) => {
   const subject = s.certificate?.subject;
   const name = subject ? (/CN=([^,]+)/i.exec(subject)?.[1]?.trim() ?? subject) : undefined;
   const label = s.certificate?.label;
-  return name && label ? `${name} (${label})` : (name ?? label ?? '-');
+  const who = name && label ? `${name} (${label})` : (name ?? label);
+  // ANAF's token names only the serial and issuer; the holder's name comes from the USB key.
+  const serial = s.certificate?.serialHex;
+  const which = serial ? `serial ${serial}${s.certificate?.issuer ? `, ${s.certificate.issuer}` : ''}` : undefined;
+  return who && which ? `${who}; ${which}` : (who ?? which ?? '-');
 };
 
 export function statusTable(statuses: TokenStatus[]): string {

@@ -31,9 +31,9 @@ const CAUSE = {
     en: 'The client id or client secret is wrong, or the application was deleted or its secret regenerated in ANAF\'s portal: copy both again (after "Generare Client ID" the portal shows them only after a page refresh).',
     ro: 'Client id sau client secret este greșit, ori aplicația a fost ștearsă sau secretul regenerat în portalul ANAF: copiați-le din nou (după "Generare Client ID" portalul le arată abia după reîncărcarea paginii).',
   },
-  codeReused: {
-    en: 'The authorization code was already used or expired (it lives about a minute and works once): start the authorization again and finish it at once.',
-    ro: 'Codul de autorizare a fost deja folosit sau a expirat (ține cam un minut și merge o singură dată): porniți din nou autorizarea și finalizați-o imediat.',
+  codeStale: {
+    en: 'The code is valid 60 seconds after the login and works once: start again (the extension or "authorize --listen" exchange it at once).',
+    ro: 'Codul este valabil 60 de secunde după autentificare și merge o singură dată: porniți din nou (extensia sau „authorize --listen” îl schimbă imediat).',
   },
   codeOtherCallback: {
     en: 'The code was issued for another callback URL or another application than the profile\'s.',
@@ -96,8 +96,11 @@ export function explainAnafError(code: ErrorCode | string, detail?: string): Bil
     case 'INVALID_CLIENT':
       return [CAUSE.badClientCredentials];
     case 'INVALID_GRANT':
-      return REDIRECT_RE.test(d) ? [CAUSE.codeOtherCallback, CAUSE.redirectMismatch] : [CAUSE.codeReused, CAUSE.codeOtherCallback];
+      // ANAF answers a stale code with invalid_request: that is no setup error.
+      return REDIRECT_RE.test(d) ? [CAUSE.codeOtherCallback, CAUSE.redirectMismatch] : [CAUSE.codeStale];
     case 'TOKEN_DEAD':
+      // ANAF says "Refresh Token status is expired" for every dead grant, used or revoked too.
+      if (/ANAF answered/i.test(d)) return [CAUSE.refreshExpired, CAUSE.refreshUsedElsewhere, CAUSE.refreshRevoked];
       if (/expired/i.test(d)) return [CAUSE.refreshExpired];
       if (/revoked/i.test(d)) return [CAUSE.refreshRevoked, CAUSE.refreshUsedElsewhere];
       if (/already used/i.test(d)) return [CAUSE.refreshUsedElsewhere, CAUSE.refreshRevoked];

@@ -43,7 +43,7 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     const callbackUrl = req.callbackUrl ?? callbackUrlFrom(app.vault.getProfile(req.profile), req.code!, req.state);
     await completeAuthorization(app.vault, req.profile, callbackUrl, app.log, {
       ...app.tokenDeps.client,
-      identify: () => certificateOnToken(readConfig(app.paths).pkcs11Modules),
+      identify: (serial) => certificateOnToken(readConfig(app.paths).pkcs11Modules, serial),
     });
     return statusOf(app, req.profile);
   },
@@ -52,15 +52,20 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     return statusOf(app, req.profile);
   },
   'token.revoke': async (app, req) => {
-    await (await refresh()).revokeProfile(app.tokenDeps, req.profile);
-    return statusOf(app, req.profile);
+    const outcome = await (await refresh()).revokeProfile(app.tokenDeps, req.profile);
+    return { ...outcome, status: statusOf(app, req.profile) };
   },
   'token.label': async (app, req) => {
     app.vault.setCertificateLabel(req.profile, req.label);
     return statusOf(app, req.profile);
   },
   'refresh.due': async (app) => ({ outcomes: await (await refresh()).refreshDue(app.tokenDeps) }),
-  'certs.list': async (app, req) => ({ modules: await (await pkcs11()).scanModules(req.modules, readConfig(app.paths).pkcs11Modules) }),
+  'certs.list': async (app, req) => {
+    const { scanModules, nameHolders } = await pkcs11();
+    const modules = await scanModules(req.modules, readConfig(app.paths).pkcs11Modules);
+    nameHolders(app.vault, modules);
+    return { modules };
+  },
   'pin.check': async (app, req) => {
     const r = await (await pkcs11()).checkPinIsolated({ module: req.module, tokenSerial: req.tokenSerial, certId: req.certId, pin: req.pin });
     app.log.log('info', 'pkcs11.pin-check', { ok: r.ok });

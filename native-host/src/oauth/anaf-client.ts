@@ -1,21 +1,30 @@
 /**
  * The protocol steps against ANAF's OAuth server, each a function: build the authorize URL,
  * exchange a code, refresh, revoke. oauth4webapi does the HTTP and validates every answer;
- * here its failures become our typed errors, with no token or secret in their text.
+ * `anaf-answers.ts` turns its failures into our typed errors, in ANAF's dialect.
  */
 import * as oauth from 'oauth4webapi';
 import { AppError } from '../../../shared/src/errors.js';
 import type { Profile } from '../../../shared/src/schemas/profile.js';
 import { oauthEndpoints } from './endpoints.js';
 import { jwtExpiry } from './token-claims.js';
+import { anafFetch, describeRefusal, toAppError } from './anaf-answers.js';
 import type { TokenSet } from '../vault/vault.js';
 
-export const REFRESH_TOKEN_FALLBACK_LIFETIME_MS = 365 * 86_400_000;
+const DAY_MS = 86_400_000;
+/** ANAF's documented lifetimes (p.29, p.33), used only when neither the JWT nor the answer says. */
+export const ACCESS_TOKEN_FALLBACK_LIFETIME_MS = 90 * DAY_MS;
+export const REFRESH_TOKEN_FALLBACK_LIFETIME_MS = 365 * DAY_MS;
 const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** How the client id and secret reach ANAF: its PDF documents HTTP Basic; the form body works too. */
+export type ClientAuthMethod = 'basic' | 'post';
 
 export interface ClientOptions {
   timeoutMs?: number;
   now?: () => number;
+  /** The method that worked last for this profile, and where to remember a different one. */
+  clientAuth?: { preferred: ClientAuthMethod | undefined; remember: (m: ClientAuthMethod) => void };
 }
 
 function server(profile: Profile): oauth.AuthorizationServer {
@@ -23,14 +32,12 @@ function server(profile: Profile): oauth.AuthorizationServer {
   return { issuer: e.issuer, authorization_endpoint: e.authorize, token_endpoint: e.token, revocation_endpoint: e.revoke };
 }
 
-/** ANAF's own parameter: ask for JWT tokens (opaque ones ended in 2024). */
-const JWT_PARAMS = { token_content_type: 'jwt' };
-
 export function authorizationUrl(profile: Profile, state: string): string {
   const u = new URL(oauthEndpoints(profile.env).authorize);
   u.searchParams.set('response_type', 'code');
   u.searchParams.set('client_id', profile.clientId);
   u.searchParams.set('redirect_uri', profile.redirectUri);
+  // Without it ANAF may still hand out a legacy opaque token.
   u.searchParams.set('token_content_type', 'jwt');
   u.searchParams.set('state', state);
   return u.toString();
@@ -39,41 +46,50 @@ export function authorizationUrl(profile: Profile, state: string): string {
 function requestOptions(opts: ClientOptions) {
   return {
     signal: () => AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-    additionalParameters: JWT_PARAMS,
+    additionalParameters: { token_content_type: 'jwt' },
+    [oauth.customFetch]: anafFetch,
   };
 }
 
-/** Turns anything oauth4webapi or fetch threw into an AppError that is safe to show and log. */
-export function toAppError(e: unknown, step: 'exchange' | 'refresh' | 'revoke'): AppError {
-  if (e instanceof AppError) return e;
-  if (e instanceof oauth.ResponseBodyError) {
-    const detail = `${step}: ANAF answered ${e.status} ${e.error}`;
-    if (e.error === 'invalid_client') return new AppError('INVALID_CLIENT', detail);
-    if (e.error === 'invalid_grant') return new AppError(step === 'exchange' ? 'INVALID_GRANT' : 'TOKEN_DEAD', detail);
-    if (e.status >= 500) return new AppError('ANAF_UNAVAILABLE', detail);
-    return new AppError('AUTHORIZATION_FAILED', detail);
-  }
-  if (e instanceof oauth.OperationProcessingError) {
-    const status = e.cause instanceof Response ? e.cause.status : undefined;
-    if (status !== undefined && (status >= 500 || status === 429)) {
-      return new AppError('ANAF_UNAVAILABLE', `${step}: ANAF answered HTTP ${status}`);
-    }
-    return new AppError('ANAF_BAD_RESPONSE', `${step}: ${e.code ?? 'unexpected answer'}${status ? ` (HTTP ${status})` : ''}`);
-  }
-  if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
-    return new AppError('ANAF_UNAVAILABLE', `${step}: no answer from ANAF in time`);
-  }
-  if (e instanceof TypeError) {
-    // fetch() failed: DNS, refused, reset, TLS. The cause names the system error.
-    const cause = (e as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const what = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : e.message;
-    return new AppError('ANAF_UNAVAILABLE', `${step}: ${what}`);
-  }
-  return new AppError('INTERNAL', `${step}: ${e instanceof Error ? e.name : 'unknown failure'}`);
+/** The profile's remembered client authentication, learnt again when ANAF's answer changes. */
+export function clientAuthOf(
+  vault: { clientAuthMethod(name: string): ClientAuthMethod | undefined; setClientAuthMethod(name: string, m: ClientAuthMethod): void },
+  name: string,
+): NonNullable<ClientOptions['clientAuth']> {
+  return { preferred: vault.clientAuthMethod(name), remember: (m) => vault.setClientAuthMethod(name, m) };
 }
 
-function tokenSet(r: oauth.TokenEndpointResponse, now: number, authorizedAt: number, previousRefreshExpiry?: number): TokenSet {
-  const accessExpiresAt = jwtExpiry(r.access_token) ?? (typeof r.expires_in === 'number' ? now + r.expires_in * 1000 : now);
+const clientAuthentication = (m: ClientAuthMethod, secret: string): oauth.ClientAuth =>
+  m === 'basic' ? oauth.ClientSecretBasic(secret) : oauth.ClientSecretPost(secret);
+
+/**
+ * Runs a token-endpoint step with the profile's client authentication. Basic first (ANAF's
+ * documented way) unless the form body is what worked before; on `invalid_client` the other
+ * method is tried once, and the one that worked is remembered. ANAF checks the client before
+ * it looks at the code or refresh token, so the retry spends neither.
+ */
+async function withClientAuth<T>(opts: ClientOptions, step: 'exchange' | 'refresh', run: (m: ClientAuthMethod) => Promise<T>): Promise<T> {
+  const preferred = opts.clientAuth?.preferred;
+  const order: ClientAuthMethod[] = preferred === 'post' ? ['post', 'basic'] : ['basic', 'post'];
+  let first: AppError | undefined;
+  for (const m of order) {
+    try {
+      const result = await run(m);
+      if (m !== preferred) opts.clientAuth?.remember(m);
+      return result;
+    } catch (e) {
+      const err = await toAppError(e, step);
+      if (err.code !== 'INVALID_CLIENT') throw err;
+      first ??= err;
+    }
+  }
+  throw first!;
+}
+
+/** The stored shape of a token answer; expiry from the JWT, else `expires_in`, else ANAF's documented lifetimes. */
+export function tokenSet(r: oauth.TokenEndpointResponse, now: number, authorizedAt: number, previousRefreshExpiry?: number): TokenSet {
+  const accessExpiresAt =
+    jwtExpiry(r.access_token) ?? (typeof r.expires_in === 'number' && r.expires_in > 0 ? now + r.expires_in * 1000 : now + ACCESS_TOKEN_FALLBACK_LIFETIME_MS);
   const refreshToken = typeof r.refresh_token === 'string' ? r.refresh_token : undefined;
   // ANAF does not say how long a refresh token lives: a JWT says it itself, otherwise count from authorization.
   const refreshExpiresAt = refreshToken
@@ -93,26 +109,21 @@ export async function exchangeCode(
   opts: ClientOptions = {},
 ): Promise<TokenSet> {
   const now = opts.now ?? Date.now;
+  const as = server(profile);
+  let params: URLSearchParams;
   try {
-    const as = server(profile);
     // The caller checked `state` against the vault's pending authorizations (shared by all host
     // processes); this call only vets the rest of the callback and brands it for the exchange.
-    const params = oauth.validateAuthResponse(as, client(profile), callbackParams, oauth.skipStateCheck);
-    const res = await oauth.authorizationCodeGrantRequest(
-      as,
-      client(profile),
-      oauth.ClientSecretPost(clientSecret),
-      params,
-      profile.redirectUri,
-      oauth.nopkce,
-      requestOptions(opts),
-    );
-    const body = await oauth.processAuthorizationCodeResponse(as, client(profile), res);
-    const t = now();
-    return tokenSet(body, t, t);
+    params = oauth.validateAuthResponse(as, client(profile), callbackParams, oauth.skipStateCheck);
   } catch (e) {
-    throw toAppError(e, 'exchange');
+    throw await toAppError(e, 'exchange');
   }
+  const body = await withClientAuth(opts, 'exchange', async (m) => {
+    const res = await oauth.authorizationCodeGrantRequest(as, client(profile), clientAuthentication(m, clientSecret), params, profile.redirectUri, oauth.nopkce, requestOptions(opts));
+    return oauth.processAuthorizationCodeResponse(as, client(profile), res);
+  });
+  const t = now();
+  return tokenSet(body, t, t);
 }
 
 export async function refreshTokens(
@@ -123,38 +134,49 @@ export async function refreshTokens(
   opts: ClientOptions = {},
 ): Promise<TokenSet> {
   const now = opts.now ?? Date.now;
-  try {
-    const as = server(profile);
-    const res = await oauth.refreshTokenGrantRequest(
-      as,
-      client(profile),
-      oauth.ClientSecretPost(clientSecret),
-      refreshToken,
-      requestOptions(opts),
-    );
-    const body = await oauth.processRefreshTokenResponse(as, client(profile), res);
-    const set = tokenSet(body, now(), previous.authorizedAt, previous.refreshExpiresAt);
-    // No rotation in the answer: the old refresh token stays the one to use.
-    return set.refreshToken ? set : { ...set, refreshToken, refreshExpiresAt: previous.refreshExpiresAt };
-  } catch (e) {
-    throw toAppError(e, 'refresh');
-  }
+  const as = server(profile);
+  const body = await withClientAuth(opts, 'refresh', async (m) => {
+    const res = await oauth.refreshTokenGrantRequest(as, client(profile), clientAuthentication(m, clientSecret), refreshToken, requestOptions(opts));
+    return oauth.processRefreshTokenResponse(as, client(profile), res);
+  });
+  const set = tokenSet(body, now(), previous.authorizedAt, previous.refreshExpiresAt);
+  // No rotation in the answer: the old refresh token stays the one to use.
+  return set.refreshToken ? set : { ...set, refreshToken, refreshExpiresAt: previous.refreshExpiresAt };
 }
 
+/** What ANAF said to a revocation: only an RFC 7009 200 confirms it. */
+export interface RevokeAnswer {
+  confirmed: boolean;
+  /** Why it is not confirmed, safe to show (no token, no secret). */
+  detail?: string;
+}
+
+/**
+ * One revocation request. ANAF's endpoint has been seen answering 302 to its login wall, so
+ * any answer but 200 is reported, not thrown: the caller forgets the tokens either way.
+ */
 export async function revokeToken(
   profile: Profile,
   clientSecret: string,
   token: string,
   hint: 'access_token' | 'refresh_token',
   opts: ClientOptions = {},
-): Promise<void> {
+): Promise<RevokeAnswer> {
   try {
-    const res = await oauth.revocationRequest(server(profile), client(profile), oauth.ClientSecretPost(clientSecret), token, {
+    const method = opts.clientAuth?.preferred ?? 'basic';
+    const res = await oauth.revocationRequest(server(profile), client(profile), clientAuthentication(method, clientSecret), token, {
       signal: () => AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       additionalParameters: { token_type_hint: hint },
+      [oauth.customFetch]: anafFetch,
     });
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel();
+      return { confirmed: false, detail: `ANAF answered ${res.status} (a redirect to ${describeRefusal(res)}): it offers no revocation without a browser login` };
+    }
     await oauth.processRevocationResponse(res);
+    return { confirmed: true };
   } catch (e) {
-    throw toAppError(e, 'revoke');
+    const err = await toAppError(e, 'revoke');
+    return { confirmed: false, detail: `${err.code}${err.detail ? `: ${err.detail}` : ''}` };
   }
 }

@@ -10,8 +10,9 @@ import type { AuthorizeStart } from '../../../shared/src/protocol/results.js';
 import type { Profile } from '../../../shared/src/schemas/profile.js';
 import type { CertificateRecord, Vault, TokenRecord } from '../vault/vault.js';
 import type { Logger } from '../log/logger.js';
-import { authorizationUrl, exchangeCode, type ClientOptions } from './anaf-client.js';
+import { authorizationUrl, clientAuthOf, exchangeCode, type ClientOptions } from './anaf-client.js';
 import { certificateFromClaims } from './token-claims.js';
+import { safeText } from './anaf-answers.js';
 
 export const PENDING_TTL_MS = 10 * 60_000;
 /** How recent the single pending authorization must be to accept an answer without `state`. */
@@ -56,15 +57,16 @@ function parseCallback(profile: Profile, callbackUrl: string): URL {
   return url;
 }
 
-const safeText = (s: string | null, max = 300): string | undefined =>
-  s === null ? undefined : s.replace(/[^\p{L}\p{N}\p{P}\p{Zs}]/gu, ' ').slice(0, max);
-
 export async function completeAuthorization(
   vault: Vault,
   profileName: string,
   callbackUrl: string,
   log: Logger,
-  opts: ClientOptions & { now?: () => number; identify?: () => Promise<CertificateRecord | undefined> } = {},
+  opts: ClientOptions & {
+    now?: () => number;
+    /** Finds the certificate on the USB token: the one with ANAF's serial, else the only usable one. */
+    identify?: (serialHex: string | undefined) => Promise<CertificateRecord | undefined>;
+  } = {},
 ): Promise<TokenRecord> {
   const now = opts.now ?? Date.now;
   const profile = vault.getProfile(profileName);
@@ -83,7 +85,7 @@ export async function completeAuthorization(
   }
   const error = params.get('error');
   if (error !== null) {
-    const description = safeText(params.get('error_description'));
+    const description = safeText(params.get('error_description'), 300);
     const detail = description ? `${safeText(error, 64)}: ${description}` : safeText(error, 64);
     log.log('warn', 'authorize.denied', { profile: profile.name, error: safeText(error, 64) });
     throw new AppError(error === 'access_denied' ? 'ACCESS_DENIED' : 'AUTHORIZATION_FAILED', detail);
@@ -91,7 +93,7 @@ export async function completeAuthorization(
   if (!params.get('code')) throw new AppError('CALLBACK_INVALID', 'no code in the callback');
 
   const secret = vault.clientSecret(profile.name);
-  const tokens = await exchangeCode(profile, secret, params, opts);
+  const tokens = await exchangeCode(profile, secret, params, { ...opts, clientAuth: clientAuthOf(vault, profile.name) });
   const record = vault.saveTokens(profile.name, tokens, {
     kind: 'authorization',
     certificate: certificateFromClaims(tokens.accessToken),
@@ -100,7 +102,7 @@ export async function completeAuthorization(
   log.log('info', 'authorize.completed', { profile: profile.name, generation: record.generation, stateEchoed });
   // The tokens are safe in the vault first; which certificate logged in is learnt afterwards.
   if (record.certificate.subject === undefined && record.certificate.sha256 === undefined && opts.identify) {
-    const found = await opts.identify();
+    const found = await opts.identify(record.certificate.serialHex);
     if (found) {
       vault.setCertificate(profile.name, found);
       log.log('info', 'authorize.certificate-identified', { profile: profile.name, source: found.source });

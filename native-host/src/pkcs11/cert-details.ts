@@ -10,6 +10,7 @@ import * as asn1js from 'asn1js';
 import { QCStatements, id_pe_qcStatements } from '@peculiar/asn1-x509-qualified';
 import * as x509 from '@peculiar/x509';
 import type { CertificateDetails } from '../../../shared/src/schemas/pkcs11.js';
+import { normalizeSerialHex } from '../../../shared/src/certificate-serial.js';
 
 const QC_COMPLIANCE = '0.4.0.1862.1.1';
 const QC_SSCD = '0.4.0.1862.1.4';
@@ -91,7 +92,7 @@ export function certificateDetails(der: Buffer, id: string, label: string, priva
     label,
     subject: dn(names.subject),
     commonName: commonNameOf(dn(names.subject)),
-    serialHex: cert.serialNumber.toUpperCase().replace(/^(00)+(?=.)/, ''),
+    serialHex: normalizeSerialHex(cert.serialNumber) ?? cert.serialNumber,
     issuer: dn(names.issuer),
     notBefore: cert.notBefore.toISOString(),
     notAfter: cert.notAfter.toISOString(),

@@ -1,11 +1,13 @@
 /**
- * Which certificate authenticated, when ANAF's token does not say: if exactly one certificate
- * on the plugged-in token(s) could have been used for the login, it is that one. Otherwise the
- * user can name it (`anaf-token label`, or the popup).
+ * Who the certificate that authenticated belongs to. ANAF's token names only its serial and
+ * issuer: the certificate with that serial on the plugged-in token(s) gives the holder's name.
+ * Without a serial, if exactly one certificate could have been used for the login, it is that
+ * one. Otherwise the user can name it (`anaf-token label`, or the popup).
  */
 import { usableForAnaf } from '../../../shared/src/certificate-warnings.js';
+import { normalizeSerialHex } from '../../../shared/src/certificate-serial.js';
 import type { ModuleReport } from '../../../shared/src/schemas/pkcs11.js';
-import type { CertificateRecord } from '../vault/vault.js';
+import type { CertificateRecord, Vault } from '../vault/vault.js';
 import { scanModules } from './scan.js';
 
 /** A login takes seconds; the user should not wait long for this afterthought. */
@@ -25,10 +27,33 @@ export function onlyUsableCertificate(reports: ModuleReport[], now = Date.now())
   return { subject: c!.subject, serialHex: c!.serialHex, sha256: c!.sha256, source: 'only-certificate' };
 }
 
-export async function certificateOnToken(configuredModules: string[], now = Date.now()): Promise<CertificateRecord | undefined> {
+/** The certificate with this serial (normalized hex) on the token(s), whatever its state. */
+export function certificateWithSerial(reports: ModuleReport[], serialHex: string): CertificateRecord | undefined {
+  const c = reports
+    .flatMap((m) => m.tokens)
+    .flatMap((t) => t.certificates)
+    .find((x) => normalizeSerialHex(x.serialHex) === serialHex);
+  return c && { subject: c.subject, serialHex: c.serialHex, sha256: c.sha256, source: 'jwt' };
+}
+
+export async function certificateOnToken(configuredModules: string[], serialHex?: string, now = Date.now()): Promise<CertificateRecord | undefined> {
   try {
-    return onlyUsableCertificate(await scanModules(undefined, configuredModules, IDENTIFY_LIMIT_MS), now);
+    const reports = await scanModules(undefined, configuredModules, IDENTIFY_LIMIT_MS);
+    return serialHex !== undefined ? certificateWithSerial(reports, serialHex) : onlyUsableCertificate(reports, now);
   } catch {
     return undefined; // no driver: nothing to tell
+  }
+}
+
+/**
+ * Names the holders of stored tokens that ANAF's claims identify only by serial, from a listing
+ * of the plugged-in token(s); the vault keeps the name once found.
+ */
+export function nameHolders(vault: Vault, reports: ModuleReport[]): void {
+  for (const [profile, rec] of vault.allTokens()) {
+    const serial = rec.certificate.serialHex;
+    if (serial === undefined || rec.certificate.subject !== undefined) continue;
+    const found = certificateWithSerial(reports, serial);
+    if (found) vault.setCertificate(profile, found);
   }
 }

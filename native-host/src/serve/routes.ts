@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AppError } from '../../../shared/src/errors.js';
 import { PROFILE_NAME_RE } from '../../../shared/src/schemas/profile.js';
+import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import { withoutPersonalId } from '../../../shared/src/personal-id.js';
 import type { Logger } from '../log/logger.js';
 import type { TokenDeps } from '../tokens/refresh.js';
 import { tokenStatus } from '../tokens/status.js';
@@ -115,6 +117,13 @@ function failure(e: unknown, headers: Record<string, string> = {}): Reply {
   return new Reply(httpStatusFor(err.code), errorBody(err), headers);
 }
 
+/** What an ERP client sees of a status: the personal ID number only when the user allowed it. */
+function forClient(s: TokenStatus, personalId: boolean): TokenStatus {
+  const subject = s.certificate?.subject;
+  if (personalId || subject === undefined) return s;
+  return { ...s, certificate: { ...s.certificate, subject: withoutPersonalId(subject) } };
+}
+
 function tokenBody(g: TokenGrant): TokenResponse {
   return { profile: g.profile, accessToken: g.accessToken, expiresAt: new Date(g.expiresAt).toISOString(), tokenType: 'Bearer' };
 }
@@ -174,6 +183,7 @@ function route(ctx: RouteContext, req: IncomingMessage, client: string): Reply |
     case 'profiles': {
       const { vault } = ctx.deps;
       const now = (ctx.deps.now ?? Date.now)();
+      const personalId = vault.apiClientCredentials().some((c) => c.name === client && c.personalId);
       let after: string | undefined;
       // Same shape as ProfilesResponse, read and written a page at a time.
       return new Reply(
@@ -181,7 +191,7 @@ function route(ctx: RouteContext, req: IncomingMessage, client: string): Reply |
         new ListBody('profiles' satisfies keyof ProfilesResponse, () => {
           const page = vault.profilePage(after, LIST_PAGE);
           after = page.at(-1)?.profile.name;
-          return page.map((p) => tokenStatus(p.profile, p.token, now));
+          return page.map((p) => forClient(tokenStatus(p.profile, p.token, now), personalId));
         }),
       );
     }
@@ -228,7 +238,10 @@ function clientOf(ctx: RouteContext, req: IncomingMessage, header: string | unde
 
 async function grant(ctx: RouteContext, kind: 'token' | 'refresh', profile: string, client: string): Promise<Reply> {
   try {
-    const g = kind === 'token' ? await ctx.source.token(profile) : await ctx.source.refreshNow(profile);
+    // POST …/refresh follows the same rule as GET …/token (tokens/due.ts): it refreshes only when a
+    // refresh can help, else it hands out the current token, so an ERP asking in a loop cannot
+    // become a loop of refreshes at ANAF.
+    const g = await ctx.source.token(profile);
     ctx.accessLog.served(client, profile, kind);
     return tokenReply(g);
   } catch (e) {

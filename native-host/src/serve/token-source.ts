@@ -4,7 +4,7 @@
  * cross-process lease, and a per-profile backoff shared by ERP requests and the background loop.
  */
 import { AppError } from '../../../shared/src/errors.js';
-import { MIN_USEFUL_MS, isFinal, liveRecord, readGrant, refreshProfile, validAccessToken, type RefreshResult, type TokenDeps, type TokenGrant } from '../tokens/refresh.js';
+import { MIN_USEFUL_MS, isFinal, refreshProfile, validAccessToken, type RefreshResult, type TokenDeps, type TokenGrant } from '../tokens/refresh.js';
 import type { Backoff } from './backoff.js';
 import { SingleFlight } from './single-flight.js';
 
@@ -14,8 +14,6 @@ export interface TokenSourceOptions {
   backoff: Backoff;
   /** An access token closer than this to its end is not handed out. */
   minUsefulMs?: number;
-  /** A forced refresh (POST …/refresh) right after another one returns the fresh token instead of asking ANAF again. */
-  minRefreshIntervalMs?: number;
 }
 
 export type DueOutcome = 'refreshed' | 'not-due' | 'waiting' | 'failed' | 'dead';
@@ -29,7 +27,6 @@ export class TokenSource {
   private readonly hot = new Map<string, { epoch: number; until: number; grant: TokenGrant }>();
   private readonly backoff: Backoff;
   private readonly minUsefulMs: number;
-  private readonly minRefreshIntervalMs: number;
   private readonly now: () => number;
 
   constructor(
@@ -38,7 +35,6 @@ export class TokenSource {
   ) {
     this.backoff = opts.backoff;
     this.minUsefulMs = opts.minUsefulMs ?? MIN_USEFUL_MS;
-    this.minRefreshIntervalMs = opts.minRefreshIntervalMs ?? 60_000;
     this.now = deps.now ?? Date.now;
   }
 
@@ -70,18 +66,6 @@ export class TokenSource {
     // A token that needed nothing is kept for HOT_MS at most, never closer to its end than minUsefulMs.
     if (!due && this.deps.vault.readEpoch() === epoch) this.hot.set(name, { epoch, until: Math.min(this.now() + HOT_MS, grant.expiresAt - this.minUsefulMs), grant });
     return grant;
-  }
-
-  /** Refreshes now, unless that just happened (by anyone); then hands out the token. */
-  async refreshNow(name: string): Promise<TokenGrant> {
-    const rec = liveRecord(this.deps, name, this.now());
-    const last = rec.lastRefreshAt ?? rec.authorizedAt;
-    if (this.now() - last >= this.minRefreshIntervalMs) {
-      const wait = this.backoff.waiting(name);
-      if (wait) throw new AppError(wait.code, wait.detail);
-      await this.refresh(name, true);
-    }
-    return readGrant(this.deps, name, undefined, this.minUsefulMs);
   }
 
   /** The background loop's step: refresh what is due and not waiting for a retry. */

@@ -6,11 +6,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, ERROR_CODES, type ErrorCode } from '../../../shared/src/errors.js';
 import type { RefreshOutcome } from '../../../shared/src/protocol/results.js';
-import { refreshTokens, revokeToken, type ClientOptions } from '../oauth/anaf-client.js';
+import { clientAuthOf, refreshTokens, revokeToken, type ClientOptions } from '../oauth/anaf-client.js';
 import { certificateFromClaims } from '../oauth/token-claims.js';
 import type { Logger } from '../log/logger.js';
 import type { TokenRecord, Vault } from '../vault/vault.js';
 import { newLeaseOwner } from '../vault/lease-owner.js';
+import { isDue as dueByRule } from './due.js';
 import { tokenState } from './status.js';
 
 export interface TokenDeps {
@@ -75,10 +76,15 @@ export interface RefreshResult {
 }
 
 export function isDue(deps: TokenDeps, profile: string, rec: TokenRecord): boolean {
-  const now = (deps.now ?? Date.now)();
-  const state = tokenState(deps.vault.getProfile(profile), rec, now);
-  return state === 'expiring' || state === 'expired';
+  return dueByRule(deps.vault.getProfile(profile), rec, (deps.now ?? Date.now)());
 }
+
+/**
+ * ANAF refused this grant's last refresh for a reason that is neither a dead grant, the client
+ * credentials nor a rate limit: asking again gets the same answer, so only a forced refresh
+ * (the user's own) asks. A stored error belongs to the current generation: new tokens clear it.
+ */
+const refusedBefore = (rec: TokenRecord): boolean => rec.lastError?.startsWith('AUTHORIZATION_FAILED:') === true;
 
 export async function refreshProfile(deps: TokenDeps, name: string, opts: { force?: boolean } = {}): Promise<RefreshResult> {
   const { vault, log } = deps;
@@ -88,6 +94,7 @@ export async function refreshProfile(deps: TokenDeps, name: string, opts: { forc
   if (!start) throw new AppError('NO_TOKEN', name);
   if (start.deadReason !== undefined) throw deadError(start);
   if (!opts.force && !isDue(deps, name, start)) return { outcome: 'not-due', record: start };
+  if (!opts.force && refusedBefore(start)) throw storedError(start.lastError!);
   const waitStartedAt = now();
 
   const elsewhere = (): RefreshResult | undefined => {
@@ -120,7 +127,7 @@ export async function refreshProfile(deps: TokenDeps, name: string, opts: { forc
       }
       const secret = vault.clientSecret(name);
       try {
-        const set = await refreshTokens(profile, secret, tokens.refreshToken, cur, { now, ...deps.client });
+        const set = await refreshTokens(profile, secret, tokens.refreshToken, cur, { now, ...deps.client, clientAuth: clientAuthOf(vault, name) });
         const record = vault.saveTokens(name, set, { kind: 'refresh', certificate: certificateFromClaims(set.accessToken) });
         log.log('info', 'refresh.done', { profile: name, generation: record.generation });
         return { outcome: 'refreshed' as const, record };
@@ -219,14 +226,24 @@ export async function refreshDue(deps: TokenDeps): Promise<RefreshOutcome[]> {
   return outcomes;
 }
 
+/** What a revocation did: the tokens are always forgotten here; ANAF may or may not have confirmed. */
+export interface RevokeOutcome {
+  anafConfirmed: boolean;
+  /** ANAF's answer when it did not confirm (safe to show). */
+  anafDetail?: string;
+}
+
 /**
- * Revokes at ANAF (refresh token first: it ends the grant), then forgets the tokens. Holds the
- * lease so that no refresh stores a fresh pair after the revocation.
+ * Ends the grant as far as this machine can: one try at ANAF's revoke endpoint (the refresh
+ * token first: it ends the grant; the access token only after ANAF confirmed that), then the
+ * tokens are forgotten whatever ANAF answered. ANAF has been seen answering with a redirect to
+ * its login wall, so the real remedy is in its portal (see the REVOKE_UNCONFIRMED advice).
+ * Holds the lease so that no refresh stores a fresh pair after the revocation.
  */
-export async function revokeProfile(deps: TokenDeps, name: string): Promise<void> {
+export async function revokeProfile(deps: TokenDeps, name: string): Promise<RevokeOutcome> {
   const { vault, log } = deps;
   const profile = vault.getProfile(name);
-  await withLease(
+  return withLease(
     deps,
     name,
     async () => {
@@ -234,12 +251,12 @@ export async function revokeProfile(deps: TokenDeps, name: string): Promise<void
       if (!tokens) throw new AppError('NO_TOKEN', name);
       const rec = vault.findToken(name)!;
       const secret = vault.clientSecret(name);
-      if (tokens.refreshToken && rec.deadReason === undefined) {
-        await revokeToken(profile, secret, tokens.refreshToken, 'refresh_token', deps.client);
-      }
-      await revokeToken(profile, secret, tokens.accessToken, 'access_token', deps.client);
+      const opts = { ...deps.client, clientAuth: clientAuthOf(vault, name) };
+      let answer = tokens.refreshToken && rec.deadReason === undefined ? await revokeToken(profile, secret, tokens.refreshToken, 'refresh_token', opts) : undefined;
+      if (answer === undefined || answer.confirmed) answer = await revokeToken(profile, secret, tokens.accessToken, 'access_token', opts);
       vault.deleteTokens(name);
-      log.log('info', 'revoke.done', { profile: name });
+      log.log(answer.confirmed ? 'info' : 'warn', 'revoke.done', { profile: name, anafConfirmed: answer.confirmed, detail: answer.detail });
+      return answer.confirmed ? { anafConfirmed: true } : { anafConfirmed: false, ...(answer.detail ? { anafDetail: answer.detail } : {}) };
     },
     () => undefined,
   );

@@ -60,4 +60,10 @@ CREATE TABLE IF NOT EXISTS api_clients (
 export const ADDED_COLUMNS: { table: string; column: string; decl: string }[] = [
   { table: 'tokens', column: 'cert_source', decl: 'TEXT' },
   { table: 'tokens', column: 'cert_label', decl: 'TEXT' },
+  { table: 'tokens', column: 'cert_issuer', decl: 'TEXT' },
+  { table: 'tokens', column: 'cert_roles', decl: 'TEXT' },
+  // 'basic' or 'post': how ANAF last accepted the client id and secret (NULL: not learnt yet).
+  { table: 'profiles', column: 'client_auth', decl: 'TEXT' },
+  // 1: this ERP client may see the personal ID number (serialNumber=PNO…) in certificate subjects.
+  { table: 'api_clients', column: 'personal_id', decl: 'INTEGER NOT NULL DEFAULT 0' },
 ];

@@ -14,6 +14,7 @@ import { open, seal } from './crypto.js';
 import { nodeCrypto } from './node-crypto.js';
 import { chooseKeyStore, keyStoreOfKind, type KeyStoreKind } from './key-store.js';
 import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
+import type { ClientAuthMethod } from '../oauth/anaf-client.js';
 import { leaseOwnerGone } from './lease-owner.js';
 import path from 'node:path';
 
@@ -29,7 +30,7 @@ function sqliteAddon(): string {
 const KEY_CHECK_PLAINTEXT = 'anaf-token vault key check';
 /** A token row without its sealed tokens: status reads never load (or keep) the ciphertexts. */
 const TOKEN_COLUMNS = `profile, refresh IS NOT NULL AS has_refresh, access_expires_at, refresh_expires_at, authorized_at,
-  last_refresh_at, cert_subject, cert_serial, cert_sha256, cert_source, cert_label, state_echoed, dead_reason, last_error,
+  last_refresh_at, cert_subject, cert_serial, cert_issuer, cert_roles, cert_sha256, cert_source, cert_label, state_echoed, dead_reason, last_error,
   last_failure_at, generation`;
 /**
  * Another process's commit is seen at most this late (ms) by a connection that only reads (the
@@ -49,6 +50,10 @@ export interface TokenSet {
 export interface CertificateRecord {
   subject?: string | undefined;
   serialHex?: string | undefined;
+  /** The certificate issuer as ANAF's token names it (e.g. "DigiSign Qualified CA Class 3 2017"). */
+  issuer?: string | undefined;
+  /** ANAF's `roles` claim, e.g. "HELLO@EFACTURA@ETRANSPORT@SRV_EFACTURA". */
+  roles?: string | undefined;
   sha256?: string | undefined;
   source?: 'jwt' | 'only-certificate' | 'user' | undefined;
   label?: string | undefined;
@@ -80,6 +85,8 @@ interface TokenRow {
   last_refresh_at: number | null;
   cert_subject: string | null;
   cert_serial: string | null;
+  cert_issuer: string | null;
+  cert_roles: string | null;
   cert_sha256: string | null;
   cert_source: string | null;
   cert_label: string | null;
@@ -105,6 +112,8 @@ export interface ApiClientRecord {
   name: string;
   createdAt: number;
   lastUsedAt: number | undefined;
+  /** May see the personal ID number (serialNumber=PNO…) in certificate subjects. */
+  personalId: boolean;
 }
 
 export interface ApiClientCredential extends ApiClientRecord {
@@ -117,6 +126,7 @@ interface ApiClientRow {
   key_hash: Buffer;
   created_at: number;
   last_used_at: number | null;
+  personal_id: number;
 }
 
 export interface ProfileWrite {
@@ -155,6 +165,8 @@ function rowToToken(r: TokenRow): TokenRecord {
     certificate: {
       subject: r.cert_subject ?? undefined,
       serialHex: r.cert_serial ?? undefined,
+      issuer: r.cert_issuer ?? undefined,
+      roles: r.cert_roles ?? undefined,
       sha256: r.cert_sha256 ?? undefined,
       source: (r.cert_source ?? undefined) as CertificateRecord['source'],
       label: r.cert_label ?? undefined,
@@ -165,6 +177,22 @@ function rowToToken(r: TokenRow): TokenRecord {
     lastFailureAt: r.last_failure_at ?? undefined,
     generation: r.generation,
   };
+}
+
+const defined = (c: CertificateRecord): CertificateRecord =>
+  Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) as CertificateRecord;
+
+/**
+ * The certificate facts to store with new tokens. A refresh keeps what was known (the holder's
+ * name found on the USB key, the user's label) and takes what the new token says. A new
+ * authorization starts afresh unless the token names the same certificate serial as before.
+ */
+export function mergeCertificate(prev: CertificateRecord | undefined, fresh: CertificateRecord, authorization: boolean): CertificateRecord {
+  const now = defined(fresh);
+  const named = now.subject !== undefined || now.sha256 !== undefined || now.serialHex !== undefined;
+  if (named) now.source = 'jwt';
+  const same = prev !== undefined && (!authorization || (now.serialHex !== undefined && now.serialHex === prev.serialHex));
+  return same ? { ...defined(prev), ...now } : now;
 }
 
 export function hashState(state: string): string {
@@ -356,6 +384,8 @@ export class Vault {
 
   /** Creates or updates a profile; a new profile needs a secret, an update may keep the old one. */
   saveProfile(p: ProfileWrite, mode: 'create' | 'upsert'): Profile {
+    // ANAF's portal registers only https callbacks: an http one could never match.
+    if (!/^https:\/\//i.test(p.redirectUri)) throw new AppError('CALLBACK_INVALID', `the callback URL must start with https:// (${p.redirectUri.slice(0, 200)})`);
     const tx = this.db.transaction(() => {
       const existing = this.sql('SELECT secret FROM profiles WHERE name = ?').get(p.name) as
         | { secret: Buffer }
@@ -377,6 +407,16 @@ export class Vault {
 
   removeProfile(name: string): boolean {
     return this.sql('DELETE FROM profiles WHERE name = ?').run(name).changes > 0;
+  }
+
+  /** How ANAF last accepted this profile's client credentials (undefined: not learnt yet). */
+  clientAuthMethod(name: string): ClientAuthMethod | undefined {
+    const r = this.sql('SELECT client_auth FROM profiles WHERE name = ?').get(name) as { client_auth: string | null } | undefined;
+    return r?.client_auth === 'basic' || r?.client_auth === 'post' ? r.client_auth : undefined;
+  }
+
+  setClientAuthMethod(name: string, method: ClientAuthMethod): void {
+    this.sql('UPDATE profiles SET client_auth = ? WHERE name = ?').run(method, name);
   }
 
   clientSecret(name: string): string {
@@ -429,15 +469,12 @@ export class Vault {
       const prev = this.findToken(profile);
       const generation = (prev?.generation ?? 0) + 1;
       const authorization = info.kind === 'authorization';
-      // A new authorization may be another certificate: it starts from what is known now. A
-      // refresh keeps what was known unless ANAF's new token names the certificate itself.
-      const named = info.certificate.subject !== undefined || info.certificate.sha256 !== undefined;
-      const cert: CertificateRecord = authorization || !prev ? info.certificate : named ? { ...info.certificate, label: prev.certificate.label } : prev.certificate;
+      const cert = mergeCertificate(prev?.certificate, info.certificate, authorization);
       this.sql(
         `INSERT OR REPLACE INTO tokens (profile, access, refresh, access_expires_at, refresh_expires_at, authorized_at,
-           last_refresh_at, cert_subject, cert_serial, cert_sha256, cert_source, cert_label, state_echoed, dead_reason, last_error,
-           last_failure_at, generation)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)`,
+           last_refresh_at, cert_subject, cert_serial, cert_issuer, cert_roles, cert_sha256, cert_source, cert_label, state_echoed,
+           dead_reason, last_error, last_failure_at, generation)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)`,
       ).run(
         profile,
         access,
@@ -448,8 +485,10 @@ export class Vault {
         authorization ? null : now,
         cert.subject ?? null,
         cert.serialHex ?? null,
+        cert.issuer ?? null,
+        cert.roles ?? null,
         cert.sha256 ?? null,
-        cert.source ?? (named ? 'jwt' : null),
+        cert.source ?? null,
         cert.label ?? null,
         authorization ? (info.stateEchoed ? 1 : 0) : prev?.stateEchoed === false ? 0 : 1,
         generation,
@@ -459,10 +498,14 @@ export class Vault {
     return this.findToken(profile)!;
   }
 
-  /** Fills in the certificate of a token that did not name it (found on the token afterwards). */
+  /**
+   * Names the holder of a token whose claims did not (found on the USB token afterwards); what
+   * ANAF's claims said (serial, issuer) and how it was known stay as they were.
+   */
   setCertificate(profile: string, c: CertificateRecord): void {
     this.sql(
-      'UPDATE tokens SET cert_subject = ?, cert_serial = ?, cert_sha256 = ?, cert_source = ? WHERE profile = ? AND cert_subject IS NULL AND cert_sha256 IS NULL',
+      `UPDATE tokens SET cert_subject = ?, cert_serial = COALESCE(cert_serial, ?), cert_sha256 = ?, cert_source = COALESCE(cert_source, ?)
+       WHERE profile = ? AND cert_subject IS NULL AND cert_sha256 IS NULL`,
     ).run(c.subject ?? null, c.serialHex ?? null, c.sha256 ?? null, c.source ?? null, profile);
   }
 
@@ -556,27 +599,28 @@ export class Vault {
 
   // ---- API clients (the ERP token service) ------------------------------------------------
 
-  addApiClient(name: string, keyHash: Buffer): ApiClientRecord {
+  addApiClient(name: string, keyHash: Buffer, opts: { personalId?: boolean } = {}): ApiClientRecord {
     const now = this.now();
-    const r = this.sql('INSERT INTO api_clients (name, key_hash, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING')
-      .run(name, keyHash, now);
+    const personalId = opts.personalId === true;
+    const r = this.sql('INSERT INTO api_clients (name, key_hash, created_at, personal_id) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO NOTHING')
+      .run(name, keyHash, now, personalId ? 1 : 0);
     if (r.changes === 0) throw new AppError('CLIENT_EXISTS', name);
-    return { name, createdAt: now, lastUsedAt: undefined };
+    return { name, createdAt: now, lastUsedAt: undefined, personalId };
   }
 
   listApiClients(): ApiClientRecord[] {
-    const rows = this.sql('SELECT name, created_at, last_used_at FROM api_clients ORDER BY name').all() as Omit<
+    const rows = this.sql('SELECT name, created_at, last_used_at, personal_id FROM api_clients ORDER BY name').all() as Omit<
       ApiClientRow,
       'key_hash'
     >[];
-    return rows.map((r) => ({ name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined }));
+    return rows.map((r) => ({ name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined, personalId: r.personal_id === 1 }));
   }
 
   /** Every client with its key hash: the token service compares a presented key against all of them. */
   apiClientCredentials(): ApiClientCredential[] {
     return this.cached('api-clients', () => {
       const rows = this.sql('SELECT * FROM api_clients ORDER BY name').all() as ApiClientRow[];
-      return rows.map((r) => ({ name: r.name, keyHash: r.key_hash, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined }));
+      return rows.map((r) => ({ name: r.name, keyHash: r.key_hash, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined, personalId: r.personal_id === 1 }));
     });
   }
 

@@ -23,6 +23,14 @@ export const refreshOutcomeSchema = z.object({
 });
 export type RefreshOutcome = z.infer<typeof refreshOutcomeSchema>;
 
+/** A revocation: the tokens are forgotten here; ANAF may not confirm (it has no headless revoke). */
+export const revokeResultSchema = z.object({
+  status: tokenStatusSchema,
+  anafConfirmed: z.boolean(),
+  anafDetail: z.optional(z.string().check(z.maxLength(1000))),
+});
+export type RevokeResult = z.infer<typeof revokeResultSchema>;
+
 /** Result schemas per request type: the extension parses answers with these. */
 export const resultSchemas = {
   hello: z.object({ protocol: z.int(), hostVersion: z.string() }),
@@ -32,7 +40,7 @@ export const resultSchemas = {
   'authorize.start': authorizeStartResultSchema,
   'authorize.complete': tokenStatusSchema,
   'token.refresh': tokenStatusSchema,
-  'token.revoke': tokenStatusSchema,
+  'token.revoke': revokeResultSchema,
   'token.label': tokenStatusSchema,
   'refresh.due': z.object({ outcomes: z.array(refreshOutcomeSchema) }),
   'certs.list': z.object({ modules: z.array(moduleReportSchema) }),

@@ -10,7 +10,12 @@ const text = (max: number) => z.string().check(z.maxLength(max));
 
 export const certificateInfoSchema = z.object({
   subject: z.optional(text(1024)),
+  /** Upper-case hex, no separators (ANAF's token writes it "4a:1f:…"). */
   serialHex: z.optional(text(128)),
+  /** The certificate's issuer as ANAF's token names it. */
+  issuer: z.optional(text(512)),
+  /** ANAF's roles for the token, e.g. "HELLO@EFACTURA@ETRANSPORT@SRV_EFACTURA". */
+  roles: z.optional(text(512)),
   sha256: z.optional(text(128)),
   /** How it is known: ANAF's JWT names it, it was the only usable certificate on the token, or the user said. */
   source: z.optional(z.enum(['jwt', 'only-certificate', 'user'])),

@@ -34,7 +34,7 @@ export function register(program: Command): void {
           const callbackUrl = opts.callbackUrl ?? callbackUrlFrom(app.vault.getProfile(opts.profile), opts.code!, opts.state);
           await completeAuthorization(app.vault, opts.profile, callbackUrl, app.log, {
             ...app.tokenDeps.client,
-            identify: () => certificateOnToken(readConfig(app.paths).pkcs11Modules),
+            identify: (serial) => certificateOnToken(readConfig(app.paths).pkcs11Modules, serial),
           });
           const s = statusOf(app, opts.profile);
           if (opts.json) printJson(s);

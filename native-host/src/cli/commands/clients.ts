@@ -16,16 +16,17 @@ export function register(program: Command): void {
     .command('add')
     .description('make a client key; it is printed once and only its hash is kept')
     .argument('<name>', 'who will use the key, e.g. the ERP program')
+    .option('--personal-id', 'let this client see the personal ID number (serialNumber=PNO…) in certificate subjects')
     .addOption(jsonOption())
     .action(
-      action((rawName: string, opts: { json?: boolean }) =>
+      action((rawName: string, opts: { json?: boolean; personalId?: boolean }) =>
         withApp((app) => {
           const name = nameArg(rawName);
           const key = newClientKey();
           registerSecret(key);
-          const c = app.vault.addApiClient(name, hashClientKey(key));
-          app.log.log('info', 'clients.added', { client: name });
-          if (opts.json) return printJson({ name, key, createdAt: iso(c.createdAt) });
+          const c = app.vault.addApiClient(name, hashClientKey(key), { personalId: opts.personalId === true });
+          app.log.log('info', 'clients.added', { client: name, personalId: c.personalId });
+          if (opts.json) return printJson({ name, key, createdAt: iso(c.createdAt), personalId: c.personalId });
           process.stdout.write(`${key}\n`);
           process.stderr.write(
             `Cheia clientului "${name}" este afișată o singură dată: salvați-o acum în programul care o folosește.\n` +
@@ -42,11 +43,11 @@ export function register(program: Command): void {
     .action(
       action((opts: { json?: boolean }) =>
         withApp((app) => {
-          const list = app.vault.listApiClients().map((c) => ({ name: c.name, createdAt: iso(c.createdAt), lastUsedAt: iso(c.lastUsedAt) }));
+          const list = app.vault.listApiClients().map((c) => ({ name: c.name, createdAt: iso(c.createdAt), lastUsedAt: iso(c.lastUsedAt), personalId: c.personalId }));
           if (opts.json) return printJson(list);
           if (!list.length) return void process.stdout.write('No clients. Add one with "anaf-token clients add NAME". / Niciun client.\n');
-          const rows = [['CLIENT', 'CREATED', 'LAST USED']];
-          for (const c of list) rows.push([c.name, c.createdAt!.slice(0, 16).replace('T', ' '), c.lastUsedAt?.slice(0, 16).replace('T', ' ') ?? '-']);
+          const rows = [['CLIENT', 'CREATED', 'LAST USED', 'PERSONAL ID']];
+          for (const c of list) rows.push([c.name, c.createdAt!.slice(0, 16).replace('T', ' '), c.lastUsedAt?.slice(0, 16).replace('T', ' ') ?? '-', c.personalId ? 'shown' : 'hidden']);
           process.stdout.write(table(rows));
         }),
       ),

@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .description('add a profile; the client secret is read from standard input or a prompt')
     .requiredOption('--name <name>', 'profile name')
     .requiredOption('--client-id <id>', "client ID from ANAF's portal")
-    .requiredOption('--redirect-uri <url>', 'callback URL registered at ANAF, exactly')
+    .requiredOption('--redirect-uri <url>', 'https callback URL registered at ANAF, exactly')
     .option('--env <env>', 'prod, test, or the https base URL of another OAuth server', 'prod')
     .option('--refresh-window <days>', 'refresh when the access token has fewer days left', String(DEFAULT_REFRESH_WINDOW_DAYS))
     .addOption(jsonOption())
@@ -59,7 +59,7 @@ export function register(program: Command): void {
 
   profile
     .command('remove')
-    .description('remove a profile and its stored tokens (they are not revoked at ANAF: run "revoke" first)')
+    .description('remove a profile and its stored tokens from this computer (ending them at ANAF is done in ANAF\'s portal)')
     .requiredOption('--name <name>', 'profile name')
     .addOption(jsonOption())
     .action(

@@ -6,6 +6,16 @@ import { allStatuses, statusOf } from '../../tokens/statuses.js';
 import { action, jsonOption, profileOption, withApp } from '../context.js';
 import { printJson, statusTable } from '../output.js';
 
+const REVOKE_CONFIRMED = (p: string) =>
+  `Tokenurile profilului "${p}" au fost revocate la ANAF și șterse de aici.\nThe tokens of "${p}" were revoked at ANAF and forgotten here.\n`;
+
+/** ANAF offers no revocation without a browser login: say so, and where the real remedy is. */
+const REVOKE_UNCONFIRMED = (p: string, detail: string | undefined) =>
+  `Tokenurile profilului "${p}" au fost șterse de aici. ANAF NU a confirmat revocarea${detail ? ` (${detail})` : ''}.\n` +
+  'Ca să le încheiați și la ANAF: în portalul ANAF (pfinternet.anaf.ro, „Editare profil OAuth”) ștergeți aplicația sau folosiți „Renunțare OAuth”, apoi regenerați client secret și actualizați profilul.\n' +
+  `The tokens of "${p}" were forgotten here. ANAF did NOT confirm the revocation.\n` +
+  'To end them at ANAF too: in ANAF\'s portal (pfinternet.anaf.ro, "Editare profil OAuth") delete the application or use "Renunțare OAuth", then regenerate the client secret and update the profile.\n';
+
 export function register(program: Command): void {
   program
     .command('list')
@@ -73,15 +83,15 @@ export function register(program: Command): void {
 
   program
     .command('revoke')
-    .description('revoke the tokens at ANAF and forget them')
+    .description('forget the tokens here, after one try at ANAF\'s revoke endpoint; says whether ANAF confirmed')
     .addOption(profileOption())
     .addOption(jsonOption())
     .action(
       action((opts: { profile: string; json?: boolean }) =>
         withApp(async (app) => {
-          await revokeProfile(app.tokenDeps, opts.profile);
-          if (opts.json) printJson(statusOf(app, opts.profile));
-          else process.stdout.write(`tokens of "${opts.profile}" revoked / tokenuri revocate\n`);
+          const outcome = await revokeProfile(app.tokenDeps, opts.profile);
+          if (opts.json) return printJson({ ...outcome, status: statusOf(app, opts.profile) });
+          process.stdout.write(outcome.anafConfirmed ? REVOKE_CONFIRMED(opts.profile) : REVOKE_UNCONFIRMED(opts.profile, outcome.anafDetail));
         }),
       ),
     );
