@@ -74,6 +74,9 @@ describe("ANAF's refusals", () => {
     const e = await refusal(json(400, { error: 'unsupported_grant_type', error_description: `bad eyJhbGciOiJSUzUxMiJ9.${'x'.repeat(80)}` }), 'refresh');
     expect(e.code).toBe('AUTHORIZATION_FAILED');
     expect(e.detail).toBe('refresh: ANAF answered 400 unsupported_grant_type: bad …');
+    const page = await refusal(html(403, '<h1>Forbidden</h1>'), 'refresh');
+    expect(page.code).toBe('AUTHORIZATION_FAILED');
+    expect(page.detail).toBe('refresh: ANAF answered 403');
   });
 });
 

@@ -157,6 +157,12 @@ function certificateCell(view: CardView, actions: CardActions): HTMLElement {
   const dd = el('dd', {}, el('span', { testid: `holder-${name}`, text: holder ?? '—' }));
   const label = status.certificate?.label;
   if (label) dd.append(el('span', { class: 'cert-label', testid: `cert-label-${name}`, text: ` · ${label}` }));
+  // ANAF's token names the certificate by serial and issuer only; the name comes from the USB key.
+  const serial = status.certificate?.serialHex;
+  if (serial) {
+    const issuer = status.certificate?.issuer;
+    dd.append(el('div', { class: 'cert-serial', testid: `cert-serial-${name}`, text: t('certificateSerial', serial, issuer ?? '—') }));
+  }
   // Without a subject nothing tells which certificate authenticated: let the user name it.
   if (holder === undefined) {
     if (view.labeling) dd.append(labelForm(status, actions));

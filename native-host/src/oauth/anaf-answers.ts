@@ -97,9 +97,11 @@ export async function toAppError(e: unknown, step: Step): Promise<AppError> {
     if (res && firewallPages.has(res)) {
       return new AppError('ANAF_BAD_RESPONSE', `${step}: ANAF's firewall rejected the request ("The requested URL was rejected")`);
     }
-    if (res && status !== undefined && status >= 400 && status < 500) {
+    // Any other 4xx is a refusal, JSON or not (a 403 page, a 404 for a wrong server): asking
+    // again gets the same answer. A 408 is only slow.
+    if (res && status !== undefined && status >= 400 && status < 500 && status !== 408) {
       const body = await jsonError(res);
-      if (body.error || status === 429 || status === 401) return oauthRefusal(step, status, body.error, body.error_description);
+      return oauthRefusal(step, status, body.error, body.error_description);
     }
     if (status !== undefined && status >= 500) return new AppError('ANAF_UNAVAILABLE', `${step}: ANAF answered HTTP ${status}`);
     if (res && status !== undefined && status >= 300 && status < 400) {
