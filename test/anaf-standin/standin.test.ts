@@ -151,6 +151,8 @@ function baseOptions(extra: Partial<StandinOptions> = {}): StandinOptions {
       { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT, REDIRECT_WITH_QUERY] },
       { clientId: OTHER_ID, clientSecret: OTHER_SECRET, redirectUris: [OTHER_REDIRECT] },
     ],
+    // These tests were written against the RFC-shaped stand-in; the anaf dialect gets its own.
+    dialect: 'rfc',
     ...extra,
   };
 }
