@@ -2,7 +2,7 @@
 //   npx tsx test/anaf-standin/main.ts --dir <pkiDir> [--port N] [--host H]
 //     [--client-id X --client-secret Y --redirect-uri U [--redirect-uri U2]]
 //     [--server-name erp.example.ro ...] [--enrolled-subject "POPESCU ION" ...]
-//     [--omit-state] [--refresh-token-format jwt|opaque]
+//     [--omit-state] [--refresh-token-format jwt|opaque] [--dialect anaf|rfc]
 // Prints one JSON line {url, caFile, pid} on stdout and runs until SIGTERM/SIGINT.
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       'enrolled-subject': { type: 'string', multiple: true },
       'omit-state': { type: 'boolean' },
       'refresh-token-format': { type: 'string' },
+      dialect: { type: 'string' },
     },
     strict: true,
   });
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be 0..65535');
   const format = values['refresh-token-format'] ?? 'jwt';
   if (format !== 'jwt' && format !== 'opaque') throw new Error('--refresh-token-format must be jwt or opaque');
+  const dialect = values.dialect ?? 'anaf';
+  if (dialect !== 'anaf' && dialect !== 'rfc') throw new Error('--dialect must be anaf or rfc');
 
   const pki = await makePki(path.resolve(values.dir), { serverNames: values['server-name'] ?? [] });
   const standin = await startAnafStandin({
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
     enrolledSubjects: values['enrolled-subject'],
     omitState: values['omit-state'] ?? false,
     refreshTokenFormat: format,
+    dialect,
   });
 
   let closing = false;

@@ -37,3 +37,25 @@ export const SERVER_ERROR_PAGE = page('500 Internal Server Error', 'Internal Ser
 export function faultPage(status: number): string {
   return page(`${status} Error`, `The server answered with HTTP ${status}.`);
 }
+
+/**
+ * What ANAF's F5 APM front shows at /my.policy: a login wall for browsers, never an OAuth
+ * answer. Reached by the 302 that revoke and unknown paths get in the anaf dialect.
+ */
+export const LOGIN_WALL_PAGE = page(
+  'Autentificare',
+  'Sesiunea a expirat sau nu este valid&#259;. Pentru a continua, autentifica&#539;i-v&#259; din nou.',
+);
+
+/**
+ * The F5 WAF rejection page ANAF's API front sometimes serves, with HTTP 200, for a request
+ * that was valid. The support ID is random, like the real one, so clients must not match on it.
+ */
+export function wafPage(supportId: string): string {
+  return (
+    '<html><head><title>Request Rejected</title></head><body>' +
+    'The requested URL was rejected. Please consult with your administrator.<br><br>' +
+    `Your support ID is: ${supportId}<br><br>` +
+    "<a href='javascript:history.back();'>[Go Back]</a></body></html>"
+  );
+}

@@ -1,16 +1,40 @@
 // A real HTTPS stand-in for ANAF's OAuth server (logincert.anaf.ro) plus its token test
 // endpoint, bound to loopback only. Same paths, client-certificate check on authorize,
-// rotating refresh tokens, RS256 JWTs, and switchable faults for resilience tests.
+// rotating refresh tokens, JWTs, and switchable faults for resilience tests. By default it
+// speaks ANAF's own dialect (RS512 tokens with ANAF's claims, invalid_request for stale
+// grants, revoke behind an F5 login wall); dialect 'rfc' keeps the RFC 6749/7009 behaviour.
 // It never logs: tests scan logs for the secrets it issues.
-import { X509Certificate, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { X509Certificate, createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { SignJWT, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import type { Pki } from '../pki/make-pki.js';
 import {
+  ANAF_KID,
+  DEAD_REFRESH_DESCRIPTION,
+  INVALID_CLIENT_CHALLENGE,
+  LOGIN_WALL_PATH,
+  STALE_CODE_DESCRIPTION,
+  jwtAlg,
+  redirectMismatchDescription,
+  tokenClaims,
+  tokenIssuer,
+  type CertBinding,
+  type Dialect,
+} from './dialect.js';
+import {
+  issuerCommonName,
+  randomToken,
+  serialColonHex,
+  signJwt,
+  signingKey,
+  verifyJwt,
+  type JwtAlg,
+} from './jwt.js';
+import {
   ACCESS_DENIED_PAGE,
+  LOGIN_WALL_PAGE,
   METHOD_NOT_ALLOWED_PAGE,
   NOT_FOUND_PAGE,
   REDIRECT_MISMATCH_PAGE,
@@ -18,7 +42,11 @@ import {
   TOO_LARGE_PAGE,
   UNKNOWN_CLIENT_PAGE,
   faultPage,
+  wafPage,
 } from './pages.js';
+
+export { certSerialColonHex } from './jwt.js';
+export type { Dialect } from './dialect.js';
 
 export interface StandinClient {
   clientId: string;
@@ -42,6 +70,16 @@ export interface StandinOptions {
   refreshTokenFormat?: 'jwt' | 'opaque';
   /** false: a rotated refresh token keeps the authorization-time expiry; true: now + refreshTokenTtlSec. */
   refreshRotationExtends?: boolean;
+  /** Default 'anaf': ANAF's real answers. 'rfc': the RFC-shaped behaviour of earlier versions. */
+  dialect?: Dialect;
+  /** anaf dialect: the error for an unknown, used, revoked or expired refresh token. Default 'invalid_request'. */
+  deadGrantError?: 'invalid_request' | 'invalid_grant';
+  /** Client authentication methods the token endpoint accepts. Default 'both'. */
+  clientAuth?: 'basic' | 'post' | 'both';
+  /** Whether a 401 invalid_client carries WWW-Authenticate: Basic. Default true. */
+  invalidClientChallenge?: boolean;
+  /** An access token never outlives its refresh token. Default: true in 'anaf', false in 'rfc'. */
+  capAccessAtRefreshEnd?: boolean;
 }
 
 export type Endpoint = 'authorize' | 'token' | 'revoke' | 'hello';
@@ -51,6 +89,10 @@ export interface Faults {
   status?: number;
   malformedJson?: boolean;
   dropConnection?: boolean;
+  /** HTTP 200 text/html "The requested URL was rejected" page of ANAF's F5 WAF. */
+  waf?: boolean;
+  /** HTTP 429 JSON too_many_requests with Retry-After: 60 (ANAF allows 1000 calls a minute). */
+  rateLimit?: boolean;
   /** Default ['token', 'revoke']. */
   endpoints?: Endpoint[];
   /** How many matching requests the fault applies to, then it clears itself. Default unlimited. */
@@ -72,6 +114,11 @@ export type MutableStandinOptions = Partial<
     | 'accessTokenTtlSec'
     | 'refreshTokenTtlSec'
     | 'codeTtlSec'
+    | 'dialect'
+    | 'deadGrantError'
+    | 'clientAuth'
+    | 'invalidClientChallenge'
+    | 'capAccessAtRefreshEnd'
   >
 >;
 
@@ -87,7 +134,8 @@ export interface AnafStandin {
   setOptions(o: MutableStandinOptions): void;
   advanceClock(seconds: number): void;
   resetCounters(): void;
-  publicJwk: JsonWebKey;
+  /** The signing key's public half; its alg follows the current dialect (RS512 or RS256). */
+  readonly publicJwk: JsonWebKey;
   close(): Promise<void>;
 }
 
@@ -104,13 +152,12 @@ const ENDPOINT_BY_PATH = new Map<string, Endpoint>(
   (Object.entries(ANAF_PATHS) as [Endpoint, string][]).map(([e, p]) => [p, e]),
 );
 const METHOD_OF: Record<Endpoint, string> = { authorize: 'GET', token: 'POST', revoke: 'POST', hello: 'GET' };
-
-interface CertBinding {
-  subject: string;
-  commonName: string;
-  serialHex: string;
-  x5tS256: string;
-}
+// One constant so that revoke and an unknown path answer the very same bytes, as on ANAF.
+const LOGIN_WALL_REDIRECT: Reply = Object.freeze({
+  status: 302,
+  headers: Object.freeze({ Location: LOGIN_WALL_PATH, 'Cache-Control': 'no-cache, must-revalidate' }),
+  body: '',
+}) as Reply;
 
 interface CodeRecord {
   clientId: string;
@@ -136,6 +183,12 @@ interface RefreshRecord {
 interface AccessRecord {
   clientId: string;
   revoked: boolean;
+  expSec: number;
+  cert: CertBinding;
+  // What it was issued with: a dialect switch must not change how an issued token verifies.
+  alg: JwtAlg;
+  issuer: string;
+  dialect: Dialect;
 }
 
 interface Reply {
@@ -169,10 +222,6 @@ function json(status: number, value: unknown, extra: Record<string, string> = {}
 
 function oauthError(status: number, error: string, description: string, extra: Record<string, string> = {}): Reply {
   return json(status, { error, error_description: description }, extra);
-}
-
-function randomToken(bytes = 32): string {
-  return randomBytes(bytes).toString('base64url');
 }
 
 // Compare via fixed-length digests so neither length nor content leaks through timing.
@@ -220,6 +269,8 @@ function certBinding(raw: Buffer): CertBinding {
     subject: [...rdns].reverse().join(','),
     commonName: cnLine ? cnLine.slice(3) : '',
     serialHex: x.serialNumber.toUpperCase(),
+    serialColon: serialColonHex(x.serialNumber),
+    issuerCommonName: issuerCommonName(x),
     x5tS256: createHash('sha256').update(raw).digest('base64url'),
   };
 }
@@ -244,26 +295,6 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-type SigningKey = {
-  publicKey: CryptoKey;
-  privateKey: CryptoKey;
-  kid: string;
-  publicJwk: JsonWebKey;
-};
-let sharedKey: Promise<SigningKey> | undefined;
-
-// RSA key generation costs 100-300 ms, too much per test; one key per process is shared by all
-// instances. Tokens still cannot cross instances: iss carries the port and each instance only
-// honours tokens it recorded itself.
-function signingKey(): Promise<SigningKey> {
-  sharedKey ??= (async () => {
-    const { publicKey, privateKey } = await generateKeyPair('RS256', { modulusLength: 2048 });
-    const publicJwk: JsonWebKey = { ...(await exportJWK(publicKey)), alg: 'RS256', use: 'sig' };
-    return { publicKey, privateKey, kid: randomToken(8), publicJwk };
-  })();
-  return sharedKey;
-}
-
 export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandin> {
   const host = opts.host ?? '127.0.0.1';
   if (!isLoopback(host)) throw new Error(`ANAF stand-in binds to loopback only, not ${host}`);
@@ -276,10 +307,17 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     omitState: opts.omitState ?? false,
     refreshTokenFormat: opts.refreshTokenFormat ?? 'jwt',
     refreshRotationExtends: opts.refreshRotationExtends ?? false,
+    dialect: opts.dialect ?? ('anaf' as Dialect),
+    deadGrantError: opts.deadGrantError ?? ('invalid_request' as 'invalid_request' | 'invalid_grant'),
+    clientAuth: opts.clientAuth ?? ('both' as 'basic' | 'post' | 'both'),
+    invalidClientChallenge: opts.invalidClientChallenge ?? true,
+    // undefined: follow the dialect, so switching dialect with setOptions brings its default along.
+    capAccessAtRefreshEnd: opts.capAccessAtRefreshEnd as boolean | undefined,
   };
   const clients = new Map(opts.clients.map((c) => [c.clientId, { ...c, redirectUris: [...c.redirectUris] }]));
+  const capAccess = (): boolean => cfg.capAccessAtRefreshEnd ?? cfg.dialect === 'anaf';
 
-  const { publicKey, privateKey, kid, publicJwk } = await signingKey();
+  const key = await signingKey();
 
   let clockOffsetMs = 0;
   const nowMs = (): number => Date.now() + clockOffsetMs;
@@ -341,7 +379,25 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
       });
       return true;
     }
+    if (f.waf) {
+      send(res, html(200, wafPage(supportId()), { 'Cache-Control': 'no-cache' }));
+      return true;
+    }
+    if (f.rateLimit) {
+      send(
+        res,
+        oauthError(429, 'too_many_requests', 'Limita de 1000 de apeluri pe minut a fost depasita', { 'Retry-After': '60' }),
+      );
+      return true;
+    }
     return false;
+  }
+
+  // F5 support IDs are long decimal numbers, different on every rejection.
+  function supportId(): string {
+    let id = String(randomInt(1, 10));
+    while (id.length < 20) id += String(randomInt(0, 10));
+    return id;
   }
 
   function send(res: ServerResponse, r: Reply): void {
@@ -350,44 +406,50 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     res.end(r.body);
   }
 
-  async function sign(claims: Record<string, unknown>, iat: number, exp: number, aud: string): Promise<string> {
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
-      .setIssuer(url)
-      .setAudience(aud)
-      .setIssuedAt(iat)
-      .setExpirationTime(exp)
-      .setJti(randomToken(16))
-      .sign(privateKey);
-  }
-
   async function issueTokens(grant: Grant, refreshExpSec: number): Promise<Reply> {
+    const dialect = cfg.dialect;
+    const alg = jwtAlg(dialect);
+    const kid = dialect === 'anaf' ? ANAF_KID : key.rfcKid;
     const iat = nowSec();
-    const certClaims = {
-      sub: grant.cert.subject,
-      cert_serial: grant.cert.serialHex,
-      cnf: { 'x5t#S256': grant.cert.x5tS256 },
-      client_id: grant.clientId,
-      auth_time: grant.authTimeSec,
-    };
-    const accessToken = await sign(
-      { ...certClaims, token_use: 'access' },
+    const accessExp = capAccess()
+      ? Math.min(iat + cfg.accessTokenTtlSec, refreshExpSec)
+      : iat + cfg.accessTokenTtlSec;
+    const base = {
+      clientId: grant.clientId,
+      cert: grant.cert,
+      authTimeSec: grant.authTimeSec,
       iat,
-      iat + cfg.accessTokenTtlSec,
-      grant.clientId,
-    );
+      standinUrl: url,
+    };
+    const accessToken = await signJwt(key, {
+      alg,
+      kid,
+      claims: tokenClaims(dialect, { ...base, exp: accessExp, jti: randomToken(16), use: 'access' }),
+    });
     const refreshToken =
       cfg.refreshTokenFormat === 'jwt'
-        ? await sign({ ...certClaims, token_use: 'refresh' }, iat, refreshExpSec, grant.clientId)
+        ? await signJwt(key, {
+            alg,
+            kid,
+            claims: tokenClaims(dialect, { ...base, exp: refreshExpSec, jti: randomToken(16), use: 'refresh' }),
+          })
         : randomToken(48);
-    accessTokens.set(accessToken, { clientId: grant.clientId, revoked: false });
+    accessTokens.set(accessToken, {
+      clientId: grant.clientId,
+      revoked: false,
+      expSec: accessExp,
+      cert: grant.cert,
+      alg,
+      issuer: tokenIssuer(dialect, url),
+      dialect,
+    });
     refreshTokens.set(refreshToken, { grant, expSec: refreshExpSec, state: 'live' });
     issued.accessTokens.push(accessToken);
     issued.refreshTokens.push(refreshToken);
     return json(200, {
       access_token: accessToken,
       refresh_token: refreshToken,
-      expires_in: cfg.accessTokenTtlSec,
+      expires_in: Math.max(0, accessExp - iat),
       token_type: 'Bearer',
     });
   }
@@ -436,11 +498,28 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
   type Authenticated = { client: StandinClient };
 
   function authenticateClient(req: IncomingMessage, form: URLSearchParams): Authenticated | Reply {
-    const basic = parseBasic(req.headers.authorization);
+    // A method the server does not accept is ignored, so the client meets the same
+    // invalid_client as for wrong credentials and can fall back to the other method.
+    const basicAccepted = cfg.clientAuth !== 'post';
+    const postAccepted = cfg.clientAuth !== 'basic';
+    const sentBasic = parseBasic(req.headers.authorization);
+    const sentSecret = form.get('client_secret');
+    const basic = basicAccepted ? sentBasic : undefined;
     const formId = form.get('client_id');
-    const formSecret = form.get('client_secret');
-    const challenge = { 'WWW-Authenticate': 'Basic realm="anaf-oauth2"' };
-    if (basic === 'malformed') return oauthError(401, 'invalid_client', 'Malformed Basic credentials', challenge);
+    const formSecret = postAccepted ? sentSecret : null;
+    const ignored = (!basicAccepted && sentBasic !== undefined) || (!postAccepted && sentSecret !== null);
+    // RFC 6749 5.2 asks for the challenge when the client tried Basic (or sent nothing); the
+    // rfc dialect keeps exactly that, the anaf dialect sends it on every invalid_client.
+    const invalidClient = (description: string, basicOrNone: boolean): Reply =>
+      oauthError(
+        401,
+        'invalid_client',
+        description,
+        cfg.invalidClientChallenge && (basicOrNone || cfg.dialect === 'anaf')
+          ? { 'WWW-Authenticate': INVALID_CLIENT_CHALLENGE }
+          : {},
+      );
+    if (basic === 'malformed') return invalidClient('Malformed Basic credentials', true);
     if (basic) {
       const agrees = basic.some(
         (c) => (formId === null || c.id === formId) && (formSecret === null || c.secret === formSecret),
@@ -452,15 +531,15 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
         const client = clients.get(c.id);
         if (client && secretEquals(client.clientSecret, c.secret)) return { client };
       }
-      return oauthError(401, 'invalid_client', 'Client authentication failed', challenge);
+      return invalidClient('Client authentication failed', true);
     }
     if (formId === null && formSecret === null) {
-      return oauthError(401, 'invalid_client', 'Client authentication required', challenge);
+      return invalidClient(ignored ? 'Client authentication failed' : 'Client authentication required', true);
     }
     if (formId === null) return oauthError(400, 'invalid_request', 'client_secret without client_id');
     const client = clients.get(formId);
     if (!client || formSecret === null || !secretEquals(client.clientSecret, formSecret)) {
-      return oauthError(401, 'invalid_client', 'Client authentication failed');
+      return invalidClient('Client authentication failed', false);
     }
     return { client };
   }
@@ -488,18 +567,29 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     const grantType = form.get('grant_type');
     if (!grantType) return oauthError(400, 'invalid_request', 'grant_type is required');
 
+    const anaf = cfg.dialect === 'anaf';
+
     if (grantType === 'authorization_code') {
       const code = form.get('code');
       const redirectUri = form.get('redirect_uri');
       if (!code || redirectUri === null) return oauthError(400, 'invalid_request', 'code and redirect_uri are required');
+      // ANAF answers invalid_request, not invalid_grant, for a code it will not honour.
+      const badCode = (rfcDescription: string): Reply =>
+        anaf
+          ? oauthError(400, 'invalid_request', STALE_CODE_DESCRIPTION)
+          : oauthError(400, 'invalid_grant', rfcDescription);
       const rec = codes.get(code);
-      if (!rec) return oauthError(400, 'invalid_grant', 'Unknown authorization code');
-      if (rec.used) return oauthError(400, 'invalid_grant', 'Authorization code already used');
+      if (!rec) return badCode('Unknown authorization code');
+      if (rec.used) return badCode('Authorization code already used');
       // One presentation per code, even a failed one: a client must exchange exactly once.
       rec.used = true;
-      if (rec.clientId !== client.clientId) return oauthError(400, 'invalid_grant', 'Code was issued to another client');
-      if (nowMs() >= rec.expiresAtMs) return oauthError(400, 'invalid_grant', 'Authorization code expired');
-      if (redirectUri !== rec.redirectUri) return oauthError(400, 'invalid_grant', 'redirect_uri does not match');
+      if (rec.clientId !== client.clientId) return badCode('Code was issued to another client');
+      if (nowMs() >= rec.expiresAtMs) return badCode('Authorization code expired');
+      if (redirectUri !== rec.redirectUri) {
+        return anaf
+          ? oauthError(400, 'invalid_request', redirectMismatchDescription(redirectUri))
+          : oauthError(400, 'invalid_grant', 'redirect_uri does not match');
+      }
       const authTimeSec = Math.floor(rec.issuedAtMs / 1000);
       return issueTokens(
         { clientId: client.clientId, cert: rec.cert, authTimeSec },
@@ -510,12 +600,17 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     if (grantType === 'refresh_token') {
       const token = form.get('refresh_token');
       if (!token) return oauthError(400, 'invalid_request', 'refresh_token is required');
+      // ANAF (an F5 APM front) says "expired" for every refresh token it will not honour.
+      const dead = (rfcDescription: string): Reply =>
+        anaf
+          ? oauthError(400, cfg.deadGrantError, DEAD_REFRESH_DESCRIPTION)
+          : oauthError(400, 'invalid_grant', rfcDescription);
       const rec = refreshTokens.get(token);
-      if (!rec) return oauthError(400, 'invalid_grant', 'Unknown refresh token');
-      if (rec.grant.clientId !== client.clientId) return oauthError(400, 'invalid_grant', 'Refresh token of another client');
-      if (rec.state === 'revoked') return oauthError(400, 'invalid_grant', 'Refresh token revoked');
-      if (rec.state === 'used') return oauthError(400, 'invalid_grant', 'Refresh token already used');
-      if (nowSec() >= rec.expSec) return oauthError(400, 'invalid_grant', 'Refresh token expired');
+      if (!rec) return dead('Unknown refresh token');
+      if (rec.grant.clientId !== client.clientId) return dead('Refresh token of another client');
+      if (rec.state === 'revoked') return dead('Refresh token revoked');
+      if (rec.state === 'used') return dead('Refresh token already used');
+      if (nowSec() >= rec.expSec) return dead('Refresh token expired');
       rec.state = 'used';
       const exp = cfg.refreshRotationExtends ? nowSec() + cfg.refreshTokenTtlSec : rec.expSec;
       return issueTokens(rec.grant, exp);
@@ -548,19 +643,33 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     const token = m?.[1];
     if (!token) return unauthorized();
-    try {
-      const { payload } = await jwtVerify(token, publicKey, {
-        issuer: url,
-        algorithms: ['RS256'],
-        currentDate: new Date(nowMs()),
-      });
-      if (payload.token_use !== 'access') return unauthorized();
-    } catch {
-      return unauthorized();
-    }
+    // Only tokens this instance issued as access tokens count; refresh tokens look alike in anaf.
     const rec = accessTokens.get(token);
-    if (!rec || rec.revoked) return unauthorized();
-    return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: `Hello ${u.searchParams.get('name') ?? ''}` };
+    if (!rec || rec.revoked || nowSec() >= rec.expSec) return unauthorized();
+    const payload = await verifyJwt(key, token, { alg: rec.alg, issuer: rec.issuer, nowMs: nowMs() });
+    if (!payload) return unauthorized();
+    if (rec.dialect === 'rfc' && payload.token_use !== 'access') return unauthorized();
+    const name = u.searchParams.get('name') ?? '';
+    if (cfg.dialect === 'rfc') {
+      return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: `Hello ${name}` };
+    }
+    return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: helloEcho(req, name, rec) };
+  }
+
+  // ANAF's hello echoes the request as its API gateway forwards it: the client's headers plus
+  // the ones the gateway derives from the token, the certificate serial among them. The bearer
+  // token and cookies are left out so that the echo never carries a secret.
+  function helloEcho(req: IncomingMessage, name: string, rec: AccessRecord): string {
+    const lines = [`Hello ${name}`];
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const h = req.rawHeaders[i] ?? '';
+      if (/^(authorization|cookie)$/i.test(h)) continue;
+      lines.push(`${h.toLowerCase()}: ${req.rawHeaders[i + 1] ?? ''}`);
+    }
+    lines.push(`serial: ${rec.cert.serialColon}`);
+    lines.push(`issuer: ${rec.cert.issuerCommonName}`);
+    lines.push(`clientappid: ${rec.clientId}`);
+    return lines.join('\n') + '\n';
   }
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -568,7 +677,9 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     const endpoint = ENDPOINT_BY_PATH.get(u.pathname);
     if (!endpoint) {
       req.resume();
-      send(res, html(404, NOT_FOUND_PAGE));
+      if (cfg.dialect === 'rfc') send(res, html(404, NOT_FOUND_PAGE));
+      else if (u.pathname === LOGIN_WALL_PATH) send(res, html(200, LOGIN_WALL_PAGE, { 'Cache-Control': 'no-cache' }));
+      else send(res, LOGIN_WALL_REDIRECT);
       return;
     }
     counters.requests[endpoint] += 1;
@@ -595,7 +706,11 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     if (fault && !fault.afterProcessing && answerWithFault(fault, res)) return;
 
     let reply: Reply;
-    if (req.method !== METHOD_OF[endpoint]) {
+    if (endpoint === 'revoke' && cfg.dialect === 'anaf') {
+      // ANAF offers no headless revocation: whatever the method or credentials, the F5 front
+      // sends the caller to its login wall, exactly as for a path that does not exist.
+      reply = LOGIN_WALL_REDIRECT;
+    } else if (req.method !== METHOD_OF[endpoint]) {
       reply = html(405, METHOD_NOT_ALLOWED_PAGE, { Allow: METHOD_OF[endpoint] });
     } else if (endpoint === 'authorize') {
       reply = handleAuthorize(req, u);
@@ -640,7 +755,9 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     url,
     counters,
     issued,
-    publicJwk: { ...publicJwk },
+    get publicJwk(): JsonWebKey {
+      return { ...key.publicJwk, alg: jwtAlg(cfg.dialect) };
+    },
     setFaults(f: Faults): void {
       faults = { ...f, endpoints: f.endpoints ? [...f.endpoints] : undefined };
     },
@@ -649,7 +766,8 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     },
     setOptions(o: MutableStandinOptions): void {
       for (const [k, v] of Object.entries(o) as [keyof MutableStandinOptions, unknown][]) {
-        if (v !== undefined || k === 'enrolledSubjects') Object.assign(cfg, { [k]: v });
+        // undefined means "no restriction" for enrolledSubjects and "the dialect's default" for the cap.
+        if (v !== undefined || k === 'enrolledSubjects' || k === 'capAccessAtRefreshEnd') Object.assign(cfg, { [k]: v });
       }
     },
     advanceClock(seconds: number): void {
