@@ -178,14 +178,24 @@ describe('anaf-token serve', () => {
     expect(list.profiles.find((p) => p.profile.name === 'fresh')).toMatchObject({ state: 'valid' });
     expect(JSON.stringify(list)).not.toContain(CLIENT_SECRET);
 
-    // POST refresh refreshes now (no sooner than a minute after the last one: make the authorization older).
+    // POST refresh follows the refresh rule (tokens/due.ts): 89 days left, nothing a refresh could
+    // help, so the current token and no call to ANAF.
+    const notDue = await erp(s.port, '/v1/profiles/fresh/refresh', { key, method: 'POST' });
+    expect(notDue.status).toBe(200);
+    expect(tokenOf(notDue).accessToken).toBe(access);
+    expect(anaf.counters.requests.token).toBe(0);
+    // Inside the refresh window it refreshes, once: asked again at once, it hands out what it got.
     const db = new Database(path.join(home, 'vault.sqlite'));
-    db.prepare("UPDATE tokens SET authorized_at = authorized_at - 120000 WHERE profile = 'fresh'").run();
+    db.prepare("UPDATE tokens SET access_expires_at = ? WHERE profile = 'fresh'").run(Date.now() + 5 * DAY * 1000);
     db.close();
+    await sleep(20); // serve looks for other processes' commits at most every 10 ms
     const r = await erp(s.port, '/v1/profiles/fresh/refresh', { key, method: 'POST' });
     expect(r.status).toBe(200);
     expect(anaf.counters.grants.refresh_token).toBe(1);
     expect(tokenOf(r).accessToken).toBe(anaf.issued.accessTokens.at(-1));
+    const again = await erp(s.port, '/v1/profiles/fresh/refresh', { key, method: 'POST' });
+    expect(tokenOf(again).accessToken).toBe(tokenOf(r).accessToken);
+    expect(anaf.counters.grants.refresh_token).toBe(1);
     expect(tokenOf(await erp(s.port, '/v1/profiles/fresh/token', { key })).accessToken).toBe(tokenOf(r).accessToken);
   });
 
@@ -256,9 +266,12 @@ describe('anaf-token serve', () => {
     // A due token whose refresh token ANAF revoked: serve's own refresh marks it dead, and the ERP is told to re-authorize.
     await addProfile('revoked');
     const stale = await authorize('revoked', 10);
+    // ANAF itself revokes only in its portal; the stand-in's RFC variant stands for that here.
+    anaf.setOptions({ dialect: 'rfc' });
     await request(`${anaf.url}/anaf-oauth2/v1/revoke`, pki.ca.certPem, {
       form: { token: anaf.issued.refreshTokens.at(-1)!, client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
     });
+    anaf.setOptions({ dialect: 'anaf' });
     const dead = await erp(s.port, '/v1/profiles/revoked/token', { key });
     expect([dead.status, errorOf(dead).code]).toEqual([409, 'TOKEN_DEAD']);
     expect(errorOf(dead).message.en).toContain('USB key');
