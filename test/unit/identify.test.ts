@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CertificateDetails, ModuleReport } from '../../shared/src/index.js';
-import { onlyUsableCertificate } from '../../native-host/src/pkcs11/identify.js';
+import { certificateWithSerial, nameHolders, onlyUsableCertificate } from '../../native-host/src/pkcs11/identify.js';
+import { Vault, mergeCertificate } from '../../native-host/src/vault/vault.js';
+import { tempPaths } from '../helpers/temp.js';
 
 const now = Date.UTC(2026, 10, 25);
 const cert = (over: Partial<CertificateDetails>): CertificateDetails => ({
@@ -42,5 +44,36 @@ describe('the certificate that authenticated, when ANAF does not say', () => {
   it('says nothing when two could have been used, or none', () => {
     expect(onlyUsableCertificate([report(cert({}), cert({ sha256: 'h2', commonName: 'IONESCU MARIA' }))], now)).toBeUndefined();
     expect(onlyUsableCertificate([report()], now)).toBeUndefined();
+  });
+});
+
+describe("the holder of a token ANAF names only by serial", () => {
+  it('is the certificate with that serial on the USB token, whatever else is there', () => {
+    const r = [report(cert({ serialHex: '4A1F', sha256: 'mine' }), cert({ serialHex: 'AB', sha256: 'other', subject: 'CN=ALTCINEVA' }))];
+    expect(certificateWithSerial(r, '4A1F')).toEqual({ subject: 'CN=POPESCU ION, C=RO', serialHex: '4A1F', sha256: 'mine', source: 'jwt' });
+    expect(certificateWithSerial(r, 'FFFF')).toBeUndefined();
+  });
+
+  it('is remembered in the vault, keeping what ANAF said; a refresh keeps the name', () => {
+    const vault = Vault.open({ paths: tempPaths('holders'), env: { ANAF_TOKEN_KEYSTORE: 'file' } });
+    vault.saveProfile({ name: 'p', clientId: 'c', clientSecret: 's', redirectUri: 'https://erp.example.ro/cb', env: 'prod', refreshWindowDays: 14 }, 'create');
+    const anaf = { serialHex: '4A1F', issuer: 'DigiSign Qualified CA Class 3 2017', roles: 'HELLO@EFACTURA' };
+    const set = { accessToken: 'a', refreshToken: 'r', accessExpiresAt: now + 1e9, refreshExpiresAt: now + 2e9 };
+    vault.saveTokens('p', set, { kind: 'authorization', certificate: anaf, stateEchoed: true });
+    nameHolders(vault, [report(cert({ serialHex: '4A1F', sha256: 'mine' }))]);
+    expect(vault.findToken('p')!.certificate).toEqual({ ...anaf, subject: 'CN=POPESCU ION, C=RO', sha256: 'mine', source: 'jwt', label: undefined });
+    vault.saveTokens('p', { ...set, accessToken: 'a2' }, { kind: 'refresh', certificate: anaf });
+    expect(vault.findToken('p')!.certificate.subject).toBe('CN=POPESCU ION, C=RO');
+    // A new authorization by the same certificate keeps the name; another certificate starts afresh.
+    vault.saveTokens('p', { ...set, accessToken: 'a3' }, { kind: 'authorization', certificate: anaf, stateEchoed: true });
+    expect(vault.findToken('p')!.certificate.subject).toBe('CN=POPESCU ION, C=RO');
+    vault.saveTokens('p', { ...set, accessToken: 'a4' }, { kind: 'authorization', certificate: { ...anaf, serialHex: 'BEEF' }, stateEchoed: true });
+    expect(vault.findToken('p')!.certificate.subject).toBeUndefined();
+    vault.close();
+  });
+
+  it('merging: a refresh takes what the new token says over what was known', () => {
+    expect(mergeCertificate({ subject: 'CN=X', serialHex: '01', label: 'l' }, { serialHex: '01', roles: 'R' }, false)).toEqual({ subject: 'CN=X', serialHex: '01', label: 'l', roles: 'R', source: 'jwt' });
+    expect(mergeCertificate({ subject: 'CN=X', source: 'user', label: 'l' }, {}, false)).toEqual({ subject: 'CN=X', source: 'user', label: 'l' });
   });
 });
