@@ -63,8 +63,8 @@ try {
   if (res.status !== 302 || !res.location) throw new Error(`the stand-in answered ${res.status}`);
   process.stdout.write(`302 → ${new URL(res.location).origin}${new URL(res.location).pathname}?code=…&state=…\n`);
 
-  step('anaf-token authorize --profile demo --callback-url …');
-  process.stdout.write(await cli(['authorize', '--profile', 'demo', '--callback-url', res.location]));
+  step('anaf-token authorize --profile demo --callback-url (the address on standard input, never on the command line)');
+  process.stdout.write(await cli(['authorize', '--profile', 'demo', '--callback-url'], `${res.location}\n`));
   process.stdout.write(`(login → token stored in ${Math.round(performance.now() - t0)} ms)\n`);
 
   step('anaf-token refresh --profile demo (no USB key needed)');
