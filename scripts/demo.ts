@@ -1,15 +1,18 @@
 /**
  * The demo: the whole flow against the built-in ANAF stand-in, through the real CLI.
  * A client certificate made for the demo plays the USB token; the browser's part (TLS login
- * to the authorize page, following the redirect) is done with node:https.
+ * to the authorize page, following the redirect to `authorize --listen`) is done with node:https.
  */
 
 import fs from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import { CLI_ENTRY } from '../native-host/src/config/entry.js';
 import { makePki } from '../test/pki/make-pki.js';
 import { startAnafStandin } from '../test/anaf-standin/server.js';
 import { openAuthorize } from '../test/helpers/browser.js';
+import { spawnCli } from '../test/helpers/cli.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const work = path.join(root, '.artifacts', 'demo');
@@ -19,9 +22,16 @@ fs.mkdirSync(work, { recursive: true });
 
 const CLIENT_ID = 'demo-client-id';
 const CLIENT_SECRET = 'demo-client-secret';
-const REDIRECT = 'https://erp.example.ro/anaf/callback';
+/** A free loopback port for the callback (registered as https://localhost:PORT/... at ANAF). */
+const port = await new Promise<number>((resolve) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => {
+    const p = (s.address() as net.AddressInfo).port;
+    s.close(() => resolve(p));
+  });
+});
+const REDIRECT = `https://localhost:${port}/anaf/callback`;
 
-const pki = await makePki(path.join(work, 'pki'), { serverNames: ['erp.example.ro'] });
+const pki = await makePki(path.join(work, 'pki'));
 const anaf = await startAnafStandin({ pki, clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT] }] });
 const env = { ...process.env, ANAF_TOKEN_HOME: home, ANAF_TOKEN_KEYSTORE: 'file', NODE_EXTRA_CA_CERTS: pki.ca.certFile };
 
@@ -53,18 +63,31 @@ try {
   step('anaf-token profile add --name demo … (secret on stdin)');
   process.stdout.write(await cli(['profile', 'add', '--name', 'demo', '--client-id', CLIENT_ID, '--redirect-uri', REDIRECT, '--env', anaf.url], `${CLIENT_SECRET}\n`));
 
-  step('anaf-token authorize --profile demo');
-  const start = JSON.parse(await cli(['authorize', '--profile', 'demo', '--json'])) as { authorizeUrl: string };
-  process.stdout.write(`${start.authorizeUrl.replace(/state=[^&]+/, 'state=…')}\n`);
+  step('anaf-token authorize --profile demo --listen --no-open (waits on https://localhost for the browser)');
+  const listening = spawnCli(['authorize', '--profile', 'demo', '--listen', '--no-open'], env);
+  const authorizeUrl = await listening.nextLine();
+  process.stdout.write(`${authorizeUrl.replace(/state=[^&]+/, 'state=…')}\n`);
 
-  step('browser: TLS login with the client certificate → redirect to the callback');
+  step('browser: TLS login with the client certificate → redirect to the listener');
   const t0 = performance.now();
-  const res = await openAuthorize(start.authorizeUrl, pki.ca.certPem, pki.client);
+  const res = await openAuthorize(authorizeUrl, pki.ca.certPem, pki.client);
   if (res.status !== 302 || !res.location) throw new Error(`the stand-in answered ${res.status}`);
   process.stdout.write(`302 → ${new URL(res.location).origin}${new URL(res.location).pathname}?code=…&state=…\n`);
-
-  step('anaf-token authorize --profile demo --callback-url …');
-  process.stdout.write(await cli(['authorize', '--profile', 'demo', '--callback-url', res.location]));
+  // The listener's certificate, kept in the data folder: what a user trusts once in the browser.
+  const listenerCa = fs.readFileSync(path.join(home, 'callback-tls', 'localhost-cert.pem'), 'utf8');
+  const page = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    https
+      .get(res.location!, { ca: listenerCa, agent: false }, (r) => {
+        let body = '';
+        r.on('data', (d: Buffer) => (body += d.toString()));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+  process.stdout.write(`listener → ${page.status}: ${/lang="en">([^<]*)</.exec(page.body)?.[1] ?? ''}\n`);
+  const done = await listening.done;
+  if (done.code !== 0) throw new Error(`anaf-token authorize --listen exited ${done.code}: ${done.stderr}`);
+  process.stdout.write(`\n${done.stderr}\n${done.stdout.slice(done.stdout.indexOf('\n') + 1)}`);
   process.stdout.write(`(login → token stored in ${Math.round(performance.now() - t0)} ms)\n`);
 
   step('anaf-token refresh --profile demo (no USB key needed)');

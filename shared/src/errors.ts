@@ -88,6 +88,16 @@ const catalogue = {
     en: 'The callback address is not valid. A profile\'s callback must be the https:// address registered for the application in ANAF\'s portal (ANAF refuses http://); a pasted address must be the full address the browser was sent to, with its code.',
     ro: 'Adresa de callback nu este validă. Callback-ul unui profil trebuie să fie adresa https:// înregistrată pentru aplicație în portalul ANAF (ANAF refuză http://); o adresă lipită trebuie să fie adresa completă la care a fost trimis browserul, cu codul ei.',
   },
+  CALLBACK_TIMEOUT: {
+    exit: EXIT.transient,
+    en: 'No answer from the browser within the wait limit: nothing was changed. Start "anaf-token authorize --listen" again and log in with the USB key.',
+    ro: 'Niciun răspuns de la browser în timpul de așteptare: nu s-a schimbat nimic. Porniți din nou "anaf-token authorize --listen" și autentificați-vă cu cheia USB.',
+  },
+  CALLBACK_LISTEN_FAILED: {
+    exit: EXIT.internal,
+    en: 'Could not listen for the browser on the callback port (another program may use it; ports below 1024 need administrator rights). Stop that program, or register a callback URL with another port.',
+    ro: 'Nu se poate asculta pe portul adresei de callback (poate îl folosește alt program; porturile sub 1024 cer drepturi de administrator). Opriți acel program sau înregistrați o adresă de callback cu alt port.',
+  },
   ACCESS_DENIED: {
     exit: EXIT.rejected,
     en: 'ANAF denied access. Usually: the certificate picked is not the one enrolled in SPV for a valid CIF, the USB key driver is missing, or the callback URL differs from the one registered. Pick the qualified signature certificate enrolled in SPV and try again.',

@@ -73,7 +73,7 @@ describe('ANAF faults', () => {
       const start = JSON.parse((await runCli(['authorize', '--profile', 'firma', '--json'], w.env)).stdout) as { authorizeUrl: string };
       const res = await openAuthorize(start.authorizeUrl, w.pki.ca.certPem, w.pki.client);
       w.anaf.setFaults({ ...fault, endpoints: ['token'] });
-      const r = await runCli(['authorize', '--profile', 'firma', '--callback-url', res.location!, '--json'], w.env);
+      const r = await runCli(['authorize', '--profile', 'firma', '--callback-url', '--json'], w.env, `${res.location!}\n`);
       w.anaf.clearFaults();
       tally.tried++;
       expectTyped(r, ['ANAF_UNAVAILABLE', 'ANAF_BAD_RESPONSE']);

@@ -36,7 +36,7 @@ beforeAll(async () => {
   await runCli(['profile', 'add', '--name', 'firma', '--client-id', CLIENT.clientId, '--redirect-uri', CLIENT.redirectUris[0]!, '--env', anaf.url], env, `${CLIENT.clientSecret}\n`);
   const start = JSON.parse((await runCli(['authorize', '--profile', 'firma', '--json'], env)).stdout) as { authorizeUrl: string };
   const res = await openAuthorize(start.authorizeUrl, pki.ca.certPem, pki.client);
-  expect((await runCli(['authorize', '--profile', 'firma', '--callback-url', res.location!], env)).code).toBe(0);
+  expect((await runCli(['authorize', '--profile', 'firma', '--callback-url'], env, `${res.location!}\n`)).code).toBe(0);
 });
 
 afterAll(async () => {
@@ -107,7 +107,7 @@ describe('crash safety of the vault', () => {
         // Recover as a user would: a new authorization with the USB key.
         const start = JSON.parse((await runCli(['authorize', '--profile', 'firma', '--json'], env)).stdout) as { authorizeUrl: string };
         const res = await openAuthorize(start.authorizeUrl, pki.ca.certPem, pki.client);
-        expect((await runCli(['authorize', '--profile', 'firma', '--callback-url', res.location!], env)).code).toBe(0);
+        expect((await runCli(['authorize', '--profile', 'firma', '--callback-url'], env, `${res.location!}\n`)).code).toBe(0);
       }
     }
     reportFaults({

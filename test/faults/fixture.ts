@@ -43,7 +43,7 @@ export async function faultWorld(): Promise<FaultWorld> {
     async authorize(profile = 'firma') {
       const start = JSON.parse((await runCli(['authorize', '--profile', profile, '--json'], env)).stdout) as { authorizeUrl: string };
       const res = await openAuthorize(start.authorizeUrl, pki.ca.certPem, pki.client);
-      const done = await runCli(['authorize', '--profile', profile, '--callback-url', res.location!], env);
+      const done = await runCli(['authorize', '--profile', profile, '--callback-url'], env, `${res.location!}\n`);
       expect(done.code, done.stderr).toBe(0);
     },
     async close() {

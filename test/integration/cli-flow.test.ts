@@ -27,8 +27,8 @@ async function cli(args: string[], input?: string) {
   return runCli(args, env, input);
 }
 
-async function json<T = Record<string, unknown>>(args: string[]): Promise<T> {
-  const r = await cli([...args, '--json']);
+async function json<T = Record<string, unknown>>(args: string[], input?: string): Promise<T> {
+  const r = await cli([...args, '--json'], input);
   if (r.code !== 0) throw new Error(`${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
   return JSON.parse(r.stdout) as T;
 }
@@ -36,6 +36,11 @@ async function json<T = Record<string, unknown>>(args: string[]): Promise<T> {
 async function addProfile(name = 'firma') {
   const r = await cli(['profile', 'add', '--name', name, '--client-id', CLIENT_ID, '--redirect-uri', REDIRECT, '--env', anaf.url], `${CLIENT_SECRET}\n`);
   expect(r.code, r.stderr).toBe(0);
+}
+
+/** `authorize --callback-url`: the address the browser landed on goes in on standard input, never in argv. */
+async function finish(name: string, callbackUrl: string) {
+  return cli(['authorize', '--profile', name, '--callback-url'], `${callbackUrl}\n`);
 }
 
 /** The whole flow a certificate holder goes through, with the browser played by node:https. */
@@ -84,7 +89,7 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
   it('authorizes with the client certificate, stores the tokens, and hands out a token ANAF accepts', async () => {
     await addProfile();
     const { callbackUrl } = await authorize();
-    const done = await cli(['authorize', '--profile', 'firma', '--callback-url', callbackUrl]);
+    const done = await finish('firma', callbackUrl);
     expect(done.code, done.stderr).toBe(0);
     expect(done.stdout).toMatch(/firma\s+valid\s+89d/);
     expect(done.stdout).toContain('POPESCU ION');
@@ -110,7 +115,7 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
 
   it('refreshes with rotation: a new pair is stored and the old refresh token is dead at ANAF', async () => {
     await addProfile();
-    await cli(['authorize', '--profile', 'firma', '--callback-url', (await authorize()).callbackUrl]);
+    await finish('firma', (await authorize()).callbackUrl);
     const oldRefresh = anaf.issued.refreshTokens.at(-1)!;
     const oldAccess = anaf.issued.accessTokens.at(-1)!;
     const r = await json<Record<string, any>>(['refresh', '--profile', 'firma']);
@@ -132,7 +137,7 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
     const { callbackUrl } = await authorize();
     const url = new URL(callbackUrl);
     url.searchParams.set('state', url.searchParams.get('state')!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')));
-    const r = await cli(['authorize', '--profile', 'firma', '--callback-url', url.toString()]);
+    const r = await finish('firma', url.toString());
     expect(r.code).toBe(6);
     expect(r.stderr).toContain('STATE_MISMATCH');
     expect(r.stderr).toMatch(/eroare \[STATE_MISMATCH\]: Răspunsul ANAF/);
@@ -143,29 +148,58 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
   it('rejects a replayed code (ANAF says invalid_grant) and a replayed callback (state used up)', async () => {
     await addProfile();
     const first = await authorize();
-    expect((await cli(['authorize', '--profile', 'firma', '--callback-url', first.callbackUrl])).code).toBe(0);
-    const again = await cli(['authorize', '--profile', 'firma', '--callback-url', first.callbackUrl]);
+    expect((await finish('firma', first.callbackUrl)).code).toBe(0);
+    const again = await finish('firma', first.callbackUrl);
     expect(again.code).toBe(6);
     expect(again.stderr).toContain('STATE_MISMATCH');
     // A fresh state with the old code: the host exchanges it, ANAF refuses it.
     const second = await json<{ state: string }>(['authorize', '--profile', 'firma']);
     const replay = new URL(first.callbackUrl);
     replay.searchParams.set('state', second.state);
-    const r = await cli(['authorize', '--profile', 'firma', '--callback-url', replay.toString()]);
+    const r = await finish('firma', replay.toString());
     expect(r.code).toBe(6);
     expect(r.stderr).toContain('INVALID_GRANT');
     expect(anaf.counters.grants.authorization_code).toBe(2);
     expect((await json<Record<string, any>[]>(['list']))[0]!.state).toBe('valid'); // the first token stays
   });
 
-  it('finishes with just the code and state copied from the address bar', async () => {
+  it('takes the address from standard input only: a URL on the command line is refused and never used', async () => {
     await addProfile();
     const { callbackUrl } = await authorize();
+    for (const args of [['--callback-url', callbackUrl], [`--callback-url=${callbackUrl}`]]) {
+      const r = await cli(['authorize', '--profile', 'firma', ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('BAD_REQUEST');
+      expect(r.stderr).toContain('standard input');
+      expect(r.stderr).not.toContain(new URL(callbackUrl).searchParams.get('code')!);
+    }
+    // --code/--state are gone: the address carries both.
     const q = new URL(callbackUrl).searchParams;
-    const both = await cli(['authorize', '--profile', 'firma', '--callback-url', callbackUrl, '--code', q.get('code')!]);
-    expect(both.code).toBe(2);
-    const r = await json<Record<string, any>>(['authorize', '--profile', 'firma', '--code', q.get('code')!, '--state', q.get('state')!]);
+    expect((await cli(['authorize', '--profile', 'firma', '--code', q.get('code')!, '--state', q.get('state')!])).code).toBe(2);
+    expect(anaf.counters.requests.token).toBe(0);
+    const empty = await cli(['authorize', '--profile', 'firma', '--callback-url'], '\n');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('CALLBACK_INVALID');
+    // The state was not used up by any of that: the same address, on standard input, finishes.
+    const r = await json<Record<string, any>>(['authorize', '--profile', 'firma', '--callback-url'], `${callbackUrl}\n`);
     expect(r).toMatchObject({ state: 'valid', stateEchoed: true });
+    expect(anaf.counters.grants.authorization_code).toBe(1);
+  });
+
+  it('says when the login may start and that the code then lives 60 seconds', async () => {
+    await addProfile();
+    const r = await cli(['authorize', '--profile', 'firma']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/anaf-oauth2\/v1\/authorize\?/);
+    expect(r.stderr).toContain('10 minute');
+    expect(r.stderr).toContain('60 de secunde');
+    expect(r.stderr).toContain('60 seconds');
+    expect(r.stderr).toContain('--callback-url');
+    expect(r.stderr).not.toMatch(/valid until|valabil până la/i);
+    const start = await json<{ expiresAt: string }>(['authorize', '--profile', 'firma']);
+    const left = Date.parse(start.expiresAt) - Date.now();
+    expect(left).toBeGreaterThan(9 * 60_000); // expiresAt: until when the login may start
+    expect(left).toBeLessThanOrEqual(10 * 60_000);
   });
 
   it('accepts an answer without state only for the single recent authorization, and records it', async () => {
@@ -173,7 +207,7 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
     anaf.setOptions({ omitState: true });
     const { callbackUrl } = await authorize();
     expect(new URL(callbackUrl).searchParams.has('state')).toBe(false);
-    const r = await json<Record<string, any>>(['authorize', '--profile', 'firma', '--callback-url', callbackUrl]);
+    const r = await json<Record<string, any>>(['authorize', '--profile', 'firma', '--callback-url'], `${callbackUrl}\n`);
     expect(r).toMatchObject({ state: 'valid', stateEchoed: false });
   });
 
@@ -181,7 +215,7 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
     await addProfile();
     anaf.setOptions({ enrolledSubjects: ['POPESCU ION'] });
     const { callbackUrl } = await authorize('firma', pki.clientEc);
-    const r = await cli(['authorize', '--profile', 'firma', '--callback-url', callbackUrl]);
+    const r = await finish('firma', callbackUrl);
     expect(r.code).toBe(6);
     expect(r.stderr).toContain('ACCESS_DENIED');
     expect(r.stderr).toContain('SPV');
@@ -190,7 +224,7 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
 
   it('revokes at ANAF and forgets the tokens', async () => {
     await addProfile();
-    await cli(['authorize', '--profile', 'firma', '--callback-url', (await authorize()).callbackUrl]);
+    await finish('firma', (await authorize()).callbackUrl);
     const access = anaf.issued.accessTokens.at(-1)!;
     const r = await cli(['revoke', '--profile', 'firma']);
     expect(r.code, r.stderr).toBe(0);
@@ -202,7 +236,7 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
 
   it('marks the token dead on invalid_grant and asks for the USB key', async () => {
     await addProfile();
-    await cli(['authorize', '--profile', 'firma', '--callback-url', (await authorize()).callbackUrl]);
+    await finish('firma', (await authorize()).callbackUrl);
     const revoke = await request(`${anaf.url}/anaf-oauth2/v1/revoke`, pki.ca.certPem, {
       form: { token: anaf.issued.refreshTokens.at(-1)!, client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
     });
@@ -220,7 +254,7 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
   it('keeps the old token when ANAF answers 5xx, and serves it while it is still valid', async () => {
     anaf.setOptions({ accessTokenTtlSec: 10 * DAY }); // inside the 14-day window: always due
     await addProfile();
-    await cli(['authorize', '--profile', 'firma', '--callback-url', (await authorize()).callbackUrl]);
+    await finish('firma', (await authorize()).callbackUrl);
     const before = anaf.issued.accessTokens.at(-1)!;
     anaf.setFaults({ status: 503 });
     const r = await cli(['refresh', '--profile', 'firma']);
@@ -245,7 +279,7 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
   it('lets one of several concurrent processes refresh; all get the new token', async () => {
     anaf.setOptions({ accessTokenTtlSec: 10 * DAY });
     await addProfile();
-    await cli(['authorize', '--profile', 'firma', '--callback-url', (await authorize()).callbackUrl]);
+    await finish('firma', (await authorize()).callbackUrl);
     anaf.setFaults({ delayMs: 700 });
     const [a, b] = await Promise.all([cli(['refresh', '--profile', 'firma']), cli(['refresh', '--profile', 'firma'])]);
     expect([a.code, b.code]).toEqual([0, 0]);
@@ -271,7 +305,7 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
     await addProfile();
     expect((await cli(['profile', 'add', '--name', 'firma', '--client-id', 'c', '--redirect-uri', REDIRECT], 's3cret\n')).code).toBe(2);
     expect((await cli(['token', '--profile', 'firma'])).code).toBe(4);
-    const wrong = await cli(['authorize', '--profile', 'firma', '--callback-url', 'https://evil.example/anaf/callback?code=x&state=y']);
+    const wrong = await finish('firma', 'https://evil.example/anaf/callback?code=x&state=y');
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('CALLBACK_INVALID');
     const list = await json<Record<string, any>[]>(['profile', 'list']);
@@ -283,7 +317,7 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
     const r = await cli(['profile', 'add', '--name', 'bad', '--client-id', CLIENT_ID, '--redirect-uri', REDIRECT, '--env', anaf.url], 'not-the-secret\n');
     expect(r.code).toBe(0);
     const { callbackUrl } = await authorize('bad');
-    const done = await cli(['authorize', '--profile', 'bad', '--callback-url', callbackUrl]);
+    const done = await finish('bad', callbackUrl);
     expect(done.code).toBe(6);
     expect(done.stderr).toContain('INVALID_CLIENT');
   });

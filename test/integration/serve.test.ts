@@ -52,7 +52,7 @@ async function authorize(name: string, ttlDays: number) {
   anaf.setOptions({ accessTokenTtlSec: ttlDays * DAY });
   const start = JSON.parse((await cli(['authorize', '--profile', name, '--json'])).stdout) as { authorizeUrl: string };
   const res = await openAuthorize(start.authorizeUrl, pki.ca.certPem, pki.client);
-  const done = await cli(['authorize', '--profile', name, '--callback-url', res.location!]);
+  const done = await cli(['authorize', '--profile', name, '--callback-url'], `${res.location!}\n`);
   expect(done.code, done.stderr).toBe(0);
   // Refreshed tokens are long-lived again, so one refresh is enough.
   anaf.setOptions({ accessTokenTtlSec: 90 * DAY });

@@ -9,7 +9,7 @@ import { AppError } from '../../../shared/src/errors.js';
 import type { AuthorizeStart } from '../../../shared/src/protocol/results.js';
 import type { Profile } from '../../../shared/src/schemas/profile.js';
 import type { CertificateRecord, Vault, TokenRecord } from '../vault/vault.js';
-import type { Logger } from '../log/logger.js';
+import { registerSecret, type Logger } from '../log/logger.js';
 import { authorizationUrl, clientAuthOf, exchangeCode, type ClientOptions } from './anaf-client.js';
 import { certificateFromClaims } from './token-claims.js';
 import { safeText } from './anaf-answers.js';
@@ -90,7 +90,9 @@ export async function completeAuthorization(
     log.log('warn', 'authorize.denied', { profile: profile.name, error: safeText(error, 64) });
     throw new AppError(error === 'access_denied' ? 'ACCESS_DENIED' : 'AUTHORIZATION_FAILED', detail);
   }
-  if (!params.get('code')) throw new AppError('CALLBACK_INVALID', 'no code in the callback');
+  const code = params.get('code');
+  if (!code) throw new AppError('CALLBACK_INVALID', 'no code in the callback');
+  registerSecret(code); // whatever fails from here on must not show it
 
   const secret = vault.clientSecret(profile.name);
   const tokens = await exchangeCode(profile, secret, params, { ...opts, clientAuth: clientAuthOf(vault, profile.name) });
