@@ -108,6 +108,11 @@ const catalogue = {
     en: 'ANAF refused the authorization code (used already, expired, or for another callback URL). Start the authorization again and finish it within a minute.',
     ro: 'ANAF a refuzat codul de autorizare (deja folosit, expirat sau pentru altă adresă de callback). Porniți din nou autorizarea și finalizați-o într-un minut.',
   },
+  TOKEN_NOT_AUTHORIZED: {
+    exit: EXIT.rejected,
+    en: 'ANAF does not accept the stored access token (TestOauth hello answered 401/403). Refresh it ("anaf-token refresh --profile <name>", or "Refresh now" in the extension); if that fails, authorize again with the USB key. A certificate enrolled in SPV recently gets its rights about 24 hours later. Which CIFs the token may use for e-Factura is decided by SPV, and this check cannot see it.',
+    ro: 'ANAF nu acceptă tokenul de acces salvat (TestOauth hello a răspuns 401/403). Reîmprospătați-l ("anaf-token refresh --profile <nume>" sau "Reîmprospătează" în extensie); dacă nu merge, autorizați din nou cu cheia USB. Un certificat înrolat de curând în SPV primește drepturile după aproximativ 24 de ore. Pentru ce CIF-uri poate fi folosit tokenul în e-Factura hotărăște SPV, iar această verificare nu poate vedea asta.',
+  },
   ANAF_UNAVAILABLE: {
     exit: EXIT.transient,
     en: 'ANAF could not be reached or answered with an error. The stored token was kept; try again later.',
