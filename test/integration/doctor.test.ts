@@ -27,6 +27,7 @@ import { tempDir, tempPaths } from '../helpers/temp.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { makeSoftHsmToken, type SoftHsmToken } from '../pki/softhsm-token.js';
 import { makePkcs11Check, pkcs11Check } from '../../native-host/src/doctor/pkcs11-check.js';
+import { makeHelloCheck } from '../../native-host/src/doctor/hello-check.js';
 import { AppError } from '../../shared/src/index.js';
 import { openAuthorize } from '../helpers/browser.js';
 
@@ -282,6 +283,50 @@ describe('doctor: tokens', () => {
   });
 });
 
+describe('doctor: does ANAF accept the tokens (TestOauth hello)', () => {
+  const answering = (status: number, body = ''): typeof fetch => async () => new Response(body, { status, headers: status === 401 ? { 'WWW-Authenticate': 'Bearer error="invalid_token"' } : {} });
+
+  it('asks once for each live token: ok is ok, not-authorized fails, unavailable warns; none, expired and dead tokens are not asked about', async () => {
+    const paths = tempPaths();
+    const vault = vaultWith(paths, ['live', 'due', 'none', 'expired', 'dead'].map((name) => ({ name })));
+    saveToken(vault, 'live', 80, 300);
+    saveToken(vault, 'due', 5, 300);
+    saveToken(vault, 'expired', -1, 300);
+    saveToken(vault, 'dead', 80, 300);
+    vault.markDead('dead', 'refresh: ANAF answered 400 invalid_grant');
+    vault.close();
+    const asked: string[] = [];
+    const recording = (status: number, body?: string): typeof fetch => async (url, init) => {
+      asked.push(`${String(url)} ${(init?.headers as Record<string, string>).authorization}`);
+      return answering(status, body)(url, init);
+    };
+
+    const ok = await run(makeHelloCheck({ fetch: recording(200, 'Hello test') }), { paths });
+    expect(ok.map((f) => [f.subject, f.status])).toEqual([['due', 'ok'], ['live', 'ok']]);
+    expect(asked).toEqual([`${anaf.url}/TestOauth/jaxrs/hello?name=test Bearer access-due-0123456789`, `${anaf.url}/TestOauth/jaxrs/hello?name=test Bearer access-live-0123456789`]);
+    expect(JSON.stringify(ok)).not.toContain('access-live');
+
+    const denied = await run(makeHelloCheck({ fetch: answering(401) }), { paths });
+    expect(denied.map((f) => f.status)).toEqual(['fail', 'fail']);
+    expect(denied[0]).toMatchObject({ check: 'hello', subject: 'due', status: 'fail', message: 'ANAF does not accept the access token (ANAF answered 401 invalid_token)' });
+    expect(denied[0]!.advice!.en).toContain('24 hours');
+    expect(denied[0]!.advice!.ro).toContain('SPV');
+
+    const waf = await run(makeHelloCheck({ fetch: answering(200, '<html><body>The requested URL was rejected. Please consult with your administrator.</body></html>') }), { paths });
+    expect(waf[0]).toMatchObject({ status: 'warn', message: expect.stringContaining('The requested URL was rejected') });
+    const down = await run(makeHelloCheck({ fetch: answering(503) }), { paths });
+    expect(down[0]).toMatchObject({ status: 'warn', message: 'ANAF gave no verdict on the access token (ANAF answered HTTP 503)' });
+    expect(down[0]!.causes![0]!.en).toContain('proxy');
+  });
+
+  it('says nothing without a vault or without live tokens', async () => {
+    expect(await run(makeHelloCheck({ fetch: answering(200) }), { paths: tempPaths() })).toEqual([]);
+    const paths = tempPaths();
+    vaultWith(paths, [{ name: 'none' }]).close();
+    expect(await run(makeHelloCheck({ fetch: answering(200) }), { paths })).toEqual([]);
+  });
+});
+
 describe('anaf-token doctor', () => {
   it('runs every check, exits 0 when nothing fails and 1 with the failures listed', async () => {
     const home = tempDir('home');
@@ -297,6 +342,18 @@ describe('anaf-token doctor', () => {
     const report = JSON.parse(good.stdout) as { ok: boolean; findings: Finding[] };
     expect(report.ok).toBe(true);
     expect(new Set(report.findings.map((f) => f.check))).toEqual(new Set(DOCTOR_CHECKS.map((c) => c.id)));
+    expect(report.findings.find((f) => f.check === 'hello')).toMatchObject({ subject: 'firma', status: 'ok', message: expect.stringContaining('HTTP 200') });
+
+    // ANAF refusing the access token fails the run, with the advice to refresh or authorize again.
+    anaf.advanceClock(91 * 86_400);
+    try {
+      const refused = await runCli(['doctor', '--user-data-dir', udd], cliEnv);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toMatch(/FAIL  hello \[firma\]: ANAF does not accept the access token \(ANAF answered 401 invalid_token\)/);
+      expect(refused.stdout).toContain('24 hours');
+    } finally {
+      anaf.advanceClock(-91 * 86_400);
+    }
 
     const broken = Vault.open({ paths, env });
     broken.markDead('firma', 'the refresh token has expired');
@@ -321,6 +378,7 @@ describe('anaf-token doctor', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^info  pkcs11: no USB key with a usable signature certificate is plugged in; the USB key is only needed to authorize again$/m);
     expect(r.stdout).toContain('refreshing and using the token do not need it');
+    expect(r.stdout).toMatch(/^ok    hello \[firma\]: ANAF accepts the access token/m);
     expect(r.stdout).toMatch(/\d+ ok, [1-9]\d* info, \d+ warn, 0 fail/);
     expect(r.stdout).not.toContain('FAIL');
     expect(r.stderr).not.toContain('CHECKS_FAILED');
