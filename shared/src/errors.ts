@@ -118,6 +118,11 @@ const catalogue = {
     en: 'ANAF refused the authorization code: it is valid 60 seconds after the login and works once. Start the authorization again and let it finish at once.',
     ro: 'ANAF a refuzat codul de autorizare: este valabil 60 de secunde după autentificare și merge o singură dată. Porniți din nou autorizarea și lăsați-o să se termine imediat.',
   },
+  TOKEN_NOT_AUTHORIZED: {
+    exit: EXIT.rejected,
+    en: 'ANAF does not accept the stored access token (TestOauth hello answered 401/403). Refresh it ("anaf-token refresh --profile <name>", or "Refresh now" in the extension); if that fails, authorize again with the USB key. A certificate enrolled in SPV recently gets its rights about 24 hours later. Which CIFs the token may use for e-Factura is decided by SPV, and this check cannot see it.',
+    ro: 'ANAF nu acceptă tokenul de acces salvat (TestOauth hello a răspuns 401/403). Reîmprospătați-l ("anaf-token refresh --profile <nume>" sau "Reîmprospătează" în extensie); dacă nu merge, autorizați din nou cu cheia USB. Un certificat înrolat de curând în SPV primește drepturile după aproximativ 24 de ore. Pentru ce CIF-uri poate fi folosit tokenul în e-Factura hotărăște SPV, iar această verificare nu poate vedea asta.',
+  },
   ANAF_UNAVAILABLE: {
     exit: EXIT.transient,
     en: 'ANAF could not be reached or answered with an error. The stored token was kept; try again later.',

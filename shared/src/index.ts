@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './schemas/error-payload.js';
 export * from './schemas/profile.js';
 export * from './schemas/token-status.js';
+export * from './schemas/token-check.js';
 export * from './protocol/messages.js';
 export * from './extension-id.js';
 export * from './schemas/pkcs11.js';

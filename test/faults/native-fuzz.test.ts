@@ -29,6 +29,7 @@ const templates: Record<string, unknown>[] = [
   { id: 'x', type: 'authorize.complete', profile: 'nobody', callbackUrl: 'https://erp.example.ro/cb?code=1&state=2' },
   { id: 'x', type: 'token.refresh', profile: 'nobody' },
   { id: 'x', type: 'token.revoke', profile: 'nobody' },
+  { id: 'x', type: 'token.check', profile: 'nobody' },
   { id: 'x', type: 'profile.save', name: 'fz', clientId: 'c', redirectUri: 'https://erp.example.ro/cb', env: 'https://127.0.0.1:1' },
 ];
 

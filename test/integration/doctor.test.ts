@@ -26,17 +26,22 @@ import { CLI, runCli } from '../helpers/cli.js';
 import { tempDir, tempPaths } from '../helpers/temp.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { makeSoftHsmToken, type SoftHsmToken } from '../pki/softhsm-token.js';
-import { pkcs11Check } from '../../native-host/src/doctor/pkcs11-check.js';
+import { makePkcs11Check, pkcs11Check } from '../../native-host/src/doctor/pkcs11-check.js';
+import { makeHelloCheck } from '../../native-host/src/doctor/hello-check.js';
+import { AppError } from '../../shared/src/index.js';
+import { openAuthorize } from '../helpers/browser.js';
 
 const env = { ANAF_TOKEN_KEYSTORE: 'file' };
 const DAY = 86_400_000;
+const SECRET = 'secret-123456';
+const REDIRECT = 'https://erp.example.ro/anaf/callback';
 let pki: Pki;
 let anaf: AnafStandin;
 let token: SoftHsmToken;
 
 beforeAll(async () => {
   pki = await makePki(tempDir('pki'));
-  anaf = await startAnafStandin({ pki, clients: [] });
+  anaf = await startAnafStandin({ pki, clients: [{ clientId: 'cid', clientSecret: SECRET, redirectUris: [REDIRECT] }] });
   token = await makeSoftHsmToken(tempDir('hsm'), pki);
 });
 
@@ -70,7 +75,7 @@ function vaultWith(paths: Paths, profiles: { name: string; redirectUri?: string;
   const vault = Vault.open({ paths, env });
   for (const p of profiles) {
     vault.saveProfile(
-      { name: p.name, clientId: 'cid', clientSecret: 'secret-123456', redirectUri: p.redirectUri ?? 'https://erp.example.ro/anaf/callback', env: (p.env ?? anaf.url) as 'prod', refreshWindowDays: 14 },
+      { name: p.name, clientId: 'cid', clientSecret: SECRET, redirectUri: p.redirectUri ?? REDIRECT, env: (p.env ?? anaf.url) as 'prod', refreshWindowDays: 14 },
       'create',
     );
   }
@@ -84,6 +89,23 @@ function saveToken(vault: Vault, name: string, accessDays: number, refreshDays: 
     { accessToken: `access-${name}-0123456789`, refreshToken: `refresh-${name}-0123456789`, accessExpiresAt: now + accessDays * DAY, refreshExpiresAt: now + refreshDays * DAY },
     { kind: 'authorization', certificate: {}, stateEchoed: true },
   );
+}
+
+/** A token the stand-in issued, obtained as a user does (CLI + the browser's TLS login), so ANAF's hello accepts it. */
+async function authorizeForReal(cliEnv: NodeJS.ProcessEnv, name: string): Promise<void> {
+  const start = await runCli(['authorize', '--profile', name, '--json'], cliEnv);
+  expect(start.code, start.stderr).toBe(0);
+  const browser = await openAuthorize((JSON.parse(start.stdout) as { authorizeUrl: string }).authorizeUrl, pki.ca.certPem, pki.client);
+  const done = await runCli(['authorize', '--profile', name, '--callback-url', browser.location!], cliEnv);
+  expect(done.code, done.stderr).toBe(0);
+}
+
+/** A SoftHSM configuration with no token in it: the USB key is not plugged in. */
+function emptySoftHsm(): string {
+  const empty = tempDir('hsm-empty');
+  fs.mkdirSync(path.join(empty, 'tokens'));
+  fs.writeFileSync(path.join(empty, 'softhsm2.conf'), `directories.tokendir = ${path.join(empty, 'tokens')}\n`);
+  return path.join(empty, 'softhsm2.conf');
 }
 
 describe('doctor: native messaging host', () => {
@@ -231,14 +253,16 @@ describe('doctor: ANAF reachable and the clock', () => {
 });
 
 describe('doctor: tokens', () => {
-  it('says which tokens are fine, missing, dead, failing, expired or near the end of their refresh token', async () => {
+  it('says which tokens are fine, missing, dead, failing, refused, expired or near the end of their refresh token', async () => {
     const paths = tempPaths();
-    const vault = vaultWith(paths, ['ok', 'none', 'dead', 'failing', 'ending', 'expired'].map((name) => ({ name })));
+    const vault = vaultWith(paths, ['ok', 'none', 'dead', 'failing', 'refused', 'ending', 'expired'].map((name) => ({ name })));
     saveToken(vault, 'ok', 80, 300);
     saveToken(vault, 'dead', 80, 300);
     vault.markDead('dead', 'refresh: ANAF answered 400 invalid_grant');
     saveToken(vault, 'failing', 5, 300);
     vault.recordFailure('failing', 'ANAF_UNAVAILABLE: refresh: ANAF answered HTTP 503');
+    saveToken(vault, 'refused', 5, 300);
+    vault.recordFailure('refused', 'INVALID_CLIENT: refresh: ANAF answered 401 invalid_client');
     saveToken(vault, 'ending', 80, 10);
     saveToken(vault, 'expired', -1, 300);
     vault.close();
@@ -250,9 +274,56 @@ describe('doctor: tokens', () => {
     expect(of('dead').causes!.map((c) => c.en).join(' ')).toContain('Another program refreshed with the same refresh token');
     expect(of('failing')).toMatchObject({ status: 'warn', message: expect.stringContaining('last refresh failed') });
     expect(of('failing').causes![0]!.en).toContain('proxy');
+    // A retry cannot fix a refused client: the token stops working when the access token ends.
+    expect(of('refused')).toMatchObject({ status: 'fail', message: expect.stringContaining('ANAF refuses to refresh the token (INVALID_CLIENT') });
+    expect(of('refused').advice!.en).toContain('client secret');
     expect(of('ending')).toMatchObject({ status: 'warn', message: expect.stringContaining('refresh token ends') });
     expect(of('ending').advice!.ro).toContain('cheia USB');
     expect(of('expired')).toMatchObject({ status: 'warn', message: expect.stringContaining('access token expired') });
+  });
+});
+
+describe('doctor: does ANAF accept the tokens (TestOauth hello)', () => {
+  const answering = (status: number, body = ''): typeof fetch => async () => new Response(body, { status, headers: status === 401 ? { 'WWW-Authenticate': 'Bearer error="invalid_token"' } : {} });
+
+  it('asks once for each live token: ok is ok, not-authorized fails, unavailable warns; none, expired and dead tokens are not asked about', async () => {
+    const paths = tempPaths();
+    const vault = vaultWith(paths, ['live', 'due', 'none', 'expired', 'dead'].map((name) => ({ name })));
+    saveToken(vault, 'live', 80, 300);
+    saveToken(vault, 'due', 5, 300);
+    saveToken(vault, 'expired', -1, 300);
+    saveToken(vault, 'dead', 80, 300);
+    vault.markDead('dead', 'refresh: ANAF answered 400 invalid_grant');
+    vault.close();
+    const asked: string[] = [];
+    const recording = (status: number, body?: string): typeof fetch => async (url, init) => {
+      asked.push(`${String(url)} ${(init?.headers as Record<string, string>).authorization}`);
+      return answering(status, body)(url, init);
+    };
+
+    const ok = await run(makeHelloCheck({ fetch: recording(200, 'Hello test') }), { paths });
+    expect(ok.map((f) => [f.subject, f.status])).toEqual([['due', 'ok'], ['live', 'ok']]);
+    expect(asked).toEqual([`${anaf.url}/TestOauth/jaxrs/hello?name=test Bearer access-due-0123456789`, `${anaf.url}/TestOauth/jaxrs/hello?name=test Bearer access-live-0123456789`]);
+    expect(JSON.stringify(ok)).not.toContain('access-live');
+
+    const denied = await run(makeHelloCheck({ fetch: answering(401) }), { paths });
+    expect(denied.map((f) => f.status)).toEqual(['fail', 'fail']);
+    expect(denied[0]).toMatchObject({ check: 'hello', subject: 'due', status: 'fail', message: 'ANAF does not accept the access token (ANAF answered 401 invalid_token)' });
+    expect(denied[0]!.advice!.en).toContain('24 hours');
+    expect(denied[0]!.advice!.ro).toContain('SPV');
+
+    const waf = await run(makeHelloCheck({ fetch: answering(200, '<html><body>The requested URL was rejected. Please consult with your administrator.</body></html>') }), { paths });
+    expect(waf[0]).toMatchObject({ status: 'warn', message: expect.stringContaining('The requested URL was rejected') });
+    const down = await run(makeHelloCheck({ fetch: answering(503) }), { paths });
+    expect(down[0]).toMatchObject({ status: 'warn', message: 'ANAF gave no verdict on the access token (ANAF answered HTTP 503)' });
+    expect(down[0]!.causes![0]!.en).toContain('proxy');
+  });
+
+  it('says nothing without a vault or without live tokens', async () => {
+    expect(await run(makeHelloCheck({ fetch: answering(200) }), { paths: tempPaths() })).toEqual([]);
+    const paths = tempPaths();
+    vaultWith(paths, [{ name: 'none' }]).close();
+    expect(await run(makeHelloCheck({ fetch: answering(200) }), { paths })).toEqual([]);
   });
 });
 
@@ -262,16 +333,27 @@ describe('anaf-token doctor', () => {
     const paths = tempPaths('dr-cli');
     const udd = tempDir('udd');
     install({ paths, targets: [targetForUserDataDir(udd)], extensionIds: [EXTENSION_ID], cliPath: CLI, platform: 'linux' });
-    const vault = vaultWith(paths, [{ name: 'firma' }]);
-    saveToken(vault, 'firma', 80, 300);
-    vault.close();
+    vaultWith(paths, [{ name: 'firma' }]).close();
     const cliEnv = { HOME: home, ANAF_TOKEN_HOME: paths.dataDir, ANAF_TOKEN_KEYSTORE: 'file', NODE_EXTRA_CA_CERTS: pki.ca.certFile, SOFTHSM2_CONF: token.conf };
+    await authorizeForReal(cliEnv, 'firma');
 
     const good = await runCli(['doctor', '--json', '--user-data-dir', udd], cliEnv);
     expect(good.code, good.stdout).toBe(0);
     const report = JSON.parse(good.stdout) as { ok: boolean; findings: Finding[] };
     expect(report.ok).toBe(true);
     expect(new Set(report.findings.map((f) => f.check))).toEqual(new Set(DOCTOR_CHECKS.map((c) => c.id)));
+    expect(report.findings.find((f) => f.check === 'hello')).toMatchObject({ subject: 'firma', status: 'ok', message: expect.stringContaining('HTTP 200') });
+
+    // ANAF refusing the access token fails the run, with the advice to refresh or authorize again.
+    anaf.advanceClock(91 * 86_400);
+    try {
+      const refused = await runCli(['doctor', '--user-data-dir', udd], cliEnv);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toMatch(/FAIL  hello \[firma\]: ANAF does not accept the access token \(ANAF answered 401 invalid_token\)/);
+      expect(refused.stdout).toContain('24 hours');
+    } finally {
+      anaf.advanceClock(-91 * 86_400);
+    }
 
     const broken = Vault.open({ paths, env });
     broken.markDead('firma', 'the refresh token has expired');
@@ -283,12 +365,35 @@ describe('anaf-token doctor', () => {
     expect(bad.stderr).toContain('CHECKS_FAILED');
   });
 
+  it('exits 0 with no USB key plugged in and a working token, saying the key is only needed to authorize again', async () => {
+    const home = tempDir('home');
+    const paths = tempPaths('dr-nokey');
+    const udd = tempDir('udd');
+    install({ paths, targets: [targetForUserDataDir(udd)], extensionIds: [EXTENSION_ID], cliPath: CLI, platform: 'linux' });
+    vaultWith(paths, [{ name: 'firma' }]).close();
+    const cliEnv = { HOME: home, ANAF_TOKEN_HOME: paths.dataDir, ANAF_TOKEN_KEYSTORE: 'file', NODE_EXTRA_CA_CERTS: pki.ca.certFile, SOFTHSM2_CONF: emptySoftHsm() };
+    await authorizeForReal(cliEnv, 'firma');
+
+    const r = await runCli(['doctor', '--user-data-dir', udd], cliEnv);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^info  pkcs11: no USB key with a usable signature certificate is plugged in; the USB key is only needed to authorize again$/m);
+    expect(r.stdout).toContain('refreshing and using the token do not need it');
+    expect(r.stdout).toMatch(/^ok    hello \[firma\]: ANAF accepts the access token/m);
+    expect(r.stdout).toMatch(/\d+ ok, [1-9]\d* info, \d+ warn, 0 fail/);
+    expect(r.stdout).not.toContain('FAIL');
+    expect(r.stderr).not.toContain('CHECKS_FAILED');
+    const j = JSON.parse((await runCli(['doctor', '--json', '--user-data-dir', udd], cliEnv)).stdout) as { ok: boolean; summary: Record<string, number> };
+    expect(j.ok).toBe(true);
+    expect(j.summary.fail).toBe(0);
+    expect(j.summary.info).toBeGreaterThan(0);
+  });
+
   it('reports a check that throws as a failure and runs the others', async () => {
     const ctx = doctorContext({ paths: tempPaths(), env });
     const boom: Check = { id: 'boom', run: async () => Promise.reject(new Error('kaput')) };
     const r = await runDoctor(ctx, [boom, vaultCheck]);
     ctx.close();
-    expect(r.summary).toEqual({ ok: 0, warn: 1, fail: 1 });
+    expect(r.summary).toEqual({ ok: 0, info: 0, warn: 1, fail: 1 });
     expect(renderReport(r)).toContain('FAIL  boom: the check itself failed: kaput');
   });
 });
@@ -303,13 +408,63 @@ describe('pkcs11 check', () => {
     expect(findings.some((f) => f.status === 'fail')).toBe(false);
   });
 
-  it('fails when no token with a usable certificate is present', async () => {
-    const empty = tempDir('hsm-empty');
-    fs.mkdirSync(path.join(empty, 'tokens'));
-    fs.writeFileSync(path.join(empty, 'softhsm2.conf'), `directories.tokendir = ${path.join(empty, 'tokens')}\n`);
-    const findings = await withSoftHsm(path.join(empty, 'softhsm2.conf'), () => run(pkcs11Check, { paths: tempPaths() }));
-    const fail = findings.find((f) => f.status === 'fail');
-    expect(fail?.message).toBe('no token with a usable signature certificate is present');
-    expect(fail?.advice?.en).toContain('Plug in the USB token');
+  it('only informs when no token with a usable certificate is plugged in: the key is needed to authorize again, not to refresh', async () => {
+    const paths = tempPaths();
+    const vault = vaultWith(paths, [{ name: 'firma' }]);
+    saveToken(vault, 'firma', 80, 300);
+    vault.close();
+    const findings = await withSoftHsm(emptySoftHsm(), () => run(pkcs11Check, { paths }));
+    expect(findings.some((f) => f.status === 'fail')).toBe(false);
+    const info = findings.find((f) => f.status === 'info');
+    expect(info?.message).toBe('no USB key with a usable signature certificate is plugged in; the USB key is only needed to authorize again');
+    expect(info?.advice?.en).toContain('plug in the USB token');
+    expect(info?.advice?.ro).toContain('doar pentru o nouă autorizare');
+  });
+
+  it('warns instead while a profile needs a new authorization (no token, or a dead one)', async () => {
+    const paths = tempPaths();
+    const vault = vaultWith(paths, [{ name: 'firma' }, { name: 'nou' }]);
+    saveToken(vault, 'firma', 80, 300);
+    vault.close();
+    const findings = await withSoftHsm(emptySoftHsm(), () => run(pkcs11Check, { paths }));
+    const warn = findings.find((f) => f.status === 'warn' && !f.subject);
+    expect(warn?.message).toContain('no USB key with a usable signature certificate is plugged in');
+    expect(warn?.advice?.en).toContain('Profile "nou" needs an authorization with the USB key now');
+    expect(findings.some((f) => f.status === 'fail')).toBe(false);
+  });
+
+  it('only informs when no PKCS#11 driver is installed', async () => {
+    const noDriver = makePkcs11Check({
+      scan: async () => {
+        throw new AppError('PKCS11_MODULE_NOT_FOUND');
+      },
+    });
+    const paths = tempPaths();
+    const vault = vaultWith(paths, [{ name: 'firma' }]);
+    saveToken(vault, 'firma', 80, 300);
+    vault.close();
+    expect(await run(noDriver, { paths })).toEqual([
+      expect.objectContaining({ status: 'info', message: 'no PKCS#11 driver found in the known places; the USB key is only needed to authorize again' }),
+    ]);
+    const none = await run(noDriver, { paths: tempPaths() });
+    expect(none[0]!.status).toBe('info');
+    expect(none[0]!.advice!.en).toContain('install the USB token software');
+  });
+
+  it('warns, not fails, about a locked PIN', async () => {
+    const cert = {
+      id: '01', label: 'sig', subject: 'CN=POPESCU ION', commonName: 'POPESCU ION', serialHex: '0A', issuer: 'CN=CA',
+      notBefore: new Date(Date.now() - DAY).toISOString(), notAfter: new Date(Date.now() + 300 * DAY).toISOString(), sha256: 'ab',
+      keyAlgorithm: 'RSA', keyUsage: ['digitalSignature', 'nonRepudiation'], extendedKeyUsage: [],
+      qualified: { compliance: true, qscd: true, types: ['esign'] }, privateKey: 'present' as const, signature: true,
+    };
+    const locked = makePkcs11Check({
+      scan: async () => [
+        { path: '/usr/lib/vendor.so', tokens: [{ slotId: '0', slotDescription: 'slot', present: true, label: 'KEY', pin: { countLow: true, finalTry: false, locked: true }, certificates: [cert] }] },
+      ],
+    });
+    const findings = await run(locked, { paths: tempPaths() });
+    expect(findings.find((f) => f.message === 'the PIN is locked')?.status).toBe('warn');
+    expect(findings.some((f) => f.status === 'fail')).toBe(false);
   });
 });

@@ -118,6 +118,40 @@ describe('native messaging host', () => {
     expect((await s.end()).code).toBe(0);
   });
 
+  it('checks the stored token with ANAF on token.check: the verdict is the answer, never the token', async () => {
+    const s = session();
+    await s.request({ id: 'c1', type: 'profile.save', name: 'checked', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: REDIRECT, env: anaf.url });
+    const none = await s.request({ id: 'c2', type: 'token.check', profile: 'checked' });
+    expect(none).toMatchObject({ id: 'c2', ok: false, error: { code: 'NO_TOKEN' } });
+    const start = resultSchemas['authorize.start'].parse((await s.request({ id: 'c3', type: 'authorize.start', profile: 'checked' })).result);
+    const browser = await openAuthorize(start.authorizeUrl, pki.ca.certPem, pki.client);
+    expect((await s.request({ id: 'c4', type: 'authorize.complete', profile: 'checked', callbackUrl: browser.location! })).ok).toBe(true);
+    anaf.resetCounters();
+
+    const ok = await s.request({ id: 'c5', type: 'token.check', profile: 'checked' });
+    expect(ok).toMatchObject({ id: 'c5', ok: true });
+    expect(resultSchemas['token.check'].parse(ok.result)).toEqual({ profile: 'checked', result: 'ok', httpStatus: 200, checkedAt: expect.any(String) });
+
+    anaf.setFaults({ status: 503, endpoints: ['hello'] });
+    const down = resultSchemas['token.check'].parse((await s.request({ id: 'c6', type: 'token.check', profile: 'checked' })).result);
+    expect(down).toMatchObject({ result: 'unavailable', httpStatus: 503 });
+    anaf.clearFaults();
+
+    anaf.advanceClock(91 * 86_400);
+    try {
+      const denied = resultSchemas['token.check'].parse((await s.request({ id: 'c7', type: 'token.check', profile: 'checked' })).result);
+      expect(denied).toMatchObject({ result: 'not-authorized', httpStatus: 401, detail: 'ANAF answered 401 invalid_token' });
+    } finally {
+      anaf.advanceClock(-91 * 86_400);
+    }
+    expect(anaf.counters.requests.hello).toBe(3);
+    expect(anaf.counters.requests.token).toBe(0); // a check never refreshes
+
+    expect(await s.request({ id: 'c8', type: 'token.check', profile: 'checked', force: true })).toMatchObject({ id: 'c8', ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(await s.request({ id: 'c9', type: 'token.check', profile: 'nobody' })).toMatchObject({ id: 'c9', ok: false, error: { code: 'PROFILE_NOT_FOUND' } });
+    expect((await s.end()).code).toBe(0);
+  });
+
   it('answers every bad message with a typed error and keeps going', async () => {
     const s = session();
     const len = Buffer.alloc(4);

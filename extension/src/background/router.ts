@@ -4,6 +4,7 @@ import browser from 'webextension-polyfill';
 import { ExtError, toUiError } from '../shared/errors.js';
 import { uiRequestSchema, type UiKind, type UiReply, type UiRequest, type UiResults } from '../shared/ui-protocol.js';
 import { checkPin, labelCertificate, listCertificates } from './actions/certificates.js';
+import { checkToken } from './actions/check.js';
 import { completeFromCallback, dismissFlow, startObtain } from './actions/obtain-token.js';
 import { removeProfile, saveProfile } from './actions/profiles.js';
 import { refreshNow } from './actions/refresh.js';
@@ -20,6 +21,7 @@ const handlers: { [K in UiKind]: Handler<K> } = {
   },
   refresh: (req) => refreshNow(req.profile),
   revoke: (req) => revokeTokens(req.profile),
+  'token.check': (req) => checkToken(req.profile),
   'profile.save': (req) => saveProfile(req.profile),
   'profile.remove': (req) => removeProfile(req.profile),
   'flow.dismiss': async (req) => {

@@ -8,6 +8,7 @@ import './popup.css';
 import browser, { type Storage } from 'webextension-polyfill';
 import { usableForAnaf } from '../../../shared/src/certificate-warnings.js';
 import type { ResultOf } from '../../../shared/src/protocol/messages.js';
+import type { TokenCheck } from '../../../shared/src/schemas/token-check.js';
 import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import { ask } from '../shared/background-client.js';
 import { readCachedCerts } from '../shared/certs-cache.js';
@@ -32,6 +33,8 @@ const state = {
   hostError: undefined as UiError | undefined,
   actionErrors: new Map<string, UiError>(),
   notices: new Map<string, string>(),
+  /** The last "Check" verdict per profile, until another action on that profile makes it stale. */
+  checks: new Map<string, TokenCheck>(),
   busy: new Set<string>(),
   /** Host permission for each profile's callback origin, known before a click needs it. */
   granted: new Map<string, boolean>(),
@@ -59,6 +62,7 @@ function draw(): void {
           flow: state.flows[status.profile.name],
           actionError: state.actionErrors.get(status.profile.name),
           notice: state.notices.get(status.profile.name),
+          check: state.checks.get(status.profile.name),
           busy: state.busy.has(status.profile.name),
           labeling: state.labeling.has(status.profile.name),
         },
@@ -142,6 +146,7 @@ async function runAction(name: string, button: HTMLButtonElement | undefined, fn
   state.busy.add(name);
   state.actionErrors.delete(name);
   state.notices.delete(name);
+  state.checks.delete(name);
   button?.setAttribute('aria-busy', 'true');
   draw();
   try {
@@ -171,6 +176,12 @@ const actions: CardActions = {
   },
   refresh(status, button) {
     void runAction(status.profile.name, button, () => ask({ kind: 'refresh', profile: status.profile.name }));
+  },
+  check(status, button) {
+    const name = status.profile.name;
+    void runAction(name, button, async () => {
+      state.checks.set(name, await ask({ kind: 'token.check', profile: name }));
+    });
   },
   revoke(status, button) {
     const name = status.profile.name;

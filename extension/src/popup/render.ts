@@ -3,6 +3,7 @@
  * inject markup). Shows days left as bars, the certificate holder, the last refresh and the state;
  * never a token. Controls carry data-testid for automation.
  */
+import type { TokenCheck } from '../../../shared/src/schemas/token-check.js';
 import type { TokenState, TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import type { UiError } from '../shared/errors.js';
 import type { Flow } from '../shared/flow-state.js';
@@ -22,6 +23,8 @@ export interface CardActions {
   obtain(profile: TokenStatus): void;
   refresh(profile: TokenStatus, button: HTMLButtonElement): void;
   revoke(profile: TokenStatus, button: HTMLButtonElement): void;
+  /** "Check": ask ANAF whether the stored access token works now. */
+  check(profile: TokenStatus, button: HTMLButtonElement): void;
   dismiss(profile: TokenStatus): void;
   /** "name it": the token has no certificate subject, the user says which certificate it was. */
   startLabel(profile: TokenStatus): void;
@@ -31,8 +34,10 @@ export interface CardActions {
 export interface CardView {
   status: TokenStatus;
   flow: Flow | undefined;
-  /** An error from the last button press (refresh, revoke, obtain) in this popup. */
+  /** An error from the last button press (refresh, revoke, obtain, check) in this popup. */
   actionError: UiError | undefined;
+  /** What ANAF said to the last "Check" in this popup. */
+  check: TokenCheck | undefined;
   busy: boolean;
   /** What the last button press wants the user to know (e.g. that ANAF did not confirm a revocation). */
   notice: string | undefined;
@@ -121,6 +126,18 @@ function errorLine(name: string, error: UiError, onDismiss: (() => void) | undef
     x.addEventListener('click', onDismiss);
     line.append(x);
   }
+  return line;
+}
+
+/** The verdict of "Check" in one line; its data-result says which, for styling and automation. */
+function checkLine(name: string, c: TokenCheck): HTMLElement {
+  const when = formatDate(c.checkedAt);
+  const what = c.detail ?? (c.httpStatus !== undefined ? `HTTP ${c.httpStatus}` : '—');
+  const text =
+    c.result === 'ok' ? t('check_ok', when) : c.result === 'not-authorized' ? t('check_not_authorized', what, when) : t('check_unavailable', what, when);
+  const line = el('p', { class: `check check-${c.result}`, testid: `check-result-${name}`, text });
+  line.dataset.result = c.result;
+  if (c.result === 'not-authorized') line.setAttribute('role', 'alert');
   return line;
 }
 
@@ -220,6 +237,8 @@ export function renderCard(view: CardView, actions: CardActions): HTMLElement {
     card.append(el('p', { class: 'error', testid: `last-error-${name}`, text: t('lastErrorLabel', status.lastError) }));
   }
 
+  if (view.check && status.state !== 'none') card.append(checkLine(name, view.check));
+
   const inFlow = flow?.phase === 'waiting' || flow?.phase === 'completing';
   // After ANAF showed its own page the user fixes the cause (key, driver) and starts again.
   const canRestart = flow?.phase === 'waiting' && flow.notice !== undefined;
@@ -230,9 +249,13 @@ export function renderCard(view: CardView, actions: CardActions): HTMLElement {
   const refresh = button(t('btnRefresh'), `refresh-${name}`);
   refresh.disabled = inFlow || view.busy || status.state === 'none' || status.state === 'dead';
   refresh.addEventListener('click', () => actions.refresh(status, refresh));
+  const check = button(t('btnCheck'), `check-${name}`);
+  check.title = t('btnCheckHelp');
+  check.disabled = inFlow || view.busy || status.state === 'none';
+  check.addEventListener('click', () => actions.check(status, check));
   const revoke = button(t('btnRevoke'), `revoke-${name}`, 'danger');
   revoke.disabled = inFlow || view.busy || status.state === 'none';
   revoke.addEventListener('click', () => actions.revoke(status, revoke));
-  card.append(el('div', { class: 'actions' }, obtain, refresh, revoke));
+  card.append(el('div', { class: 'actions' }, obtain, refresh, check, revoke));
   return card;
 }

@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import { profileFormFields, profileNameSchema } from '../../../shared/src/schemas/profile.js';
 import type { ResultOf } from '../../../shared/src/protocol/messages.js';
+import type { TokenCheck } from '../../../shared/src/schemas/token-check.js';
 import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import { uiErrorSchema, type UiError } from './errors.js';
 
@@ -26,6 +27,7 @@ export const uiRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('obtain'), profile: profileNameSchema() }),
   z.object({ kind: z.literal('refresh'), profile: profileNameSchema() }),
   z.object({ kind: z.literal('revoke'), profile: profileNameSchema() }),
+  z.object({ kind: z.literal('token.check'), profile: profileNameSchema() }),
   z.object({ kind: z.literal('profile.save'), profile: profileFormSchema }),
   z.object({ kind: z.literal('profile.remove'), profile: profileNameSchema() }),
   z.object({ kind: z.literal('flow.dismiss'), profile: profileNameSchema() }),
@@ -43,6 +45,7 @@ export interface UiResults {
   obtain: { started: true };
   refresh: TokenStatus;
   revoke: ResultOf<'token.revoke'>;
+  'token.check': TokenCheck;
   'profile.save': TokenStatus;
   'profile.remove': { removed: boolean };
   'flow.dismiss': { dismissed: true };

@@ -22,6 +22,7 @@ const GROUPS: Record<string, Group> = {
   refresh: () => import('./commands/tokens.js'),
   revoke: () => import('./commands/tokens.js'),
   label: () => import('./commands/tokens.js'),
+  check: () => import('./commands/check.js'),
   native: () => import('./commands/native.js'),
   modules: () => import('./commands/pkcs11.js'),
   certs: () => import('./commands/pkcs11.js'),

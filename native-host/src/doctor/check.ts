@@ -1,13 +1,18 @@
 /**
  * What a doctor check is: a function of the setup that returns one or more findings, each
- * ok / warn / fail with advice in Romanian and English. Checks never throw for a broken
+ * ok / info / warn / fail with advice in Romanian and English. Checks never throw for a broken
  * setup: finding it is their job.
  */
 import type { Paths } from '../config/paths.js';
 import type { Runner } from '../service/runner.js';
 import type { Vault } from '../vault/vault.js';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail';
+/**
+ * `fail`: tokens do not work, or will not (the exit code says so). `warn`: something to fix
+ * before it becomes a failure. `info`: a fact worth knowing that needs nothing now, such as the
+ * USB key being unplugged (it is needed only to authorize again).
+ */
+export type CheckStatus = 'ok' | 'info' | 'warn' | 'fail';
 
 export interface Bilingual {
   ro: string;

@@ -4,10 +4,11 @@
  */
 import { anafCheck } from './anaf-check.js';
 import type { Check } from './check.js';
+import { helloCheck } from './hello-check.js';
 import { nativeHostCheck } from './native-host-check.js';
 import { pkcs11Check } from './pkcs11-check.js';
 import { profilesCheck } from './profiles-check.js';
 import { tokensCheck } from './tokens-check.js';
 import { vaultCheck } from './vault-check.js';
 
-export const DOCTOR_CHECKS: Check[] = [nativeHostCheck, vaultCheck, pkcs11Check, profilesCheck, anafCheck, tokensCheck];
+export const DOCTOR_CHECKS: Check[] = [nativeHostCheck, vaultCheck, pkcs11Check, profilesCheck, anafCheck, tokensCheck, helloCheck];

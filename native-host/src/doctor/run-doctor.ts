@@ -71,12 +71,13 @@ export async function runDoctor(ctx: DoctorContext, checks: readonly Check[]): P
       findings.push({ check: check.id, status: 'fail', message: `the check itself failed: ${err}` });
     }
   }
-  const summary: Record<CheckStatus, number> = { ok: 0, warn: 0, fail: 0 };
+  const summary: Record<CheckStatus, number> = { ok: 0, info: 0, warn: 0, fail: 0 };
   for (const f of findings) summary[f.status]++;
+  // Only a failure fails the run: warnings and information leave tokens working.
   return { ok: summary.fail === 0, summary, findings };
 }
 
-const MARK: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' };
+const MARK: Record<CheckStatus, string> = { ok: 'ok  ', info: 'info', warn: 'WARN', fail: 'FAIL' };
 
 export function renderReport(r: DoctorReport): string {
   const lines: string[] = [];
@@ -85,6 +86,6 @@ export function renderReport(r: DoctorReport): string {
     if (f.advice) lines.push(`      ro: ${f.advice.ro}`, `      en: ${f.advice.en}`);
     if (f.causes?.length) lines.push(...formatCauses(f.causes).trimEnd().split('\n').map((l) => `    ${l}`));
   }
-  lines.push('', `${r.summary.ok} ok, ${r.summary.warn} warn, ${r.summary.fail} fail`);
+  lines.push('', `${r.summary.ok} ok, ${r.summary.info} info, ${r.summary.warn} warn, ${r.summary.fail} fail`);
   return lines.join('\n') + '\n';
 }

@@ -1,5 +1,10 @@
-/** Each profile's token: present, not dead, not failing to refresh, and the refresh token not about to end. */
-import { ERROR_CODES, messagesFor, type ErrorCode } from '../../../shared/src/errors.js';
+/**
+ * Each profile's token: present, not dead, not failing to refresh, and the refresh token not
+ * about to end. A refresh that ANAF refuses (wrong client id or secret, ...) fails: retrying
+ * cannot fix it, and the token stops working when the access token ends. One that failed for a
+ * reason a retry may fix (ANAF down) is a warning.
+ */
+import { ERROR_CODES, EXIT, messagesFor, type ErrorCode } from '../../../shared/src/errors.js';
 import type { Profile } from '../../../shared/src/schemas/profile.js';
 import { tokenStatus } from '../tokens/status.js';
 import type { TokenRecord } from '../vault/vault.js';
@@ -34,6 +39,15 @@ function finding(p: Profile, rec: TokenRecord | undefined, now: number): Omit<Fi
   // A failure recorded after the last success (in the same millisecond counts): refreshing is failing now.
   const failure = rec.lastError !== undefined && (rec.lastFailureAt ?? 0) >= (rec.lastRefreshAt ?? rec.authorizedAt) ? storedError(rec.lastError) : undefined;
   const causes = failure ? { causes: explainAnafError(failure.code, failure.detail) } : {};
+  const refused = failure !== undefined && messagesFor(asCode(failure.code)).exit === EXIT.rejected;
+  if (refused) {
+    return {
+      status: 'fail',
+      message: `ANAF refuses to refresh the token (${rec.lastError}); ${s.state === 'expired' ? `the access token expired on ${day(s.accessExpiresAt)}` : `the access token is valid until ${day(s.accessExpiresAt)}`}`,
+      advice: advise(asCode(failure.code)),
+      ...causes,
+    };
+  }
   if (s.state === 'expired') {
     return {
       status: 'warn',

@@ -13,6 +13,7 @@ import { readConfig } from '../config/host-config.js';
 
 const authorization = () => import('../oauth/authorization.js');
 const refresh = () => import('../tokens/refresh.js');
+const check = () => import('../tokens/check-token.js');
 const pkcs11 = async () => ({ ...(await import('../pkcs11/run-isolated.js')), ...(await import('../pkcs11/scan.js')), ...(await import('../pkcs11/identify.js')) });
 
 type Handler<T extends RequestType> = (app: App, req: Extract<Request, { type: T }>) => Promise<ResultOf<T>>;
@@ -55,6 +56,8 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     const outcome = await (await refresh()).revokeProfile(app.tokenDeps, req.profile);
     return { ...outcome, status: statusOf(app, req.profile) };
   },
+  // The answer is the verdict, whatever it is: the popup shows it; only "nothing to check" is an error.
+  'token.check': async (app, req) => (await check()).checkToken(app.tokenDeps, req.profile),
   'token.label': async (app, req) => {
     app.vault.setCertificateLabel(req.profile, req.label);
     return statusOf(app, req.profile);

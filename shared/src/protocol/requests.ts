@@ -33,6 +33,8 @@ const REQUESTS = {
       .check(z.refine((m) => (m.callbackUrl === undefined) !== (m.code === undefined), 'callbackUrl or code, not both')),
   'token.refresh': () => z.strictObject({ id: id(), type: z.literal('token.refresh'), profile: profile(), force: z.optional(z.boolean()) }),
   'token.revoke': () => z.strictObject({ id: id(), type: z.literal('token.revoke'), profile: profile() }),
+  /** One call to ANAF's TestOauth hello with the stored access token; never refreshes. */
+  'token.check': () => z.strictObject({ id: id(), type: z.literal('token.check'), profile: profile() }),
   /** The user names the certificate that authenticated, when ANAF's token does not. */
   'token.label': () =>
     z.strictObject({ id: id(), type: z.literal('token.label'), profile: profile(), label: z.string().check(z.trim(), z.minLength(1), z.maxLength(128)) }),

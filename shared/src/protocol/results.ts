@@ -2,6 +2,7 @@
 import * as z from 'zod/mini';
 import { errorPayloadSchema } from '../schemas/error-payload.js';
 import { profileNameSchema, redirectUriSchema } from '../schemas/profile.js';
+import { tokenCheckSchema } from '../schemas/token-check.js';
 import { tokenStatusSchema } from '../schemas/token-status.js';
 import { moduleReportSchema, pinCheckResultSchema } from '../schemas/pkcs11.js';
 import type { RequestType } from './requests.js';
@@ -41,6 +42,7 @@ export const resultSchemas = {
   'authorize.complete': tokenStatusSchema,
   'token.refresh': tokenStatusSchema,
   'token.revoke': revokeResultSchema,
+  'token.check': tokenCheckSchema,
   'token.label': tokenStatusSchema,
   'refresh.due': z.object({ outcomes: z.array(refreshOutcomeSchema) }),
   'certs.list': z.object({ modules: z.array(moduleReportSchema) }),

@@ -32,6 +32,8 @@ const TIMEOUT_MS: Partial<Record<RequestType, number>> = {
   'authorize.complete': 90_000,
   'token.refresh': 90_000,
   'token.revoke': 90_000,
+  /** One call to ANAF's hello; the host gives up on it after 15 s by default. */
+  'token.check': 45_000,
   'refresh.due': 300_000,
 };
 
