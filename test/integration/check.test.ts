@@ -40,7 +40,7 @@ async function authorized(name = 'firma') {
   await addProfile(name);
   const start = JSON.parse((await cli(['authorize', '--profile', name, '--json'])).stdout) as { authorizeUrl: string };
   const browser = await openAuthorize(start.authorizeUrl, pki.ca.certPem, pki.client);
-  const done = await cli(['authorize', '--profile', name, '--callback-url', browser.location!]);
+  const done = await cli(['authorize', '--profile', name, '--callback-url'], `${browser.location!}\n`);
   expect(done.code, done.stderr).toBe(0);
 }
 
