@@ -5,6 +5,8 @@
  * Chromium keeps the token logged in, and remembers a cancelled PIN prompt, until it restarts:
  * the tests restart it where a fresh prompt is needed.
  */
+import { X509Certificate } from 'node:crypto';
+import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTiming, screenshot, waitForState } from './support/popup.js';
 import { closeAndExpectClean, createWorld, PROFILE, type World } from './support/world.js';
@@ -32,7 +34,9 @@ describe.skipIf(!process.env.ANAF_E2E)('USB key on a PKCS#11 token, PIN typed in
 
     const [status] = await w.list();
     expect(status).toMatchObject({ state: 'valid', accessDaysLeft: 89 });
+    // ANAF's token names only the serial: the host found the certificate with it on the USB token.
     expect(status?.certificate?.subject).toContain('CN=POPESCU ION');
+    expect(status?.certificate?.serialHex).toBe(normalizeSerialHex(new X509Certificate(w.pki.client.certPem).serialNumber));
     expect(await popup.getByTestId(`holder-${PROFILE}`).textContent()).toBe('POPESCU ION');
     expect(w.erp.requests).toEqual([]);
     await screenshot(popup, 'popup-valid-usb-token');

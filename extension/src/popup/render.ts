@@ -208,8 +208,9 @@ export function renderCard(view: CardView, actions: CardActions): HTMLElement {
       meter(
         t('refreshToken'),
         `refresh-days-${name}`,
-        status.refreshDaysLeft,
-        fractionLeft(status.refreshExpiresAt, status.authorizedAt, REFRESH_DAYS),
+        // ANAF refused it: its nominal days left mean nothing any more.
+        status.state === 'dead' ? undefined : status.refreshDaysLeft,
+        status.state === 'dead' ? 0 : fractionLeft(status.refreshExpiresAt, status.authorizedAt, REFRESH_DAYS),
         refreshLevel(status.state, status.refreshDaysLeft),
       ),
     );
@@ -233,7 +234,10 @@ export function renderCard(view: CardView, actions: CardActions): HTMLElement {
   const shownError = view.actionError ?? flowError;
   if (shownError) card.append(errorLine(name, shownError, flow?.phase === 'failed' || view.actionError ? () => actions.dismiss(status) : undefined));
   else if (view.notice) card.append(el('p', { class: 'notice', testid: `notice-${name}`, text: view.notice }));
-  else if (status.lastError && (status.state === 'dead' || status.state === 'expiring' || status.state === 'expired')) {
+  else if (status.state === 'dead') {
+    card.append(el('p', { class: 'error', testid: `dead-advice-${name}`, text: t('deadAdvice') }));
+    if (status.lastError) card.append(el('p', { class: 'error', testid: `last-error-${name}`, text: t('lastErrorLabel', status.lastError) }));
+  } else if (status.lastError && (status.state === 'expiring' || status.state === 'expired')) {
     card.append(el('p', { class: 'error', testid: `last-error-${name}`, text: t('lastErrorLabel', status.lastError) }));
   }
 

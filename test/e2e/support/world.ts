@@ -152,7 +152,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     },
     resetStandin() {
       anaf.clearFaults();
-      anaf.setOptions({ accessTokenTtlSec: 90 * DAY, omitState: false, enrolledSubjects: undefined });
+      anaf.setOptions({ accessTokenTtlSec: 90 * DAY, omitState: false, enrolledSubjects: undefined, deadGrantError: 'invalid_request' });
       anaf.resetCounters();
     },
     async close() {
