@@ -175,6 +175,10 @@ describe('native messaging host', () => {
       ok: false,
       error: { code: 'BAD_REQUEST' },
     });
+    // ANAF's portal registers only https callbacks: the options page cannot save an http one.
+    expect(
+      await s.request({ id: 'd3', type: 'profile.save', name: 'plain', clientId: 'c', clientSecret: 's', redirectUri: 'http://erp.example.ro/cb', env: 'prod' }),
+    ).toMatchObject({ id: 'd3', ok: false, error: { code: 'CALLBACK_INVALID' } });
     expect(await s.request([1, 2, 3] as unknown as Record<string, unknown>)).toMatchObject({ id: null, ok: false });
     expect(await s.request({ id: 'e', type: 'hello', protocol: 1 })).toMatchObject({ id: 'e', ok: true });
     // A truncated frame at the end of input: a clean exit.

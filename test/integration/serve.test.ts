@@ -320,6 +320,27 @@ describe('anaf-token serve', () => {
     }
   });
 
+  it('hides the personal ID number in certificate subjects unless the client key allows it', async () => {
+    await addProfile('holder');
+    await authorize('holder', 90);
+    // The holder's name as the USB token gives it, with the CNP a qualified certificate carries.
+    const db = new Database(path.join(home, 'vault.sqlite'));
+    db.prepare("UPDATE tokens SET cert_subject = 'CN=POPESCU ION,serialNumber=PNORO-1800101123456,C=RO' WHERE profile = 'holder'").run();
+    db.close();
+    const allowed = await newKey('hr');
+    const shown = JSON.parse((await cli(['clients', 'list', '--json'])).stdout) as { name: string; personalId: boolean }[];
+    expect(shown.find((c) => c.name === 'hr')?.personalId).toBe(false);
+    const withId = (await runCli(['clients', 'add', 'payroll', '--personal-id', '--json'], env));
+    expect(withId.code, withId.stderr).toBe(0);
+    const payrollKey = (JSON.parse(withId.stdout) as { key: string }).key;
+    clientKeys.push(payrollKey);
+    const s = await serve();
+    const subjectFor = async (k: string) =>
+      profilesResponseSchema.parse((await erp(s.port, '/v1/profiles', { key: k })).json).profiles.find((p) => p.profile.name === 'holder')?.certificate?.subject;
+    expect(await subjectFor(allowed)).toBe('CN=POPESCU ION,C=RO');
+    expect(await subjectFor(payrollKey)).toBe('CN=POPESCU ION,serialNumber=PNORO-1800101123456,C=RO');
+  });
+
   it('stops cleanly on SIGTERM and logs who got which token', async () => {
     const s = await serve();
     await erp(s.port, '/v1/profiles/fresh/token', { key });
