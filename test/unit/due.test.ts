@@ -6,27 +6,14 @@ import { describe, expect, it } from 'vitest';
 import type { Profile } from '../../shared/src/index.js';
 import { isDue } from '../../native-host/src/tokens/due.js';
 import type { TokenRecord } from '../../native-host/src/vault/vault.js';
+import { tokenRecord } from '../helpers/token-record.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const profile: Profile = { name: 'p', clientId: 'c', redirectUri: 'https://x.example/cb', env: 'prod', refreshWindowDays: 14 };
 const now = Date.UTC(2026, 10, 30);
-const rec = (over: Partial<TokenRecord>): TokenRecord => ({
-  profile: 'p',
-  accessExpiresAt: now + 90 * DAY,
-  refreshExpiresAt: now + 300 * DAY,
-  hasRefreshToken: true,
-  authorizedAt: now - 80 * DAY,
-  lastRefreshAt: undefined,
-  certificate: {},
-  stateEchoed: true,
-  deadReason: undefined,
-  lastError: undefined,
-  lastFailureAt: undefined,
-  generation: 1,
-  ...over,
-});
+const rec = (over: Partial<TokenRecord>): TokenRecord => tokenRecord(now, { refreshExpiresAt: now + 300 * DAY, authorizedAt: now - 80 * DAY, ...over });
 
 describe('isDue', () => {
   it('not before the refresh window', () => {

@@ -2,25 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { Profile } from '../../shared/src/index.js';
 import { tokenState, tokenStatus } from '../../native-host/src/tokens/status.js';
 import type { TokenRecord } from '../../native-host/src/vault/vault.js';
+import { tokenRecord } from '../helpers/token-record.js';
 
 const DAY = 86_400_000;
 const profile: Profile = { name: 'p', clientId: 'c', redirectUri: 'https://x.example/cb', env: 'prod', refreshWindowDays: 14 };
 const now = Date.UTC(2026, 10, 25);
-const rec = (over: Partial<TokenRecord> = {}): TokenRecord => ({
-  profile: 'p',
-  accessExpiresAt: now + 90 * DAY,
-  refreshExpiresAt: now + 365 * DAY,
-  hasRefreshToken: true,
-  authorizedAt: now,
-  lastRefreshAt: undefined,
-  certificate: {},
-  stateEchoed: true,
-  deadReason: undefined,
-  lastError: undefined,
-  lastFailureAt: undefined,
-  generation: 1,
-  ...over,
-});
+const rec = (over: Partial<TokenRecord> = {}): TokenRecord => tokenRecord(now, over);
 
 describe('token state', () => {
   it('follows the refresh window and the expiries', () => {

@@ -14,8 +14,8 @@ const DEAD_GRANT_ERRORS = new Set(['invalid_grant', 'invalid_request', 'access_d
 const DEAD_GRANT_TEXT = /refresh token status|expired|revoked|invalid (refresh )?token/i;
 const CLIENT_ERRORS = new Set(['invalid_client', 'unauthorized_client']);
 const RATE_ERRORS = new Set(['too_many_requests', 'slow_down', 'temporarily_unavailable']);
-/** The F5 web application firewall's page, sent with HTTP 200 in place of ANAF's answer. */
-const WAF_PAGE = /The requested URL was rejected/i;
+/** The F5 web application firewall's page, sent with HTTP 200 in place of ANAF's answer (OAuth and API alike). */
+export const FIREWALL_PAGE = /The requested URL was rejected/i;
 
 /** Printable and short; a long run of token characters (an echoed token or code) is cut out. */
 export const safeText = (s: unknown, max = 200): string | undefined =>
@@ -54,7 +54,7 @@ const firewallPages = new WeakSet<Response>();
 
 /** Looks at an HTML answer before oauth4webapi consumes it, to tell ANAF's firewall from ANAF. */
 export async function inspectAnswer(res: Response): Promise<Response> {
-  if (res.status === 200 && /text\/html/i.test(res.headers.get('content-type') ?? '') && WAF_PAGE.test(await peekText(res))) firewallPages.add(res);
+  if (res.status === 200 && /text\/html/i.test(res.headers.get('content-type') ?? '') && FIREWALL_PAGE.test(await peekText(res))) firewallPages.add(res);
   return res;
 }
 

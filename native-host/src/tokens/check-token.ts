@@ -9,6 +9,7 @@ import type { Profile } from '../../../shared/src/schemas/profile.js';
 import type { TokenCheck, TokenCheckResult } from '../../../shared/src/schemas/token-check.js';
 import { redact, type Logger } from '../log/logger.js';
 import { oauthEndpoints } from '../oauth/endpoints.js';
+import { FIREWALL_PAGE } from '../oauth/anaf-answers.js';
 import type { Vault } from '../vault/vault.js';
 
 /** The CLI and the popup wait this long for ANAF unless ANAF_TOKEN_HTTP_TIMEOUT_MS says otherwise. */
@@ -31,8 +32,6 @@ export interface Verdict {
   detail?: string;
 }
 
-/** ANAF's F5 firewall answers some valid requests with HTTP 200 and this page instead of the API's answer. */
-const WAF_RE = /The requested URL was rejected/i;
 const SUPPORT_ID_RE = /support ID is:?\s*(\d{1,40})/i;
 
 /** The `error` of a Bearer challenge (RFC 6750), e.g. invalid_token; only a plain word is quoted. */
@@ -45,7 +44,7 @@ function bearerError(header: string | null | undefined): string | undefined {
 export function classifyHelloAnswer(a: HelloAnswer): Verdict {
   const httpStatus = a.status;
   if (a.status === 200) {
-    if (!WAF_RE.test(a.body)) return { result: 'ok', httpStatus };
+    if (!FIREWALL_PAGE.test(a.body)) return { result: 'ok', httpStatus };
     const supportId = SUPPORT_ID_RE.exec(a.body)?.[1];
     return {
       result: 'unavailable',
