@@ -18,7 +18,7 @@ export const REFRESH_MIN_INTERVAL_MS = 60 * MINUTE;
 const URGENT_MIN_INTERVAL_MS = MINUTE;
 const DAY = 86_400_000;
 
-export function isDue(profile: Profile, rec: TokenRecord, now: number): boolean {
+export function isDueAt(profile: Profile, rec: TokenRecord, now: number): boolean {
   const state = tokenState(profile, rec, now);
   if (state !== 'expiring' && state !== 'expired') return false;
   const sinceRefresh = rec.lastRefreshAt === undefined ? Infinity : now - rec.lastRefreshAt;

@@ -11,7 +11,7 @@ import { certificateFromClaims } from '../oauth/token-claims.js';
 import type { Logger } from '../log/logger.js';
 import type { TokenRecord, Vault } from '../vault/vault.js';
 import { newLeaseOwner } from '../vault/lease-owner.js';
-import { isDue as dueByRule } from './due.js';
+import { isDueAt } from './due.js';
 import { tokenState } from './status.js';
 
 export interface TokenDeps {
@@ -76,7 +76,7 @@ export interface RefreshResult {
 }
 
 export function isDue(deps: TokenDeps, profile: string, rec: TokenRecord): boolean {
-  return dueByRule(deps.vault.getProfile(profile), rec, (deps.now ?? Date.now)());
+  return isDueAt(deps.vault.getProfile(profile), rec, (deps.now ?? Date.now)());
 }
 
 /**
