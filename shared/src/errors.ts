@@ -60,8 +60,8 @@ const catalogue = {
   },
   SECRET_MISSING: {
     exit: EXIT.usage,
-    en: 'The client secret is missing. Give it on standard input or at the prompt (copy it from the application in ANAF\'s portal).',
-    ro: 'Lipsește client secret. Introduceți-l la intrarea standard sau la prompt (copiați-l din aplicația din portalul ANAF).',
+    en: 'The client secret is missing: a new profile, or a change of its server address, client ID or callback URL, needs it. Give it on standard input or at the prompt (in the extension: the client secret field); copy it from the application in ANAF\'s portal.',
+    ro: 'Lipsește client secret: un profil nou, sau schimbarea adresei serverului, a client ID sau a adresei de callback, îl cere. Introduceți-l la intrarea standard sau la prompt (în extensie: câmpul client secret); copiați-l din aplicația din portalul ANAF.',
   },
   NO_TOKEN: {
     exit: EXIT.needsAuthorization,
@@ -142,6 +142,11 @@ const catalogue = {
     exit: EXIT.vault,
     en: 'The token vault cannot be opened with the stored key (key missing or changed). Restore the key file, or remove the vault and authorize again.',
     ro: 'Seiful de tokenuri nu poate fi deschis cu cheia salvată (cheie lipsă sau schimbată). Restaurați fișierul cheie sau ștergeți seiful și autorizați din nou.',
+  },
+  PROFILE_ALTERED: {
+    exit: EXIT.vault,
+    en: 'This profile was changed outside anaf-token (its server address, client ID or callback URL in the vault no longer match what its client secret and tokens were saved with), so they were not opened and nothing was sent to ANAF. Check the profile and save it again with its client secret (extension: Settings; command line: "anaf-token profile remove", then "anaf-token profile add"), then authorize again with the USB key.',
+    ro: 'Acest profil a fost modificat în afara anaf-token (adresa serverului, client ID sau adresa de callback din seif nu mai corespund celor cu care au fost salvate client secret și tokenurile), așa că nu au fost deschise și nu s-a trimis nimic la ANAF. Verificați profilul și salvați-l din nou cu client secret (extensia: Setări; linia de comandă: "anaf-token profile remove", apoi "anaf-token profile add"), apoi autorizați din nou cu cheia USB.',
   },
   VAULT_ERROR: {
     exit: EXIT.vault,

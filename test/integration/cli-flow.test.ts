@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
@@ -134,6 +135,39 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
     expect(reuse.status).toBe(400);
     // ANAF's words for a used refresh token.
     expect(JSON.parse(reuse.body)).toEqual({ error: 'invalid_request', error_description: 'Refresh Token status is expired' });
+  });
+
+  it('sends nothing to a server written into the vault file behind its back: secret and tokens do not open', async () => {
+    const evil = await startAnafStandin({ pki, clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT] }] });
+    try {
+      await addProfile();
+      expect((await finish('firma', (await authorize()).callbackUrl)).code).toBe(0);
+      const setEnv = (url: string) => {
+        const db = new Database(path.join(env.ANAF_TOKEN_HOME!, 'vault.sqlite'));
+        db.prepare("UPDATE profiles SET env = ? WHERE name = 'firma'").run(url);
+        db.close();
+      };
+      setEnv(evil.url);
+      anaf.resetCounters();
+      for (const args of [['refresh', '--profile', 'firma'], ['token', '--profile', 'firma'], ['check', '--profile', 'firma'], ['revoke', '--profile', 'firma'], ['authorize', '--profile', 'firma']]) {
+        const r = await cli(args);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(7);
+        expect(r.stderr).toContain('PROFILE_ALTERED');
+        expect(r.stderr).toContain('modificat în afara anaf-token');
+      }
+      expect(evil.counters.requests).toEqual({ authorize: 0, token: 0, revoke: 0, hello: 0 });
+      expect(anaf.counters.requests).toEqual({ authorize: 0, token: 0, revoke: 0, hello: 0 });
+      const doctor = await cli(['doctor', '--json']);
+      expect(doctor.stdout).toContain('does not open: PROFILE_ALTERED');
+
+      // The server it was saved with: everything opens again, and the refresh goes there.
+      setEnv(anaf.url);
+      expect((await cli(['refresh', '--profile', 'firma'])).code).toBe(0);
+      expect(anaf.counters.grants.refresh_token).toBe(1);
+      expect(evil.counters.requests.token).toBe(0);
+    } finally {
+      await evil.close();
+    }
   });
 
   it('rejects a tampered state before anything reaches ANAF', async () => {

@@ -152,6 +152,31 @@ describe('native messaging host', () => {
     expect((await s.end()).code).toBe(0);
   });
 
+  it('profile.save: a new server needs the secret again and drops the tokens; the refresh window alone keeps them', async () => {
+    const s = session();
+    const base = { type: 'profile.save', name: 'moving', clientId: CLIENT_ID, redirectUri: REDIRECT };
+    expect(await s.request({ id: 'm1', ...base, clientSecret: CLIENT_SECRET, env: anaf.url })).toMatchObject({ ok: true, result: { state: 'none' } });
+    const start = resultSchemas['authorize.start'].parse((await s.request({ id: 'm2', type: 'authorize.start', profile: 'moving' })).result);
+    const browser = await openAuthorize(start.authorizeUrl, pki.ca.certPem, pki.client);
+    expect(await s.request({ id: 'm3', type: 'authorize.complete', profile: 'moving', callbackUrl: browser.location! })).toMatchObject({ ok: true, result: { state: 'valid' } });
+
+    const refused = await s.request({ id: 'm4', ...base, env: 'test' });
+    expect(refused).toMatchObject({ id: 'm4', ok: false, error: { code: 'SECRET_MISSING', detail: expect.stringContaining('needs its client secret again') } });
+    expect((refused.error as { message: { ro: string } }).message.ro).toContain('adresei serverului');
+    const window = await s.request({ id: 'm5', ...base, env: anaf.url, refreshWindowDays: 20 });
+    expect(window).toMatchObject({ ok: true, result: { state: 'valid', profile: { env: anaf.url, refreshWindowDays: 20 } } });
+
+    anaf.resetCounters();
+    const moved = await s.request({ id: 'm6', ...base, env: 'test', clientSecret: CLIENT_SECRET });
+    expect(moved).toMatchObject({ ok: true, result: { state: 'none', profile: { env: 'test', refreshWindowDays: 20 } } });
+    expect(await s.request({ id: 'm7', type: 'token.refresh', profile: 'moving' })).toMatchObject({ ok: false, error: { code: 'NO_TOKEN' } });
+    expect(anaf.counters.requests.token).toBe(0);
+    expect((await s.end()).code).toBe(0);
+    const log = fs.readFileSync(path.join(home, 'logs', 'anaf-token.log'), 'utf8');
+    expect(log).toContain('profile.tokens-dropped');
+    expect(log).toContain('a new authorization with the USB key is needed');
+  });
+
   it('answers every bad message with a typed error and keeps going', async () => {
     const s = session();
     const len = Buffer.alloc(4);

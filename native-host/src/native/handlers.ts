@@ -23,7 +23,8 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   status: async (app) => ({ profiles: allStatuses(app) }),
   'profile.save': async (app, req) => {
     const existing = app.vault.findProfile(req.name);
-    app.vault.saveProfile(
+    // Changing the server, client ID or callback URL needs the secret again and drops the tokens.
+    const { tokensDropped } = app.vault.saveProfile(
       {
         name: req.name,
         clientId: req.clientId,
@@ -34,7 +35,13 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
       },
       'upsert',
     );
-    app.log.log('info', 'profile.saved', { profile: req.name, secretChanged: req.clientSecret !== undefined });
+    app.log.log('info', 'profile.saved', { profile: req.name, secretChanged: req.clientSecret !== undefined, tokensDropped });
+    if (tokensDropped) {
+      app.log.log('warn', 'profile.tokens-dropped', {
+        profile: req.name,
+        reason: 'the server, client ID or callback URL changed (or the tokens no longer opened): a new authorization with the USB key is needed',
+      });
+    }
     return statusOf(app, req.name);
   },
   'profile.remove': async (app, req) => ({ removed: app.vault.removeProfile(req.profile) }),

@@ -20,6 +20,8 @@ export const STATELESS_MATCH_WINDOW_MS = 5 * 60_000;
 
 export function startAuthorization(vault: Vault, profileName: string): AuthorizeStart {
   const profile = vault.getProfile(profileName);
+  // Not even the browser goes to a server written into the vault behind anaf-token's back.
+  vault.checkProfile(profile);
   const state = crypto.randomBytes(32).toString('base64url');
   const expiresAt = vault.addPendingAuthorization(state, profile.name, PENDING_TTL_MS);
   return {
@@ -94,9 +96,10 @@ export async function completeAuthorization(
   if (!code) throw new AppError('CALLBACK_INVALID', 'no code in the callback');
   registerSecret(code); // whatever fails from here on must not show it
 
-  const secret = vault.clientSecret(profile.name);
+  // The secret opens only for the server, client ID and callback URL it was saved with.
+  const secret = vault.clientSecret(profile);
   const tokens = await exchangeCode(profile, secret, params, { ...opts, clientAuth: clientAuthOf(vault, profile.name) });
-  const record = vault.saveTokens(profile.name, tokens, {
+  const record = vault.saveTokens(profile, tokens, {
     kind: 'authorization',
     certificate: certificateFromClaims(tokens.accessToken),
     stateEchoed,

@@ -125,7 +125,8 @@ export interface CheckDeps {
 export async function checkToken(deps: CheckDeps, name: string, opts: { fetch?: typeof globalThis.fetch } = {}): Promise<TokenCheck> {
   const now = deps.now ?? Date.now;
   const profile = deps.vault.getProfile(name);
-  const tokens = deps.vault.readTokens(name);
+  // Opens only for the server it is about to be sent to (else PROFILE_ALTERED).
+  const tokens = deps.vault.readTokens(profile);
   if (!tokens) throw new AppError('NO_TOKEN', name);
   const timeoutMs = deps.client?.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const started = now();

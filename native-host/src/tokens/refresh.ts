@@ -116,7 +116,9 @@ export async function refreshProfile(deps: TokenDeps, name: string, opts: { forc
       const done = elsewhere();
       if (done) return done;
       const cur = vault.findToken(name)!;
-      const tokens = vault.readTokens(name)!;
+      // Both open only for the server, client ID and callback URL they were saved with: the
+      // profile read here is the one they are sent to (else PROFILE_ALTERED, and nothing is sent).
+      const tokens = vault.readTokens(profile)!;
       if (!tokens.refreshToken) {
         vault.markDead(name, 'no refresh token');
         throw new AppError('TOKEN_DEAD', 'no refresh token');
@@ -125,10 +127,10 @@ export async function refreshProfile(deps: TokenDeps, name: string, opts: { forc
         vault.markDead(name, 'the refresh token has expired');
         throw new AppError('TOKEN_DEAD', 'the refresh token has expired');
       }
-      const secret = vault.clientSecret(name);
+      const secret = vault.clientSecret(profile);
       try {
         const set = await refreshTokens(profile, secret, tokens.refreshToken, cur, { now, ...deps.client, clientAuth: clientAuthOf(vault, name) });
-        const record = vault.saveTokens(name, set, { kind: 'refresh', certificate: certificateFromClaims(set.accessToken) });
+        const record = vault.saveTokens(profile, set, { kind: 'refresh', certificate: certificateFromClaims(set.accessToken) });
         log.log('info', 'refresh.done', { profile: name, generation: record.generation });
         return { outcome: 'refreshed' as const, record };
       } catch (e) {
@@ -160,7 +162,7 @@ export interface GrantPolicy {
 }
 
 /** Errors a retry cannot fix: no backoff, and no stale token to fall back to. */
-const FINAL: ReadonlySet<ErrorCode> = new Set(['TOKEN_DEAD', 'NO_TOKEN', 'PROFILE_NOT_FOUND']);
+const FINAL: ReadonlySet<ErrorCode> = new Set(['TOKEN_DEAD', 'NO_TOKEN', 'PROFILE_NOT_FOUND', 'PROFILE_ALTERED']);
 export const isFinal = (code: ErrorCode): boolean => FINAL.has(code);
 
 /** The profile's token record, or the error that says why there is no usable one. */
@@ -247,10 +249,10 @@ export async function revokeProfile(deps: TokenDeps, name: string): Promise<Revo
     deps,
     name,
     async () => {
-      const tokens = vault.readTokens(name);
+      const tokens = vault.readTokens(profile);
       if (!tokens) throw new AppError('NO_TOKEN', name);
       const rec = vault.findToken(name)!;
-      const secret = vault.clientSecret(name);
+      const secret = vault.clientSecret(profile);
       const opts = { ...deps.client, clientAuth: clientAuthOf(vault, name) };
       let answer = tokens.refreshToken && rec.deadReason === undefined ? await revokeToken(profile, secret, tokens.refreshToken, 'refresh_token', opts) : undefined;
       if (answer === undefined || answer.confirmed) answer = await revokeToken(profile, secret, tokens.accessToken, 'access_token', opts);

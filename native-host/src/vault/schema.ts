@@ -3,7 +3,12 @@
  * Tables added later use CREATE TABLE IF NOT EXISTS and leave the version alone: older builds
  * that share the vault keep working and simply ignore them.
  */
-export const SCHEMA_VERSION = 1;
+/**
+ * 2: client secrets and tokens are sealed bound to their profile's server, client ID and callback
+ * URL (aad.ts; an older vault is migrated when its key is first used). A build of version 1
+ * could not open them: it refuses the vault ("written by a newer version") instead.
+ */
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);

@@ -16,6 +16,17 @@ import { chooseKeyStore, keyStoreOfKind, type KeyStoreKind } from './key-store.j
 import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import type { ClientAuthMethod } from '../oauth/anaf-client.js';
 import { leaseOwnerGone } from './lease-owner.js';
+import {
+  changedFields,
+  KEY_CHECK_AAD,
+  KEY_CHECK_PLAINTEXT,
+  LEGACY_KEY_CHECK_AAD,
+  legacyAad,
+  profileAad,
+  sameIdentity,
+  type ProfileIdentity,
+  type SealedField,
+} from './aad.js';
 import path from 'node:path';
 
 /**
@@ -27,7 +38,6 @@ function sqliteAddon(): string {
   return path.join(path.dirname(pkg), 'build', 'Release', 'better_sqlite3.node');
 }
 
-const KEY_CHECK_PLAINTEXT = 'anaf-token vault key check';
 /** A token row without its sealed tokens: status reads never load (or keep) the ciphertexts. */
 const TOKEN_COLUMNS = `profile, refresh IS NOT NULL AS has_refresh, access_expires_at, refresh_expires_at, authorized_at,
   last_refresh_at, cert_subject, cert_serial, cert_issuer, cert_roles, cert_sha256, cert_source, cert_label, state_echoed, dead_reason, last_error,
@@ -136,6 +146,16 @@ export interface ProfileWrite {
   env: Environment;
   refreshWindowDays: number;
   clientSecret?: string | undefined;
+}
+
+/** What a save did beside storing the profile. */
+export interface SavedProfile {
+  profile: Profile;
+  /**
+   * The profile's tokens were dropped: its server, client ID or callback URL changed (the tokens
+   * belong to the old ones), or they no longer opened. A new authorization with the USB key is needed.
+   */
+  tokensDropped: boolean;
 }
 
 export interface VaultOptions {
@@ -282,7 +302,7 @@ export class Vault {
         const key = store.read() ?? store.create();
         setMeta('key_store', store.kind);
         setMeta('key_namespace', namespace);
-        setMeta('key_check', seal(key, KEY_CHECK_PLAINTEXT, 'meta:key_check').toString('base64'));
+        setMeta('key_check', seal(key, KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD).toString('base64'));
         return { key, keyCheck: undefined, kind: store.kind }; // it has just sealed the check value
       });
       const { key, keyCheck, kind } = ready() ?? init.immediate();
@@ -382,17 +402,49 @@ export class Vault {
     return p;
   }
 
-  /** Creates or updates a profile; a new profile needs a secret, an update may keep the old one. */
-  saveProfile(p: ProfileWrite, mode: 'create' | 'upsert'): Profile {
+  /**
+   * Creates or updates a profile; a new profile needs a secret. The secret and the tokens are
+   * bound to the profile's server, client ID and callback URL: an update that keeps all three
+   * may keep the stored secret (it must still open) and the tokens; one that changes any of them
+   * needs the secret again and drops the tokens, which belong to the old ones.
+   */
+  saveProfile(p: ProfileWrite, mode: 'create' | 'upsert'): SavedProfile {
     // ANAF's portal registers only https callbacks: an http one could never match.
     if (!/^https:\/\//i.test(p.redirectUri)) throw new AppError('CALLBACK_INVALID', `the callback URL must start with https:// (${p.redirectUri.slice(0, 200)})`);
+    this.checkKey(); // first: a migration re-seals what is read below
     const tx = this.db.transaction(() => {
-      const existing = this.sql('SELECT secret FROM profiles WHERE name = ?').get(p.name) as
-        | { secret: Buffer }
+      const row = this.sql(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles WHERE name = ?`).get(p.name) as
+        | (ProfileRow & { secret: Buffer })
         | undefined;
-      if (existing && mode === 'create') throw new AppError('PROFILE_EXISTS', p.name);
-      const secret = p.clientSecret !== undefined ? seal(this.sealingKey(), p.clientSecret, `profiles:${p.name}:secret`) : existing?.secret;
-      if (!secret) throw new AppError('SECRET_MISSING');
+      if (row && mode === 'create') throw new AppError('PROFILE_EXISTS', p.name);
+      const before = row && rowToProfile(row);
+      const moved = before !== undefined && !sameIdentity(before, p);
+      let secret: Buffer;
+      if (p.clientSecret !== undefined) secret = seal(this.sealingKey(), p.clientSecret, profileAad('secret', p));
+      else if (!row) throw new AppError('SECRET_MISSING');
+      else if (moved) {
+        throw new AppError(
+          'SECRET_MISSING',
+          `changing ${changedFields(before, p).join(', ')} of profile "${p.name}" needs its client secret again; its tokens are then dropped and a new authorization with the USB key is needed`,
+        );
+      } else {
+        this.openSealed(row.secret, 'secret', before!); // PROFILE_ALTERED when it no longer belongs here
+        secret = row.secret;
+      }
+      let tokensDropped = false;
+      if (before) {
+        const tokens = this.sql('SELECT access FROM tokens WHERE profile = ?').get(p.name) as { access: Buffer } | undefined;
+        if (tokens && (moved || !this.opensSealed(tokens.access, 'access', p))) {
+          this.sql('DELETE FROM tokens WHERE profile = ?').run(p.name);
+          tokensDropped = true;
+        }
+        if (moved) {
+          // An authorization started for the old server or callback must not finish on the new one,
+          // and how the old server took the client credentials says nothing of the new one.
+          this.sql('DELETE FROM pending_authorizations WHERE profile = ?').run(p.name);
+          this.sql('UPDATE profiles SET client_auth = NULL WHERE name = ?').run(p.name);
+        }
+      }
       this.sql(
           `INSERT INTO profiles (name, client_id, redirect_uri, env, refresh_window_days, secret, created_at)
            VALUES (@name, @clientId, @redirectUri, @env, @refreshWindowDays, @secret, @now)
@@ -400,9 +452,10 @@ export class Vault {
              env = excluded.env, refresh_window_days = excluded.refresh_window_days, secret = excluded.secret`,
         )
         .run({ ...p, secret, now: this.now() });
+      return tokensDropped;
     });
-    tx.immediate();
-    return this.getProfile(p.name);
+    const tokensDropped = tx.immediate();
+    return { profile: this.getProfile(p.name), tokensDropped };
   }
 
   removeProfile(name: string): boolean {
@@ -419,12 +472,27 @@ export class Vault {
     this.sql('UPDATE profiles SET client_auth = ? WHERE name = ?').run(method, name);
   }
 
-  clientSecret(name: string): string {
-    const r = this.sql('SELECT secret FROM profiles WHERE name = ?').get(name) as { secret: Buffer } | undefined;
+  /**
+   * The client secret. Given the profile that is about to be sent to ANAF, it opens only if that
+   * profile's server, client ID and callback URL are the ones it was saved with (else
+   * PROFILE_ALTERED); given a name, the stored ones are used.
+   */
+  clientSecret(profile: string | Profile): string {
+    const name = typeof profile === 'string' ? profile : profile.name;
+    this.checkKey(); // first: a migration re-seals what is read below
+    const r = this.sql(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles WHERE name = ?`).get(name) as (ProfileRow & { secret: Buffer }) | undefined;
     if (!r) throw new AppError('PROFILE_NOT_FOUND', name);
-    const secret = this.unseal(r.secret, `profiles:${name}:secret`);
+    const secret = this.openSealed(r.secret, 'secret', typeof profile === 'string' ? rowToProfile(r) : profile);
     registerSecret(secret);
     return secret;
+  }
+
+  /**
+   * Throws PROFILE_ALTERED unless the profile's secret opens for exactly this server, client ID
+   * and callback URL: before anything (even the browser) is sent to that server.
+   */
+  checkProfile(profile: Profile): void {
+    this.clientSecret(profile);
   }
 
   // ---- tokens ---------------------------------------------------------------------------
@@ -441,31 +509,52 @@ export class Vault {
     return new Map(rows.map((r) => [r.profile, rowToToken(r)]));
   }
 
-  /** The tokens themselves; only the code that sends them to ANAF or the ERP asks for these. */
-  readTokens(profile: string): { accessToken: string; refreshToken: string | undefined; generation: number } | undefined {
-    return this.cached(`tokens:${profile}`, () => {
-      const r = this.sql('SELECT access, refresh, generation FROM tokens WHERE profile = ?').get(profile) as
+  /**
+   * The tokens themselves; only the code that sends them to ANAF or the ERP asks for these. Code
+   * that sends them to the profile's server passes the profile it sends to: they open only for
+   * the server, client ID and callback URL they were obtained with (else PROFILE_ALTERED).
+   */
+  readTokens(profile: string | Profile): { accessToken: string; refreshToken: string | undefined; generation: number } | undefined {
+    const id = typeof profile === 'string' ? this.findProfile(profile) : profile;
+    if (!id) return undefined;
+    return this.cached(`tokens:${profileAad('access', id)}`, () => {
+      this.checkKey(); // first: a migration re-seals what is read below
+      const r = this.sql('SELECT access, refresh, generation FROM tokens WHERE profile = ?').get(id.name) as
         | { access: Buffer; refresh: Buffer | null; generation: number }
         | undefined;
       if (!r) return undefined;
-      const accessToken = this.unseal(r.access, `tokens:${profile}:access`);
-      const refreshToken = r.refresh ? this.unseal(r.refresh, `tokens:${profile}:refresh`) : undefined;
+      const accessToken = this.openSealed(r.access, 'access', id);
+      const refreshToken = r.refresh ? this.openSealed(r.refresh, 'refresh', id) : undefined;
       registerSecret(accessToken);
       registerSecret(refreshToken);
       return { accessToken, refreshToken, generation: r.generation };
     });
   }
 
-  /** Stores the answer of an authorization (new row) or a refresh (same row, next generation), atomically. */
+  /**
+   * Stores the answer of an authorization (new row) or a refresh (same row, next generation),
+   * atomically, bound to the profile it was obtained for (its server, client ID and callback URL):
+   * when the stored profile changed meanwhile, they are not kept.
+   */
   saveTokens(
-    profile: string,
+    obtainedFor: string | Profile,
     t: TokenSet,
     info: { kind: 'authorization'; certificate: CertificateRecord; stateEchoed: boolean } | { kind: 'refresh'; certificate: CertificateRecord },
   ): TokenRecord {
     const now = this.now();
-    const access = seal(this.sealingKey(), t.accessToken, `tokens:${profile}:access`);
-    const refresh = t.refreshToken === undefined ? null : seal(this.sealingKey(), t.refreshToken, `tokens:${profile}:refresh`);
+    const id = typeof obtainedFor === 'string' ? this.getProfile(obtainedFor) : obtainedFor;
+    const profile = id.name;
+    const access = seal(this.sealingKey(), t.accessToken, profileAad('access', id));
+    const refresh = t.refreshToken === undefined ? null : seal(this.sealingKey(), t.refreshToken, profileAad('refresh', id));
     const tx = this.db.transaction(() => {
+      const stored = this.sql(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE name = ?`).get(profile) as ProfileRow | undefined;
+      if (!stored) throw new AppError('PROFILE_NOT_FOUND', profile);
+      if (!sameIdentity(rowToProfile(stored), id)) {
+        throw new AppError(
+          'NO_TOKEN',
+          `the server, client ID or callback URL of profile "${profile}" changed while ANAF was asked: the tokens it answered were not kept; authorize again with the USB key`,
+        );
+      }
       const prev = this.findToken(profile);
       const generation = (prev?.generation ?? 0) + 1;
       const authorization = info.kind === 'authorization';
@@ -635,15 +724,74 @@ export class Vault {
   /**
    * Throws VAULT_LOCKED when the key store holds a key that is not this vault's (another
    * machine's keychain, a replaced key file). Every seal and open goes through here.
+   *
+   * It also migrates a vault sealed before secrets and tokens were bound to their profile's
+   * server, client ID and callback URL, once: a check value that opens only under the old
+   * associated data means "migrate now"; the migration re-seals every value and then the check
+   * value itself under the new one, in one transaction. Once the check value opens under the new
+   * associated data the old one is never tried again, and without the key nobody can seal a new
+   * check value to turn that back (a plain marker could be reset).
    */
   checkKey(): void {
     if (this.keyCheck === undefined) return;
-    try {
-      open(this.key, this.keyCheck, 'meta:key_check');
-    } catch {
-      throw new AppError('VAULT_LOCKED', `the key in the ${this.keyStore} does not open this vault`);
+    if (this.opensWith(this.keyCheck, KEY_CHECK_AAD)) {
+      this.keyCheck = undefined;
+      return;
     }
-    this.keyCheck = undefined;
+    if (!this.opensWith(this.keyCheck, LEGACY_KEY_CHECK_AAD)) throw this.wrongKey();
+    this.migrateSealedValues();
+    // Inside a caller's transaction the migration stands or falls with it: asked again next time.
+    if (!this.db.inTransaction) this.keyCheck = undefined;
+  }
+
+  private wrongKey(): AppError {
+    return new AppError('VAULT_LOCKED', `the key in the ${this.keyStore} does not open this vault`);
+  }
+
+  private opensWith(sealed: Buffer, aad: string): boolean {
+    try {
+      open(this.key, sealed, aad);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Re-seals every secret and token under its profile's identity, then the check value (v1 to v2). */
+  private migrateSealedValues(): void {
+    const key = this.key;
+    const reseal = (sealed: Buffer, field: SealedField, id: ProfileIdentity): Buffer => {
+      let plain: string;
+      try {
+        plain = open(key, sealed, legacyAad(field, id.name));
+      } catch {
+        return sealed; // it did not open before either: it stays as it is, and will not open
+      }
+      return seal(key, plain, profileAad(field, id));
+    };
+    const tx = this.db.transaction(() => {
+      // Read again inside the transaction: another process may have migrated it meanwhile.
+      const stored = Buffer.from((this.sql("SELECT v FROM meta WHERE k = 'key_check'").get() as { v: string } | undefined)?.v ?? '', 'base64');
+      if (this.opensWith(stored, KEY_CHECK_AAD)) return;
+      if (!this.opensWith(stored, LEGACY_KEY_CHECK_AAD)) throw this.wrongKey();
+      const ids = new Map<string, Profile>();
+      for (const r of this.sql(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles`).all() as (ProfileRow & { secret: Buffer })[]) {
+        const id = rowToProfile(r);
+        ids.set(r.name, id);
+        this.sql('UPDATE profiles SET secret = ? WHERE name = ?').run(reseal(r.secret, 'secret', id), r.name);
+      }
+      for (const r of this.sql('SELECT profile, access, refresh FROM tokens').all() as { profile: string; access: Buffer; refresh: Buffer | null }[]) {
+        const id = ids.get(r.profile);
+        if (!id) continue;
+        this.sql('UPDATE tokens SET access = ?, refresh = ? WHERE profile = ?').run(
+          reseal(r.access, 'access', id),
+          r.refresh && reseal(r.refresh, 'refresh', id),
+          r.profile,
+        );
+      }
+      this.sql("UPDATE meta SET v = ? WHERE k = 'key_check'").run(seal(key, KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD).toString('base64'));
+    });
+    tx.immediate();
   }
 
   private sealingKey(): Buffer {
@@ -651,12 +799,24 @@ export class Vault {
     return this.key;
   }
 
-  private unseal(sealed: Buffer, aad: string): string {
+  /** Opens a profile's secret or token for the given identity; PROFILE_ALTERED when it is not the one it was sealed for. */
+  private openSealed(sealed: Buffer, field: SealedField, id: ProfileIdentity): string {
     const key = this.sealingKey();
     try {
-      return open(key, sealed, aad);
+      return open(key, sealed, profileAad(field, id));
     } catch (e) {
-      throw new AppError('VAULT_LOCKED', `a value in the vault does not open (${aad.split(':')[0]})`, { cause: e });
+      const what = field === 'secret' ? 'client secret' : `${field} token`;
+      throw new AppError('PROFILE_ALTERED', `the ${what} of profile "${id.name}" does not open for server ${id.env.slice(0, 200)}`, { cause: e });
+    }
+  }
+
+  private opensSealed(sealed: Buffer, field: SealedField, id: ProfileIdentity): boolean {
+    try {
+      this.openSealed(sealed, field, id);
+      return true;
+    } catch (e) {
+      if (e instanceof AppError && e.code === 'PROFILE_ALTERED') return false;
+      throw e;
     }
   }
 }

@@ -34,7 +34,7 @@ export function register(program: Command): void {
           throw new AppError('PROFILE_INVALID', `${i?.path.join('.')}: ${i?.message}`);
         }
         await withApp((app) => {
-          const p = app.vault.saveProfile(parsed.data, 'create');
+          const { profile: p } = app.vault.saveProfile(parsed.data, 'create');
           app.log.log('info', 'profile.added', { profile: p.name });
           if (opts.json) printJson(p);
           else process.stdout.write(`profile "${p.name}" added / profil adăugat\n`);
