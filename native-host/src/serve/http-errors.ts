@@ -13,6 +13,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   // Only a new authorization with the USB key helps.
   NO_TOKEN: 409,
   TOKEN_DEAD: 409,
+  // The profile was changed outside anaf-token: a person must save it again with its secret.
+  PROFILE_ALTERED: 409,
   RATE_LIMITED: 429,
   // ANAF refused or garbled the refresh, and no usable token is left.
   ANAF_BAD_RESPONSE: 502,
