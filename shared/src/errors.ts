@@ -18,6 +18,8 @@ export const EXIT = {
   rejected: 6,
   vault: 7,
   forbidden: 8,
+  /** A folder we would read or write could be changed by another user: refused, nothing done in it. */
+  unsafeFolder: 9,
 } as const;
 
 type Catalogue = Record<string, { exit: number; en: string; ro: string }>;
@@ -147,6 +149,11 @@ const catalogue = {
     exit: EXIT.vault,
     en: 'The token vault could not be read or written. Check the permissions of the data folder.',
     ro: 'Seiful de tokenuri nu a putut fi citit sau scris. Verificați permisiunile dosarului de date.',
+  },
+  UNSAFE_FOLDER: {
+    exit: EXIT.unsafeFolder,
+    en: 'A folder anaf-token would use could be changed by another user of this computer (it belongs to someone else, others may write in it or in a folder above it, or it is a symbolic link), so nothing was read or written there. The detail names the folder. Make it yours and private ("chmod 700 <folder>"; "chmod go-w" on a folder above it, or move the data with ANAF_TOKEN_HOME), check that nothing in it was changed by someone else, and try again.',
+    ro: 'Un dosar pe care anaf-token l-ar folosi poate fi schimbat de alt utilizator al acestui calculator (aparține altcuiva, alții pot scrie în el sau într-un dosar de deasupra, ori este o legătură simbolică), așa că nu s-a citit și nu s-a scris nimic acolo. Detaliul numește dosarul. Faceți-l al dumneavoastră și privat ("chmod 700 <dosar>"; "chmod go-w" pe un dosar de deasupra, sau mutați datele cu ANAF_TOKEN_HOME), verificați că nimic din el nu a fost schimbat de altcineva și încercați din nou.',
   },
   INSTALL_FAILED: {
     exit: EXIT.internal,

@@ -17,6 +17,10 @@ import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 
+// Whatever this process makes (caches, logs, the vault, manifests, units) is private unless
+// given a wider mode explicitly; a umask of 000 in the user's profile changes nothing.
+process.umask(0o077);
+
 /** The bundle's file name, with its content hash; set by scripts/build-host.mjs. */
 declare const BUNDLE_FILE: string;
 

@@ -10,6 +10,9 @@ import { HOST_VERSION } from '../version.js';
 import { cli } from './context.js';
 import { reportError } from './output.js';
 
+// Set first thing by the built entry (boot/run-bundle.ts); again here for runs from the sources.
+process.umask(0o077);
+
 type Group = () => Promise<{ register(program: Command): void }>;
 
 const GROUPS: Record<string, Group> = {

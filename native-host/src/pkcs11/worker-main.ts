@@ -19,6 +19,8 @@ export const workerRequestSchema = z.discriminatedUnion('op', [
 export type WorkerRequest = z.infer<typeof workerRequestSchema>;
 
 async function main(): Promise<void> {
+  // A driver may write files of its own (logs, caches): private to the user, as everything we make.
+  process.umask(0o077);
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   let answer: unknown;
