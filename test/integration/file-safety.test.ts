@@ -1,15 +1,17 @@
 /**
- * What another user of the same computer can do to anaf-token's files (issue 14, findings 6
+ * What another user of the same computer can do to anaf-token's files (issue 14, findings 5, 6
  * and 8), with the built CLI as real processes and a real second OS user:
  * - under umask 000, `install` and `service install` leave nothing the other user can write;
  * - a data folder under a folder others can write (without the sticky bit), or owned by another
- *   user, is refused with UNSAFE_FOLDER before anything is read or written in it.
+ *   user, is refused with UNSAFE_FOLDER before anything is read or written in it;
+ * - the log file is never opened through a symlink, and is rotated at its size limit.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXTENSION_ID, NATIVE_HOST_NAME } from '../../shared/src/index.js';
+import { LOG_KEEP, LOG_MAX_BYTES } from '../../native-host/src/log/logger.js';
 import { CLI, runCli, type CliResult } from '../helpers/cli.js';
 import { startNative } from '../helpers/native-client.js';
 import { otherCanWrite, otherUser, whyNoOtherUser, type OtherUser } from '../helpers/other-user.js';
@@ -178,5 +180,45 @@ describe.skipIf(why !== '')(`the data folder ${why ? `(skipped: ${why})` : ''}`,
     const r = await runCli(['install', '--user-data-dir', udd, '--json'], { ANAF_TOKEN_HOME: path.join(root, 'data'), ANAF_TOKEN_KEYSTORE: 'file' });
     expectRefused(r, path.join(udd, 'NativeMessagingHosts'));
     expect(fs.readdirSync(path.join(udd, 'NativeMessagingHosts'))).toEqual([]);
+  });
+});
+
+describe('the log file', () => {
+  const logOf = (dataDir: string) => path.join(dataDir, 'logs', 'anaf-token.log');
+
+  it('is not opened through a symlink planted at its path: the link is replaced, its target left alone, the command works', async () => {
+    const root = tempDir('log-link');
+    const dataDir = path.join(root, 'data');
+    fs.mkdirSync(path.join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
+    const victim = path.join(root, 'victim.txt');
+    fs.writeFileSync(victim, 'untouched\n');
+    fs.symlinkSync(victim, logOf(dataDir));
+    const r = await runCli(['clients', 'add', 'erp', '--json'], { ANAF_TOKEN_HOME: dataDir, ANAF_TOKEN_KEYSTORE: 'file' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('untouched\n');
+    const st = fs.lstatSync(logOf(dataDir));
+    expect(st.isFile()).toBe(true);
+    if (process.platform !== 'win32') expect(st.mode & 0o777).toBe(0o600);
+    const log = fs.readFileSync(logOf(dataDir), 'utf8');
+    expect(log).toContain('log.replaced');
+    expect(log).toContain('clients.added');
+  });
+
+  it(`is rotated at ${LOG_MAX_BYTES} bytes, keeping ${LOG_KEEP} old files`, async () => {
+    const root = tempDir('log-rotate');
+    const dataDir = path.join(root, 'data');
+    fs.mkdirSync(path.join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
+    const log = logOf(dataDir);
+    const line = 'x'.repeat(1023) + '\n';
+    fs.writeFileSync(log, line.repeat(LOG_MAX_BYTES / 1024), { mode: 0o600 });
+    for (let i = 1; i <= LOG_KEEP; i++) fs.writeFileSync(`${log}.${i}`, `old ${i}\n`, { mode: 0o600 });
+    const r = await runCli(['clients', 'add', 'erp', '--json'], { ANAF_TOKEN_HOME: dataDir, ANAF_TOKEN_KEYSTORE: 'file' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.statSync(`${log}.1`).size).toBe(LOG_MAX_BYTES);
+    for (let i = 2; i <= LOG_KEEP; i++) expect(fs.readFileSync(`${log}.${i}`, 'utf8')).toBe(`old ${i - 1}\n`);
+    expect(fs.existsSync(`${log}.${LOG_KEEP + 1}`)).toBe(false);
+    const fresh = fs.readFileSync(log, 'utf8');
+    expect(fresh).toContain('clients.added');
+    expect(fresh.length).toBeLessThan(4096);
   });
 });

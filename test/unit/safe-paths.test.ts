@@ -1,9 +1,10 @@
-/** The folder and file checks of native-host/src/config/safe-paths.ts. */
+/** The folder and file checks of native-host/src/config/safe-paths.ts, and the log's rotation. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureSafeDir } from '../../native-host/src/config/paths.js';
 import { folderProblem, readOwnFile, writeFileAtomic } from '../../native-host/src/config/safe-paths.js';
+import { createLogger } from '../../native-host/src/log/logger.js';
 import { tempDir } from '../helpers/temp.js';
 
 const posix = process.platform !== 'win32';
@@ -96,5 +97,24 @@ describe('files', () => {
     expect(readOwnFile(path.join(root, 'l')).problem).toMatch(/symbolic link/);
     fs.mkdirSync(path.join(root, 'd'));
     expect(readOwnFile(path.join(root, 'd')).problem).toBeDefined();
+  });
+});
+
+describe('the log', () => {
+  it('rotates past its size, keeps that many old files, and a second writer follows the rotation', () => {
+    const root = tempDir('log');
+    const file = path.join(root, 'logs', 'x.log');
+    const a = createLogger({ component: 'a', file, maxBytes: 20_000, keep: 2 });
+    const b = createLogger({ component: 'b', file, maxBytes: 20_000, keep: 2 });
+    for (let i = 0; i < 2_000; i++) (i % 2 ? a : b).log('info', 'line', { i, pad: 'y'.repeat(40) });
+    const names = fs.readdirSync(path.dirname(file)).sort();
+    expect(names).toEqual(['x.log', 'x.log.1', 'x.log.2']);
+    // Each writer looks every 64 lines: a file ends at most that far past the limit.
+    for (const n of names) expect(fs.statSync(path.join(path.dirname(file), n)).size).toBeLessThan(20_000 + 2 * 64 * 120);
+    // Both writers write into the current file, not into one rotated away by the other.
+    const current = fs.readFileSync(file, 'utf8');
+    expect(current).toContain(' a pid=');
+    expect(current).toContain(' b pid=');
+    if (posix) for (const n of names) expect(mode(path.join(path.dirname(file), n))).toBe(0o600);
   });
 });
