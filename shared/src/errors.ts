@@ -216,6 +216,11 @@ const catalogue = {
     en: 'No PKCS#11 driver for the USB token was found. Install the token\'s software from your certificate provider (certSIGN, DigiSign, Trans Sped, AlfaTrust...), or give its path with --module.',
     ro: 'Nu s-a găsit niciun driver PKCS#11 pentru cheia USB. Instalați programul cheii de la furnizorul certificatului (certSIGN, DigiSign, Trans Sped, AlfaTrust...) sau dați calea lui cu --module.',
   },
+  PKCS11_MODULE_NOT_ALLOWED: {
+    exit: EXIT.forbidden,
+    en: 'The browser asked for a PKCS#11 driver that is neither a known one nor one you configured, so it was not loaded. If you trust it, add its full path with "anaf-token modules --add <path>".',
+    ro: 'Browserul a cerut un driver PKCS#11 care nu este nici unul cunoscut, nici unul configurat de dumneavoastră, așa că nu a fost încărcat. Dacă aveți încredere în el, adăugați calea lui completă cu "anaf-token modules --add <cale>".',
+  },
   PKCS11_LOAD_FAILED: {
     exit: EXIT.internal,
     en: 'The PKCS#11 driver could not be loaded. Reinstall the USB token software (the 64-bit version on 64-bit systems).',
