@@ -1,7 +1,9 @@
 /** The folder and file checks of native-host/src/config/safe-paths.ts, and the log's rotation. */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { usePrivateUmask, withUserUmask } from '../../native-host/src/boot/umask.js';
 import { ensureSafeDir } from '../../native-host/src/config/paths.js';
 import { folderProblem, readOwnFile, writeFileAtomic } from '../../native-host/src/config/safe-paths.js';
 import { createLogger } from '../../native-host/src/log/logger.js';
@@ -61,6 +63,23 @@ describe.skipIf(!posix)('folder checks (POSIX)', () => {
     fs.symlinkSync(path.join(open, 'inner'), path.join(root, 'via'));
     expect(folderProblem(path.join(root, 'via', 'data'))).toMatch(/open: group or others can write it/);
     expect(() => ensureSafeDir(path.join(root, 'via', 'data'), {})).toThrowError(expect.objectContaining({ code: 'UNSAFE_FOLDER' }));
+  });
+});
+
+describe.skipIf(!posix)('the umask', () => {
+  it('is 077 for us, and the user\'s own for a program of theirs we start (the browser)', () => {
+    const shellUmask = () => spawnSync('/bin/sh', ['-c', 'umask'], { encoding: 'utf8' }).stdout.trim();
+    const original = process.umask(0o002);
+    try {
+      usePrivateUmask();
+      usePrivateUmask(); // the bundle calls it again after the boot file: the user's stays remembered
+      expect(shellUmask()).toBe('0077');
+      expect(withUserUmask(shellUmask)).toBe('0002');
+      expect(shellUmask()).toBe('0077');
+    } finally {
+      process.umask(original);
+      delete (globalThis as Record<symbol, unknown>)[Symbol.for('anaf-token.user-umask')];
+    }
   });
 });
 

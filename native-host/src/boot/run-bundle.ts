@@ -25,10 +25,11 @@ import path from 'node:path';
 import vm from 'node:vm';
 import { folderProblem, readOwnFile, writeFileAtomic } from '../config/safe-paths.js';
 import { addBootNote } from './notes.js';
+import { usePrivateUmask } from './umask.js';
 
 // Whatever this process makes (caches, logs, the vault, manifests, units) is private unless
 // given a wider mode explicitly; a umask of 000 in the user's profile changes nothing.
-process.umask(0o077);
+usePrivateUmask();
 
 /** The bundle's file name, with its content hash; set by scripts/build-host.mjs. */
 declare const BUNDLE_FILE: string;
