@@ -18,6 +18,8 @@ export const EXIT = {
   rejected: 6,
   vault: 7,
   forbidden: 8,
+  /** A folder we would read or write could be changed by another user: refused, nothing done in it. */
+  unsafeFolder: 9,
 } as const;
 
 type Catalogue = Record<string, { exit: number; en: string; ro: string }>;
@@ -153,6 +155,11 @@ const catalogue = {
     en: 'The token vault could not be read or written. Check the permissions of the data folder.',
     ro: 'Seiful de tokenuri nu a putut fi citit sau scris. Verificați permisiunile dosarului de date.',
   },
+  UNSAFE_FOLDER: {
+    exit: EXIT.unsafeFolder,
+    en: 'A folder anaf-token would use could be changed by another user of this computer (it belongs to someone else, others may write in it or in a folder above it, or it is a symbolic link), so nothing was read or written there. The detail names the folder. Make it yours and private ("chmod 700 <folder>"; "chmod go-w" on a folder above it, or move the data with ANAF_TOKEN_HOME), check that nothing in it was changed by someone else, and try again.',
+    ro: 'Un dosar pe care anaf-token l-ar folosi poate fi schimbat de alt utilizator al acestui calculator (aparține altcuiva, alții pot scrie în el sau într-un dosar de deasupra, ori este o legătură simbolică), așa că nu s-a citit și nu s-a scris nimic acolo. Detaliul numește dosarul. Faceți-l al dumneavoastră și privat ("chmod 700 <dosar>"; "chmod go-w" pe un dosar de deasupra, sau mutați datele cu ANAF_TOKEN_HOME), verificați că nimic din el nu a fost schimbat de altcineva și încercați din nou.',
+  },
   INSTALL_FAILED: {
     exit: EXIT.internal,
     en: 'The native messaging host could not be registered for the browser.',
@@ -213,6 +220,11 @@ const catalogue = {
     exit: EXIT.notFound,
     en: 'No PKCS#11 driver for the USB token was found. Install the token\'s software from your certificate provider (certSIGN, DigiSign, Trans Sped, AlfaTrust...), or give its path with --module.',
     ro: 'Nu s-a găsit niciun driver PKCS#11 pentru cheia USB. Instalați programul cheii de la furnizorul certificatului (certSIGN, DigiSign, Trans Sped, AlfaTrust...) sau dați calea lui cu --module.',
+  },
+  PKCS11_MODULE_NOT_ALLOWED: {
+    exit: EXIT.forbidden,
+    en: 'The browser asked for a PKCS#11 driver that is neither a known one nor one you configured, so it was not loaded. If you trust it, add its full path with "anaf-token modules --add <path>".',
+    ro: 'Browserul a cerut un driver PKCS#11 care nu este nici unul cunoscut, nici unul configurat de dumneavoastră, așa că nu a fost încărcat. Dacă aveți încredere în el, adăugați calea lui completă cu "anaf-token modules --add <cale>".',
   },
   PKCS11_LOAD_FAILED: {
     exit: EXIT.internal,

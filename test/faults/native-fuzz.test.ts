@@ -1,12 +1,13 @@
 /**
  * Native messaging fuzz: 100,000+ generated frames into one host process (bad types, unknown
- * fields, wrong shapes, non-JSON, deep nesting, huge values) must each get one typed answer and
- * never crash it; streams broken by bad lengths or truncation must end in a clean exit.
+ * fields, wrong shapes, non-JSON, deep nesting, values up to the frame cap) must each get one
+ * typed answer and never crash it; streams broken by bad lengths or truncation must end in a
+ * clean exit.
  */
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ERROR_CODES, EXTENSION_ID, responseSchema } from '../../shared/src/index.js';
+import { ERROR_CODES, EXTENSION_ID, MAX_FROM_BROWSER_BYTES, responseSchema } from '../../shared/src/index.js';
 import { CLI } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { reportFaults } from '../helpers/fault-summary.js';
@@ -69,8 +70,13 @@ afterAll(() => reportFaults({ group: 'native-messaging-fuzz', ...totals }));
 describe('native messaging fuzz', () => {
   it(`answers ${FRAMES} generated frames, one typed answer each, without crashing`, async () => {
     const bodies = fc.sample(frameBody, { numRuns: FRAMES, seed: 20261125 });
-    // A few huge values, under the cap.
-    for (const mb of [1, 4, 16]) bodies.push(Buffer.from(JSON.stringify({ id: 'big', type: 'status', pad: 'x'.repeat(mb * 1024 * 1024) })));
+    // A few big values, up to the cap itself (the longest valid request).
+    const overhead = JSON.stringify({ id: 'big', type: 'status', pad: '' }).length;
+    for (const size of [1024, 32 * 1024, MAX_FROM_BROWSER_BYTES]) {
+      const body = Buffer.from(JSON.stringify({ id: 'big', type: 'status', pad: 'x'.repeat(size - overhead) }));
+      expect(body.length).toBe(size);
+      bodies.push(body);
+    }
     const child = spawn(process.execPath, [CLI, 'native', ORIGIN], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -111,7 +117,7 @@ describe('native messaging fuzz', () => {
 
   it('ends cleanly on streams broken by bad lengths, truncation and garbage', async () => {
     const broken = fc.oneof(
-      fc.integer({ min: 64 * 1024 * 1024 + 1, max: 0xffffffff }).map((n) => {
+      fc.integer({ min: MAX_FROM_BROWSER_BYTES + 1, max: 0xffffffff }).map((n) => {
         const h = Buffer.alloc(4);
         h.writeUInt32LE(n);
         return { tail: h, expectTooLarge: true };

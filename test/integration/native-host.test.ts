@@ -10,6 +10,7 @@ import { makePki, type Pki } from '../pki/make-pki.js';
 import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
 import { runCli } from '../helpers/cli.js';
 import { openAuthorize } from '../helpers/browser.js';
+import { LARGEST_REQUEST, encodedBytes } from '../helpers/largest-request.js';
 import { encodeFrame, startNative, type NativeSession } from '../helpers/native-client.js';
 import { scanForSecrets } from '../helpers/secret-scan.js';
 import { tempDir } from '../helpers/temp.js';
@@ -211,10 +212,16 @@ describe('native messaging host', () => {
     expect((await s.end()).code).toBe(0);
   });
 
-  it('answers a frame over the 64 MiB cap once and exits cleanly', async () => {
+  it('answers the largest valid request, and refuses a frame one byte longer once and exits cleanly', async () => {
+    // The cap is the longest valid request (sixteen driver paths, every character escaped), not Chrome's 64 MiB.
+    const largest = encodedBytes(LARGEST_REQUEST);
+    expect(largest).toBeLessThan(128 * 1024);
     const s = session();
+    const answer = await s.request(LARGEST_REQUEST);
+    expect(answer).toMatchObject({ id: LARGEST_REQUEST.id, ok: false });
+    expect((answer.error as { code: string }).code).not.toBe('MESSAGE_TOO_LARGE');
     const header = Buffer.alloc(4);
-    header.writeUInt32LE(64 * 1024 * 1024 + 1);
+    header.writeUInt32LE(largest + 1);
     s.writeRaw(header);
     expect(await s.next()).toMatchObject({ id: null, ok: false, error: { code: 'MESSAGE_TOO_LARGE' } });
     expect((await s.end()).code).toBe(0);

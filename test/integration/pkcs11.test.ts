@@ -154,4 +154,46 @@ describe('certificates on the USB token', () => {
     await s.request({ id: '4', type: 'pin.check', module: token.module, tokenSerial: token.serial, certId: '01', pin: token.pin });
     expect((await s.end()).code).toBe(0);
   });
+  it('over native messaging, loads only known or configured drivers: another path is refused before it is loaded', async () => {
+    const mark = path.join(tempDir('mark'), 'loaded');
+    const marked = { ...env, FAKE_PKCS11_LOADED: mark };
+    // The mark is sharp: the CLI's own --module loads the driver (the user typed it) and it appears.
+    const typed = await runCli(['certs', '--module', fakeModule, '--json'], marked);
+    expect(typed.code, typed.stderr).toBe(0);
+    expect(fs.readFileSync(mark, 'utf8')).toContain('loaded');
+    fs.rmSync(mark);
+
+    await runCli(['install', '--user-data-dir', tempDir('udd')], env);
+    const origin = `chrome-extension://${EXTENSION_ID}/`;
+    const s = startNative(process.execPath, [CLI, 'native', origin], marked);
+    const notAllowed = { ok: false, error: { code: 'PKCS11_MODULE_NOT_ALLOWED' } };
+    expect(await s.request({ id: '1', type: 'certs.list', modules: [fakeModule] })).toMatchObject({ id: '1', ...notAllowed });
+    // One foreign path refuses the whole request: not even the known driver beside it is loaded.
+    expect(await s.request({ id: '2', type: 'certs.list', modules: [token.module, fakeModule] })).toMatchObject({ id: '2', ...notAllowed });
+    expect(await s.request({ id: '3', type: 'pin.check', module: fakeModule, tokenSerial: token.serial, certId: '01', pin: token.pin })).toMatchObject({
+      id: '3',
+      ...notAllowed,
+    });
+    // A known path spelled another way is another path.
+    const dotted = `${path.dirname(token.module)}/../${path.basename(path.dirname(token.module))}/${path.basename(token.module)}`;
+    expect(await s.request({ id: '4', type: 'certs.list', modules: [dotted] })).toMatchObject({ id: '4', ...notAllowed });
+    // The known driver alone still works.
+    expect(await s.request({ id: '5', type: 'certs.list', modules: [token.module] })).toMatchObject({ id: '5', ok: true });
+    expect((await s.end()).code).toBe(0);
+    expect(fs.existsSync(mark)).toBe(false);
+
+    // Configured by the user with the CLI, the driver is allowed; removed, refused again.
+    const added = await runCli(['modules', '--add', fakeModule, '--json'], env);
+    expect(added.code, added.stderr).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({ configured: [fakeModule] });
+    const s2 = startNative(process.execPath, [CLI, 'native', origin], marked);
+    expect(await s2.request({ id: '6', type: 'certs.list', modules: [fakeModule] })).toMatchObject({ id: '6', ok: true });
+    expect(fs.readFileSync(mark, 'utf8')).toContain('loaded');
+    expect((await s2.end()).code).toBe(0);
+    const removed = await runCli(['modules', '--remove', fakeModule, '--json'], env);
+    expect(JSON.parse(removed.stdout)).toMatchObject({ configured: [] });
+    const relative = await runCli(['modules', '--add', 'fake-pkcs11.so', '--json'], env);
+    expect(relative.code).toBe(2);
+    expect(JSON.parse(relative.stdout)).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+  });
 });

@@ -10,12 +10,26 @@
  * name carries the bundle's content hash: a rebuilt bundle never meets an old cache. A cache V8
  * rejects, or none at all, only means compiling as usual and writing a fresh one at exit.
  * ANAF_TOKEN_CODE_CACHE=off turns it off; ANAF_TOKEN_CACHE_DIR moves it.
+ *
+ * Because V8 checks only the length, a cache made from any other text of that length runs that
+ * text instead of ours: a cache file is code. So it is used only from a folder nobody else can
+ * write or swap (safe-paths.ts) and only when it is a regular file of ours that others cannot
+ * write, opened without following a link. A folder that fails means running without the cache
+ * (nothing read, nothing written there); a file that fails is ignored and replaced by ours.
+ * Either way the host's log gets a `code-cache.refused` warning (boot/notes.ts).
  */
 import fs from 'node:fs';
 import Module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
+import { folderProblem, readOwnFile, writeFileAtomic } from '../config/safe-paths.js';
+import { addBootNote } from './notes.js';
+import { usePrivateUmask } from './umask.js';
+
+// Whatever this process makes (caches, logs, the vault, manifests, units) is private unless
+// given a wider mode explicitly; a umask of 000 in the user's profile changes nothing.
+usePrivateUmask();
 
 /** The bundle's file name, with its content hash; set by scripts/build-host.mjs. */
 declare const BUNDLE_FILE: string;
@@ -29,23 +43,30 @@ function cacheDir(): string {
   return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'anaf-token');
 }
 
-function readOrUndefined(file: string): Buffer | undefined {
-  try {
-    return fs.readFileSync(file);
-  } catch {
+const refused = (problem: string) => addBootNote({ event: 'code-cache.refused', fields: { problem } });
+
+/** The cache, when its folder and the file itself can be trusted (see above). */
+function readCache(file: string): Buffer | undefined {
+  const problem = folderProblem(path.dirname(file));
+  if (problem) {
+    refused(`${problem}; running without the code cache`);
     return undefined;
   }
+  const read = readOwnFile(file);
+  if (read.problem) refused(`${read.problem}; ignored, and replaced by a new one`);
+  return read.data;
 }
 
 /** Writes beside and renames, so that a process reading at the same time sees all or nothing. */
-function writeAtomically(file: string, data: Buffer): void {
+function writeAtomically(file: string, data: Buffer): boolean {
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, data, { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    // Checked again: a folder made now is made 0700; one that fails the check gets nothing.
+    if (folderProblem(path.dirname(file), { create: true, private: true })) return false;
+    writeFileAtomic(file, data, 0o600);
+    return true;
   } catch {
     // A read-only or full disk costs speed, never the command.
+    return false;
   }
 }
 
@@ -61,7 +82,7 @@ function pruneOthers(dir: string, keepPrefix: string): void {
     for (const name of fs.readdirSync(dir)) {
       if (!/^host-[A-Za-z0-9]+\.cjs\..+\.v8cache$/.test(name) || name.startsWith(keepPrefix)) continue;
       const file = path.join(dir, name);
-      if (now - fs.statSync(file).mtimeMs > STALE_MS) fs.rmSync(file, { force: true });
+      if (now - fs.lstatSync(file).mtimeMs > STALE_MS) fs.rmSync(file, { force: true });
     }
   } catch {
     // Only tidiness is lost.
@@ -75,14 +96,13 @@ const useCache = process.env.ANAF_TOKEN_CODE_CACHE !== 'off';
 // One cache per command: each holds the functions its own command compiled.
 const command = process.argv.slice(2).find((a) => /^[a-z][a-z-]*$/.test(a)) ?? 'none';
 const cacheFile = path.join(cacheDir(), `${BUNDLE_FILE}.${command}.${process.version}-${process.arch}.v8cache`);
-const cached = useCache ? readOrUndefined(cacheFile) : undefined;
+const cached = useCache ? readCache(cacheFile) : undefined;
 
 // The bundle's text is already `(function (exports, require, module, __filename, __dirname) {…})`.
 const script = new vm.Script(source, { filename: bundle, ...(cached ? { cachedData: cached } : {}) });
 if (useCache && (!cached || script.cachedDataRejected)) {
   process.once('exit', () => {
-    writeAtomically(cacheFile, script.createCachedData());
-    pruneOthers(path.dirname(cacheFile), `${BUNDLE_FILE}.`);
+    if (writeAtomically(cacheFile, script.createCachedData())) pruneOthers(path.dirname(cacheFile), `${BUNDLE_FILE}.`);
   });
 }
 

@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import { AppError } from '../../../shared/src/errors.js';
 import { profileNameSchema } from '../../../shared/src/schemas/profile.js';
 import { App } from '../app.js';
-import { resolvePaths } from '../config/paths.js';
+import { ensureDataDirs, resolvePaths } from '../config/paths.js';
 import { createLogger } from '../log/logger.js';
 import { reportError } from './output.js';
 
@@ -28,8 +28,14 @@ export interface CliContext {
 
 export const cli: CliContext = { program: new Command('anaf-token'), exitCode: 0 };
 
+/**
+ * The app for one command. The data folder and its log folder are checked first (safe-paths.ts):
+ * one another user could change or swap is refused with UNSAFE_FOLDER before anything in it is
+ * read, written or logged.
+ */
 export function makeApp(component: string, logToStderr = Boolean(cli.program.opts().verbose)): App {
   const paths = resolvePaths();
+  ensureDataDirs(paths);
   const timeout = Number(process.env.ANAF_TOKEN_HTTP_TIMEOUT_MS);
   return new App({
     paths,

@@ -6,9 +6,13 @@
  * the ERP `token` many times a day, and neither should pay for loading the rest.
  */
 import type { Command } from 'commander';
+import { usePrivateUmask } from '../boot/umask.js';
 import { HOST_VERSION } from '../version.js';
 import { cli } from './context.js';
 import { reportError } from './output.js';
+
+// Set first thing by the built entry (boot/run-bundle.ts); again here for runs from the sources.
+usePrivateUmask();
 
 type Group = () => Promise<{ register(program: Command): void }>;
 

@@ -1,5 +1,6 @@
 /** Opens a URL in the default browser, where there is one; says whether it tried. Never throws. */
 import { spawn } from 'node:child_process';
+import { withUserUmask } from '../boot/umask.js';
 
 export function openInBrowser(url: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): boolean {
   let command: string;
@@ -20,7 +21,10 @@ export function openInBrowser(url: string, env: NodeJS.ProcessEnv = process.env,
     args = [url];
   }
   try {
-    const child = spawn(command, args, { stdio: 'ignore', detached: true, windowsHide: true, windowsVerbatimArguments: platform === 'win32' });
+    // A browser started here lives on: its downloads and profile get the user's umask, not ours.
+    const child = withUserUmask(() =>
+      spawn(command, args, { stdio: 'ignore', detached: true, windowsHide: true, windowsVerbatimArguments: platform === 'win32' }),
+    );
     child.on('error', () => undefined); // not installed: the URL is printed anyway
     child.unref();
     return true;

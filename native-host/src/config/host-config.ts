@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import * as z from 'zod/mini';
 import { EXTENSION_ID } from '../../../shared/src/extension-id.js';
-import { ensurePrivateDir, type Paths } from './paths.js';
+import { ensurePrivateDir, ensureSafeDir, type Paths } from './paths.js';
+import { writeFileAtomic } from './safe-paths.js';
 
 export const extensionIdSchema = z.string().check(z.regex(/^[a-p]{32}$/, 'an extension ID is 32 letters a-p'));
 
@@ -13,7 +14,9 @@ const configSchema = z.object({
 });
 export type HostConfig = z.infer<typeof configSchema>;
 
+/** config.json names the drivers the native host may load: read only from a data folder nobody else can change. */
 export function readConfig(paths: Paths): HostConfig {
+  ensureSafeDir(paths.dataDir, { create: false });
   let raw: unknown = {};
   try {
     raw = JSON.parse(fs.readFileSync(paths.configFile, 'utf8'));
@@ -27,7 +30,5 @@ export function readConfig(paths: Paths): HostConfig {
 
 export function writeConfig(paths: Paths, config: HostConfig): void {
   ensurePrivateDir(paths.dataDir);
-  const tmp = `${paths.configFile}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, paths.configFile);
+  writeFileAtomic(paths.configFile, JSON.stringify(config, null, 2) + '\n', 0o600);
 }

@@ -1,7 +1,8 @@
 /** Where the host keeps its files: one per-user data folder, overridable for tests and portable use. */
 import os from 'node:os';
 import path from 'node:path';
-import fs from 'node:fs';
+import { AppError } from '../../../shared/src/errors.js';
+import { folderProblem, type FolderOptions } from './safe-paths.js';
 
 export interface Paths {
   dataDir: string;
@@ -31,8 +32,22 @@ export function resolvePaths(dataDir = defaultDataDir()): Paths {
   };
 }
 
-/** Creates the data folder readable by the user only (it holds the vault and maybe its key). */
+/** A folder checked before use (safe-paths.ts), made when asked; a problem is UNSAFE_FOLDER naming it. */
+export function ensureSafeDir(dir: string, opts: FolderOptions): void {
+  const problem = folderProblem(dir, opts);
+  if (problem) throw new AppError('UNSAFE_FOLDER', problem);
+}
+
+/**
+ * The data folder, or a folder in it: made 0700 when missing, else checked (ours, a real
+ * folder, nobody else can write it or swap it: safe-paths.ts) and made private. UNSAFE_FOLDER otherwise.
+ */
 export function ensurePrivateDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (process.platform !== 'win32') fs.chmodSync(dir, 0o700);
+  ensureSafeDir(dir, { create: true, private: true });
+}
+
+/** Before a command reads or writes anything in the data folder: it and its log folder. */
+export function ensureDataDirs(paths: Paths): void {
+  ensurePrivateDir(paths.dataDir);
+  ensurePrivateDir(path.dirname(paths.logFile));
 }

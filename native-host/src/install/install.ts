@@ -1,13 +1,20 @@
 /**
  * Registers the native host: a launcher (absolute node + absolute CLI path, so the browser's
  * minimal environment is enough) and a manifest naming it, for each browser asked for.
+ *
+ * Whoever can replace the manifest or the launcher runs their program as the user the next
+ * time the browser starts the host. So every folder written into is checked first (ours, not
+ * writable by others, not swappable: safe-paths.ts; UNSAFE_FOLDER otherwise), folders we make
+ * are 0700, and the files get explicit modes whatever the umask: the launcher 0700 (in the
+ * private data folder), the manifest 0644 (readable, written only by us).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { AppError } from '../../../shared/src/errors.js';
 import { NATIVE_HOST_NAME } from '../../../shared/src/protocol/constants.js';
-import { ensurePrivateDir, type Paths } from '../config/paths.js';
+import { ensurePrivateDir, ensureSafeDir, type Paths } from '../config/paths.js';
+import { writeFileAtomic } from '../config/safe-paths.js';
 import { CLI_ENTRY } from '../config/entry.js';
 import { readConfig, writeConfig } from '../config/host-config.js';
 import { targetFor, type Browser, type Target } from './browsers.js';
@@ -29,6 +36,11 @@ export interface InstalledTarget {
 }
 
 
+/** The launcher: run by the browser as this user only. */
+export const LAUNCHER_MODE = 0o700;
+/** The host manifest: the browser (this user) reads it; nobody else may change it. */
+export const MANIFEST_MODE = 0o644;
+
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function writeLauncher(opts: InstallOptions): string {
@@ -38,7 +50,7 @@ export function writeLauncher(opts: InstallOptions): string {
   ensurePrivateDir(opts.paths.launcherDir);
   if (platform === 'win32') {
     const file = path.join(opts.paths.launcherDir, 'anaf-token-native.cmd');
-    fs.writeFileSync(file, `@echo off\r\n"${node}" "${cli}" native %*\r\n`);
+    writeFileAtomic(file, `@echo off\r\n"${node}" "${cli}" native %*\r\n`, LAUNCHER_MODE);
     return file;
   }
   const file = path.join(opts.paths.launcherDir, 'anaf-token-native.sh');
@@ -50,8 +62,7 @@ export function writeLauncher(opts: InstallOptions): string {
     `exec ${shQuote(node)} ${shQuote(cli)} native "$@"`,
     '',
   ].join('\n');
-  fs.writeFileSync(file, script, { mode: 0o700 });
-  fs.chmodSync(file, 0o700);
+  writeFileAtomic(file, script, LAUNCHER_MODE);
   return file;
 }
 
@@ -76,19 +87,20 @@ export function install(opts: InstallOptions): InstalledTarget[] {
   for (const t of opts.targets) {
     try {
       if (t.kind === 'folder') {
-        fs.mkdirSync(t.dir, { recursive: true });
+        ensureSafeDir(t.dir, { create: true });
         const file = path.join(t.dir, `${NATIVE_HOST_NAME}.json`);
-        fs.writeFileSync(file, manifest, { mode: 0o644 });
+        writeFileAtomic(file, manifest, MANIFEST_MODE);
         done.push({ browser: t.browser, manifest: file });
       } else {
         // Windows: the manifest sits beside the launcher; the registry key points to it.
         const file = path.join(opts.paths.launcherDir, `${NATIVE_HOST_NAME}.${t.browser}.json`);
-        fs.writeFileSync(file, manifest);
+        writeFileAtomic(file, manifest, MANIFEST_MODE);
         const key = `${t.key}\\${NATIVE_HOST_NAME}`;
         if (platform === 'win32') execFileSync('reg', ['add', key, '/ve', '/t', 'REG_SZ', '/d', file, '/f'], { stdio: 'ignore' });
         done.push({ browser: t.browser, manifest: file, registryKey: key });
       }
     } catch (e) {
+      if (e instanceof AppError) throw e;
       throw new AppError('INSTALL_FAILED', `${t.browser}: ${(e as Error).message}`, { cause: e });
     }
   }

@@ -14,7 +14,12 @@ import { readConfig } from '../config/host-config.js';
 const authorization = () => import('../oauth/authorization.js');
 const refresh = () => import('../tokens/refresh.js');
 const check = () => import('../tokens/check-token.js');
-const pkcs11 = async () => ({ ...(await import('../pkcs11/run-isolated.js')), ...(await import('../pkcs11/scan.js')), ...(await import('../pkcs11/identify.js')) });
+const pkcs11 = async () => ({
+  ...(await import('../pkcs11/run-isolated.js')),
+  ...(await import('../pkcs11/scan.js')),
+  ...(await import('../pkcs11/identify.js')),
+  ...(await import('../pkcs11/known-modules.js')),
+});
 
 type Handler<T extends RequestType> = (app: App, req: Extract<Request, { type: T }>) => Promise<ResultOf<T>>;
 
@@ -70,14 +75,19 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     return statusOf(app, req.profile);
   },
   'refresh.due': async (app) => ({ outcomes: await (await refresh()).refreshDue(app.tokenDeps) }),
+  // A driver path in a message is loaded only when it is a known one or one the user configured.
   'certs.list': async (app, req) => {
-    const { scanModules, nameHolders } = await pkcs11();
-    const modules = await scanModules(req.modules, readConfig(app.paths).pkcs11Modules);
+    const { scanModules, nameHolders, refuseUnknownModules } = await pkcs11();
+    const configured = readConfig(app.paths).pkcs11Modules;
+    if (req.modules) refuseUnknownModules(req.modules, configured);
+    const modules = await scanModules(req.modules, configured);
     nameHolders(app.vault, modules);
     return { modules };
   },
   'pin.check': async (app, req) => {
-    const r = await (await pkcs11()).checkPinIsolated({ module: req.module, tokenSerial: req.tokenSerial, certId: req.certId, pin: req.pin });
+    const { checkPinIsolated, refuseUnknownModules } = await pkcs11();
+    refuseUnknownModules([req.module], readConfig(app.paths).pkcs11Modules);
+    const r = await checkPinIsolated({ module: req.module, tokenSerial: req.tokenSerial, certId: req.certId, pin: req.pin });
     app.log.log('info', 'pkcs11.pin-check', { ok: r.ok });
     return r;
   },

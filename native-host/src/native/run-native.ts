@@ -32,8 +32,24 @@ function failure(id: string | null, e: unknown): Response {
   return { id, ok: false, error: err.toPayload() };
 }
 
+/** Answers once with `error` (id null), ignores the rest of the input, and resolves with `exitCode` once the answer is out. */
+export function refuseNative(io: NativeIo, error: AppError, exitCode = error.exitCode): Promise<number> {
+  const out = new Output();
+  out.pipe(io.output);
+  out.write(failure(null, error));
+  io.input.resume();
+  return new Promise<number>((resolve) => {
+    out.end(() => resolve(exitCode));
+  });
+}
+
 /** Resolves with the exit code when the input ends and every answer is written. */
 export function runNative(app: App, origin: string | undefined, allowedIds: readonly string[], io: NativeIo): Promise<number> {
+  if (!isAllowedOrigin(origin, allowedIds)) {
+    app.log.log('warn', 'native.origin-refused', { origin: origin?.slice(0, 100) });
+    return refuseNative(io, new AppError('ORIGIN_NOT_ALLOWED', origin?.slice(0, 100)), 1);
+  }
+
   const out = new Output();
   out.pipe(io.output);
   const send = (r: Response) => {
@@ -43,13 +59,6 @@ export function runNative(app: App, origin: string | undefined, allowedIds: read
     new Promise<number>((resolve) => {
       out.end(() => resolve(code));
     });
-
-  if (!isAllowedOrigin(origin, allowedIds)) {
-    app.log.log('warn', 'native.origin-refused', { origin: origin?.slice(0, 100) });
-    send(failure(null, new AppError('ORIGIN_NOT_ALLOWED', origin?.slice(0, 100))));
-    io.input.resume();
-    return finish(1);
-  }
 
   const reader = new FrameReader();
   const inFlight = new Set<Promise<void>>();

@@ -7,6 +7,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensurePrivateDir } from '../config/paths.js';
+import { writeFileAtomic } from '../config/safe-paths.js';
 
 /** A certificate this close to its end is replaced, so it cannot expire during a login. */
 const RENEW_BEFORE_MS = 24 * 3_600_000;
@@ -32,12 +34,9 @@ export function fingerprint(der: ArrayBuffer | Uint8Array): string {
   return hex.match(/../g)!.join(':');
 }
 
-/** Writes next to the target and renames, so a reader never sees half a file. */
+/** Writes next to the target (0600, never through a link) and renames, so a reader never sees half a file. */
 function writePrivate(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, text, { mode: 0o600 });
-  if (process.platform !== 'win32') fs.chmodSync(tmp, 0o600);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, text, 0o600);
 }
 
 /** The kept certificate, if it is whole, ours (the right names, its key matches) and not near its end. */
@@ -71,8 +70,7 @@ export async function localCallbackCert(dataDir: string, now = Date.now()): Prom
   // The X.509 library is loaded only here: once a year or so, not on every run.
   const { makeLocalCert } = await import('./local-tls-cert-make.js');
   const made = await makeLocalCert(now);
-  fs.mkdirSync(path.dirname(certFile), { recursive: true, mode: 0o700 });
-  if (process.platform !== 'win32') fs.chmodSync(path.dirname(certFile), 0o700);
+  ensurePrivateDir(path.dirname(certFile));
   // The key first: a reader that finds the new certificate also finds its key.
   writePrivate(keyFile, made.keyPem);
   writePrivate(certFile, made.certPem);

@@ -1,10 +1,12 @@
 /**
  * PKCS#11 drivers of the tokens Romanian qualified trust service providers hand out, and the
  * generic ones, with their usual install paths. Sources and confidence: docs/pkcs11-modules.md.
- * Users with another driver give its path (`--module`, or `pkcs11Modules` in config.json).
+ * Users with another driver give its path (`--module`, or `modules --add`, kept in
+ * `pkcs11Modules` in config.json).
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { AppError } from '../../../shared/src/errors.js';
 import type { KnownModule } from '../../../shared/src/schemas/pkcs11.js';
 
 export interface ModuleEntry {
@@ -152,7 +154,7 @@ export const KNOWN_MODULES: ModuleEntry[] = [
 
 /** Every known path for this platform, with whether a file is there. */
 export function knownModules(platform = process.platform, exists: (p: string) => boolean = fs.existsSync): KnownModule[] {
-  const key = platform === 'win32' || platform === 'darwin' ? platform : 'linux';
+  const key = platformKey(platform);
   const seen = new Set<string>();
   const out: KnownModule[] = [];
   for (const m of KNOWN_MODULES) {
@@ -186,4 +188,25 @@ export function nameForPath(p: string): string | undefined {
 export function modulesToScan(userModules: string[], platform = process.platform): string[] {
   const installed = knownModules(platform).filter((m) => m.installed).map((m) => m.path);
   return [...new Set([...userModules, ...installed])];
+}
+
+const platformKey = (platform: NodeJS.Platform) => (platform === 'win32' || platform === 'darwin' ? platform : 'linux');
+
+/**
+ * May a native message name this driver? Loading a library runs its code in our worker, so the
+ * browser (or whatever speaks for an allowed extension) may name only a known path of this
+ * platform or one the user configured (`modules --add`). Compared as exact strings
+ * (case-insensitive on Windows): the same file spelled another way ("..", a link) is refused.
+ */
+export function isAllowedModule(p: string, configured: readonly string[], platform = process.platform): boolean {
+  const norm = (s: string) => (platform === 'win32' ? s.toLowerCase() : s);
+  const wanted = norm(p);
+  const known = KNOWN_MODULES.flatMap((m) => m.paths[platformKey(platform)] ?? []);
+  return [...known, ...configured].some((q) => norm(q) === wanted);
+}
+
+/** Refuses the whole request, before any library is loaded, when one path is not allowed. */
+export function refuseUnknownModules(paths: readonly string[], configured: readonly string[], platform = process.platform): void {
+  const unknown = paths.filter((p) => !isAllowedModule(p, configured, platform));
+  if (unknown.length) throw new AppError('PKCS11_MODULE_NOT_ALLOWED', unknown.map((p) => JSON.stringify(p.slice(0, 200))).join(', ').slice(0, 600));
 }

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod/mini';
 import { AppError } from '../../../shared/src/errors.js';
+import { usePrivateUmask } from '../boot/umask.js';
 import { checkPin, inspectModule, toAppError } from './inventory.js';
 
 export const workerRequestSchema = z.discriminatedUnion('op', [
@@ -19,6 +20,8 @@ export const workerRequestSchema = z.discriminatedUnion('op', [
 export type WorkerRequest = z.infer<typeof workerRequestSchema>;
 
 async function main(): Promise<void> {
+  // A driver may write files of its own (logs, caches): private to the user, as everything we make.
+  usePrivateUmask();
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   let answer: unknown;

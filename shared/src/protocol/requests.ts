@@ -7,10 +7,34 @@
  * a twentieth of such a process.
  */
 import * as z from 'zod/mini';
-import { profileFormFields, profileNameSchema } from '../schemas/profile.js';
+import {
+  CLIENT_ID_MAX_LENGTH,
+  CLIENT_SECRET_MAX_LENGTH,
+  PROFILE_NAME_MAX_LENGTH,
+  REFRESH_WINDOW_MAX_DAYS,
+  URL_MAX_LENGTH,
+  profileFormFields,
+  profileNameSchema,
+} from '../schemas/profile.js';
+
+/** The longest value of each free-text field; the frame cap below is computed from them. */
+const MAX = {
+  id: 64,
+  callbackUrl: 8192,
+  code: 4096,
+  state: 512,
+  label: 128,
+  /** A label is trimmed: this much may come before trimming. */
+  labelUntrimmed: 256,
+  modulePath: 1024,
+  modules: 16,
+  tokenSerial: 64,
+  certId: 256,
+  pin: 64,
+} as const;
 
 const str = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
-const id = () => str(1, 64);
+const id = () => str(1, MAX.id);
 const profile = () => profileNameSchema();
 
 const REQUESTS = {
@@ -26,9 +50,9 @@ const REQUESTS = {
         id: id(),
         type: z.literal('authorize.complete'),
         profile: profile(),
-        callbackUrl: z.optional(z.url().check(z.maxLength(8192))),
-        code: z.optional(str(1, 4096)),
-        state: z.optional(str(1, 512)),
+        callbackUrl: z.optional(z.url().check(z.maxLength(MAX.callbackUrl))),
+        code: z.optional(str(1, MAX.code)),
+        state: z.optional(str(1, MAX.state)),
       })
       .check(z.refine((m) => (m.callbackUrl === undefined) !== (m.code === undefined), 'callbackUrl or code, not both')),
   'token.refresh': () => z.strictObject({ id: id(), type: z.literal('token.refresh'), profile: profile(), force: z.optional(z.boolean()) }),
@@ -37,24 +61,69 @@ const REQUESTS = {
   'token.check': () => z.strictObject({ id: id(), type: z.literal('token.check'), profile: profile() }),
   /** The user names the certificate that authenticated, when ANAF's token does not. */
   'token.label': () =>
-    z.strictObject({ id: id(), type: z.literal('token.label'), profile: profile(), label: z.string().check(z.trim(), z.minLength(1), z.maxLength(128)) }),
+    z.strictObject({
+      id: id(),
+      type: z.literal('token.label'),
+      profile: profile(),
+      label: z.string().check(z.maxLength(MAX.labelUntrimmed), z.trim(), z.minLength(1), z.maxLength(MAX.label)),
+    }),
   'refresh.due': () => z.strictObject({ id: id(), type: z.literal('refresh.due') }),
   /** Certificates on the USB token(s), read without a PIN; `modules` defaults to every known installed driver. */
-  'certs.list': () => z.strictObject({ id: id(), type: z.literal('certs.list'), modules: z.optional(z.array(str(1, 1024)).check(z.maxLength(16))) }),
+  'certs.list': () =>
+    z.strictObject({ id: id(), type: z.literal('certs.list'), modules: z.optional(z.array(str(1, MAX.modulePath)).check(z.maxLength(MAX.modules))) }),
   /** The PIN from an extension field: used for C_Login only, never stored or logged. */
   'pin.check': () =>
     z.strictObject({
       id: id(),
       type: z.literal('pin.check'),
-      module: str(1, 1024),
-      tokenSerial: z.string().check(z.maxLength(64)),
-      certId: z.string().check(z.regex(/^[0-9a-f]*$/), z.maxLength(256)),
-      pin: str(1, 64),
+      module: str(1, MAX.modulePath),
+      tokenSerial: z.string().check(z.maxLength(MAX.tokenSerial)),
+      certId: z.string().check(z.regex(/^[0-9a-f]*$/), z.maxLength(MAX.certId)),
+      pin: str(1, MAX.pin),
     }),
 };
 
 type Requests = typeof REQUESTS;
 export type RequestType = keyof Requests;
+
+/**
+ * The longest JSON text of a valid message of each type, as a serializer writes it (Chrome, or
+ * JSON.stringify: no padding whitespace, numbers in their shortest form): the message with
+ * every string empty, plus six bytes for each character the strings may hold (\u0001 is the
+ * longest any UTF-16 unit gets). Record<RequestType, …>: a new type does not compile without its bound.
+ */
+const worst = (shape: Record<string, unknown>, chars: number) => JSON.stringify(shape).length + 6 * chars;
+const LONGEST: Record<RequestType, number> = {
+  hello: worst({ id: '', type: 'hello', protocol: -Number.MAX_SAFE_INTEGER }, MAX.id),
+  status: worst({ id: '', type: 'status' }, MAX.id),
+  'profile.save': worst(
+    { id: '', type: 'profile.save', name: '', clientId: '', clientSecret: '', redirectUri: '', env: '', refreshWindowDays: REFRESH_WINDOW_MAX_DAYS },
+    MAX.id + PROFILE_NAME_MAX_LENGTH + CLIENT_ID_MAX_LENGTH + CLIENT_SECRET_MAX_LENGTH + 2 * URL_MAX_LENGTH,
+  ),
+  'profile.remove': worst({ id: '', type: 'profile.remove', profile: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH),
+  'authorize.start': worst({ id: '', type: 'authorize.start', profile: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH),
+  'authorize.complete': Math.max(
+    worst({ id: '', type: 'authorize.complete', profile: '', callbackUrl: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH + MAX.callbackUrl),
+    worst({ id: '', type: 'authorize.complete', profile: '', code: '', state: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH + MAX.code + MAX.state),
+  ),
+  'token.refresh': worst({ id: '', type: 'token.refresh', profile: '', force: false }, MAX.id + PROFILE_NAME_MAX_LENGTH),
+  'token.revoke': worst({ id: '', type: 'token.revoke', profile: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH),
+  'token.check': worst({ id: '', type: 'token.check', profile: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH),
+  'token.label': worst({ id: '', type: 'token.label', profile: '', label: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH + MAX.labelUntrimmed),
+  'refresh.due': worst({ id: '', type: 'refresh.due' }, MAX.id),
+  'certs.list': worst({ id: '', type: 'certs.list', modules: Array<string>(MAX.modules).fill('') }, MAX.id + MAX.modules * MAX.modulePath),
+  'pin.check': worst(
+    { id: '', type: 'pin.check', module: '', tokenSerial: '', certId: '', pin: '' },
+    MAX.id + MAX.modulePath + MAX.tokenSerial + MAX.certId + MAX.pin,
+  ),
+};
+
+/**
+ * The frame cap for messages to the host: the longest valid request (certs.list with sixteen
+ * driver paths, about 96 KiB at worst), not Chrome's own 64 MiB. A longer frame cannot be a
+ * valid request, and is refused before it is buffered. Answers have their own cap (constants.ts).
+ */
+export const MAX_FROM_BROWSER_BYTES = Math.max(...Object.values(LONGEST));
 export type Request = { [T in RequestType]: z.infer<ReturnType<Requests[T]>> }[RequestType];
 
 const built = new Map<RequestType, z.ZodMiniType<unknown>>();

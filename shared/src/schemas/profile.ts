@@ -6,6 +6,8 @@ import * as z from 'zod/mini';
 import { lazy } from './lazy.js';
 
 export const PROFILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** PROFILE_NAME_RE's bound. */
+export const PROFILE_NAME_MAX_LENGTH = 64;
 
 export const profileNameSchema = lazy(() =>
   z.string().check(z.regex(PROFILE_NAME_RE, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit')),
@@ -14,10 +16,17 @@ export const profileNameSchema = lazy(() =>
 /** `prod` and `test` use ANAF's OAuth server; an https URL points to another server (the stand-in). */
 const parsedUrl = (u: string): URL | undefined => (URL.canParse(u) ? new URL(u) : undefined);
 
+/** Longest callback or server URL: every field of a native request has a bound (requests.ts sizes the frame cap from them). */
+export const URL_MAX_LENGTH = 2048;
+export const CLIENT_ID_MAX_LENGTH = 256;
+export const CLIENT_SECRET_MAX_LENGTH = 512;
+export const REFRESH_WINDOW_MAX_DAYS = 80;
+
 export const environmentSchema = lazy(() =>
   z.union([
     z.enum(['prod', 'test']),
     z.url({ protocol: /^https$/ }).check(
+      z.maxLength(URL_MAX_LENGTH),
       z.refine((u) => {
         const url = parsedUrl(u);
         return url !== undefined && !url.search && !url.hash;
@@ -28,14 +37,14 @@ export const environmentSchema = lazy(() =>
 export type Environment = z.infer<ReturnType<typeof environmentSchema>>;
 
 export const redirectUriSchema = lazy(() =>
-  z.url({ protocol: /^https?$/ }).check(z.refine((u) => parsedUrl(u)?.hash === '', 'a callback URL has no fragment')),
+  z.url({ protocol: /^https?$/ }).check(z.maxLength(URL_MAX_LENGTH), z.refine((u) => parsedUrl(u)?.hash === '', 'a callback URL has no fragment')),
 );
 
 const printable = () => z.regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces');
-export const clientIdSchema = lazy(() => z.string().check(z.minLength(1), z.maxLength(256), printable()));
-export const clientSecretSchema = lazy(() => z.string().check(z.minLength(1), z.maxLength(512), printable()));
+export const clientIdSchema = lazy(() => z.string().check(z.minLength(1), z.maxLength(CLIENT_ID_MAX_LENGTH), printable()));
+export const clientSecretSchema = lazy(() => z.string().check(z.minLength(1), z.maxLength(CLIENT_SECRET_MAX_LENGTH), printable()));
 
-export const refreshWindowDaysSchema = lazy(() => z.int().check(z.minimum(1), z.maximum(80)));
+export const refreshWindowDaysSchema = lazy(() => z.int().check(z.minimum(1), z.maximum(REFRESH_WINDOW_MAX_DAYS)));
 export const DEFAULT_REFRESH_WINDOW_DAYS = 14;
 
 /**

@@ -1,7 +1,9 @@
 /** `native`: the stdio mode the browser starts through the launcher. */
 import type { Command } from 'commander';
+import { AppError } from '../../../../shared/src/errors.js';
+import type { App } from '../../app.js';
 import { readConfig } from '../../config/host-config.js';
-import { runNative } from '../../native/run-native.js';
+import { refuseNative, runNative } from '../../native/run-native.js';
 import { cli, makeApp } from '../context.js';
 
 export function register(program: Command): void {
@@ -13,7 +15,15 @@ export function register(program: Command): void {
     .allowExcessArguments()
     .action(async (origin: string | undefined) => {
       // stdout carries the protocol: logs go to the file only.
-      const app = makeApp('native', false);
+      let app: App;
+      try {
+        app = makeApp('native', false);
+      } catch (e) {
+        // An unsafe data folder: the browser gets the typed error (and its advice) instead of a host that went silent.
+        const err = e instanceof AppError ? e : new AppError('INTERNAL');
+        cli.exitCode = await refuseNative({ input: process.stdin, output: process.stdout }, err);
+        return;
+      }
       let allowed: string[];
       try {
         allowed = readConfig(app.paths).allowedExtensionIds;

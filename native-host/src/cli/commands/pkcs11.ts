@@ -1,9 +1,10 @@
 /** `modules`, `certs`, `pin-check`: what is on the USB token, before anything goes wrong at ANAF. */
+import path from 'node:path';
 import type { Command } from 'commander';
 import { CERTIFICATE_WARNING_TEXT, certificateWarnings } from '../../../../shared/src/certificate-warnings.js';
 import { AppError } from '../../../../shared/src/errors.js';
 import type { ModuleReport } from '../../../../shared/src/schemas/pkcs11.js';
-import { readConfig } from '../../config/host-config.js';
+import { readConfig, writeConfig } from '../../config/host-config.js';
 import { resolvePaths } from '../../config/paths.js';
 import { knownModules } from '../../pkcs11/known-modules.js';
 import { checkPinIsolated } from '../../pkcs11/run-isolated.js';
@@ -59,12 +60,24 @@ function printReport(reports: ModuleReport[], now = Date.now()): void {
 export function register(program: Command): void {
   program
     .command('modules')
-    .description('PKCS#11 drivers of the known USB tokens: which are installed here')
+    .description('PKCS#11 drivers of the known USB tokens: which are installed here, and the ones you added')
+    .option('--add <path...>', 'add a driver by its full path: the browser extension may then ask for it (kept in config.json "pkcs11Modules")')
+    .option('--remove <path...>', 'remove a driver added with --add')
     .addOption(jsonOption())
     .action(
-      action((opts: { json?: boolean }) => {
+      action((opts: { add?: string[]; remove?: string[]; json?: boolean }) => {
         const list = knownModules();
-        const configured = readConfig(resolvePaths()).pkcs11Modules;
+        const paths = resolvePaths();
+        let configured = readConfig(paths).pkcs11Modules;
+        if (opts.add || opts.remove) {
+          // Only the user, here, decides which other libraries the native host may load.
+          for (const p of opts.add ?? []) {
+            if (!path.isAbsolute(p) || p.length > 1024) throw new AppError('BAD_REQUEST', `--add: a driver is given by its full path (${p.slice(0, 200)})`);
+          }
+          const removed = new Set(opts.remove ?? []);
+          configured = [...new Set([...configured, ...(opts.add ?? [])])].filter((p) => !removed.has(p));
+          writeConfig(paths, { ...readConfig(paths), pkcs11Modules: configured });
+        }
         if (opts.json) return printJson({ known: list, configured });
         const rows = [['INSTALLED', 'DRIVER', 'USED BY', 'PATH']];
         for (const m of list) rows.push([m.installed ? 'yes' : '-', m.name.slice(0, 48), m.usedBy.join(', ') || '-', m.path]);
