@@ -6,6 +6,8 @@ import type { ErrorResponse } from './api.js';
 const STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_REQUEST: 400,
   API_KEY_INVALID: 401,
+  API_BEARER_REFUSED: 401,
+  API_CLIENT_KEY_OLD: 401,
   HOST_NOT_ALLOWED: 403,
   WEB_ORIGIN_REFUSED: 403,
   PROFILE_NOT_FOUND: 404,
@@ -13,7 +15,6 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   // Only a new authorization with the USB key helps.
   NO_TOKEN: 409,
   TOKEN_DEAD: 409,
-  RATE_LIMITED: 429,
   // ANAF refused or garbled the refresh, and no usable token is left.
   ANAF_BAD_RESPONSE: 502,
   INVALID_CLIENT: 502,
