@@ -32,8 +32,13 @@ export function startServeProcess(args: string[], env: NodeJS.ProcessEnv): Promi
       stdout += d.toString();
       const line = stdout.split('\n')[0];
       if (!stdout.includes('\n') || !line) return;
+      let ready: { port: number; addresses: string[]; peerCheck: 'uid' | 'none' };
+      try {
+        ready = JSON.parse(line) as typeof ready;
+      } catch {
+        return; // not the ready line: an error printed as --json, whole when serve exits
+      }
       clearTimeout(timer);
-      const ready = JSON.parse(line) as { port: number; addresses: string[]; peerCheck: 'uid' | 'none' };
       resolve({
         port: ready.port,
         addresses: ready.addresses,
