@@ -133,6 +133,51 @@ process.stdout.write(
   }
 }
 
+// A client that opens a new connection for every request (curl in a script, some HTTP stacks)
+// pays serve's once-per-connection check of who is at the other end (Linux: a read of the kernel's
+// socket table, /proc/net/tcp). The bare server has none: the ratio is that check's price.
+const CLOSE_ROUNDS = Number(process.env.BENCH_CLOSE_ROUNDS ?? 5);
+process.stdout.write(`\nERP token fetch with a new connection per request (wrk, Connection: close, concurrency 1; ${CLOSE_ROUNDS} rounds; medians)\n`);
+{
+  const tokenPath = '/v1/profiles/firma-00000/token';
+  const ours: LoadResult[] = [];
+  const base: LoadResult[] = [];
+  for (let r = 0; r < CLOSE_ROUNDS; r++) {
+    const serve = await startServe(env);
+    const nonce = await challenge(serve.port);
+    const headers = { Authorization: authorizationFor(as.name, key, nonce, `127.0.0.1:${serve.port}`), Connection: 'close' };
+    const sample = await erp(serve.port, tokenPath, { as, nonce });
+    const bare = await startBare(Buffer.byteLength(sample.body));
+    const runOurs = async () => {
+      await load(serve.port, tokenPath, headers, 1, 1);
+      ours.push(await load(serve.port, tokenPath, headers, 1, HTTP_SECONDS));
+    };
+    const runBare = async () => {
+      await load(bare.port, tokenPath, headers, 1, 1);
+      base.push(await load(bare.port, tokenPath, headers, 1, HTTP_SECONDS));
+    };
+    if (r % 2 === 0) await runOurs().then(runBare);
+    else await runBare().then(runOurs);
+    bare.stop();
+    await serve.stop();
+  }
+  if (ours.some((o) => o.non2xx)) throw new Error('serve refused requests on new connections');
+  const m = (rs: LoadResult[], k: keyof LoadResult) => median(rs.map((x) => x[k]));
+  const ratio = median(ours.map((o, i) => o.rps / base[i]!.rps));
+  row({ figure: 'req/s, a new connection per request', ours: m(ours, 'rps'), baseline: m(base, 'rps'), unit: 'req/s', ratio, goal: 'report' });
+  row({ figure: 'latency p50, a new connection per request', ours: m(ours, 'p50'), baseline: m(base, 'p50'), unit: 'ms', goal: 'report' });
+  if (process.platform === 'linux') {
+    const times: number[] = [];
+    let lines = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = performance.now();
+      lines = fs.readFileSync('/proc/net/tcp', 'latin1').split('\n').length - 2;
+      times.push(performance.now() - t0);
+    }
+    row({ figure: `one read of /proc/net/tcp (${lines} sockets; the peer check's cost, off the main thread)`, ours: median(times), unit: 'ms', goal: 'report' });
+  }
+}
+
 process.stdout.write('\nvault with 10,000 profiles\n');
 const bigHome = tempDir('bench-10k');
 {

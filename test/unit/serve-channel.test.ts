@@ -3,18 +3,21 @@
  * the failure delay, the refusal summary, the socket table (Linux), peer checks, per-user ports
  * and who holds a port.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { AUTH_SCHEME, authorizationFor, parseAuthorization, proofFor, proofMatches } from '../../native-host/src/serve/client-keys.js';
 import { NonceStore } from '../../native-host/src/serve/nonces.js';
-import { TableReader, peerCheck } from '../../native-host/src/serve/peer.js';
+import { TableScanner, peerCheck, scanProcFile, type TableScan } from '../../native-host/src/serve/peer.js';
 import { defaultServePort, portForId, ridFromWhoami } from '../../native-host/src/serve/port.js';
 import { addressBytes, findPeerUid, listenersOn, peerUid, procHex } from '../../native-host/src/serve/proc-net.js';
 import { FailureDelay, UNKNOWN_CLIENT } from '../../native-host/src/serve/rate-limit.js';
 import { RefusalLog } from '../../native-host/src/serve/refusal-log.js';
 import { describeHolders, parseLsof, parseNetstat, parseTasklistUser, portOwner } from '../../native-host/src/service/port-owner.js';
 import type { Logger } from '../../native-host/src/log/logger.js';
+import { tempDir } from '../helpers/temp.js';
 
 const KEY = `atk_${'A'.repeat(43)}`;
 const NONCE = 'bm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9uY2Utbm9';
@@ -175,6 +178,11 @@ const TCP6 = `  sl  local_address                         remote_address        
    2: 0000000000000000FFFF00000100007F:C351 0000000000000000FFFF00000100007F:2253 01 00000000:00000000 00:00000000 00000000  1003        0 23 1 0000000000000000 20 4 30 10 -1
 `;
 const fake = { tcp: () => TCP, tcp6: () => TCP6, little: true };
+/** The uid on the line at `i` (or undefined for TIME_WAIT), as the real scan reports it. */
+function findLineUid(text: string, i: number): number | undefined {
+  const f = text.slice(text.lastIndexOf('\n', i) + 1, text.indexOf('\n', i)).trim().split(/\s+/);
+  return f[3] === '06' ? undefined : Number(f[7]);
+}
 
 describe('the socket table (/proc/net/tcp, tcp6)', () => {
   it('spells addresses as Linux prints them', () => {
@@ -231,28 +239,56 @@ describe('the socket table (/proc/net/tcp, tcp6)', () => {
 });
 
 describe('peer checks', () => {
-  it('read the table once for all the connections accepted while a read was running', async () => {
-    const reads: string[] = [];
+  it('scan the table once for all the connections accepted while a scan was running, and tcp6 only for those not in tcp', async () => {
+    const scans: string[] = [];
     let release!: () => void;
     let gate = new Promise<void>((r) => (release = r));
-    const reader = new TableReader(async (file) => {
-      reads.push(file);
+    const scan: TableScan = async (file, needles, found) => {
+      scans.push(`${path.basename(file)}:${needles.length}`);
       await gate;
-      return file.endsWith('6') ? TCP6 : TCP;
-    });
-    const check = peerCheck({ platform: 'linux', uid: 1002, reader });
+      const text = file.endsWith('6') ? TCP6 : TCP;
+      for (const n of needles) {
+        const i = text.indexOf(n);
+        if (i >= 0 && found(n, findLineUid(text, i))) return;
+      }
+    };
+    const check = peerCheck({ platform: 'linux', uid: 1002, scanner: new TableScanner(scan, true) });
     const sock = (port: number) => ({ localAddress: '127.0.0.1', localPort: 8787, remoteAddress: '127.0.0.1', remotePort: port }) as net.Socket;
     const first = check.verdict(sock(54321));
-    // Accepted while the first read runs: all share the next one.
-    const later = [54321, 54322, 50001].map((p) => check.verdict(sock(p)));
-    expect(reads).toEqual(['/proc/net/tcp']);
+    // Accepted while the first scan runs: all share the next one.
+    const later = [54321, 54322, 50001, 1].map((p) => check.verdict(sock(p)));
+    expect(scans).toEqual(['tcp:1']);
     release();
     gate = Promise.resolve();
     expect(await first).toBe(true);
-    expect(await Promise.all(later)).toEqual([true, false, false]);
-    // One more read of tcp for the batch, and tcp6 read once, for the peers not in tcp.
-    expect(reads).toEqual(['/proc/net/tcp', '/proc/net/tcp', '/proc/net/tcp6']);
-    expect(reader.reads).toBe(2);
+    // 54322 is in TIME_WAIT, 50001 belongs to uid 1003 (a dual-stack socket, in tcp6), 1 is nowhere.
+    expect(await Promise.all(later)).toEqual([true, false, false, false]);
+    expect(scans).toEqual(['tcp:1', 'tcp:4', 'tcp6:2']);
+  });
+
+  it('read /proc-like files a chunk at a time, finding lines across chunk ends, and stop when all are found', async () => {
+    const dir = tempDir('proc');
+    const file = path.join(dir, 'tcp');
+    const line = (i: number, uid: number) => `${String(i).padStart(5)}: 0100007F:${(i % 65536).toString(16).toUpperCase().padStart(4, '0')} 0100007F:2253 01 00000000:00000000 00:00000000 00000000 ${String(uid).padStart(5)}        0 ${i} 1\n`;
+    let text = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+    for (let i = 1; i <= 3000; i++) text += line(i, 1000 + i);
+    fs.writeFileSync(file, text);
+    const needle = (i: number) => ` 0100007F:${i.toString(16).toUpperCase().padStart(4, '0')} 0100007F:2253 `;
+    // Lines around the first 64 KiB boundary, and the last line.
+    const at = Math.floor(65_536 / line(1, 1).length);
+    const want = [at - 1, at, at + 1, 3000];
+    const seen = new Map<number, number | undefined>();
+    await scanProcFile(file, want.map(needle), (n, uid) => {
+      seen.set(want[want.map(needle).indexOf(n)]!, uid);
+      return seen.size === want.length;
+    });
+    expect([...seen].sort((a, b) => a[0] - b[0])).toEqual(want.map((i) => [i, 1000 + i]));
+    // Stops at once when told to.
+    let calls = 0;
+    await scanProcFile(file, [needle(1), needle(2)], () => (++calls, true));
+    expect(calls).toBe(1);
+    // A file that cannot be read finds nothing.
+    await scanProcFile(path.join(dir, 'absent'), [needle(1)], () => expect.fail('nothing to find'));
   });
 
   it('let everyone through where the platform cannot tell (the proof protects there)', () => {

@@ -5,17 +5,19 @@
  * the user running `serve` is closed without an answer: no nonce, no token, not even /healthz.
  *
  * The check runs once per connection: it starts when the connection is accepted, and its first
- * request waits for it (a kept connection's later requests do not). Reading the table costs the
- * kernel a walk of its whole TCP hash (about 5 ms on a small VM, whatever the number of
- * sockets), so it is read off the main thread, and one read serves every connection accepted
- * before it started: a burst of new connections costs a few reads, not one each.
+ * request waits for it (a kept connection's later requests do not). Reading the table makes the
+ * kernel walk its whole TCP hash (a few ms on a small VM, more with many sockets, such as the
+ * TIME_WAIT ones a client that reconnects for every request leaves behind for a minute). So the
+ * table is read off the main thread, 64 KiB at a time and only until every connection waiting
+ * for it is found, and one read serves all the connections accepted before it started: a burst
+ * of new connections costs a few reads, not one each.
  *
  * Elsewhere (macOS, Windows without native code) there is no way to ask yet; there the proof of
  * the client key (client-keys.ts) is what keeps another user out.
  */
 import fs from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import { PROC_TCP, PROC_TCP6, findPeerUid, peerFiles, type Endpoint } from './proc-net.js';
+import { PROC_TCP, PROC_TCP6, peerNeedles, uidAt, type Endpoint } from './proc-net.js';
 
 export type Verdict = boolean | Promise<boolean>;
 
@@ -28,98 +30,138 @@ export interface PeerCheck {
   verdict(socket: Socket): Verdict;
 }
 
-/** One read of each table file, started only when asked for and never before the snapshot was. */
-class Snapshot {
-  private readonly files = new Map<'tcp' | 'tcp6', Promise<string | undefined>>();
-  constructor(private readonly read: (file: string) => Promise<string | undefined>) {}
-  file(name: 'tcp' | 'tcp6'): Promise<string | undefined> {
-    let p = this.files.get(name);
-    if (p === undefined) this.files.set(name, (p = this.read(name === 'tcp' ? PROC_TCP : PROC_TCP6)));
-    return p;
+/**
+ * Reads a table file and calls `found` for each needle seen (with its uid, or undefined for a
+ * socket in TIME_WAIT); stops as soon as `found` says nothing more is wanted.
+ */
+export type TableScan = (file: string, needles: readonly string[], found: (needle: string, uid: number | undefined) => boolean) => Promise<void>;
+
+const CHUNK = 65_536;
+
+/** /proc is generated as it is read: a fixed buffer, and no more of it than needed. */
+export const scanProcFile: TableScan = async (file, needles, found) => {
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(file, 'r');
+  } catch {
+    return;
   }
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const left = new Set(needles);
+    let carry = '';
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      const text = carry + buf.toString('latin1', 0, bytesRead);
+      // Whole lines only: a needle cut by the chunk's end is found in the next one.
+      const end = bytesRead === 0 ? text.length : text.lastIndexOf('\n') + 1;
+      const lines = text.slice(0, end);
+      carry = text.slice(end);
+      for (const needle of [...left]) {
+        const uid = uidAt(lines, needle);
+        if (uid === null) continue;
+        left.delete(needle);
+        if (found(needle, uid)) return;
+      }
+      if (bytesRead === 0 || left.size === 0) return;
+    }
+  } catch {
+    /* a table that cannot be read names nobody */
+  } finally {
+    await fh.close();
+  }
+};
+
+interface Lookup {
+  ours: Endpoint;
+  theirs: Endpoint;
+  done: boolean;
+  resolve: (uid: number | undefined) => void;
 }
 
 /**
- * Snapshots of the socket table taken after a given moment. While one is being read, those who
- * ask share the next one, which starts when it ends: every socket that existed when they asked is
- * in it.
+ * Looks up peers in the socket table, in batches: the lookups asked for while a scan runs wait
+ * for the next one, which starts when it ends, so every socket that existed when they asked is in
+ * it (a peer socket is in the table from its handshake on, before serve accepts it).
  */
-export class TableReader {
-  private running: Promise<Snapshot> | undefined;
-  private queued: Promise<Snapshot> | undefined;
-  reads = 0;
+export class TableScanner {
+  private pending: Lookup[] = [];
+  private running = false;
+  /** File scans made, for tests and the benchmark. */
+  scans = 0;
 
-  constructor(private readonly readFile: (file: string) => Promise<string | undefined> = readProc) {}
+  constructor(
+    private readonly scan: TableScan = scanProcFile,
+    private readonly little?: boolean,
+  ) {}
 
-  after(): Promise<Snapshot> {
-    if (this.running === undefined) return this.start();
-    this.queued ??= this.running.then(() => {
-      this.queued = undefined;
-      return this.start();
+  lookup(ours: Endpoint, theirs: Endpoint): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      this.pending.push({ ours, theirs, done: false, resolve });
+      this.kick();
     });
-    return this.queued;
   }
 
-  private start(): Promise<Snapshot> {
-    this.reads++;
-    const snapshot = new Snapshot(this.readFile);
-    // The snapshot is "done" when its first file is read; a second file (rarely needed) is read on demand.
-    const p = snapshot.file('tcp').then(() => snapshot);
-    this.running = p;
-    void p.then(() => {
-      if (this.running === p) this.running = undefined;
+  private kick(): void {
+    if (this.running || this.pending.length === 0) return;
+    this.running = true;
+    const batch = this.pending.splice(0);
+    void this.run(batch).finally(() => {
+      this.running = false;
+      this.kick();
     });
-    return p;
   }
-}
 
-async function readProc(file: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, 'latin1');
-  } catch {
-    return undefined;
+  private async run(batch: Lookup[]): Promise<void> {
+    try {
+      // IPv4 peers are in tcp, unless their socket is dual-stack (then tcp6, as IPv6 peers are).
+      for (const [file, v6] of [
+        [PROC_TCP, false],
+        [PROC_TCP6, true],
+      ] as const) {
+        const byNeedle = new Map<string, Lookup>();
+        for (const l of batch) if (!l.done) for (const n of peerNeedles(v6, l.ours, l.theirs, this.little)) byNeedle.set(n, l);
+        if (byNeedle.size === 0) continue;
+        this.scans++;
+        let left = new Set(byNeedle.values()).size;
+        await this.scan(file, [...byNeedle.keys()], (needle, uid) => {
+          const l = byNeedle.get(needle);
+          if (l && !l.done) {
+            l.done = true;
+            l.resolve(uid);
+            left--;
+          }
+          return left === 0;
+        });
+      }
+    } finally {
+      for (const l of batch) if (!l.done) l.resolve(undefined);
+    }
   }
-}
-
-async function peerUidOf(reader: TableReader, ours: Endpoint, theirs: Endpoint): Promise<number | undefined> {
-  const snapshot = await reader.after();
-  for (const file of peerFiles(theirs)) {
-    const text = await snapshot.file(file);
-    if (text === undefined) continue;
-    const uid = findPeerUid(text, file === 'tcp6', ours, theirs);
-    if (uid !== undefined) return uid;
-  }
-  return undefined;
 }
 
 export interface PeerCheckOptions {
   platform?: NodeJS.Platform;
   /** The user whose connections are served (this process's). */
   uid?: number | undefined;
-  reader?: TableReader;
+  scanner?: TableScanner;
 }
 
 export function peerCheck(o: PeerCheckOptions = {}): PeerCheck {
   const platform = o.platform ?? process.platform;
   const uid = 'uid' in o ? o.uid : process.getuid?.();
   if (platform !== 'linux' || uid === undefined) return { kind: 'none', accepted: () => undefined, verdict: () => true };
-  const reader = o.reader ?? new TableReader();
+  const scanner = o.scanner ?? new TableScanner();
   const verdicts = new WeakMap<Socket, Verdict>();
   const start = (socket: Socket): Verdict => {
     const { localAddress, localPort, remoteAddress, remotePort } = socket;
     if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) return false;
-    const p = peerUidOf(reader, { address: localAddress, port: localPort }, { address: remoteAddress, port: remotePort }).then(
-      // No entry (the peer already left, or the table cannot be read) is not our user either.
-      (peer) => {
-        const ok = peer === uid;
-        verdicts.set(socket, ok);
-        return ok;
-      },
-      () => {
-        verdicts.set(socket, false);
-        return false;
-      },
-    );
+    // No entry (the peer already left, or the table cannot be read) is not our user either.
+    const p = scanner.lookup({ address: localAddress, port: localPort }, { address: remoteAddress, port: remotePort }).then((peer) => {
+      const ok = peer === uid;
+      verdicts.set(socket, ok);
+      return ok;
+    });
     verdicts.set(socket, p);
     return p;
   };

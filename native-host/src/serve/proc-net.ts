@@ -102,20 +102,36 @@ export function peerFiles(theirs: Endpoint): ('tcp' | 'tcp6')[] {
   return net.isIPv4(theirs.address) ? ['tcp', 'tcp6'] : ['tcp6', 'tcp'];
 }
 
+/** What to look for in one file: the line of the peer socket (local = their end, remote = ours). */
+export function peerNeedles(v6File: boolean, ours: Endpoint, theirs: Endpoint, little = LITTLE): string[] {
+  const out: string[] = [];
+  for (const t of spellings(theirs.address, v6File, little)) {
+    for (const o of spellings(ours.address, v6File, little)) out.push(` ${t}:${portHex(theirs.port)} ${o}:${portHex(ours.port)} `);
+  }
+  return out;
+}
+
+/**
+ * The uid on the line where `needle` appears in `text` (whole lines), or null when it is not
+ * there; undefined when the line is a socket in TIME_WAIT, which belongs to nobody any more
+ * (its uid reads 0).
+ */
+export function uidAt(text: string, needle: string): number | undefined | null {
+  const at = text.indexOf(needle);
+  if (at < 0) return null;
+  const line = uidOfLine(text, at);
+  return line && line.state !== TIME_WAIT ? line.uid : undefined;
+}
+
 /**
  * In one file's text, the uid of the socket at the far end of a loopback connection: the entry
  * whose local address:port is the connection's remote one and whose remote is our local one.
  * Undefined when no live entry says.
  */
 export function findPeerUid(text: string, v6File: boolean, ours: Endpoint, theirs: Endpoint, little = LITTLE): number | undefined {
-  for (const t of spellings(theirs.address, v6File, little)) {
-    for (const o of spellings(ours.address, v6File, little)) {
-      const at = text.indexOf(` ${t}:${portHex(theirs.port)} ${o}:${portHex(ours.port)} `);
-      if (at < 0) continue;
-      const line = uidOfLine(text, at);
-      // A socket in TIME_WAIT belongs to nobody any more (its uid reads 0).
-      if (line && line.state !== TIME_WAIT) return line.uid;
-    }
+  for (const needle of peerNeedles(v6File, ours, theirs, little)) {
+    const uid = uidAt(text, needle);
+    if (uid !== null) return uid;
   }
   return undefined;
 }
