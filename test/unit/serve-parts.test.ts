@@ -87,7 +87,7 @@ describe('request guards', () => {
   it('refuse any Origin, Sec-Fetch-* or Referer', () => {
     expect(checkHeaders({ host: '127.0.0.1:8787', origin: 'null' }, hosts)?.code).toBe('WEB_ORIGIN_REFUSED');
     expect(checkHeaders({ host: '127.0.0.1:8787', origin: 'http://127.0.0.1:8787' }, hosts)?.code).toBe('WEB_ORIGIN_REFUSED');
-    for (const raw of [['Sec-Fetch-Site', 'none'], ['sec-fetch-mode', 'cors'], ['SEC-FETCH-DEST', 'empty'], ['Sec-Fetch-User', '?1'], ['referer', 'https://a.example/']]) {
+    for (const raw of [['Sec-Fetch-Site', 'none'], ['sec-fetch-mode', 'cors'], ['SEC-FETCH-DEST', 'empty'], ['Sec-Fetch-User', '?1'], ['Sec-Fetch-Storage-Access', 'none'], ['referer', 'https://a.example/']]) {
       const h = apiHeaders(['Host', '127.0.0.1:8787', ...raw]);
       expect(checkHeaders(h, hosts)).toMatchObject({ code: 'WEB_ORIGIN_REFUSED', detail: raw[0] });
     }

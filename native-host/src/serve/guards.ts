@@ -56,6 +56,9 @@ export function apiHeaders(raw: readonly string[]): ApiHeaders {
         // Sec-Fetch-Site, -Mode, -Dest and -User are all 14 characters long.
         else if (h.browser === undefined && name.toLowerCase().startsWith('sec-fetch-')) h.browser = name;
         break;
+      default:
+        // Longer Sec-Fetch-* headers (Sec-Fetch-Storage-Access, …).
+        if (h.browser === undefined && name.length > 14 && (name.charCodeAt(0) | 32) === 115 && name.toLowerCase().startsWith('sec-fetch-')) h.browser = name;
       case 17:
         if (h['transfer-encoding'] === undefined && is(name, 'transfer-encoding', 'Transfer-Encoding')) h['transfer-encoding'] = value;
         break;

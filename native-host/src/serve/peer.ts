@@ -37,8 +37,14 @@ export interface PeerCheck {
 export type TableScan = (file: string, needles: readonly string[], found: (needle: string, uid: number | undefined) => boolean) => Promise<void>;
 
 const CHUNK = 65_536;
+/** Room for the partial line a chunk ends with (a line of tcp6 is about 180 bytes). */
+const CARRY = 4_096;
+const NL = 0x0a;
 
-/** /proc is generated as it is read: a fixed buffer, and no more of it than needed. */
+/**
+ * /proc is generated as it is read: a fixed buffer, searched as bytes (no text is made of it but
+ * the lines found), and no more of it than needed.
+ */
 export const scanProcFile: TableScan = async (file, needles, found) => {
   let fh: fs.FileHandle;
   try {
@@ -47,23 +53,27 @@ export const scanProcFile: TableScan = async (file, needles, found) => {
     return;
   }
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    const left = new Set(needles);
-    let carry = '';
+    const buf = Buffer.allocUnsafe(CARRY + CHUNK);
+    const left = new Map(needles.map((n) => [n, Buffer.from(n, 'latin1')]));
+    let carried = 0;
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
-      const text = carry + buf.toString('latin1', 0, bytesRead);
-      // Whole lines only: a needle cut by the chunk's end is found in the next one.
-      const end = bytesRead === 0 ? text.length : text.lastIndexOf('\n') + 1;
-      const lines = text.slice(0, end);
-      carry = text.slice(end);
-      for (const needle of [...left]) {
-        const uid = uidAt(lines, needle);
-        if (uid === null) continue;
+      const { bytesRead } = await fh.read(buf, carried, CHUNK, null);
+      const total = carried + bytesRead;
+      // Whole lines only: a line cut by the chunk's end is searched with the next chunk.
+      const end = bytesRead === 0 ? total : buf.lastIndexOf(NL, total - 1) + 1;
+      for (const [needle, bytes] of left) {
+        const at = buf.subarray(0, end).indexOf(bytes);
+        if (at < 0) continue;
+        const start = buf.lastIndexOf(NL, at) + 1;
+        const stop = buf.indexOf(NL, at);
+        const line = buf.toString('latin1', start, stop < 0 || stop > end ? end : stop);
         left.delete(needle);
-        if (found(needle, uid)) return;
+        if (found(needle, uidAt(line, needle) ?? undefined)) return;
       }
       if (bytesRead === 0 || left.size === 0) return;
+      carried = total - end;
+      if (carried > CARRY) return; // no line is this long: not a socket table
+      buf.copy(buf, 0, end, total);
     }
   } catch {
     /* a table that cannot be read names nobody */

@@ -7,6 +7,7 @@
  * (SERVE_LISTEN_FAILED, naming who holds it). Only a machine without IPv6 is served on IPv4 alone.
  * On Linux, a connection from another OS user is closed before it is read (peer.ts).
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AppError } from '../../../shared/src/errors.js';
@@ -18,6 +19,7 @@ import { Backoff } from './backoff.js';
 import { allowedHosts } from './guards.js';
 import { NonceStore } from './nonces.js';
 import { peerCheck, type PeerCheck } from './peer.js';
+import { PROC_TCP } from './proc-net.js';
 import { FailureDelay } from './rate-limit.js';
 import { RefusalLog } from './refusal-log.js';
 import { requestHandler } from './routes.js';
@@ -58,6 +60,15 @@ function listen(server: http.Server, port: number, host: string): Promise<number
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+function canRead(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const errno = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
@@ -159,6 +170,10 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
   const background = opts.checkIntervalMs > 0 ? new BackgroundRefresher(source, backoff, { intervalMs: opts.checkIntervalMs, log: app.log, now: app.now }) : undefined;
   background?.start();
   app.log.log('info', 'serve.start', { port, addresses: addresses.join(','), checkIntervalMs: opts.checkIntervalMs, peerCheck: peers.kind });
+  if (peers.kind === 'uid' && !canRead(PROC_TCP)) {
+    // Fail closed, but say why every connection is closed.
+    app.log.log('error', 'serve.peer-table-unreadable', { file: PROC_TCP, effect: 'every connection is closed unanswered' });
+  }
 
   return {
     port,
