@@ -102,3 +102,19 @@ export function requestAs(u: OtherUser, port: number, address: string, urlPath: 
     });
   });
 }
+
+/** The other user connects and sends nothing: how soon the connection is closed (or that it stays open 5 s). */
+export function idleAs(u: OtherUser, port: number, address: string): Promise<{ closedAfterMs?: number; open?: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('runuser', ['-u', u.name, '--', process.execPath, u.script, 'idle', String(port), address], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n')[0]!) as { closedAfterMs?: number; open?: boolean });
+      } catch {
+        reject(new Error(`idle as ${u.name}: ${out}`));
+      }
+    });
+  });
+}

@@ -6,8 +6,11 @@
 //     Stops when its stdin closes.
 //   node squatter.mjs request <port> <address> <path> <header-json>
 //     sends one request and prints {"status","body"} or {"error":code}.
+//   node squatter.mjs idle <port> <address>
+//     connects, sends nothing, and prints {"closedAfterMs":…} or {"open":true} after 5 s.
 import crypto from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 
 const [mode, portText, hostsText, ...rest] = process.argv.slice(2);
 const port = Number(portText);
@@ -53,6 +56,18 @@ if (mode === 'listen') {
   req.on('error', (e) => out({ error: e.code ?? String(e) }));
   req.setTimeout(5000, () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
   req.end();
+} else if (mode === 'idle') {
+  const t0 = Date.now();
+  const sock = net.connect(port, hostsText);
+  const timer = setTimeout(() => {
+    out({ open: true });
+    sock.destroy();
+  }, 5000);
+  sock.on('error', () => undefined);
+  sock.on('close', () => {
+    clearTimeout(timer);
+    if (sock.connecting === false) out({ closedAfterMs: Date.now() - t0 });
+  });
 } else {
   out({ error: `unknown mode ${mode}` });
   process.exit(2);

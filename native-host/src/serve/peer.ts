@@ -4,8 +4,9 @@
  * (/proc/net/tcp{,6}) says which user made the peer socket, and a connection from anyone but
  * the user running `serve` is closed without an answer: no nonce, no token, not even /healthz.
  *
- * The check runs once per connection: it starts when the connection is accepted, and its first
- * request waits for it (a kept connection's later requests do not). Reading the table makes the
+ * The check runs once per connection: it starts when the connection is accepted, its first
+ * request waits for it (a kept connection's later requests do not), and a connection of another
+ * user is closed as soon as that is known. Reading the table makes the
  * kernel walk its whole TCP hash (a few ms on a small VM, more with many sockets, such as the
  * TIME_WAIT ones a client that reconnects for every request leaves behind for a minute). So the
  * table is read off the main thread, 64 KiB at a time and only until every connection waiting
@@ -24,7 +25,7 @@ export type Verdict = boolean | Promise<boolean>;
 export interface PeerCheck {
   /** 'uid': connections are matched to the peer's user; 'none': this platform cannot tell. */
   readonly kind: 'uid' | 'none';
-  /** Starts the check of a new connection. */
+  /** Starts the check of a new connection (serve closes it when the answer is no). */
   accepted(socket: Socket): void;
   /** Whether the connection's peer is our user: at once when known, else when the table has been read. */
   verdict(socket: Socket): Verdict;

@@ -368,11 +368,8 @@ export function requestHandler(ctx: RouteContext): (req: IncomingMessage, res: S
     else if (r instanceof Reply) send(res, r);
     else void r.catch(internal).then((x) => send(res, x));
   };
-  const refusePeer = (req: IncomingMessage) => {
-    // Another OS user's connection: no answer at all, not even an error.
-    ctx.refusals.note('peer');
-    req.socket.destroy();
-  };
+  // Another OS user's connection: no answer at all, not even an error (server.ts closes it and counts it).
+  const refusePeer = (req: IncomingMessage) => req.socket.destroy();
   return (req, res) => {
     const headers = apiHeaders(req.rawHeaders);
     limitBody(req, headers);

@@ -157,8 +157,19 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     log: app.log,
     hosts: () => hosts,
   });
-  // Once per connection: its first request waits for the answer.
-  const onConnection = (socket: Socket) => peers.accepted(socket);
+  // Once per connection, from its acceptance: its first request waits for the answer, and a
+  // connection of another user is closed as soon as that is known, request or not.
+  const onConnection = (socket: Socket) => {
+    peers.accepted(socket);
+    const drop = (ok: boolean) => {
+      if (ok || socket.destroyed) return;
+      refusals.note('peer');
+      socket.destroy();
+    };
+    const v = peers.verdict(socket);
+    if (typeof v === 'boolean') drop(v);
+    else void v.then(drop);
+  };
 
   const v4 = newServer(handler);
   const v6 = newServer(handler);
