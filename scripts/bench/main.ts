@@ -15,7 +15,8 @@ import { fillVault, notDue, timeDue } from './vault-scale.js';
 import { erp, load, rssMiB, startBare, startServe, type LoadResult } from './serve.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { CLI_ENTRY as CLI } from '../../native-host/src/config/entry.js';
-import { hashClientKey, newClientKey } from '../../native-host/src/serve/client-keys.js';
+import { authorizationFor, newClientKey } from '../../native-host/src/serve/client-keys.js';
+import { challenge } from '../../test/helpers/serve-process.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 31);
@@ -50,9 +51,10 @@ process.stdout.write(`machine: ${os.cpus()[0]?.model} × ${os.cpus().length}, ${
 // A vault with one profile and token, as a real user's, and a client key for the ERP.
 fillVault(resolvePaths(home), 1);
 const key = newClientKey();
+const as = { name: 'bench', key };
 {
   const v = Vault.open({ paths: resolvePaths(home), env: { ANAF_TOKEN_KEYSTORE: 'file' } });
-  v.addApiClient('bench', hashClientKey(key));
+  v.addApiClient('bench', key);
   v.close();
 }
 
@@ -92,10 +94,13 @@ process.stdout.write(
     // round starts both afresh.
     for (let round = 0; round < HTTP_ROUNDS; round++) {
       const serve = await startServe(env);
+      // The ERP's handshake, done here once per round as an ERP does once per nonce: wrk sends
+      // the same proof with every request, as an ERP keeps its header until the nonce expires.
       // Both servers get the same request, byte for byte but the port: the floor parses what
       // ours parses (wrk sets Host from the URL; a second, lower-case Host was sent before).
-      const headers = { Authorization: `Bearer ${key}` };
-      const sample = await erp(serve.port, tokenPath, { key });
+      const nonce = await challenge(serve.port);
+      const headers = { Authorization: authorizationFor(as.name, key, nonce, `127.0.0.1:${serve.port}`) };
+      const sample = await erp(serve.port, tokenPath, { as, nonce });
       if (sample.status !== 200) throw new Error(`serve answered ${sample.status}: ${sample.body}`);
       const bare = await startBare(Buffer.byteLength(sample.body));
       const runOurs = async () => {
@@ -128,6 +133,51 @@ process.stdout.write(
   }
 }
 
+// A client that opens a new connection for every request (curl in a script, some HTTP stacks)
+// pays serve's once-per-connection check of who is at the other end (Linux: a read of the kernel's
+// socket table, /proc/net/tcp). The bare server has none: the ratio is that check's price.
+const CLOSE_ROUNDS = Number(process.env.BENCH_CLOSE_ROUNDS ?? 5);
+process.stdout.write(`\nERP token fetch with a new connection per request (wrk, Connection: close, concurrency 1; ${CLOSE_ROUNDS} rounds; medians)\n`);
+{
+  const tokenPath = '/v1/profiles/firma-00000/token';
+  const ours: LoadResult[] = [];
+  const base: LoadResult[] = [];
+  for (let r = 0; r < CLOSE_ROUNDS; r++) {
+    const serve = await startServe(env);
+    const nonce = await challenge(serve.port);
+    const headers = { Authorization: authorizationFor(as.name, key, nonce, `127.0.0.1:${serve.port}`), Connection: 'close' };
+    const sample = await erp(serve.port, tokenPath, { as, nonce });
+    const bare = await startBare(Buffer.byteLength(sample.body));
+    const runOurs = async () => {
+      await load(serve.port, tokenPath, headers, 1, 1);
+      ours.push(await load(serve.port, tokenPath, headers, 1, HTTP_SECONDS));
+    };
+    const runBare = async () => {
+      await load(bare.port, tokenPath, headers, 1, 1);
+      base.push(await load(bare.port, tokenPath, headers, 1, HTTP_SECONDS));
+    };
+    if (r % 2 === 0) await runOurs().then(runBare);
+    else await runBare().then(runOurs);
+    bare.stop();
+    await serve.stop();
+  }
+  if (ours.some((o) => o.non2xx)) throw new Error('serve refused requests on new connections');
+  const m = (rs: LoadResult[], k: keyof LoadResult) => median(rs.map((x) => x[k]));
+  const ratio = median(ours.map((o, i) => o.rps / base[i]!.rps));
+  row({ figure: 'req/s, a new connection per request', ours: m(ours, 'rps'), baseline: m(base, 'rps'), unit: 'req/s', ratio, goal: 'report' });
+  row({ figure: 'latency p50, a new connection per request', ours: m(ours, 'p50'), baseline: m(base, 'p50'), unit: 'ms', goal: 'report' });
+  if (process.platform === 'linux') {
+    const times: number[] = [];
+    let lines = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = performance.now();
+      lines = fs.readFileSync('/proc/net/tcp', 'latin1').split('\n').length - 2;
+      times.push(performance.now() - t0);
+    }
+    row({ figure: `one read of /proc/net/tcp (${lines} sockets; the peer check's cost, off the main thread)`, ours: median(times), unit: 'ms', goal: 'report' });
+  }
+}
+
 process.stdout.write('\nvault with 10,000 profiles\n');
 const bigHome = tempDir('bench-10k');
 {
@@ -137,24 +187,24 @@ const bigHome = tempDir('bench-10k');
   row({ figure: `find what is due for refresh (${due} due)`, ours: median(times), unit: 'ms', goal: '≤ 50 ms', met: median(times) <= 50 });
   {
     const v = Vault.open({ paths: big, env: { ANAF_TOKEN_KEYSTORE: 'file' } });
-    v.addApiClient('bench', hashClientKey(key));
+    v.addApiClient('bench', key);
     v.close();
   }
   const serve = await startServe({ ...env, ANAF_TOKEN_HOME: bigHome });
   const sampled = Array.from({ length: 10_000 }, (_, i) => i).filter((i) => notDue(i) && i % 61 === 0).slice(0, 100);
   for (const i of sampled) {
-    const r = await erp(serve.port, `/v1/profiles/firma-${String(i).padStart(5, '0')}/token`, { key });
+    const r = await erp(serve.port, `/v1/profiles/firma-${String(i).padStart(5, '0')}/token`, { as });
     if (r.status !== 200) throw new Error(`serve answered ${r.status} for profile ${i}`);
   }
   const rss = rssMiB(serve.child.pid!) ?? NaN;
   row({ figure: 'RSS of serve with 10,000 profiles, after 100 token requests', ours: rss, unit: 'MiB', goal: '≤ 80 MB', met: rss * 1.048576 <= 80 });
   // Listing all 10,000 statuses at once builds one large answer.
-  const list = await erp(serve.port, '/v1/profiles', { key });
+  const list = await erp(serve.port, '/v1/profiles', { as });
   if (list.status !== 200) throw new Error(`serve answered ${list.status} for the profile list`);
   const rssList = rssMiB(serve.child.pid!) ?? NaN;
   row({ figure: `RSS after also listing all 10,000 (${Math.round(list.body.length / 1024)} KiB answer)`, ours: rssList, unit: 'MiB', goal: '≤ 80 MB', met: rssList * 1.048576 <= 80 });
   // A listing allocates a few MB of short-lived objects; repeated ones let V8 grow its young generation.
-  for (let i = 0; i < 4; i++) await erp(serve.port, '/v1/profiles', { key });
+  for (let i = 0; i < 4; i++) await erp(serve.port, '/v1/profiles', { as });
   row({ figure: 'RSS after 4 more full listings', ours: rssMiB(serve.child.pid!) ?? NaN, unit: 'MiB', goal: 'report' });
   await serve.stop();
 }

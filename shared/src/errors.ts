@@ -168,8 +168,18 @@ const catalogue = {
   // ---- the ERP token service (`serve`, `clients`, `service`) and `doctor` ------------------
   API_KEY_INVALID: {
     exit: EXIT.forbidden,
-    en: 'No client key, or a wrong one. Send "Authorization: Bearer <key>" with a key made by "anaf-token clients add <name>".',
-    ro: 'Lipsește cheia de client sau este greșită. Trimiteți "Authorization: Bearer <cheie>" cu o cheie creată de "anaf-token clients add <nume>".',
+    en: 'No valid proof of a client key: no Authorization, an unknown client, a nonce this service does not hold (expired, or from before it restarted), or a wrong key. Fetch a new nonce from GET /v1/challenge and send "Authorization: AnafToken client=..., nonce=..., proof=..." made with the key from "anaf-token clients add <name>" (docs/erp-api.md).',
+    ro: 'Nu există o dovadă validă a cheii de client: lipsește Authorization, clientul este necunoscut, nonce-ul nu este ținut de serviciu (expirat sau de dinainte de repornire) ori cheia este greșită. Cereți un nonce nou de la GET /v1/challenge și trimiteți "Authorization: AnafToken client=..., nonce=..., proof=..." calculat cu cheia dată de "anaf-token clients add <nume>" (docs/erp-api.md).',
+  },
+  API_BEARER_REFUSED: {
+    exit: EXIT.forbidden,
+    en: 'The token service no longer takes the client key itself ("Authorization: Bearer <key>"): a program of another user listening on the port in its place would receive it. Fetch a nonce from GET /v1/challenge and send "Authorization: AnafToken client=\"<name>\", nonce=\"<nonce>\", proof=\"<HMAC-SHA256 with the key>\"" (docs/erp-api.md).',
+    ro: 'Serviciul de tokenuri nu mai primește cheia de client însăși ("Authorization: Bearer <cheie>"): un program al altui utilizator care ascultă pe port în locul lui ar primi-o. Cereți un nonce de la GET /v1/challenge și trimiteți "Authorization: AnafToken client=\"<nume>\", nonce=\"<nonce>\", proof=\"<HMAC-SHA256 cu cheia>\"" (docs/erp-api.md).',
+  },
+  API_CLIENT_KEY_OLD: {
+    exit: EXIT.forbidden,
+    en: 'This client\'s key was made by an older version, which kept only its hash; the token service now needs the key itself, sealed in the vault. Run "anaf-token clients add <name>" again and put the new key in the program\'s settings.',
+    ro: 'Cheia acestui client a fost creată de o versiune mai veche, care păstra doar amprenta ei; serviciul de tokenuri are nevoie acum de cheia însăși, sigilată în seif. Rulați din nou "anaf-token clients add <nume>" și puneți cheia nouă în setările programului.',
   },
   HOST_NOT_ALLOWED: {
     exit: EXIT.forbidden,
@@ -178,13 +188,8 @@ const catalogue = {
   },
   WEB_ORIGIN_REFUSED: {
     exit: EXIT.forbidden,
-    en: 'Web pages may not use the token service (the request carries an Origin header). Call it from the program (ERP), not from a browser.',
-    ro: 'Paginile web nu pot folosi serviciul de tokenuri (cererea are antetul Origin). Apelați-l din program (ERP), nu din browser.',
-  },
-  RATE_LIMITED: {
-    exit: EXIT.forbidden,
-    en: 'Too many requests with a wrong client key. Wait a minute, then use the right key.',
-    ro: 'Prea multe cereri cu o cheie de client greșită. Așteptați un minut, apoi folosiți cheia corectă.',
+    en: 'Web pages may not use the token service (the request carries an Origin, Sec-Fetch-* or Referer header, which browsers send). Call it from the program (ERP), not from a browser.',
+    ro: 'Paginile web nu pot folosi serviciul de tokenuri (cererea are antetul Origin, Sec-Fetch-* sau Referer, pe care le trimit browserele). Apelați-l din program (ERP), nu din browser.',
   },
   API_ROUTE_NOT_FOUND: {
     exit: EXIT.usage,
@@ -203,8 +208,8 @@ const catalogue = {
   },
   SERVE_LISTEN_FAILED: {
     exit: EXIT.internal,
-    en: 'The token service could not listen on its port (another program may use it). Stop that program or choose another port with --port.',
-    ro: 'Serviciul de tokenuri nu poate asculta pe portul său (poate îl folosește alt program). Opriți acel program sau alegeți alt port cu --port.',
+    en: 'The token service could not listen on its port on 127.0.0.1 and ::1: another program holds it (the detail says whose, where the system tells). It does not start on one address alone, so that no program of another user answers the ERP in its place. Stop that program, or give this user a port of its own with --port (and "anaf-token service install --port N").',
+    ro: 'Serviciul de tokenuri nu poate asculta pe portul său pe 127.0.0.1 și ::1: îl ține alt program (detaliul spune al cui, unde sistemul o arată). Nu pornește doar pe una dintre adrese, ca niciun program al altui utilizator să nu răspundă ERP-ului în locul lui. Opriți acel program sau dați acestui utilizator un port propriu cu --port (și "anaf-token service install --port N").',
   },
   SERVICE_FAILED: {
     exit: EXIT.internal,

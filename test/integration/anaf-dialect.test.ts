@@ -107,11 +107,11 @@ describe('a dead grant, in each shape ANAF gives it', () => {
       expect(anaf.counters.grants.refresh_token).toBe(1);
 
       // The ERP service says so with 409 and does not ask ANAF again, however often it is asked.
-      const key = (await json<{ key: string }>(['clients', 'add', `erp-${shape}`])).key;
+      const key = { name: `erp-${shape}`, key: (await json<{ key: string }>(['clients', 'add', `erp-${shape}`])).key };
       const s = await startServeProcess(['--check-interval', '1s'], env);
       serves.push(s);
       for (const p of ['/v1/profiles/firma/token', '/v1/profiles/firma/refresh']) {
-        const a = await erp(s.port, p, { key, method: p.endsWith('refresh') ? 'POST' : 'GET' });
+        const a = await erp(s.port, p, { as: key, method: p.endsWith('refresh') ? 'POST' : 'GET' });
         expect(a.status).toBe(409);
         expect(errorResponseSchema.parse(a.json).error.code).toBe('TOKEN_DEAD');
       }
@@ -259,10 +259,10 @@ describe('no refresh storms', () => {
 
   it('the ERP asking POST …/refresh in a loop gets the current token, not a loop of refreshes', async () => {
     await authorized();
-    const key = (await json<{ key: string }>(['clients', 'add', 'erp-loop'])).key;
+    const key = { name: 'erp-loop', key: (await json<{ key: string }>(['clients', 'add', 'erp-loop'])).key };
     const s = await startServeProcess(['--check-interval', '0'], env);
     serves.push(s);
-    for (let i = 0; i < 5; i++) expect((await erp(s.port, '/v1/profiles/firma/refresh', { key, method: 'POST' })).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await erp(s.port, '/v1/profiles/firma/refresh', { as: key, method: 'POST' })).status).toBe(200);
     expect(anaf.counters.grants.refresh_token).toBe(0); // 89 days left: nothing a refresh could help
   });
 });

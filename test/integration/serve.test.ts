@@ -1,21 +1,24 @@
 /**
- * `anaf-token serve` as an ERP meets it: a separate process on loopback, client keys, the
- * Host/Origin guards, refreshes through the mTLS ANAF stand-in (single-flight under load, kept
- * tokens while ANAF is down), and a vault written by other processes at the same time.
+ * `anaf-token serve` as an ERP meets it: a separate process on loopback, the proof of a client
+ * key over a nonce, the Host/browser guards, refusals that slow down only the failing caller,
+ * refreshes through the mTLS ANAF stand-in (single-flight under load, kept tokens while ANAF is
+ * down), and a vault written by other processes at the same time.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { profilesResponseSchema, tokenResponseSchema, errorResponseSchema } from '../../native-host/src/serve/api.js';
+import { challengeResponseSchema, profilesResponseSchema, tokenResponseSchema, errorResponseSchema } from '../../native-host/src/serve/api.js';
+import { authorizationFor } from '../../native-host/src/serve/client-keys.js';
 import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
 import { openAuthorize } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { scanForSecrets } from '../helpers/secret-scan.js';
 import { request } from '../helpers/https.js';
-import { erp, erpAnswers, startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
+import { challenge, erp, erpAnswers, ErpClient, startServeProcess, type ClientCredential, type ServeProcess } from '../helpers/serve-process.js';
 import { tempDir } from '../helpers/temp.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 
@@ -28,7 +31,7 @@ let pki: Pki;
 let anaf: AnafStandin;
 let home: string;
 let env: NodeJS.ProcessEnv;
-let key: string;
+let cred: ClientCredential;
 /** Every serve started (for the secret scan), and those still running (stopped after each test). */
 const serves: ServeProcess[] = [];
 const running: ServeProcess[] = [];
@@ -59,13 +62,13 @@ async function authorize(name: string, ttlDays: number) {
   return anaf.issued.accessTokens.at(-1)!;
 }
 
-async function newKey(name: string): Promise<string> {
-  const r = await runCli(['clients', 'add', name, '--json'], env);
+async function newKey(name: string, ...flags: string[]): Promise<ClientCredential> {
+  const r = await runCli(['clients', 'add', name, '--json', ...flags], env);
   expect(r.code, r.stderr).toBe(0);
   cliOutput.push(r.stderr);
   const k = (JSON.parse(r.stdout) as { key: string }).key;
   clientKeys.push(k);
-  return k;
+  return { name, key: k };
 }
 
 async function serve(args: string[] = ['--check-interval', '0']) {
@@ -83,7 +86,7 @@ beforeAll(async () => {
   anaf = await startAnafStandin({ pki, clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT] }] });
   home = tempDir('serve');
   env = { ANAF_TOKEN_HOME: home, ANAF_TOKEN_KEYSTORE: 'file', NODE_EXTRA_CA_CERTS: pki.ca.certFile };
-  key = await newKey('erp');
+  cred = await newKey('erp');
 });
 
 // A serve left running would refresh the next test's tokens in the background.
@@ -108,60 +111,163 @@ afterAll(async () => {
 });
 
 describe('anaf-token serve', () => {
-  it('refuses no key, a wrong key, a foreign Host, an Origin, and rate-limits wrong keys', async () => {
+  it('takes a proof of the key over its own nonce and Host only; refuses Bearer, foreign Hosts and browsers', async () => {
     await addProfile('guarded');
     const s = await serve();
-    expect(s.addresses).toContain('127.0.0.1');
+    expect(s.addresses).toEqual(['127.0.0.1', '::1']);
+    expect(s.peerCheck).toBe(process.platform === 'linux' ? 'uid' : 'none');
+
+    // /healthz and /v1/challenge need no key.
+    expect((await erp(s.port, '/healthz')).json).toEqual({ status: 'ok', version: expect.any(String) });
+    const c = await erp(s.port, '/v1/challenge');
+    expect(challengeResponseSchema.parse(c.json).nonce).toHaveLength(43);
+    expect(Date.parse(challengeResponseSchema.parse(c.json).expiresAt) - Date.now()).toBeGreaterThan(9 * 60_000);
 
     const noKey = await erp(s.port, '/v1/profiles');
     expect(noKey.status).toBe(401);
-    expect(noKey.headers['www-authenticate']).toContain('Bearer');
+    expect(noKey.headers['www-authenticate']).toBe('AnafToken challenge="/v1/challenge"');
     expect(errorOf(noKey).code).toBe('API_KEY_INVALID');
-    expect(errorOf(noKey).message.ro).toContain('cheia');
+    expect(errorOf(noKey).message.ro).toContain('/v1/challenge');
 
-    const wrong = await erp(s.port, '/v1/profiles', { key: key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A') });
-    expect(wrong.status).toBe(401);
-    expect((await erp(s.port, '/v1/profiles', { key: 'not-a-key' })).status).toBe(401);
+    // The old way, with the right key: refused, saying how to switch.
+    const bearer = await erp(s.port, '/v1/profiles', { headers: { authorization: `Bearer ${cred.key}` } });
+    expect([bearer.status, errorOf(bearer).code]).toEqual([401, 'API_BEARER_REFUSED']);
+    expect(errorOf(bearer).message.en).toContain('AnafToken');
 
-    const rebinding = await erp(s.port, '/v1/profiles', { key, host: `attacker.example:${s.port}` });
+    const wrongKey = { name: 'erp', key: cred.key.slice(0, -1) + (cred.key.endsWith('A') ? 'B' : 'A') };
+    expect((await erp(s.port, '/v1/profiles', { as: wrongKey })).status).toBe(401);
+    expect((await erp(s.port, '/v1/profiles', { as: { name: 'nobody', key: cred.key } })).status).toBe(401);
+    // A nonce this serve never issued (as a squatter would hand out), or a malformed header.
+    expect((await erp(s.port, '/v1/profiles', { as: cred, nonce: 'A'.repeat(43) })).status).toBe(401);
+    expect((await erp(s.port, '/v1/profiles', { headers: { authorization: 'AnafToken client="erp"' } })).status).toBe(401);
+
+    // A proof made for another Host (the port a squatter listened on) does not pass here.
+    const nonce = await challenge(s.port);
+    const forOtherPort = authorizationFor(cred.name, cred.key, nonce, `127.0.0.1:${s.port + 1}`);
+    expect((await erp(s.port, '/v1/profiles', { headers: { authorization: forOtherPort } })).status).toBe(401);
+    // The same nonce, proved for the Host actually sent, does; and may be sent again.
+    expect((await erp(s.port, '/v1/profiles', { as: cred, nonce })).status).toBe(200);
+    expect((await erp(s.port, '/v1/profiles', { as: cred, nonce })).status).toBe(200);
+
+    const rebinding = await erp(s.port, '/v1/profiles', { as: cred, host: `attacker.example:${s.port}` });
     expect(rebinding.status).toBe(403);
     expect(errorOf(rebinding).code).toBe('HOST_NOT_ALLOWED');
-    expect((await erp(s.port, '/v1/profiles', { key, host: '127.0.0.1:1' })).status).toBe(403);
+    expect((await erp(s.port, '/v1/profiles', { as: cred, host: '127.0.0.1:1' })).status).toBe(403);
 
-    const fromPage = await erp(s.port, '/v1/profiles', { key, headers: { origin: 'https://attacker.example' } });
+    const fromPage = await erp(s.port, '/v1/profiles', { as: cred, headers: { origin: 'https://attacker.example' } });
     expect(fromPage.status).toBe(403);
     expect(errorOf(fromPage).code).toBe('WEB_ORIGIN_REFUSED');
-    expect((await erp(s.port, '/v1/profiles', { key, method: 'OPTIONS', headers: { origin: 'null' } })).status).toBe(403);
+    expect((await erp(s.port, '/v1/profiles', { as: cred, method: 'OPTIONS', headers: { origin: 'null' } })).status).toBe(403);
+    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'Sec-Fetch-Mode': 'no-cors' }, { referer: 'https://attacker.example/' }] as Record<string, string>[]) {
+      const browser = await erp(s.port, '/v1/profiles', { as: cred, headers });
+      expect([browser.status, errorOf(browser).code]).toEqual([403, 'WEB_ORIGIN_REFUSED']);
+      expect((await erp(s.port, '/healthz', { headers })).status).toBe(403);
+      expect((await erp(s.port, '/v1/challenge', { headers })).status).toBe(403);
+    }
 
     // The right key, by every loopback name.
-    expect((await erp(s.port, '/healthz', { key })).json).toEqual({ status: 'ok', version: expect.any(String) });
-    expect((await erp(s.port, '/v1/profiles', { key, host: `localhost:${s.port}` })).status).toBe(200);
-    if (s.addresses.includes('::1')) expect((await erp(s.port, '/v1/profiles', { key, ipv6: true })).status).toBe(200);
+    expect((await erp(s.port, '/v1/profiles', { as: cred, host: `localhost:${s.port}` })).status).toBe(200);
+    expect((await erp(s.port, '/v1/profiles', { as: cred, ipv6: true })).status).toBe(200);
+    expect((await erp(s.port, '/v1/profiles', { as: cred, ipv6: true, host: `localhost:${s.port}` })).status).toBe(200);
 
-    const unknown = await erp(s.port, '/v1/profiles/nobody/token', { key });
+    const unknown = await erp(s.port, '/v1/profiles/nobody/token', { as: cred });
     expect([unknown.status, errorOf(unknown).code]).toEqual([404, 'PROFILE_NOT_FOUND']);
-    const noToken = await erp(s.port, '/v1/profiles/guarded/token', { key });
+    const noToken = await erp(s.port, '/v1/profiles/guarded/token', { as: cred });
     expect([noToken.status, errorOf(noToken).code]).toEqual([409, 'NO_TOKEN']);
-    expect((await erp(s.port, '/v1/nothing', { key })).status).toBe(404);
-    const method = await erp(s.port, '/v1/profiles/guarded/token', { key, method: 'POST' });
+    expect((await erp(s.port, '/v1/nothing', { as: cred })).status).toBe(404);
+    const method = await erp(s.port, '/v1/profiles/guarded/token', { as: cred, method: 'POST' });
     expect([method.status, method.headers.allow]).toEqual([405, 'GET']);
-
-    // Ten wrong keys from one address: that address waits a minute, even with the right key; others do not.
-    const other = { localAddress: '127.0.0.2' };
-    for (let i = 0; i < 10; i++) expect((await erp(s.port, '/v1/profiles', { ...other, key: `atk_${'x'.repeat(43)}` })).status).toBe(401);
-    const limited = await erp(s.port, '/v1/profiles', { ...other, key });
-    expect([limited.status, errorOf(limited).code]).toEqual([429, 'RATE_LIMITED']);
-    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(30);
-    expect((await erp(s.port, '/v1/profiles', { key })).status).toBe(200);
 
     // A removed client's key stops working at once: the service reads the vault per request.
     const temp = await newKey('temporary');
-    expect((await erp(s.port, '/v1/profiles', { key: temp })).status).toBe(200);
+    expect((await erp(s.port, '/v1/profiles', { as: temp })).status).toBe(200);
     expect((await cli(['clients', 'remove', 'temporary'])).code).toBe(0);
-    expect((await erp(s.port, '/v1/profiles', { key: temp })).status).toBe(401);
-    const list = JSON.parse((await cli(['clients', 'list', '--json'])).stdout) as { name: string; lastUsedAt?: string }[];
-    expect(list.map((c) => c.name)).toEqual(['erp']);
+    expect((await erp(s.port, '/v1/profiles', { as: temp })).status).toBe(401);
+    const list = JSON.parse((await cli(['clients', 'list', '--json'])).stdout) as { name: string; lastUsedAt?: string; oldKey: boolean }[];
+    expect(list.map((c) => [c.name, c.oldKey])).toEqual([['erp', false]]);
     expect(list[0]!.lastUsedAt).toBeDefined();
+  });
+
+  it('serves a valid proof at once after 50 failures from the same address, and slows down only the failing caller', async () => {
+    const s = await serve(['--check-interval', '0', '--refusal-log-every', '1s']);
+    const wrong = { name: 'erp', key: `atk_${'x'.repeat(43)}` };
+    // /healthz and browser-marked requests count nothing: the failures after them start from nothing.
+    for (let i = 0; i < 30; i++) expect((await erp(s.port, '/healthz')).status).toBe(200);
+    for (let i = 0; i < 20; i++) expect((await erp(s.port, '/v1/profiles', { as: wrong, headers: { 'sec-fetch-site': 'same-origin' } })).status).toBe(403);
+    const first = performance.now();
+    expect((await erp(s.port, '/v1/profiles', { as: wrong })).status).toBe(401);
+    expect(performance.now() - first).toBeLessThan(90);
+
+    // 50 wrong proofs for client "erp" from 127.0.0.1 at once; while they are held back, the valid one passes.
+    const nonce = await challenge(s.port);
+    const t0 = performance.now();
+    const failing = Promise.all(Array.from({ length: 50 }, () => erp(s.port, '/v1/profiles', { as: wrong, nonce }).then((a) => [a.status, performance.now() - t0] as const)));
+    await sleep(50);
+    const t1 = performance.now();
+    const valid = await erp(s.port, '/v1/profiles', { as: cred });
+    const validMs = performance.now() - t1;
+    const failed = await failing;
+    expect(valid.status).toBe(200);
+    expect(validMs).toBeLessThan(300);
+    expect(failed.every(([status]) => status === 401)).toBe(true);
+    // Held back: a few at once, then 100 ms doubling up to a second.
+    expect(Math.max(...failed.map(([, ms]) => ms))).toBeGreaterThan(900);
+    // And after them, at once, from the same address.
+    const t2 = performance.now();
+    expect((await erp(s.port, '/v1/profiles', { as: cred })).status).toBe(200);
+    expect(performance.now() - t2).toBeLessThan(300);
+    // Another client name is not slowed down by erp's failures.
+    const t3 = performance.now();
+    expect((await erp(s.port, '/v1/profiles', { as: { name: 'someone-else', key: wrong.key } })).status).toBe(401);
+    expect(performance.now() - t3).toBeLessThan(300);
+
+    // The log sums the refusals up instead of a line per request.
+    await s.stop();
+    const lines = fs.readFileSync(path.join(home, 'logs', 'anaf-token.log'), 'utf8').split('\n').filter((l) => l.includes(`pid=${s.child.pid}`));
+    const refused = lines.filter((l) => l.includes('serve.refused'));
+    // 72 refusals: the first at once, the rest one line a second (a minute by default), the last at the stop.
+    expect(refused.length).toBeGreaterThanOrEqual(2);
+    expect(refused.length).toBeLessThanOrEqual(6);
+    expect(lines.length).toBeLessThanOrEqual(10);
+    const count = (re: RegExp) => refused.reduce((n, l) => n + Number(re.exec(l)?.[1] ?? 0), 0);
+    expect(count(/ proof=(\d+)/)).toBe(51);
+    expect(count(/ web=(\d+)/)).toBe(20);
+    expect(count(/ client=(\d+)/)).toBe(1);
+    expect(count(/clients="(?:[^"]*,)?erp:(\d+)/)).toBe(51);
+  });
+
+  it('uses only keys sealed with the vault key: an old hash-only row says to add the client again, a planted row never works', async () => {
+    const s = await serve();
+    const db = new Database(path.join(home, 'vault.sqlite'));
+    // What a build before sealed keys left: a SHA-256 of the key and nothing else.
+    const oldKey = `atk_${'o'.repeat(43)}`;
+    db.prepare('INSERT INTO api_clients (name, key_hash, created_at) VALUES (?, ?, ?)').run('old-erp', crypto.createHash('sha256').update(oldKey).digest(), Date.now());
+    // Planted without the vault key: made-up bytes, and erp's own sealed key copied under another name.
+    db.prepare('INSERT INTO api_clients (name, key_hash, key_sealed, created_at) VALUES (?, ?, ?, ?)').run('planted', Buffer.alloc(0), crypto.randomBytes(80), Date.now());
+    const erpSealed = db.prepare("SELECT key_sealed FROM api_clients WHERE name = 'erp'").pluck().get() as Buffer;
+    db.prepare('INSERT INTO api_clients (name, key_hash, key_sealed, created_at) VALUES (?, ?, ?, ?)').run('copied', Buffer.alloc(0), erpSealed, Date.now());
+    db.close();
+    await sleep(20);
+
+    const old = await erp(s.port, '/v1/profiles', { as: { name: 'old-erp', key: oldKey } });
+    expect([old.status, errorOf(old).code]).toEqual([401, 'API_CLIENT_KEY_OLD']);
+    expect(errorOf(old).message.en).toContain('clients add');
+    expect((await erp(s.port, '/v1/profiles', { headers: { authorization: `Bearer ${oldKey}` } })).status).toBe(401);
+    expect((await erp(s.port, '/v1/profiles', { as: { name: 'planted', key: oldKey } })).status).toBe(401);
+    expect((await erp(s.port, '/v1/profiles', { as: { name: 'copied', key: cred.key } })).status).toBe(401);
+    expect((await erp(s.port, '/v1/profiles', { as: cred })).status).toBe(200);
+
+    const listed = await cli(['clients', 'list']);
+    expect(listed.stdout).toMatch(/old-erp .* OLD: unusable/);
+    expect(listed.stderr).toContain('anaf-token clients add old-erp');
+    expect(JSON.parse((await cli(['clients', 'list', '--json'])).stdout)).toContainEqual(expect.objectContaining({ name: 'old-erp', oldKey: true }));
+    // "clients add" again replaces the old row (any other row of that name is kept: CLIENT_EXISTS).
+    const again = await newKey('old-erp');
+    expect((await erp(s.port, '/v1/profiles', { as: again })).status).toBe(200);
+    expect((await runCli(['clients', 'add', 'old-erp'], env)).stderr).toContain('CLIENT_EXISTS');
+    for (const n of ['old-erp', 'planted', 'copied']) expect((await cli(['clients', 'remove', n])).code).toBe(0);
+    // The vault holds no key in the clear.
+    expect(fs.readFileSync(path.join(home, 'vault.sqlite')).includes(Buffer.from(cred.key))).toBe(false);
   });
 
   it('hands out the stored token when not due, and lists profiles without secrets', async () => {
@@ -169,18 +275,18 @@ describe('anaf-token serve', () => {
     const access = await authorize('fresh', 90);
     const s = await serve();
     anaf.resetCounters();
-    const t = await erp(s.port, '/v1/profiles/fresh/token', { key });
+    const t = await erp(s.port, '/v1/profiles/fresh/token', { as: cred });
     expect(t.status).toBe(200);
     expect(tokenOf(t)).toMatchObject({ profile: 'fresh', accessToken: access, tokenType: 'Bearer' });
     expect(Date.parse(tokenOf(t).expiresAt) - Date.now()).toBeGreaterThan(89 * DAY * 1000);
     expect(anaf.counters.requests.token).toBe(0);
-    const list = profilesResponseSchema.parse((await erp(s.port, '/v1/profiles', { key })).json);
+    const list = profilesResponseSchema.parse((await erp(s.port, '/v1/profiles', { as: cred })).json);
     expect(list.profiles.find((p) => p.profile.name === 'fresh')).toMatchObject({ state: 'valid' });
     expect(JSON.stringify(list)).not.toContain(CLIENT_SECRET);
 
     // POST refresh follows the refresh rule (tokens/due.ts): 89 days left, nothing a refresh could
     // help, so the current token and no call to ANAF.
-    const notDue = await erp(s.port, '/v1/profiles/fresh/refresh', { key, method: 'POST' });
+    const notDue = await erp(s.port, '/v1/profiles/fresh/refresh', { as: cred, method: 'POST' });
     expect(notDue.status).toBe(200);
     expect(tokenOf(notDue).accessToken).toBe(access);
     expect(anaf.counters.requests.token).toBe(0);
@@ -189,14 +295,14 @@ describe('anaf-token serve', () => {
     db.prepare("UPDATE tokens SET access_expires_at = ? WHERE profile = 'fresh'").run(Date.now() + 5 * DAY * 1000);
     db.close();
     await sleep(20); // serve looks for other processes' commits at most every 10 ms
-    const r = await erp(s.port, '/v1/profiles/fresh/refresh', { key, method: 'POST' });
+    const r = await erp(s.port, '/v1/profiles/fresh/refresh', { as: cred, method: 'POST' });
     expect(r.status).toBe(200);
     expect(anaf.counters.grants.refresh_token).toBe(1);
     expect(tokenOf(r).accessToken).toBe(anaf.issued.accessTokens.at(-1));
-    const again = await erp(s.port, '/v1/profiles/fresh/refresh', { key, method: 'POST' });
+    const again = await erp(s.port, '/v1/profiles/fresh/refresh', { as: cred, method: 'POST' });
     expect(tokenOf(again).accessToken).toBe(tokenOf(r).accessToken);
     expect(anaf.counters.grants.refresh_token).toBe(1);
-    expect(tokenOf(await erp(s.port, '/v1/profiles/fresh/token', { key })).accessToken).toBe(tokenOf(r).accessToken);
+    expect(tokenOf(await erp(s.port, '/v1/profiles/fresh/token', { as: cred })).accessToken).toBe(tokenOf(r).accessToken);
   });
 
   it('50 concurrent requests during a refresh cause one refresh at ANAF, and all get the new token', async () => {
@@ -205,7 +311,7 @@ describe('anaf-token serve', () => {
     const s = await serve();
     anaf.resetCounters();
     anaf.setFaults({ delayMs: 700, endpoints: ['token'] });
-    const answers = await Promise.all(Array.from({ length: 50 }, () => erp(s.port, '/v1/profiles/busy/token', { key })));
+    const answers = await Promise.all(Array.from({ length: 50 }, () => erp(s.port, '/v1/profiles/busy/token', { as: cred })));
     anaf.clearFaults();
     expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
     expect(anaf.counters.grants.refresh_token).toBe(1);
@@ -213,11 +319,11 @@ describe('anaf-token serve', () => {
     expect(fresh).not.toBe(old);
     expect(new Set(answers.map((a) => tokenOf(a).accessToken))).toEqual(new Set([fresh]));
     // Not due any more: the next request costs ANAF nothing.
-    expect(tokenOf(await erp(s.port, '/v1/profiles/busy/token', { key })).accessToken).toBe(fresh);
+    expect(tokenOf(await erp(s.port, '/v1/profiles/busy/token', { as: cred })).accessToken).toBe(fresh);
     expect(anaf.counters.requests.token).toBe(1);
 
     // POST refresh right after a refresh answers the fresh token without asking ANAF again.
-    const again = await erp(s.port, '/v1/profiles/busy/refresh', { key, method: 'POST' });
+    const again = await erp(s.port, '/v1/profiles/busy/refresh', { as: cred, method: 'POST' });
     expect([again.status, tokenOf(again).accessToken]).toEqual([200, fresh]);
     expect(anaf.counters.requests.token).toBe(1);
   });
@@ -229,13 +335,13 @@ describe('anaf-token serve', () => {
     anaf.setFaults({ status: 503, endpoints: ['token'] });
     const s = await serve(['--check-interval', '400ms', '--retry-base', '150ms']);
     await sleep(500);
-    const during = await erp(s.port, '/v1/profiles/outage/token', { key });
+    const during = await erp(s.port, '/v1/profiles/outage/token', { as: cred });
     expect([during.status, tokenOf(during).accessToken]).toEqual([200, old]);
-    const list = profilesResponseSchema.parse((await erp(s.port, '/v1/profiles', { key })).json);
+    const list = profilesResponseSchema.parse((await erp(s.port, '/v1/profiles', { as: cred })).json);
     expect(list.profiles.find((p) => p.profile.name === 'outage')!.lastError).toContain('ANAF_UNAVAILABLE');
     // A burst of ERP requests during the outage does not hammer ANAF: they wait for the backoff.
     const before = anaf.counters.grants.refresh_token;
-    await Promise.all(Array.from({ length: 20 }, () => erp(s.port, '/v1/profiles/outage/token', { key })));
+    await Promise.all(Array.from({ length: 20 }, () => erp(s.port, '/v1/profiles/outage/token', { as: cred })));
     expect(anaf.counters.grants.refresh_token - before).toBeLessThanOrEqual(2);
     expect(anaf.counters.grants.refresh_token).toBeGreaterThanOrEqual(1);
 
@@ -243,7 +349,7 @@ describe('anaf-token serve', () => {
     let fresh = old;
     for (let i = 0; i < 40 && fresh === old; i++) {
       await sleep(100);
-      fresh = tokenOf(await erp(s.port, '/v1/profiles/outage/token', { key })).accessToken;
+      fresh = tokenOf(await erp(s.port, '/v1/profiles/outage/token', { as: cred })).accessToken;
     }
     expect(fresh).not.toBe(old);
     expect(fresh).toBe(anaf.issued.accessTokens.at(-1));
@@ -256,10 +362,10 @@ describe('anaf-token serve', () => {
     await addProfile('shared');
     await authorize('shared', 90);
     const s = await serve();
-    const first = tokenOf(await erp(s.port, '/v1/profiles/shared/token', { key })).accessToken;
+    const first = tokenOf(await erp(s.port, '/v1/profiles/shared/token', { as: cred })).accessToken;
     // The CLI (another process) refreshes: serve hands out what it stored.
     expect((await cli(['refresh', '--profile', 'shared'])).code).toBe(0);
-    const second = tokenOf(await erp(s.port, '/v1/profiles/shared/token', { key })).accessToken;
+    const second = tokenOf(await erp(s.port, '/v1/profiles/shared/token', { as: cred })).accessToken;
     expect(second).not.toBe(first);
     expect(second).toBe(anaf.issued.accessTokens.at(-1));
 
@@ -272,13 +378,13 @@ describe('anaf-token serve', () => {
       form: { token: anaf.issued.refreshTokens.at(-1)!, client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
     });
     anaf.setOptions({ dialect: 'anaf' });
-    const dead = await erp(s.port, '/v1/profiles/revoked/token', { key });
+    const dead = await erp(s.port, '/v1/profiles/revoked/token', { as: cred });
     expect([dead.status, errorOf(dead).code]).toEqual([409, 'TOKEN_DEAD']);
     expect(errorOf(dead).message.en).toContain('USB key');
     expect(dead.body).not.toContain(stale);
-    const again = await erp(s.port, '/v1/profiles/revoked/refresh', { key, method: 'POST' });
+    const again = await erp(s.port, '/v1/profiles/revoked/refresh', { as: cred, method: 'POST' });
     expect([again.status, errorOf(again).code]).toEqual([409, 'TOKEN_DEAD']);
-    const list = profilesResponseSchema.parse((await erp(s.port, '/v1/profiles', { key })).json);
+    const list = profilesResponseSchema.parse((await erp(s.port, '/v1/profiles', { as: cred })).json);
     expect(list.profiles.find((p) => p.profile.name === 'revoked')!.state).toBe('dead');
   });
 
@@ -290,7 +396,8 @@ describe('anaf-token serve', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       let sockets = 0;
-      const ask = (profile: string) => erp(s.port, `/v1/profiles/${profile}/token`, { key: erpKey, agent });
+      const client = new ErpClient(s.port, erpKey, { agent });
+      const ask = (profile: string) => client.get(`/v1/profiles/${profile}/token`);
       const countSockets = agent.createConnection.bind(agent);
       agent.createConnection = (...args: Parameters<typeof countSockets>) => {
         sockets++;
@@ -313,8 +420,9 @@ describe('anaf-token serve', () => {
       expect((await cli(['clients', 'remove', 'kept-erp'])).code).toBe(0);
       const gone = await ask('kept2');
       expect([gone.status, errorOf(gone).code]).toEqual([401, 'API_KEY_INVALID']);
-      // All of it over the one connection an ERP keeps.
+      // All of it over the one connection an ERP keeps, with one nonce (and one more after the key was removed).
       expect(sockets).toBe(1);
+      expect(client.challenges).toBe(2);
     } finally {
       agent.destroy();
     }
@@ -330,20 +438,17 @@ describe('anaf-token serve', () => {
     const allowed = await newKey('hr');
     const shown = JSON.parse((await cli(['clients', 'list', '--json'])).stdout) as { name: string; personalId: boolean }[];
     expect(shown.find((c) => c.name === 'hr')?.personalId).toBe(false);
-    const withId = (await runCli(['clients', 'add', 'payroll', '--personal-id', '--json'], env));
-    expect(withId.code, withId.stderr).toBe(0);
-    const payrollKey = (JSON.parse(withId.stdout) as { key: string }).key;
-    clientKeys.push(payrollKey);
+    const payrollKey = await newKey('payroll', '--personal-id');
     const s = await serve();
-    const subjectFor = async (k: string) =>
-      profilesResponseSchema.parse((await erp(s.port, '/v1/profiles', { key: k })).json).profiles.find((p) => p.profile.name === 'holder')?.certificate?.subject;
+    const subjectFor = async (k: ClientCredential) =>
+      profilesResponseSchema.parse((await erp(s.port, '/v1/profiles', { as: k })).json).profiles.find((p) => p.profile.name === 'holder')?.certificate?.subject;
     expect(await subjectFor(allowed)).toBe('CN=POPESCU ION,C=RO');
     expect(await subjectFor(payrollKey)).toBe('CN=POPESCU ION,serialNumber=PNORO-1800101123456,C=RO');
   });
 
   it('stops cleanly on SIGTERM and logs who got which token', async () => {
     const s = await serve();
-    await erp(s.port, '/v1/profiles/fresh/token', { key });
+    await erp(s.port, '/v1/profiles/fresh/token', { as: cred });
     expect(await s.stop()).toBe(0);
     const log = fs.readFileSync(path.join(home, 'logs', 'anaf-token.log'), 'utf8');
     expect(log).toMatch(/serve\.token-served client="erp" profile="fresh" via="token"/);

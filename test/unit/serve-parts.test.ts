@@ -1,16 +1,16 @@
-/** The pieces of `serve` that need no server: keys, guards, limiter, backoff, single-flight, routing, statuses. */
+/** The pieces of `serve` that need no server: keys, guards, backoff, single-flight, routing, statuses. */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../shared/src/index.js';
 import { durationSchema } from '../../native-host/src/cli/commands/serve.js';
 import { Backoff } from '../../native-host/src/serve/backoff.js';
-import { bearerKey, clientForKey, clientKeySchema, hashClientKey, newClientKey } from '../../native-host/src/serve/client-keys.js';
+import { clientKeySchema, newClientKey } from '../../native-host/src/serve/client-keys.js';
 import { allowedHosts, apiHeaders, checkHeaders } from '../../native-host/src/serve/guards.js';
 import http from 'node:http';
 import net from 'node:net';
 import { errorBody, httpStatusFor } from '../../native-host/src/serve/http-errors.js';
-import { FailureLimiter } from '../../native-host/src/serve/rate-limit.js';
 import { matchRoute } from '../../native-host/src/serve/routes.js';
 import { SingleFlight } from '../../native-host/src/serve/single-flight.js';
 import { AppError } from '../../shared/src/index.js';
@@ -22,57 +22,40 @@ import { createLogger } from '../../native-host/src/log/logger.js';
 const env = { ANAF_TOKEN_KEYSTORE: 'file' };
 
 describe('client keys', () => {
-  it('are random, well-formed, and stored only as a SHA-256', () => {
+  it('are random, well-formed, and stored only sealed with the vault key, bound to their client', () => {
     const a = newClientKey();
     const b = newClientKey();
     expect(a).not.toBe(b);
     expect(clientKeySchema.safeParse(a).success).toBe(true);
-    expect(hashClientKey(a)).toHaveLength(32);
 
     const paths = tempPaths('keys');
     const vault = Vault.open({ paths, env });
-    vault.addApiClient('erp', hashClientKey(a));
+    expect(vault.addApiClient('erp', a)).toMatchObject({ name: 'erp', oldKey: false, replacedOldKey: false });
+    expect(vault.apiClientKey('erp')).toMatchObject({ state: 'ok', key: Buffer.from(a) });
+    expect(vault.apiClientKey('nobody')).toBeUndefined();
+    expect(() => vault.addApiClient('erp', b)).toThrowError(expect.objectContaining({ code: 'CLIENT_EXISTS' }));
     vault.close();
     const bytes = fs.readFileSync(paths.vaultFile);
     expect(bytes.includes(Buffer.from(a))).toBe(false);
+    expect(bytes.includes(crypto.createHash('sha256').update(a).digest())).toBe(false);
   });
 
-  it('find their client, refuse near misses, and record the last use at most once a minute', () => {
-    let now = 1_000_000;
-    const vault = Vault.open({ paths: tempPaths('keys'), env, now: () => now });
-    const a = newClientKey();
-    const b = newClientKey();
-    vault.addApiClient('a', hashClientKey(a));
-    vault.addApiClient('b', hashClientKey(b));
-    expect(() => vault.addApiClient('a', hashClientKey(b))).toThrowError(expect.objectContaining({ code: 'CLIENT_EXISTS' }));
-    expect(clientForKey(vault, a, now)).toBe('a');
-    expect(clientForKey(vault, b, now)).toBe('b');
-    expect(clientForKey(vault, a.slice(0, -1) + (a.endsWith('x') ? 'y' : 'x'), now)).toBeUndefined();
-    expect(clientForKey(vault, `${a}x`, now)).toBeUndefined();
-    expect(clientForKey(vault, '', now)).toBeUndefined();
-    expect(vault.listApiClients().find((c) => c.name === 'a')!.lastUsedAt).toBe(1_000_000);
-    now += 30_000;
-    clientForKey(vault, a, now);
-    expect(vault.listApiClients().find((c) => c.name === 'a')!.lastUsedAt).toBe(1_000_000);
-    now += 31_000;
-    clientForKey(vault, a, now);
-    expect(vault.listApiClients().find((c) => c.name === 'a')!.lastUsedAt).toBe(1_061_000);
-    expect(vault.removeApiClient('a')).toBe(true);
-    expect(vault.removeApiClient('a')).toBe(false);
-    expect(clientForKey(vault, a, now)).toBeUndefined();
+  it('mark a hash-only row of an older build as old, and let "clients add" replace it', () => {
+    const paths = tempPaths('old-keys');
+    Vault.open({ paths, env }).close();
+    const db = new Database(paths.vaultFile);
+    db.prepare('INSERT INTO api_clients (name, key_hash, created_at, personal_id) VALUES (?, ?, ?, 1)').run('erp', crypto.randomBytes(32), 5);
+    db.close();
+    const vault = Vault.open({ paths, env });
+    expect(vault.listApiClients()).toEqual([{ name: 'erp', createdAt: 5, lastUsedAt: undefined, personalId: true, oldKey: true }]);
+    expect(vault.apiClientKey('erp')).toMatchObject({ state: 'old', key: undefined });
+    const key = newClientKey();
+    expect(vault.addApiClient('erp', key)).toMatchObject({ replacedOldKey: true, personalId: false });
+    expect(vault.apiClientKey('erp')).toMatchObject({ state: 'ok', key: Buffer.from(key) });
     vault.close();
   });
 
-  it('come from "Authorization: Bearer <key>" only', () => {
-    expect(bearerKey('Bearer atk_abc')).toBe('atk_abc');
-    expect(bearerKey('bearer  atk_abc ')).toBe('atk_abc');
-    expect(bearerKey('Basic atk_abc')).toBeUndefined();
-    expect(bearerKey('Bearer a b')).toBeUndefined();
-    expect(bearerKey(undefined)).toBeUndefined();
-    expect(bearerKey(`Bearer ${'a'.repeat(600)}`)).toBeUndefined();
-  });
-
-  it('live in a table that an older vault gains when it is opened', () => {
+  it('live in a table that an older vault gains when it is opened, with the sealed-key column', () => {
     const paths = tempPaths('upgrade');
     Vault.open({ paths, env }).close();
     const db = new Database(paths.vaultFile);
@@ -84,8 +67,9 @@ describe('client keys', () => {
     expect(vault.listApiClients()).toEqual([]);
     const meta = new Database(paths.vaultFile, { readonly: true });
     expect(meta.prepare("SELECT k FROM meta WHERE k LIKE 'schema_%' ORDER BY k").pluck().all()).toEqual(['schema_sql', 'schema_version']);
+    expect(meta.prepare('PRAGMA table_info(api_clients)').all()).toContainEqual(expect.objectContaining({ name: 'key_sealed' }));
     meta.close();
-    vault.addApiClient('erp', hashClientKey(newClientKey()));
+    vault.addApiClient('erp', newClientKey());
     expect(vault.listApiClients().map((c) => c.name)).toEqual(['erp']);
     vault.close();
   });
@@ -100,9 +84,14 @@ describe('request guards', () => {
     }
     expect(checkHeaders({}, hosts)?.code).toBe('HOST_NOT_ALLOWED');
   });
-  it('refuse any Origin', () => {
+  it('refuse any Origin, Sec-Fetch-* or Referer', () => {
     expect(checkHeaders({ host: '127.0.0.1:8787', origin: 'null' }, hosts)?.code).toBe('WEB_ORIGIN_REFUSED');
     expect(checkHeaders({ host: '127.0.0.1:8787', origin: 'http://127.0.0.1:8787' }, hosts)?.code).toBe('WEB_ORIGIN_REFUSED');
+    for (const raw of [['Sec-Fetch-Site', 'none'], ['sec-fetch-mode', 'cors'], ['SEC-FETCH-DEST', 'empty'], ['Sec-Fetch-User', '?1'], ['Sec-Fetch-Storage-Access', 'none'], ['referer', 'https://a.example/']]) {
+      const h = apiHeaders(['Host', '127.0.0.1:8787', ...raw]);
+      expect(checkHeaders(h, hosts)).toMatchObject({ code: 'WEB_ORIGIN_REFUSED', detail: raw[0] });
+    }
+    expect(checkHeaders(apiHeaders(['Host', '127.0.0.1:8787', 'Sec-Fetch', 'x', 'Referrer', 'y', 'Content-Length', '0']), hosts)).toBeUndefined();
   });
 });
 
@@ -142,29 +131,6 @@ describe('the headers the API reads', () => {
     for (const { ours, node } of seen) expect(ours).toEqual(node);
     expect(seen[2]!.ours).toMatchObject({ host: 'evil.example', authorization: 'Bearer first' });
     expect(seen[3]!.ours).toMatchObject({ origin: 'null' });
-  });
-});
-
-describe('failed-key limiter', () => {
-  it('blocks an address after 10 failures in a minute, for a minute, and others not', () => {
-    let now = 0;
-    const l = new FailureLimiter({ now: () => now });
-    for (let i = 0; i < 9; i++) expect(l.fail('a')).toBe(false);
-    expect(l.blockedFor('a')).toBe(0);
-    expect(l.fail('a')).toBe(true);
-    expect(l.blockedFor('a')).toBe(60_000);
-    expect(l.blockedFor('b')).toBe(0);
-    now = 59_999;
-    expect(l.blockedFor('a')).toBe(1);
-    now = 60_000;
-    expect(l.blockedFor('a')).toBe(0);
-  });
-  it('forgets failures older than the window', () => {
-    let now = 0;
-    const l = new FailureLimiter({ now: () => now });
-    for (let i = 0; i < 9; i++) l.fail('a');
-    now = 61_000;
-    expect(l.fail('a')).toBe(false);
   });
 });
 
@@ -219,6 +185,8 @@ describe('single flight', () => {
 describe('routes and statuses', () => {
   it('match the documented endpoints exactly', () => {
     expect(matchRoute('GET', '/healthz')).toEqual({ kind: 'health' });
+    expect(matchRoute('GET', '/v1/challenge')).toEqual({ kind: 'challenge' });
+    expect(matchRoute('POST', '/v1/challenge')).toEqual({ kind: 'bad-method', allow: 'GET' });
     expect(matchRoute('GET', '/v1/profiles?x=1')).toEqual({ kind: 'profiles' });
     expect(matchRoute('GET', '/v1/profiles/firma/token')).toEqual({ kind: 'token', profile: 'firma' });
     expect(matchRoute('POST', '/v1/profiles/firma%2Eb/refresh')).toEqual({ kind: 'refresh', profile: 'firma.b' });
@@ -230,8 +198,8 @@ describe('routes and statuses', () => {
   });
   it('give every error code an HTTP status as documented', () => {
     const expected: Record<string, number> = {
-      API_KEY_INVALID: 401, HOST_NOT_ALLOWED: 403, WEB_ORIGIN_REFUSED: 403, PROFILE_NOT_FOUND: 404, NO_TOKEN: 409, TOKEN_DEAD: 409,
-      RATE_LIMITED: 429, ANAF_BAD_RESPONSE: 502, ANAF_UNAVAILABLE: 503, TOKEN_EXPIRED: 503, INTERNAL: 500, VAULT_LOCKED: 500,
+      API_KEY_INVALID: 401, API_BEARER_REFUSED: 401, API_CLIENT_KEY_OLD: 401, HOST_NOT_ALLOWED: 403, WEB_ORIGIN_REFUSED: 403, PROFILE_NOT_FOUND: 404,
+      NO_TOKEN: 409, TOKEN_DEAD: 409, ANAF_BAD_RESPONSE: 502, ANAF_UNAVAILABLE: 503, TOKEN_EXPIRED: 503, INTERNAL: 500, VAULT_LOCKED: 500,
     };
     for (const [code, status] of Object.entries(expected)) expect(httpStatusFor(code as (typeof ERROR_CODES)[number]), code).toBe(status);
     for (const code of ERROR_CODES) expect(httpStatusFor(code)).toBeGreaterThanOrEqual(400);

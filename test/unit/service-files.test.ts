@@ -134,7 +134,10 @@ describe('launchd agent (macOS)', () => {
     expect(calls).toEqual([
       ['launchctl', 'bootout', 'gui/1000/ro.anaftoken.serve'],
       ['launchctl', 'bootstrap', 'gui/1000', r.file],
+      // Who holds the port already (nobody, says the recording runner).
+      ['lsof', '-nP', '-iTCP:8787', '-sTCP:LISTEN', '-F', 'pun'],
     ]);
+    expect(r.listener).toEqual({ who: 'nobody', detail: 'nobody' });
     calls.length = 0;
     uninstallService(ctx, spec().dataDir);
     expect(calls).toEqual([['launchctl', 'bootout', 'gui/1000/ro.anaftoken.serve']]);
@@ -174,6 +177,8 @@ describe('Scheduled Task (Windows)', () => {
     expect(calls).toEqual([
       ['schtasks', ...schtasks.create(r.file)],
       ['schtasks', '/Run', '/TN', 'anaf-token serve'],
+      ['netstat', '-ano', '-p', 'TCP'],
+      ['netstat', '-ano', '-p', 'TCPv6'],
     ]);
     expect(schtasks.create(r.file)).toEqual(['/Create', '/TN', 'anaf-token serve', '/XML', r.file, '/F']);
     calls.length = 0;

@@ -8,7 +8,8 @@ import { helloCheck } from './hello-check.js';
 import { nativeHostCheck } from './native-host-check.js';
 import { pkcs11Check } from './pkcs11-check.js';
 import { profilesCheck } from './profiles-check.js';
+import { servePortCheck } from './serve-port-check.js';
 import { tokensCheck } from './tokens-check.js';
 import { vaultCheck } from './vault-check.js';
 
-export const DOCTOR_CHECKS: Check[] = [nativeHostCheck, vaultCheck, pkcs11Check, profilesCheck, anafCheck, tokensCheck, helloCheck];
+export const DOCTOR_CHECKS: Check[] = [nativeHostCheck, vaultCheck, pkcs11Check, profilesCheck, anafCheck, tokensCheck, helloCheck, servePortCheck];

@@ -7,8 +7,6 @@ import { errorPayloadSchema } from '../../../shared/src/schemas/error-payload.js
 import { profileNameSchema } from '../../../shared/src/schemas/profile.js';
 import { tokenStatusSchema } from '../../../shared/src/schemas/token-status.js';
 
-export const DEFAULT_SERVE_PORT = 8787;
-
 export const tokenResponseSchema = z.object({
   profile: profileNameSchema(),
   accessToken: z.string().check(z.minLength(1)),
@@ -19,6 +17,13 @@ export type TokenResponse = z.infer<typeof tokenResponseSchema>;
 
 export const profilesResponseSchema = z.object({ profiles: z.array(tokenStatusSchema) });
 export type ProfilesResponse = z.infer<typeof profilesResponseSchema>;
+
+/** `GET /v1/challenge`: a nonce to make proofs over until `expiresAt`. */
+export const challengeResponseSchema = z.object({
+  nonce: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/)),
+  expiresAt: z.iso.datetime(),
+});
+export type ChallengeResponse = z.infer<typeof challengeResponseSchema>;
 
 export const healthResponseSchema = z.object({ status: z.literal('ok'), version: z.string() });
 export type HealthResponse = z.infer<typeof healthResponseSchema>;

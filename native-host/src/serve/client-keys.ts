@@ -1,12 +1,21 @@
 /**
- * Client keys for the ERP token service: random, shown once, stored as SHA-256 only. A
- * presented key is hashed and compared with every stored hash in constant time, so neither
- * the time taken nor an early exit tells a caller how close a guess was.
+ * Client keys for the ERP token service, and the proof that replaces sending them.
+ *
+ * A key is random, shown once, and kept in the vault sealed with the vault key. It never
+ * travels: the ERP fetches a nonce from `GET /v1/challenge` and sends
+ *
+ *   Authorization: AnafToken client="<name>", nonce="<nonce>", proof="<base64url HMAC-SHA256(key, msg)>"
+ *   msg = "anaf-token-v1\n" + nonce + "\n" + <the Host header of the request, e.g. 127.0.0.1:8787>
+ *
+ * A program that listens on the port in place of `serve` (while it is down, or on the address it
+ * does not hold) receives a proof over its own nonce or for its own port: worthless to this
+ * service, which accepts a proof only over a nonce it issued and still holds, for the Host it
+ * listens on.
  */
 import crypto from 'node:crypto';
 import * as z from 'zod/mini';
+import { PROFILE_NAME_RE } from '../../../shared/src/schemas/profile.js';
 import { profileNameSchema } from '../../../shared/src/schemas/profile.js';
-import type { Vault } from '../vault/vault.js';
 
 export const CLIENT_KEY_PREFIX = 'atk_';
 /** 32 random bytes, base64url without padding: 43 characters. */
@@ -14,40 +23,76 @@ const CLIENT_KEY_RE = /^atk_[A-Za-z0-9_-]{43}$/;
 export const clientKeySchema = z.string().check(z.regex(CLIENT_KEY_RE));
 export const clientNameSchema = profileNameSchema;
 
-/** last_used_at is written at most this often, so a busy ERP does not cost a disk sync per request. */
-const TOUCH_EVERY_MS = 60_000;
+export const AUTH_SCHEME = 'AnafToken';
+export const PROOF_CONTEXT = 'anaf-token-v1';
+/** What a 401 says, so that a client knows where to get a nonce. */
+export const WWW_AUTHENTICATE = `${AUTH_SCHEME} challenge="/v1/challenge"`;
 
 export function newClientKey(): string {
   return CLIENT_KEY_PREFIX + crypto.randomBytes(32).toString('base64url');
 }
 
-export function hashClientKey(key: string): Buffer {
-  // The one-shot form: the token service hashes the presented key on every request.
-  return crypto.hash('sha256', key, 'buffer');
+/** What the proof is an HMAC of. */
+export function proofMessage(nonce: string, host: string): string {
+  return `${PROOF_CONTEXT}\n${nonce}\n${host}`;
 }
 
-/** The name of the client whose key this is, or undefined. Reads the vault each time: keys change under us. */
-export function clientForKey(vault: Vault, presented: string, now: number): string | undefined {
-  if (!CLIENT_KEY_RE.test(presented)) return undefined;
-  const hash = hashClientKey(presented);
-  let found: { name: string; lastUsedAt: number | undefined } | undefined;
-  for (const c of vault.apiClientCredentials()) {
-    // No early exit: every stored hash is compared.
-    if (c.keyHash.length === hash.length && crypto.timingSafeEqual(c.keyHash, hash) && !found) found = c;
-  }
-  if (!found) return undefined;
-  if (found.lastUsedAt === undefined || now - found.lastUsedAt >= TOUCH_EVERY_MS) {
-    try {
-      vault.touchApiClient(found.name, now);
-    } catch {
-      /* "last used" is informative; a busy vault must not fail the request */
-    }
-  }
-  return found.name;
+/** The proof as a client computes it: the key's own characters are the HMAC key. */
+export function proofFor(key: string | Buffer | crypto.KeyObject, nonce: string, host: string): Buffer {
+  return crypto.createHmac('sha256', key).update(proofMessage(nonce, host)).digest();
 }
 
-/** The key from `Authorization: Bearer <key>`, if the header has that form. */
-export function bearerKey(header: string | undefined): string | undefined {
-  if (header === undefined || header.length > 512) return undefined;
-  return /^Bearer +(\S+) *$/i.exec(header)?.[1];
+/** The whole header, as the documentation shows it (tests, benchmark). */
+export function authorizationFor(client: string, key: string, nonce: string, host: string): string {
+  return `${AUTH_SCHEME} client="${client}", nonce="${nonce}", proof="${proofFor(key, nonce, host).toString('base64url')}"`;
+}
+
+export type ParsedAuthorization =
+  | { kind: 'none' }
+  /** The old way: the key itself, refused with advice on the new one. */
+  | { kind: 'bearer' }
+  /** Another scheme, or AnafToken with missing, repeated or ill-formed parameters. */
+  | { kind: 'malformed' }
+  | { kind: 'proof'; client: string; nonce: string; proof: Buffer };
+
+const NONCE_RE = /^[A-Za-z0-9_-]{43}$/;
+/** 32 bytes in base64url (or plain base64, with or without its padding: a client's encoder may give either). */
+const PROOF_RE = /^[A-Za-z0-9_+/-]{43}=?$/;
+/** One `name="value"` (or `name=value`) and the comma after it. */
+const PARAM_RE = /[ \t]*([A-Za-z]+)[ \t]*=[ \t]*(?:"([^"\\]*)"|([A-Za-z0-9._~+/=-]+))[ \t]*(?:,|$)/y;
+
+export function parseAuthorization(header: string | undefined): ParsedAuthorization {
+  if (header === undefined || header === '') return { kind: 'none' };
+  if (header.length > 512) return { kind: 'malformed' };
+  const space = header.indexOf(' ');
+  const scheme = space < 0 ? header : header.slice(0, space);
+  if (/^bearer$/i.test(scheme)) return { kind: 'bearer' };
+  if (scheme.toLowerCase() !== 'anaftoken' || space < 0) return { kind: 'malformed' };
+  const params = new Map<string, string>();
+  const rest = header.slice(space + 1);
+  PARAM_RE.lastIndex = 0;
+  while (PARAM_RE.lastIndex < rest.length) {
+    const m = PARAM_RE.exec(rest);
+    if (!m) return { kind: 'malformed' };
+    const name = m[1]!.toLowerCase();
+    if (params.has(name)) return { kind: 'malformed' };
+    params.set(name, m[2] ?? m[3]!);
+  }
+  const client = params.get('client');
+  const nonce = params.get('nonce');
+  const proof = params.get('proof');
+  if (client === undefined || !PROFILE_NAME_RE.test(client) || nonce === undefined || !NONCE_RE.test(nonce) || proof === undefined || !PROOF_RE.test(proof)) {
+    return { kind: 'malformed' };
+  }
+  const bytes = Buffer.from(proof.replace(/\+/g, '-').replace(/\//g, '_').replace(/=$/, ''), 'base64url');
+  return bytes.length === 32 ? { kind: 'proof', client, nonce, proof: bytes } : { kind: 'malformed' };
+}
+
+/** A key no client has: an unknown client's proof is checked against it, so it takes the same time. */
+const NOBODY = crypto.randomBytes(32);
+
+/** Whether `proof` is the HMAC of the nonce and Host under `key`, compared in constant time. */
+export function proofMatches(key: Buffer | undefined, nonce: string, host: string, proof: Buffer): boolean {
+  const expected = proofFor(key ?? NOBODY, nonce, host);
+  return crypto.timingSafeEqual(expected, proof) && key !== undefined;
 }

@@ -6,6 +6,8 @@ import type { ErrorResponse } from './api.js';
 const STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_REQUEST: 400,
   API_KEY_INVALID: 401,
+  API_BEARER_REFUSED: 401,
+  API_CLIENT_KEY_OLD: 401,
   HOST_NOT_ALLOWED: 403,
   WEB_ORIGIN_REFUSED: 403,
   PROFILE_NOT_FOUND: 404,
@@ -15,7 +17,6 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   TOKEN_DEAD: 409,
   // The profile was changed outside anaf-token: a person must save it again with its secret.
   PROFILE_ALTERED: 409,
-  RATE_LIMITED: 429,
   // ANAF refused or garbled the refresh, and no usable token is left.
   ANAF_BAD_RESPONSE: 502,
   INVALID_CLIENT: 502,

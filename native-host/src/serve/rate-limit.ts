@@ -1,57 +1,83 @@
 /**
- * Failed-key limiter per remote address: after `maxFailures` wrong keys within `windowMs`, the
- * address is refused for `blockMs` before its key is even looked at, so guessing keys is slow.
+ * How refused proofs are slowed down. A request with a valid proof is always served at once:
+ * nothing here is looked at before the proof is checked, and nothing blocks an address (on a
+ * terminal server every user shares 127.0.0.1, and one user's bad requests must not lock out
+ * another's ERP). Instead each refusal of a wrong proof is answered later, the more so the more
+ * that client name failed lately: a few at once, then 100 ms doubling up to a second.
+ *
+ * Memory stays bounded: failures are kept per client name of the vault, and every unknown name
+ * shares one entry; at most `maxWaiting` refusals wait at a time, and the connections beyond
+ * that are closed without an answer.
  */
-export interface FailureLimiterOptions {
-  maxFailures?: number;
-  windowMs?: number;
-  blockMs?: number;
+export interface FailureDelayOptions {
+  /** Failures answered at once, within `forgetMs` of each other. */
+  freeFailures?: number;
+  baseMs?: number;
+  maxMs?: number;
+  /** A client name that did not fail for this long starts again from nothing. */
+  forgetMs?: number;
+  maxWaiting?: number;
+  maxKeys?: number;
   now?: () => number;
 }
 
-export class FailureLimiter {
-  private readonly maxFailures: number;
-  private readonly windowMs: number;
-  private readonly blockMs: number;
+/** The key all client names unknown to the vault share. */
+export const UNKNOWN_CLIENT = '?';
+
+export class FailureDelay {
+  private readonly freeFailures: number;
+  private readonly baseMs: number;
+  private readonly maxMs: number;
+  private readonly forgetMs: number;
+  private readonly maxWaiting: number;
+  private readonly maxKeys: number;
   private readonly now: () => number;
-  private readonly failures = new Map<string, number[]>();
-  private readonly blockedUntil = new Map<string, number>();
+  private readonly byKey = new Map<string, { failures: number; lastAt: number }>();
+  private waitingNow = 0;
 
-  constructor(opts: FailureLimiterOptions = {}) {
-    this.maxFailures = opts.maxFailures ?? 10;
-    this.windowMs = opts.windowMs ?? 60_000;
-    this.blockMs = opts.blockMs ?? 60_000;
-    this.now = opts.now ?? Date.now;
+  constructor(o: FailureDelayOptions = {}) {
+    this.freeFailures = o.freeFailures ?? 3;
+    this.baseMs = o.baseMs ?? 100;
+    this.maxMs = o.maxMs ?? 1_000;
+    this.forgetMs = o.forgetMs ?? 60_000;
+    this.maxWaiting = o.maxWaiting ?? 256;
+    this.maxKeys = o.maxKeys ?? 1024;
+    this.now = o.now ?? Date.now;
   }
 
-  /** Milliseconds the address must still wait, or 0. */
-  blockedFor(address: string): number {
-    const until = this.blockedUntil.get(address);
-    if (until === undefined) return 0;
-    const left = until - this.now();
-    if (left > 0) return left;
-    this.blockedUntil.delete(address);
-    return 0;
-  }
-
-  /** Records a failure; true when this one starts a block. */
-  fail(address: string): boolean {
+  /**
+   * Records a failure of this client name; returns how long to hold back its refusal, or
+   * undefined when too many refusals already wait (close the connection instead).
+   */
+  fail(key: string): number | undefined {
     const now = this.now();
-    const recent = (this.failures.get(address) ?? []).filter((t) => now - t < this.windowMs);
-    recent.push(now);
-    if (recent.length >= this.maxFailures) {
-      this.failures.delete(address);
-      this.blockedUntil.set(address, now + this.blockMs);
-      return true;
+    let s = this.byKey.get(key);
+    if (s === undefined || now - s.lastAt >= this.forgetMs) {
+      this.byKey.delete(key);
+      if (this.byKey.size >= this.maxKeys) this.byKey.delete(this.byKey.keys().next().value!);
+      s = { failures: 0, lastAt: now };
+      this.byKey.set(key, s);
     }
-    this.failures.set(address, recent);
-    this.prune(now);
-    return false;
+    s.failures++;
+    s.lastAt = now;
+    const over = s.failures - this.freeFailures;
+    if (over <= 0) return 0;
+    if (this.waitingNow >= this.maxWaiting) return undefined;
+    return Math.min(this.maxMs, this.baseMs * 2 ** Math.min(over - 1, 20));
   }
 
-  /** Keeps the maps small when many addresses fail once (loopback has many IPv4 addresses). */
-  private prune(now: number): void {
-    if (this.failures.size < 1000) return;
-    for (const [a, ts] of this.failures) if (ts.every((t) => now - t >= this.windowMs)) this.failures.delete(a);
+  /** Resolves with `value` after `ms`, counted among the waiting refusals meanwhile. */
+  hold<T>(ms: number, value: T): Promise<T> {
+    this.waitingNow++;
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        this.waitingNow--;
+        resolve(value);
+      }, ms),
+    );
+  }
+
+  get waiting(): number {
+    return this.waitingNow;
   }
 }

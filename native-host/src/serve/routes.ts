@@ -1,6 +1,7 @@
 /**
- * The request handler of `serve`: guards first (Host, Origin, rate limit, client key), then one
- * function per endpoint. Every answer is JSON; every failure is an AppError with its HTTP status.
+ * The request handler of `serve`: guards first (Host, browser headers), then the two endpoints
+ * that need no key (/healthz, /v1/challenge), then the proof of a client key, then one function
+ * per endpoint. Every answer is JSON; every failure is an AppError with its HTTP status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -13,17 +14,24 @@ import type { TokenDeps } from '../tokens/refresh.js';
 import { tokenStatus } from '../tokens/status.js';
 import { HOST_VERSION } from '../version.js';
 import type { AccessLog } from './access-log.js';
-import type { HealthResponse, ProfilesResponse, TokenResponse } from './api.js';
-import { bearerKey, clientForKey } from './client-keys.js';
+import type { ChallengeResponse, HealthResponse, ProfilesResponse, TokenResponse } from './api.js';
+import { WWW_AUTHENTICATE, parseAuthorization, proofMatches } from './client-keys.js';
 import { apiHeaders, checkHeaders, type ApiHeaders } from './guards.js';
 import { errorBody, httpStatusFor, toAppError } from './http-errors.js';
-import type { FailureLimiter } from './rate-limit.js';
+import type { NonceStore } from './nonces.js';
+import type { PeerCheck } from './peer.js';
+import { UNKNOWN_CLIENT, type FailureDelay } from './rate-limit.js';
+import type { RefusalLog, RefusalReason } from './refusal-log.js';
 import type { TokenGrant, TokenSource } from './token-source.js';
 
 export interface RouteContext {
   deps: TokenDeps;
+  /** Whose connection it is (Linux: another OS user's gets no answer). */
+  peers: PeerCheck;
   source: TokenSource;
-  limiter: FailureLimiter;
+  nonces: NonceStore;
+  delay: FailureDelay;
+  refusals: RefusalLog;
   accessLog: AccessLog;
   log: Logger;
   /** Known once the server listens (the port may have been chosen by the OS). */
@@ -145,6 +153,7 @@ const PLAIN_TOKEN_PATH = /^\/v1\/profiles\/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\/to
 
 type Route =
   | { kind: 'health' }
+  | { kind: 'challenge' }
   | { kind: 'profiles' }
   | { kind: 'token' | 'refresh'; profile: string }
   | { kind: 'bad-method'; allow: string }
@@ -162,6 +171,7 @@ export function matchRoute(method: string, rawUrl: string): Route {
   }
   const want = (allow: string, ok: Route): Route => (method === allow ? ok : { kind: 'bad-method', allow });
   if (pathname === '/healthz') return want('GET', { kind: 'health' });
+  if (pathname === '/v1/challenge') return want('GET', { kind: 'challenge' });
   if (pathname === '/v1/profiles') return want('GET', { kind: 'profiles' });
   const m = /^\/v1\/profiles\/([^/]+)\/(token|refresh)$/.exec(pathname);
   if (!m) return { kind: 'not-found' };
@@ -174,16 +184,24 @@ export function matchRoute(method: string, rawUrl: string): Route {
   return m[2] === 'token' ? want('GET', { kind: 'token', profile }) : want('POST', { kind: 'refresh', profile });
 }
 
+const HEALTH = new Reply(200, new JsonText(JSON.stringify({ status: 'ok', version: HOST_VERSION } satisfies HealthResponse)));
+
+function challenge(ctx: RouteContext): Reply {
+  const { nonce, expiresAt } = ctx.nonces.issue();
+  return new Reply(200, { nonce, expiresAt: new Date(expiresAt).toISOString() } satisfies ChallengeResponse);
+}
+
 /** Synchronous where it can be (a token that needs nothing done); a promise where it waits for a refresh. */
-function route(ctx: RouteContext, req: IncomingMessage, client: string): Reply | Promise<Reply> {
-  const r = matchRoute(req.method ?? 'GET', req.url ?? '/');
+function route(ctx: RouteContext, req: IncomingMessage, r: Route, client: string): Reply | Promise<Reply> {
   switch (r.kind) {
     case 'health':
-      return new Reply(200, { status: 'ok', version: HOST_VERSION } satisfies HealthResponse);
+      return HEALTH;
+    case 'challenge':
+      return challenge(ctx);
     case 'profiles': {
       const { vault } = ctx.deps;
       const now = (ctx.deps.now ?? Date.now)();
-      const personalId = vault.apiClientCredentials().some((c) => c.name === client && c.personalId);
+      const personalId = vault.apiClientKey(client)?.personalId === true;
       let after: string | undefined;
       // Same shape as ProfilesResponse, read and written a page at a time.
       return new Reply(
@@ -215,25 +233,65 @@ function route(ctx: RouteContext, req: IncomingMessage, client: string): Reply |
 
 /**
  * The client a kept connection last proved to be, by the exact Authorization header it sent: an
- * ERP sends the same one with every request, and hashing it each time was a large part of a
- * request's cost. Only that connection's own header is compared (so its timing tells the peer
- * nothing it did not send), and only while the vault is unchanged (a removed key ends it at
- * once) and for at most a minute (when "last used" is written again).
+ * ERP sends the same one with every request until its nonce expires, and checking the proof each
+ * time was a large part of a request's cost. Only that connection's own header is compared (so
+ * its timing tells the peer nothing it did not send), and only while the nonce holds, the vault is
+ * unchanged (a removed key ends it at once) and for at most a minute (when "last used" is
+ * written again).
  */
-const proven = new WeakMap<Socket, { header: string; client: string; epoch: number; at: number }>();
+const proven = new WeakMap<Socket, { header: string; host: string; client: string; nonce: string; epoch: number; at: number }>();
 const PROVEN_MS = 60_000;
+/** last_used_at is written at most this often, so a busy ERP does not cost a disk sync per request. */
+const TOUCH_EVERY_MS = 60_000;
 
-function clientOf(ctx: RouteContext, req: IncomingMessage, header: string | undefined): string | undefined {
+type Auth =
+  | { ok: true; client: string }
+  /** `delayKey`: the refusal is a failed proof, held back by the failure delay under this key. */
+  | { ok: false; refused: RefusalReason; error: AppError; delayKey?: string; client?: string };
+
+function authenticate(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders): Auth {
+  const { vault } = ctx.deps;
+  const header = headers.authorization;
+  const host = headers.host!; // checkHeaders let it through: one of ours
   const now = (ctx.deps.now ?? Date.now)();
-  const epoch = ctx.deps.vault.readEpoch();
+  const epoch = vault.readEpoch();
   const known = proven.get(req.socket);
-  if (known !== undefined && known.header === header && known.epoch === epoch && now - known.at < PROVEN_MS) return known.client;
-  const key = bearerKey(header);
-  const client = key === undefined ? undefined : clientForKey(ctx.deps.vault, key, now);
-  if (client === undefined || header === undefined) proven.delete(req.socket);
-  // The epoch after the check: clientForKey may have written "last used".
-  else proven.set(req.socket, { header, client, epoch: ctx.deps.vault.readEpoch(), at: now });
-  return client;
+  if (known !== undefined && known.header === header && known.host === host && known.epoch === epoch && now - known.at < PROVEN_MS && ctx.nonces.expiresAt(known.nonce) !== undefined) {
+    return { ok: true, client: known.client };
+  }
+  proven.delete(req.socket);
+  const auth = parseAuthorization(header);
+  switch (auth.kind) {
+    case 'none':
+      return { ok: false, refused: 'noCredentials', error: new AppError('API_KEY_INVALID', 'no Authorization header') };
+    case 'bearer':
+      return { ok: false, refused: 'bearer', error: new AppError('API_BEARER_REFUSED') };
+    case 'malformed':
+      return { ok: false, refused: 'malformed', error: new AppError('API_KEY_INVALID', 'Authorization is not AnafToken client="…", nonce="…", proof="…"') };
+  }
+  if (ctx.nonces.expiresAt(auth.nonce) === undefined) {
+    // The usual way a nonce ends (it expired, or serve restarted): no guess was made, no delay.
+    return { ok: false, refused: 'nonce', error: new AppError('API_KEY_INVALID', 'unknown or expired nonce: fetch a new one from /v1/challenge') };
+  }
+  const c = vault.apiClientKey(auth.client);
+  if (c?.state === 'old') return { ok: false, refused: 'oldKey', error: new AppError('API_CLIENT_KEY_OLD', auth.client), client: auth.client };
+  // An unknown client is checked against a key nobody has: the same work, the same answer.
+  if (!proofMatches(c?.key, auth.nonce, host, auth.proof)) {
+    return c === undefined
+      ? { ok: false, refused: 'client', error: new AppError('API_KEY_INVALID'), delayKey: UNKNOWN_CLIENT }
+      : { ok: false, refused: 'proof', error: new AppError('API_KEY_INVALID'), delayKey: auth.client, client: auth.client };
+  }
+  ctx.nonces.used(auth.nonce);
+  if (c!.lastUsedAt === undefined || now - c!.lastUsedAt >= TOUCH_EVERY_MS) {
+    try {
+      vault.touchApiClient(auth.client, now);
+    } catch {
+      /* "last used" is informative; a busy vault must not fail the request */
+    }
+  }
+  // The epoch after the check: "last used" may have been written.
+  if (header !== undefined) proven.set(req.socket, { header, host, client: auth.client, nonce: auth.nonce, epoch: vault.readEpoch(), at: now });
+  return { ok: true, client: auth.client };
 }
 
 async function grant(ctx: RouteContext, kind: 'token' | 'refresh', profile: string, client: string): Promise<Reply> {
@@ -251,22 +309,29 @@ async function grant(ctx: RouteContext, kind: 'token' | 'refresh', profile: stri
   }
 }
 
-function answer(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders): Reply | Promise<Reply> {
+function answer(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders): Reply | Promise<Reply> | undefined {
+  // Before anything is counted against a client: these requests are not guesses, they are from browsers or to other names.
   const refused = checkHeaders(headers, ctx.hosts());
   if (refused) {
-    ctx.log.log('warn', 'serve.refused', { code: refused.code, detail: refused.detail });
+    ctx.refusals.note(refused.code === 'HOST_NOT_ALLOWED' ? 'host' : 'web');
     return failure(refused);
   }
-  const remote = req.socket.remoteAddress ?? 'unknown';
-  const blockedMs = ctx.limiter.blockedFor(remote);
-  if (blockedMs > 0) return failure(new AppError('RATE_LIMITED'), { 'Retry-After': String(Math.ceil(blockedMs / 1000)) });
-  const client = clientOf(ctx, req, headers.authorization);
-  if (client === undefined) {
-    const blocked = ctx.limiter.fail(remote);
-    ctx.log.log('warn', 'serve.auth-failed', { remote, reason: bearerKey(headers.authorization) === undefined ? 'no key' : 'wrong key', blocked: blocked || undefined });
-    return failure(new AppError('API_KEY_INVALID'), { 'WWW-Authenticate': 'Bearer realm="anaf-token"' });
+  const r = matchRoute(req.method ?? 'GET', req.url ?? '/');
+  // No key for these: /healthz says a service answers, /v1/challenge starts the proof.
+  if (r.kind === 'health') return HEALTH;
+  if (r.kind === 'challenge') return challenge(ctx);
+  const auth = authenticate(ctx, req, headers);
+  if (auth.ok) return route(ctx, req, r, auth.client);
+  ctx.refusals.note(auth.refused, auth.client);
+  const reply = failure(auth.error, { 'WWW-Authenticate': WWW_AUTHENTICATE });
+  if (auth.delayKey === undefined) return reply;
+  const ms = ctx.delay.fail(auth.delayKey);
+  if (ms === undefined) {
+    // Too many refusals already wait: this connection gets no answer at all.
+    ctx.refusals.note('overload');
+    return undefined;
   }
-  return route(ctx, req, client);
+  return ms > 0 ? ctx.delay.hold(ms, reply) : reply;
 }
 
 /**
@@ -292,17 +357,27 @@ export function requestHandler(ctx: RouteContext): (req: IncomingMessage, res: S
     if (!(e instanceof AppError)) ctx.log.log('error', 'serve.internal', { error: e instanceof Error ? e.name : 'unknown' });
     return failure(e);
   };
-  return (req, res) => {
-    const headers = apiHeaders(req.rawHeaders);
-    limitBody(req, headers);
-    if (req.destroyed) return;
-    let r: Reply | Promise<Reply>;
+  const handle = (req: IncomingMessage, res: ServerResponse, headers: ApiHeaders) => {
+    let r: Reply | Promise<Reply> | undefined;
     try {
       r = answer(ctx, req, headers);
     } catch (e) {
       r = internal(e);
     }
-    if (r instanceof Reply) send(res, r);
+    if (r === undefined) req.socket.destroy();
+    else if (r instanceof Reply) send(res, r);
     else void r.catch(internal).then((x) => send(res, x));
+  };
+  // Another OS user's connection: no answer at all, not even an error (server.ts closes it and counts it).
+  const refusePeer = (req: IncomingMessage) => req.socket.destroy();
+  return (req, res) => {
+    const headers = apiHeaders(req.rawHeaders);
+    limitBody(req, headers);
+    if (req.destroyed) return;
+    // Known at once after a connection's first request; that one waits for the socket table.
+    const peer = ctx.peers.verdict(req.socket);
+    if (peer === true) handle(req, res, headers);
+    else if (peer === false) refusePeer(req);
+    else void peer.then((ok) => (ok ? handle(req, res, headers) : refusePeer(req)));
   };
 }

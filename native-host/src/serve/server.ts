@@ -1,16 +1,27 @@
 /**
  * `serve`: the ERP token service on loopback (127.0.0.1 and, where IPv6 exists, ::1), plus the
  * background refresh loop. One vault connection; every request reads it afresh (SQLite WAL).
+ *
+ * It listens on both loopback addresses or on none: if another program holds the port on one of
+ * them, an ERP calling "localhost" could reach that program instead, so serve refuses to start
+ * (SERVE_LISTEN_FAILED, naming who holds it). Only a machine without IPv6 is served on IPv4 alone.
+ * On Linux, a connection from another OS user is closed before it is read (peer.ts).
  */
+import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { AppError } from '../../../shared/src/errors.js';
 import type { App } from '../app.js';
+import { describeHolders, portOwner } from '../service/port-owner.js';
 import { AccessLog } from './access-log.js';
 import { BackgroundRefresher } from './background.js';
 import { Backoff } from './backoff.js';
 import { allowedHosts } from './guards.js';
-import { FailureLimiter } from './rate-limit.js';
+import { NonceStore } from './nonces.js';
+import { peerCheck, type PeerCheck } from './peer.js';
+import { PROC_TCP } from './proc-net.js';
+import { FailureDelay } from './rate-limit.js';
+import { RefusalLog } from './refusal-log.js';
 import { requestHandler } from './routes.js';
 import { TokenSource } from './token-source.js';
 
@@ -22,17 +33,23 @@ export interface ServeOptions {
   checkIntervalMs: number;
   /** First retry delay after a failed refresh; it doubles up to the check interval (at least this). */
   retryBaseMs: number;
-  limiter?: FailureLimiter;
+  delay?: FailureDelay;
+  nonces?: NonceStore;
+  peers?: PeerCheck;
+  /** How often refusals are summed up in the log. */
+  refusalLogEveryMs?: number;
 }
 
 export interface RunningServe {
   port: number;
   addresses: string[];
+  /** 'uid': connections from other OS users are closed (Linux); 'none': this platform cannot tell. */
+  peerCheck: PeerCheck['kind'];
   close(): Promise<void>;
 }
 
-/** IPv6 switched off or absent: serve on IPv4 only. */
-const NO_IPV6 = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EPROTONOSUPPORT', 'EINVAL']);
+/** IPv6 switched off or absent: serve on IPv4 only. Any other failure on ::1 stops serve. */
+const NO_IPV6 = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EPROTONOSUPPORT']);
 
 function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -43,6 +60,33 @@ function listen(server: http.Server, port: number, host: string): Promise<number
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+function canRead(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const errno = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+
+/** The error that stops serve when an address cannot be bound, naming who holds it where the system says. */
+function listenFailed(app: App, address: string, port: number, e: unknown): AppError {
+  const code = errno(e);
+  const spelled = `${address.includes(':') ? `[${address}]` : address}:${port}`;
+  let holder = '';
+  if (code === 'EADDRINUSE') {
+    try {
+      holder = ` by ${describeHolders(portOwner(port), port)}`;
+    } catch {
+      /* the detail is a help, not a need */
+    }
+  }
+  app.log.log('error', 'serve.listen-failed', { address: spelled, code, holder: holder || undefined });
+  return new AppError('SERVE_LISTEN_FAILED', `${spelled} is in use (${code})${holder}`);
 }
 
 function newServer(handler: http.RequestListener): http.Server {
@@ -67,52 +111,90 @@ function close(server: http.Server, graceMs = 5_000): Promise<void> {
   });
 }
 
+/** Both loopback servers on one port, or an error; with port 0, a port free on both is looked for. */
+async function listenBoth(app: App, v4: http.Server, v6: http.Server, wanted: number): Promise<{ port: number; addresses: string[] }> {
+  for (let attempt = 0; ; attempt++) {
+    let port: number;
+    try {
+      port = await listen(v4, wanted, '127.0.0.1');
+    } catch (e) {
+      throw listenFailed(app, '127.0.0.1', wanted, e);
+    }
+    try {
+      await listen(v6, port, '::1');
+      return { port, addresses: ['127.0.0.1', '::1'] };
+    } catch (e) {
+      const code = errno(e);
+      if (NO_IPV6.has(code)) {
+        app.log.log('info', 'serve.ipv6-absent', { port, code });
+        return { port, addresses: ['127.0.0.1'] };
+      }
+      await new Promise<void>((resolve) => v4.close(() => resolve()));
+      // A port the OS chose for 127.0.0.1 may be taken on ::1 by chance: choose again.
+      if (wanted === 0 && code === 'EADDRINUSE' && attempt < 10) continue;
+      throw listenFailed(app, '::1', port, e);
+    }
+  }
+}
+
 export async function startServe(opts: ServeOptions): Promise<RunningServe> {
   const { app } = opts;
   const deps = app.tokenDeps; // opens the vault now: a locked vault stops serve at once
   const maxMs = Math.max(opts.retryBaseMs, opts.checkIntervalMs || 3_600_000);
   const backoff = new Backoff({ baseMs: opts.retryBaseMs, maxMs, now: app.now });
   const source = new TokenSource(deps, { backoff });
+  const refusals = new RefusalLog(app.log, opts.refusalLogEveryMs);
+  const peers = opts.peers ?? peerCheck();
   let hosts: ReadonlySet<string> = new Set();
   const handler = requestHandler({
     deps,
+    peers,
     source,
-    limiter: opts.limiter ?? new FailureLimiter({ now: app.now }),
+    nonces: opts.nonces ?? new NonceStore({ now: app.now }),
+    delay: opts.delay ?? new FailureDelay({ now: app.now }),
+    refusals,
     accessLog: new AccessLog(app.log, 60_000, app.now),
     log: app.log,
     hosts: () => hosts,
   });
+  // Once per connection, from its acceptance: its first request waits for the answer, and a
+  // connection of another user is closed as soon as that is known, request or not.
+  const onConnection = (socket: Socket) => {
+    peers.accepted(socket);
+    const drop = (ok: boolean) => {
+      if (ok || socket.destroyed) return;
+      refusals.note('peer');
+      socket.destroy();
+    };
+    const v = peers.verdict(socket);
+    if (typeof v === 'boolean') drop(v);
+    else void v.then(drop);
+  };
 
   const v4 = newServer(handler);
-  let port: number;
-  try {
-    port = await listen(v4, opts.port, '127.0.0.1');
-  } catch (e) {
-    throw new AppError('SERVE_LISTEN_FAILED', `127.0.0.1:${opts.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  hosts = allowedHosts(port);
-  const addresses = ['127.0.0.1'];
   const v6 = newServer(handler);
-  try {
-    await listen(v6, port, '::1');
-    addresses.push('::1');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'unknown';
-    // Clients are told to use 127.0.0.1; ::1 is a convenience for those that resolve "localhost" to it.
-    app.log.log(NO_IPV6.has(code) ? 'info' : 'warn', 'serve.ipv6-skipped', { port, code });
-  }
+  v4.on('connection', onConnection);
+  v6.on('connection', onConnection);
+  const { port, addresses } = await listenBoth(app, v4, v6, opts.port);
+  hosts = allowedHosts(port);
 
   const background = opts.checkIntervalMs > 0 ? new BackgroundRefresher(source, backoff, { intervalMs: opts.checkIntervalMs, log: app.log, now: app.now }) : undefined;
   background?.start();
-  app.log.log('info', 'serve.start', { port, addresses: addresses.join(','), checkIntervalMs: opts.checkIntervalMs });
+  app.log.log('info', 'serve.start', { port, addresses: addresses.join(','), checkIntervalMs: opts.checkIntervalMs, peerCheck: peers.kind });
+  if (peers.kind === 'uid' && !canRead(PROC_TCP)) {
+    // Fail closed, but say why every connection is closed.
+    app.log.log('error', 'serve.peer-table-unreadable', { file: PROC_TCP, effect: 'every connection is closed unanswered' });
+  }
 
   return {
     port,
     addresses,
+    peerCheck: peers.kind,
     async close() {
       await background?.stop();
       await Promise.all([close(v4), close(v6)]);
       await source.idle();
+      refusals.close();
       app.log.log('info', 'serve.stop', { port });
     },
   };

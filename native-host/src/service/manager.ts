@@ -16,8 +16,9 @@ import path from 'node:path';
 import { AppError } from '../../../shared/src/errors.js';
 import { ensureSafeDir } from '../config/paths.js';
 import { writeFileAtomic } from '../config/safe-paths.js';
-import { DEFAULT_SERVE_PORT } from '../serve/api.js';
+import { defaultServePort } from '../serve/port.js';
 import { launchdPlist } from './launchd-plist.js';
+import { describeHolders, portOwner, type PortOwner } from './port-owner.js';
 import { probeServe } from './probe.js';
 import { runCommand, type Runner } from './runner.js';
 import { LAUNCHD_LABEL, SYSTEMD_UNIT, type ServiceSpec } from './spec.js';
@@ -44,6 +45,8 @@ export interface ServiceReport {
   /** Whether a token service answers on the port. */
   answering?: boolean;
   port?: number;
+  /** Whose program listens on the port: this user's, another user's, nobody's (or unknown). */
+  listener?: { who: PortOwner['who']; detail: string };
   /** Commands that were run. */
   ran: string[];
   /** Commands the user should run (no service manager reachable from here). */
@@ -133,6 +136,14 @@ export function installService(ctx: ServiceContext, spec: ServiceSpec): ServiceR
     if (e instanceof AppError) throw e;
     throw new AppError('SERVICE_FAILED', (e as Error).message, { cause: e });
   }
+  const owner = portOwner(spec.port, { platform: ctx.platform, uid: ctx.uid, run: ctx.run });
+  report.listener = { who: owner.who, detail: describeHolders(owner, spec.port) };
+  if (owner.who === 'other') {
+    report.notes.push(
+      `Portul ${spec.port} este deja ținut de alt utilizator (${report.listener.detail}): serviciul nu va porni; alegeți alt port: anaf-token service install --port N`,
+      `Port ${spec.port} is already held by another user (${report.listener.detail}): the service will not start; choose another port: anaf-token service install --port N`,
+    );
+  }
   return report;
 }
 
@@ -157,6 +168,15 @@ export function uninstallService(ctx: ServiceContext, dataDir: string): ServiceR
   return report;
 }
 
+/** The port `serve` uses for this user: the installed service's, else this user's default (port.ts). */
+export function configuredPort(ctx: ServiceContext, dataDir: string): { port: number; from: 'service' | 'default' } {
+  const file = serviceFile(ctx, dataDir);
+  // The task XML is UTF-16; the port is easier to read from its launcher.
+  const portSource = kindFor(ctx.platform) === 'scheduled-task' ? windowsLauncherFile(file) : file;
+  const installed = fs.existsSync(portSource) ? portInFile(fs.readFileSync(portSource, 'utf8')) : undefined;
+  return installed !== undefined ? { port: installed, from: 'service' } : { port: defaultServePort({ platform: ctx.platform, uid: ctx.uid, run: ctx.run }), from: 'default' };
+}
+
 /** The port written into the installed file, so status probes the right one. */
 export function portInFile(text: string): number | undefined {
   const m = /serve(?:<\/string>\s*<string>|\s+)--port(?:<\/string>\s*<string>|\s+)(\d{1,5})/.exec(text);
@@ -168,9 +188,8 @@ export async function serviceStatus(ctx: ServiceContext, dataDir: string): Promi
   const file = serviceFile(ctx, dataDir);
   const installed = fs.existsSync(file);
   const report: ServiceReport = { kind, file, installed, ran: [], todo: [], notes: [] };
-  // The task XML is UTF-16; the port is easier to read from its launcher.
-  const portSource = kind === 'scheduled-task' ? windowsLauncherFile(file) : file;
-  report.port = (fs.existsSync(portSource) ? portInFile(fs.readFileSync(portSource, 'utf8')) : undefined) ?? DEFAULT_SERVE_PORT;
+  const port = configuredPort(ctx, dataDir).port;
+  report.port = port;
   const ask = (cmd: string, args: string[]) => {
     report.ran.push(shown(cmd, args));
     return ctx.run(cmd, args).code === 0;
@@ -178,6 +197,15 @@ export async function serviceStatus(ctx: ServiceContext, dataDir: string): Promi
   if (kind === 'systemd' && installed && userSystemdRunning(ctx)) report.active = ask('systemctl', ['--user', 'is-active', '--quiet', SYSTEMD_UNIT]);
   if (kind === 'launchd' && installed) report.active = ask('launchctl', ['print', `gui/${ctx.uid}/${LAUNCHD_LABEL}`]);
   if (kind === 'scheduled-task') report.installed = ask('schtasks', schtasks.query());
-  report.answering = await probeServe(report.port);
+  const owner = portOwner(port, { platform: ctx.platform, uid: ctx.uid, run: ctx.run });
+  report.listener = { who: owner.who, detail: describeHolders(owner, port) };
+  // Another user's serve closes our connection unread (Linux): it is not "answering" for us.
+  report.answering = owner.who === 'other' ? false : await probeServe(port);
+  if (owner.who === 'other') {
+    report.notes.push(
+      `Portul ${port} este ținut de alt utilizator (${report.listener.detail}): dați acestui utilizator alt port: anaf-token service install --port N`,
+      `Port ${port} is held by another user (${report.listener.detail}): give this user another port: anaf-token service install --port N`,
+    );
+  }
   return report;
 }

@@ -1,9 +1,10 @@
 /**
- * Is a token service answering on this port? It refuses a request without a key with our own
- * JSON error, and that answer is enough to tell it from any other program on the port.
+ * Is a token service answering on this port? `/healthz` needs no key and answers
+ * { "status": "ok", "version": … }: enough to tell it from most other programs on the port
+ * (not from one that imitates it: only a proof made with a client key tells that).
  */
 import http from 'node:http';
-import { errorResponseSchema } from '../serve/api.js';
+import { healthResponseSchema } from '../serve/api.js';
 
 export function probeServe(port: number, timeoutMs = 2_000): Promise<boolean> {
   return new Promise((resolve) => {
@@ -15,8 +16,7 @@ export function probeServe(port: number, timeoutMs = 2_000): Promise<boolean> {
       });
       res.on('end', () => {
         try {
-          const parsed = errorResponseSchema.safeParse(JSON.parse(body));
-          resolve(res.statusCode === 200 || (parsed.success && parsed.data.error.code === 'API_KEY_INVALID'));
+          resolve(res.statusCode === 200 && healthResponseSchema.safeParse(JSON.parse(body)).success);
         } catch {
           resolve(false);
         }

@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS leases (
   owner TEXT NOT NULL,
   expires_at INTEGER NOT NULL
 );
--- Programs allowed to ask "anaf-token serve" for tokens; only a SHA-256 of each key is kept.
+-- Programs allowed to ask "anaf-token serve" for tokens. Each key is sealed with the vault key
+-- (key_sealed, added later); key_hash is the SHA-256 older builds kept, empty for sealed keys.
 CREATE TABLE IF NOT EXISTS api_clients (
   name TEXT PRIMARY KEY,
   key_hash BLOB NOT NULL,
@@ -71,4 +72,7 @@ export const ADDED_COLUMNS: { table: string; column: string; decl: string }[] = 
   { table: 'profiles', column: 'client_auth', decl: 'TEXT' },
   // 1: this ERP client may see the personal ID number (serialNumber=PNO…) in certificate subjects.
   { table: 'api_clients', column: 'personal_id', decl: 'INTEGER NOT NULL DEFAULT 0' },
+  // The client key sealed with the vault key (the service needs it to check proofs); NULL: a row
+  // from a build that kept only key_hash, which proves nothing any more (add the client again).
+  { table: 'api_clients', column: 'key_sealed', decl: 'BLOB' },
 ];

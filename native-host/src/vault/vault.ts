@@ -117,27 +117,38 @@ interface ProfileRow {
 /** A profile row without its sealed secret: only the code that talks to ANAF reads that. */
 const PROFILE_COLUMNS = 'name, client_id, redirect_uri, env, refresh_window_days';
 
-/** A program allowed to use the ERP token service; its key itself is never stored. */
+/** A program allowed to use the ERP token service (never its key). */
 export interface ApiClientRecord {
   name: string;
   createdAt: number;
   lastUsedAt: number | undefined;
   /** May see the personal ID number (serialNumber=PNO…) in certificate subjects. */
   personalId: boolean;
+  /** Made by a build that kept only a SHA-256 of the key: it proves nothing any more; add the client again. */
+  oldKey: boolean;
 }
 
-export interface ApiClientCredential extends ApiClientRecord {
-  /** SHA-256 of the client key. */
-  keyHash: Buffer;
+/** A client's key as the token service needs it to check a proof. */
+export interface ApiClientKey {
+  name: string;
+  /** 'old': a hash-only row of an older build; 'unreadable': the sealed key does not open (planted, damaged or moved from another row). */
+  state: 'ok' | 'old' | 'unreadable';
+  /** The key's characters, the HMAC key of its proofs; only when `state` is 'ok'. */
+  key: Buffer | undefined;
+  lastUsedAt: number | undefined;
+  personalId: boolean;
 }
 
 interface ApiClientRow {
   name: string;
-  key_hash: Buffer;
+  key_sealed: Buffer | null;
   created_at: number;
   last_used_at: number | null;
   personal_id: number;
 }
+
+/** What a sealed client key is bound to: its row. A key copied into another client's row does not open. */
+const apiClientAad = (name: string) => `api_clients:${name}:key`;
 
 export interface ProfileWrite {
   name: string;
@@ -688,28 +699,61 @@ export class Vault {
 
   // ---- API clients (the ERP token service) ------------------------------------------------
 
-  addApiClient(name: string, keyHash: Buffer, opts: { personalId?: boolean } = {}): ApiClientRecord {
+  /**
+   * Adds a client with its key, sealed with the vault key. A row of the same name that an older
+   * build made (hash only, unusable now) is replaced; any other row of that name is kept
+   * (CLIENT_EXISTS).
+   */
+  addApiClient(name: string, key: string, opts: { personalId?: boolean } = {}): ApiClientRecord & { replacedOldKey: boolean } {
     const now = this.now();
     const personalId = opts.personalId === true;
-    const r = this.sql('INSERT INTO api_clients (name, key_hash, created_at, personal_id) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO NOTHING')
-      .run(name, keyHash, now, personalId ? 1 : 0);
-    if (r.changes === 0) throw new AppError('CLIENT_EXISTS', name);
-    return { name, createdAt: now, lastUsedAt: undefined, personalId };
+    const sealed = seal(this.sealingKey(), key, apiClientAad(name));
+    const replacedOldKey = this.db
+      .transaction(() => {
+        const existing = this.sql('SELECT key_sealed IS NULL AS old FROM api_clients WHERE name = ?').get(name) as { old: number } | undefined;
+        if (existing && existing.old !== 1) throw new AppError('CLIENT_EXISTS', name);
+        // key_hash stays empty: a build that still compares SHA-256 hashes matches nothing here.
+        this.sql('INSERT OR REPLACE INTO api_clients (name, key_hash, key_sealed, created_at, last_used_at, personal_id) VALUES (?, ?, ?, ?, NULL, ?)').run(
+          name,
+          Buffer.alloc(0),
+          sealed,
+          now,
+          personalId ? 1 : 0,
+        );
+        return existing !== undefined;
+      })
+      .immediate();
+    return { name, createdAt: now, lastUsedAt: undefined, personalId, oldKey: false, replacedOldKey };
   }
 
   listApiClients(): ApiClientRecord[] {
-    const rows = this.sql('SELECT name, created_at, last_used_at, personal_id FROM api_clients ORDER BY name').all() as Omit<
+    const rows = this.sql('SELECT name, created_at, last_used_at, personal_id, key_sealed IS NULL AS old FROM api_clients ORDER BY name').all() as (Omit<
       ApiClientRow,
-      'key_hash'
-    >[];
-    return rows.map((r) => ({ name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined, personalId: r.personal_id === 1 }));
+      'key_sealed'
+    > & { old: number })[];
+    return rows.map((r) => ({ name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined, personalId: r.personal_id === 1, oldKey: r.old === 1 }));
   }
 
-  /** Every client with its key hash: the token service compares a presented key against all of them. */
-  apiClientCredentials(): ApiClientCredential[] {
-    return this.cached('api-clients', () => {
-      const rows = this.sql('SELECT * FROM api_clients ORDER BY name').all() as ApiClientRow[];
-      return rows.map((r) => ({ name: r.name, keyHash: r.key_hash, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined, personalId: r.personal_id === 1 }));
+  /**
+   * One client's key, opened, for the token service to check a proof; undefined when there is no
+   * such client. Cached until the vault changes. A key that does not open is reported, not
+   * thrown: a row planted without the vault key must only fail its own requests. (A vault key
+   * that opens nothing at all still throws VAULT_LOCKED.)
+   */
+  apiClientKey(name: string): ApiClientKey | undefined {
+    return this.cached(`api-client:${name}`, () => {
+      const r = this.sql('SELECT name, key_sealed, created_at, last_used_at, personal_id FROM api_clients WHERE name = ?').get(name) as ApiClientRow | undefined;
+      if (!r) return undefined;
+      const base = { name: r.name, lastUsedAt: r.last_used_at ?? undefined, personalId: r.personal_id === 1 };
+      if (r.key_sealed === null) return { ...base, state: 'old', key: undefined } satisfies ApiClientKey;
+      const vaultKey = this.sealingKey();
+      try {
+        const key = open(vaultKey, r.key_sealed, apiClientAad(r.name));
+        registerSecret(key);
+        return { ...base, state: 'ok', key: Buffer.from(key, 'utf8') } satisfies ApiClientKey;
+      } catch {
+        return { ...base, state: 'unreadable', key: undefined } satisfies ApiClientKey;
+      }
     });
   }
 

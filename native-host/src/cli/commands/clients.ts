@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { AppError } from '../../../../shared/src/errors.js';
 import { registerSecret } from '../../log/logger.js';
-import { clientNameSchema, hashClientKey, newClientKey } from '../../serve/client-keys.js';
+import { clientNameSchema, newClientKey } from '../../serve/client-keys.js';
+import { configuredPort, serviceContext } from '../../service/manager.js';
 import { action, jsonOption, parseWith, withApp } from '../context.js';
 import { printJson, table } from '../output.js';
 
@@ -14,7 +15,7 @@ export function register(program: Command): void {
 
   clients
     .command('add')
-    .description('make a client key; it is printed once and only its hash is kept')
+    .description('make a client key; it is printed once and kept only sealed in the vault (a client made by an older version is replaced)')
     .argument('<name>', 'who will use the key, e.g. the ERP program')
     .option('--personal-id', 'let this client see the personal ID number (serialNumber=PNO…) in certificate subjects')
     .addOption(jsonOption())
@@ -24,13 +25,15 @@ export function register(program: Command): void {
           const name = nameArg(rawName);
           const key = newClientKey();
           registerSecret(key);
-          const c = app.vault.addApiClient(name, hashClientKey(key), { personalId: opts.personalId === true });
-          app.log.log('info', 'clients.added', { client: name, personalId: c.personalId });
-          if (opts.json) return printJson({ name, key, createdAt: iso(c.createdAt), personalId: c.personalId });
+          const c = app.vault.addApiClient(name, key, { personalId: opts.personalId === true });
+          app.log.log('info', 'clients.added', { client: name, personalId: c.personalId, replacedOldKey: c.replacedOldKey || undefined });
+          const { port } = configuredPort(serviceContext(), app.paths.dataDir);
+          if (opts.json) return printJson({ name, key, createdAt: iso(c.createdAt), personalId: c.personalId, port, replacedOldKey: c.replacedOldKey });
           process.stdout.write(`${key}\n`);
           process.stderr.write(
-            `Cheia clientului "${name}" este afișată o singură dată: salvați-o acum în programul care o folosește.\n` +
-              `The key of client "${name}" is shown only once: save it now in the program that uses it.\n`,
+            (c.replacedOldKey ? `Cheia veche a clientului "${name}" a fost înlocuită. / The old key of client "${name}" was replaced.\n` : '') +
+              `Cheia clientului "${name}" este afișată o singură dată: salvați-o acum în programul care o folosește, cu numele "${name}" și adresa http://127.0.0.1:${port}/.\n` +
+              `The key of client "${name}" is shown only once: save it now in the program that uses it, with the name "${name}" and the address http://127.0.0.1:${port}/.\n`,
           );
         }),
       ),
@@ -43,12 +46,24 @@ export function register(program: Command): void {
     .action(
       action((opts: { json?: boolean }) =>
         withApp((app) => {
-          const list = app.vault.listApiClients().map((c) => ({ name: c.name, createdAt: iso(c.createdAt), lastUsedAt: iso(c.lastUsedAt), personalId: c.personalId }));
+          const list = app.vault
+            .listApiClients()
+            .map((c) => ({ name: c.name, createdAt: iso(c.createdAt), lastUsedAt: iso(c.lastUsedAt), personalId: c.personalId, oldKey: c.oldKey }));
           if (opts.json) return printJson(list);
           if (!list.length) return void process.stdout.write('No clients. Add one with "anaf-token clients add NAME". / Niciun client.\n');
-          const rows = [['CLIENT', 'CREATED', 'LAST USED', 'PERSONAL ID']];
-          for (const c of list) rows.push([c.name, c.createdAt!.slice(0, 16).replace('T', ' '), c.lastUsedAt?.slice(0, 16).replace('T', ' ') ?? '-', c.personalId ? 'shown' : 'hidden']);
+          const rows = [['CLIENT', 'CREATED', 'LAST USED', 'PERSONAL ID', 'KEY']];
+          for (const c of list) {
+            rows.push([c.name, c.createdAt!.slice(0, 16).replace('T', ' '), c.lastUsedAt?.slice(0, 16).replace('T', ' ') ?? '-', c.personalId ? 'shown' : 'hidden', c.oldKey ? 'OLD: unusable' : 'ok']);
+          }
           process.stdout.write(table(rows));
+          const old = list.filter((c) => c.oldKey).map((c) => c.name);
+          if (old.length) {
+            const again = old.map((n) => `anaf-token clients add ${n}`).join('; ');
+            process.stderr.write(
+              `Cheile marcate OLD au fost create de o versiune veche și nu mai funcționează. Rulați: ${again}\n` +
+                `The keys marked OLD were made by an older version and no longer work. Run: ${again}\n`,
+            );
+          }
         }),
       ),
     );

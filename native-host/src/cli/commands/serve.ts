@@ -1,8 +1,9 @@
 /** `serve`: the local token service for ERPs, until SIGINT/SIGTERM. */
 import { Option, type Command } from 'commander';
 import * as z from 'zod/mini';
-import { DEFAULT_SERVE_PORT } from '../../serve/api.js';
+import { defaultServePort } from '../../serve/port.js';
 import { startServe } from '../../serve/server.js';
+import { runCommand } from '../../service/runner.js';
 import { action, jsonOption, makeApp, parseWith } from '../context.js';
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
@@ -17,8 +18,8 @@ export const portSchema = z.pipe(z.coerce.number(), z.int().check(z.minimum(0), 
 export function register(program: Command): void {
   program
     .command('serve')
-    .description(`serve tokens to local programs (ERP) over HTTP on 127.0.0.1 and ::1; default port ${DEFAULT_SERVE_PORT}`)
-    .addOption(new Option('--port <port>', 'TCP port on loopback').default(DEFAULT_SERVE_PORT).argParser(parseWith(portSchema, '--port')))
+    .description('serve tokens to local programs (ERP) over HTTP on 127.0.0.1 and ::1')
+    .addOption(new Option('--port <port>', 'TCP port on loopback (default: one per user, 8787 for the first; see docs/erp-api.md)').argParser(parseWith(portSchema, '--port')))
     .addOption(
       new Option('--check-interval <duration>', 'how often to look for tokens to refresh (0: never)')
         .default(3_600_000, '1h')
@@ -26,12 +27,20 @@ export function register(program: Command): void {
     )
     // For tests: how soon a failed refresh is first retried (then doubling).
     .addOption(new Option('--retry-base <duration>').default(60_000).argParser(parseWith(durationSchema, '--retry-base')).hideHelp())
+    // For tests: how often refused requests are summed up in the log.
+    .addOption(new Option('--refusal-log-every <duration>').default(60_000).argParser(parseWith(durationSchema, '--refusal-log-every')).hideHelp())
     .addOption(jsonOption())
     .action(
-      action(async (opts: { port: number; checkInterval: number; retryBase: number; json?: boolean }) => {
+      action(async (opts: { port?: number; checkInterval: number; retryBase: number; refusalLogEvery: number; json?: boolean }) => {
         const app = makeApp('serve');
         try {
-          const running = await startServe({ app, port: opts.port, checkIntervalMs: opts.checkInterval, retryBaseMs: Math.max(1, opts.retryBase) });
+          const running = await startServe({
+            app,
+            port: opts.port ?? defaultServePort({ run: runCommand }),
+            checkIntervalMs: opts.checkInterval,
+            retryBaseMs: Math.max(1, opts.retryBase),
+            refusalLogEveryMs: Math.max(1, opts.refusalLogEvery),
+          });
           if (!app.vault.listApiClients().length) {
             process.stderr.write(
               'Niciun client încă: creați o cheie cu "anaf-token clients add NUME".\nNo clients yet: make a key with "anaf-token clients add NAME".\n',
@@ -39,7 +48,7 @@ export function register(program: Command): void {
           }
           const urls = running.addresses.map((a) => `http://${a.includes(':') ? `[${a}]` : a}:${running.port}/`);
           // One line: whoever started serve (a test, a supervisor) can read it as soon as it is ready.
-          if (opts.json) process.stdout.write(JSON.stringify({ port: running.port, addresses: running.addresses, urls, pid: process.pid }) + '\n');
+          if (opts.json) process.stdout.write(JSON.stringify({ port: running.port, addresses: running.addresses, urls, pid: process.pid, peerCheck: running.peerCheck }) + '\n');
           else process.stdout.write(`anaf-token serve: ${urls.join(' ')} (Ctrl+C to stop / oprire)\n`);
           await new Promise<void>((resolve) => {
             const stop = () => resolve();

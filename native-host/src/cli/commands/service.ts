@@ -1,7 +1,7 @@
 /** `service install|uninstall|status`: run `serve` at login (systemd user unit, launchd agent, Scheduled Task). */
 import { Option, type Command } from 'commander';
 import { resolvePaths } from '../../config/paths.js';
-import { DEFAULT_SERVE_PORT } from '../../serve/api.js';
+import { defaultServePort } from '../../serve/port.js';
 import { installService, serviceContext, serviceStatus, uninstallService, type ServiceReport } from '../../service/manager.js';
 import { defaultCliPath } from '../../service/spec.js';
 import { action, jsonOption, parseWith } from '../context.js';
@@ -13,6 +13,7 @@ function print(r: ServiceReport, json: boolean | undefined, headline: string): v
   const lines = [headline, `  ${r.kind}: ${r.file}`];
   for (const c of r.ran) lines.push(`  ran: ${c}`);
   if (r.active !== undefined) lines.push(`  active / activ: ${r.active ? 'yes / da' : 'no / nu'}`);
+  if (r.listener !== undefined) lines.push(`  listening on / ascultă pe port ${r.port}: ${r.listener.detail}`);
   if (r.answering !== undefined) lines.push(`  answering on / răspunde pe 127.0.0.1:${r.port}: ${r.answering ? 'yes / da' : 'no / nu'}`);
   if (r.todo.length) {
     lines.push('  Rulați / Run:');
@@ -28,12 +29,18 @@ export function register(program: Command): void {
   service
     .command('install')
     .description('register serve as a login service (systemd user unit, launchd agent, or Scheduled Task) and start it')
-    .addOption(new Option('--port <port>', 'TCP port on loopback').default(DEFAULT_SERVE_PORT).argParser(parseWith(portSchema, '--port')))
+    .addOption(
+      new Option('--port <port>', 'TCP port on loopback (default: this user\'s, 8787 for the first; on a terminal server give each user its own)').argParser(
+        parseWith(portSchema, '--port'),
+      ),
+    )
     .addOption(jsonOption())
     .action(
-      action((opts: { port: number; json?: boolean }) => {
+      action((opts: { port?: number; json?: boolean }) => {
         const { dataDir } = resolvePaths();
-        const r = installService(serviceContext(), { nodePath: process.execPath, cliPath: defaultCliPath(), dataDir, port: opts.port });
+        const ctx = serviceContext();
+        const port = opts.port ?? defaultServePort({ platform: ctx.platform, uid: ctx.uid, run: ctx.run });
+        const r = installService(ctx, { nodePath: process.execPath, cliPath: defaultCliPath(), dataDir, port });
         const todoNote = r.todo.length && !r.ran.length ? ' (not started: no user service manager here / nepornit)' : '';
         print(r, opts.json, `service installed / serviciu instalat${todoNote}`);
       }),

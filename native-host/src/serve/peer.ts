@@ -1,0 +1,188 @@
+/**
+ * Who is at the other end of a connection. On a terminal server every user shares 127.0.0.1, so
+ * a loopback connection may come from another user's program. On Linux the socket table
+ * (/proc/net/tcp{,6}) says which user made the peer socket, and a connection from anyone but
+ * the user running `serve` is closed without an answer: no nonce, no token, not even /healthz.
+ *
+ * The check runs once per connection: it starts when the connection is accepted, its first
+ * request waits for it (a kept connection's later requests do not), and a connection of another
+ * user is closed as soon as that is known. Reading the table makes the
+ * kernel walk its whole TCP hash (a few ms on a small VM, more with many sockets, such as the
+ * TIME_WAIT ones a client that reconnects for every request leaves behind for a minute). So the
+ * table is read off the main thread, 64 KiB at a time and only until every connection waiting
+ * for it is found, and one read serves all the connections accepted before it started: a burst
+ * of new connections costs a few reads, not one each.
+ *
+ * Elsewhere (macOS, Windows without native code) there is no way to ask yet; there the proof of
+ * the client key (client-keys.ts) is what keeps another user out.
+ */
+import fs from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { PROC_TCP, PROC_TCP6, peerNeedles, uidAt, type Endpoint } from './proc-net.js';
+
+export type Verdict = boolean | Promise<boolean>;
+
+export interface PeerCheck {
+  /** 'uid': connections are matched to the peer's user; 'none': this platform cannot tell. */
+  readonly kind: 'uid' | 'none';
+  /** Starts the check of a new connection (serve closes it when the answer is no). */
+  accepted(socket: Socket): void;
+  /** Whether the connection's peer is our user: at once when known, else when the table has been read. */
+  verdict(socket: Socket): Verdict;
+}
+
+/**
+ * Reads a table file and calls `found` for each needle seen (with its uid, or undefined for a
+ * socket in TIME_WAIT); stops as soon as `found` says nothing more is wanted.
+ */
+export type TableScan = (file: string, needles: readonly string[], found: (needle: string, uid: number | undefined) => boolean) => Promise<void>;
+
+const CHUNK = 65_536;
+/** Room for the partial line a chunk ends with (a line of tcp6 is about 180 bytes). */
+const CARRY = 4_096;
+const NL = 0x0a;
+
+/**
+ * /proc is generated as it is read: a fixed buffer, searched as bytes (no text is made of it but
+ * the lines found), and no more of it than needed.
+ */
+export const scanProcFile: TableScan = async (file, needles, found) => {
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(file, 'r');
+  } catch {
+    return;
+  }
+  try {
+    const buf = Buffer.allocUnsafe(CARRY + CHUNK);
+    const left = new Map(needles.map((n) => [n, Buffer.from(n, 'latin1')]));
+    let carried = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, carried, CHUNK, null);
+      const total = carried + bytesRead;
+      // Whole lines only: a line cut by the chunk's end is searched with the next chunk.
+      const end = bytesRead === 0 ? total : buf.lastIndexOf(NL, total - 1) + 1;
+      for (const [needle, bytes] of left) {
+        const at = buf.subarray(0, end).indexOf(bytes);
+        if (at < 0) continue;
+        const start = buf.lastIndexOf(NL, at) + 1;
+        const stop = buf.indexOf(NL, at);
+        const line = buf.toString('latin1', start, stop < 0 || stop > end ? end : stop);
+        left.delete(needle);
+        if (found(needle, uidAt(line, needle) ?? undefined)) return;
+      }
+      if (bytesRead === 0 || left.size === 0) return;
+      carried = total - end;
+      if (carried > CARRY) return; // no line is this long: not a socket table
+      buf.copy(buf, 0, end, total);
+    }
+  } catch {
+    /* a table that cannot be read names nobody */
+  } finally {
+    await fh.close();
+  }
+};
+
+interface Lookup {
+  ours: Endpoint;
+  theirs: Endpoint;
+  done: boolean;
+  resolve: (uid: number | undefined) => void;
+}
+
+/**
+ * Looks up peers in the socket table, in batches: the lookups asked for while a scan runs wait
+ * for the next one, which starts when it ends, so every socket that existed when they asked is in
+ * it (a peer socket is in the table from its handshake on, before serve accepts it).
+ */
+export class TableScanner {
+  private pending: Lookup[] = [];
+  private running = false;
+  /** File scans made, for tests and the benchmark. */
+  scans = 0;
+
+  constructor(
+    private readonly scan: TableScan = scanProcFile,
+    private readonly little?: boolean,
+  ) {}
+
+  lookup(ours: Endpoint, theirs: Endpoint): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      this.pending.push({ ours, theirs, done: false, resolve });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.running || this.pending.length === 0) return;
+    this.running = true;
+    const batch = this.pending.splice(0);
+    void this.run(batch).finally(() => {
+      this.running = false;
+      this.kick();
+    });
+  }
+
+  private async run(batch: Lookup[]): Promise<void> {
+    try {
+      // IPv4 peers are in tcp, unless their socket is dual-stack (then tcp6, as IPv6 peers are).
+      for (const [file, v6] of [
+        [PROC_TCP, false],
+        [PROC_TCP6, true],
+      ] as const) {
+        const byNeedle = new Map<string, Lookup>();
+        for (const l of batch) if (!l.done) for (const n of peerNeedles(v6, l.ours, l.theirs, this.little)) byNeedle.set(n, l);
+        if (byNeedle.size === 0) continue;
+        this.scans++;
+        let left = new Set(byNeedle.values()).size;
+        await this.scan(file, [...byNeedle.keys()], (needle, uid) => {
+          const l = byNeedle.get(needle);
+          if (l && !l.done) {
+            l.done = true;
+            l.resolve(uid);
+            left--;
+          }
+          return left === 0;
+        });
+      }
+    } finally {
+      for (const l of batch) if (!l.done) l.resolve(undefined);
+    }
+  }
+}
+
+export interface PeerCheckOptions {
+  platform?: NodeJS.Platform;
+  /** The user whose connections are served (this process's). */
+  uid?: number | undefined;
+  scanner?: TableScanner;
+}
+
+export function peerCheck(o: PeerCheckOptions = {}): PeerCheck {
+  const platform = o.platform ?? process.platform;
+  const uid = 'uid' in o ? o.uid : process.getuid?.();
+  if (platform !== 'linux' || uid === undefined) return { kind: 'none', accepted: () => undefined, verdict: () => true };
+  const scanner = o.scanner ?? new TableScanner();
+  const verdicts = new WeakMap<Socket, Verdict>();
+  const start = (socket: Socket): Verdict => {
+    const { localAddress, localPort, remoteAddress, remotePort } = socket;
+    if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) return false;
+    // No entry (the peer already left, or the table cannot be read) is not our user either.
+    const p = scanner.lookup({ address: localAddress, port: localPort }, { address: remoteAddress, port: remotePort }).then((peer) => {
+      const ok = peer === uid;
+      verdicts.set(socket, ok);
+      return ok;
+    });
+    verdicts.set(socket, p);
+    return p;
+  };
+  return {
+    kind: 'uid',
+    accepted(socket) {
+      if (!verdicts.has(socket)) start(socket);
+    },
+    verdict(socket) {
+      return verdicts.get(socket) ?? start(socket);
+    },
+  };
+}
