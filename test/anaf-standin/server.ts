@@ -85,6 +85,8 @@ export interface StandinOptions {
    * null sends none (ANAF's headers here are not documented), for what the browser then caches.
    */
   authorizeCacheControl?: string | null;
+  /** The next authorize answer carries this code (one issued before) instead of a new one: a replay. */
+  replayCode?: string;
 }
 
 export type Endpoint = 'authorize' | 'token' | 'revoke' | 'hello';
@@ -125,6 +127,7 @@ export type MutableStandinOptions = Partial<
     | 'invalidClientChallenge'
     | 'capAccessAtRefreshEnd'
     | 'authorizeCacheControl'
+    | 'replayCode'
   >
 >;
 
@@ -320,6 +323,7 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     // undefined: follow the dialect, so switching dialect with setOptions brings its default along.
     capAccessAtRefreshEnd: opts.capAccessAtRefreshEnd as boolean | undefined,
     authorizeCacheControl: opts.authorizeCacheControl === undefined ? 'no-store' : opts.authorizeCacheControl,
+    replayCode: opts.replayCode,
   };
   const clients = new Map(opts.clients.map((c) => [c.clientId, { ...c, redirectUris: [...c.redirectUris] }]));
   const capAccess = (): boolean => cfg.capAccessAtRefreshEnd ?? cfg.dialect === 'anaf';
@@ -488,6 +492,11 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
         error: 'access_denied',
         error_description: 'The certificate is not enrolled in SPV for a valid CIF',
       });
+    }
+    if (cfg.replayCode !== undefined) {
+      const replayed = cfg.replayCode;
+      cfg.replayCode = undefined;
+      return redirect({ code: replayed });
     }
     const code = randomToken(32);
     const issuedAtMs = nowMs();
