@@ -76,4 +76,27 @@ describe.skipIf(!process.env.ANAF_E2E)('no trace of the code or the state in the
     expect(traces, `History has: ${urls.join(' | ')}`).toEqual([]);
     await w.restartBrowser();
   });
+
+  it('the same when the exchange fails and the code is still live: the tab shows why, the profile keeps nothing', async () => {
+    w.anaf.setOptions({ authorizeCacheControl: null });
+    w.anaf.setFaults({ status: 503, endpoints: ['token'], times: 1 });
+    const popup = await w.openPopup();
+    await waitForState(popup, PROFILE, 'valid');
+    const tabOpened = w.browser.context.waitForEvent('page');
+    const authorizeRequested = w.browser.context.waitForEvent('request', (r) => r.url().includes('/anaf-oauth2/v1/authorize'));
+    await popup.getByTestId(`obtain-${PROFILE}`).click();
+    const [tab, request] = await Promise.all([tabOpened, authorizeRequested]);
+    states.push(new URL(request.url()).searchParams.get('state')!);
+    await popup.getByTestId(`error-${PROFILE}`).waitFor({ timeout: 20_000 });
+    expect(w.anaf.counters.requests.token).toBe(1);
+    // The failure stays on the extension's page in the tab, whose address holds nothing.
+    await expect.poll(() => tab.getByTestId('callback-message').textContent()).toMatch(/ANAF/);
+    expect(tab.url()).toBe(w.extensionUrl('callback.html'));
+    await popup.close();
+
+    const { traces, urls } = await tracesAfterExit();
+    expect(w.anaf.issued.codes).toHaveLength(3);
+    expect(traces, `History has: ${urls.join(' | ')}`).toEqual([]);
+    await w.restartBrowser();
+  });
 });
