@@ -49,7 +49,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'chrome120',
     sourcemap: true,
-    // callback.html is reached only through the redirect rule, so no manifest field names it as a page.
+    // callback.html is reached through the redirect rule and the worker opening it: no manifest field names it as a page.
     rollupOptions: { input: { callback: path.join(here, 'extension', 'callback.html') } },
   },
 });
