@@ -3,8 +3,9 @@
  *   npx vite build                → dist/extension/      (load this folder unpacked)
  *   ANAF_EXT_TEST_ORIGINS="https://erp.example.ro/* https://127.0.0.1/*" npx vite build
  *                                 → dist/extension-e2e/  (test build)
- * The test build lists the test callback origins in host_permissions because headless
- * Chromium cannot show the run-time permission prompt; it never overwrites the real build.
+ * The test build lists the test callback origins in host_permissions, and the optional API
+ * permissions "Obtain token" asks for with them in permissions, because headless Chromium cannot
+ * show the run-time permission prompt; it never overwrites the real build.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,7 +18,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 interface ManifestFile {
   key: string;
+  permissions: string[];
   host_permissions: string[];
+  optional_permissions?: string[];
   [field: string]: unknown;
 }
 
@@ -33,6 +36,7 @@ const isTestBuild = testOrigins.length > 0;
 const built = {
   ...manifest,
   host_permissions: [...new Set([...manifest.host_permissions, ...testOrigins])],
+  ...(isTestBuild ? { permissions: [...new Set([...manifest.permissions, ...(manifest.optional_permissions ?? [])])] } : {}),
   ...(isTestBuild ? { version_name: `${String(manifest.version)} e2e` } : {}),
 } as unknown as ManifestV3Export;
 
@@ -45,7 +49,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'chrome120',
     sourcemap: true,
-    // callback.html is reached only through the redirect rule, so no manifest field names it as a page.
+    // callback.html is reached through the redirect rule and the worker opening it: no manifest field names it as a page.
     rollupOptions: { input: { callback: path.join(here, 'extension', 'callback.html') } },
   },
 });

@@ -80,6 +80,13 @@ export interface StandinOptions {
   invalidClientChallenge?: boolean;
   /** An access token never outlives its refresh token. Default: true in 'anaf', false in 'rfc'. */
   capAccessAtRefreshEnd?: boolean;
+  /**
+   * Cache-Control of the authorize redirect (the 302 that carries the code). Default 'no-store';
+   * null sends none (ANAF's headers here are not documented), for what the browser then caches.
+   */
+  authorizeCacheControl?: string | null;
+  /** The next authorize answer carries this code (one issued before) instead of a new one: a replay. */
+  replayCode?: string;
 }
 
 export type Endpoint = 'authorize' | 'token' | 'revoke' | 'hello';
@@ -119,6 +126,8 @@ export type MutableStandinOptions = Partial<
     | 'clientAuth'
     | 'invalidClientChallenge'
     | 'capAccessAtRefreshEnd'
+    | 'authorizeCacheControl'
+    | 'replayCode'
   >
 >;
 
@@ -313,6 +322,8 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     invalidClientChallenge: opts.invalidClientChallenge ?? true,
     // undefined: follow the dialect, so switching dialect with setOptions brings its default along.
     capAccessAtRefreshEnd: opts.capAccessAtRefreshEnd as boolean | undefined,
+    authorizeCacheControl: opts.authorizeCacheControl === undefined ? 'no-store' : opts.authorizeCacheControl,
+    replayCode: opts.replayCode,
   };
   const clients = new Map(opts.clients.map((c) => [c.clientId, { ...c, redirectUris: [...c.redirectUris] }]));
   const capAccess = (): boolean => cfg.capAccessAtRefreshEnd ?? cfg.dialect === 'anaf';
@@ -469,7 +480,8 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
       const sp = new URLSearchParams(params);
       if (state !== null && !cfg.omitState) sp.set('state', state);
       const sep = redirectUri.includes('?') ? '&' : '?';
-      return { status: 302, headers: { Location: redirectUri + sep + sp.toString(), 'Cache-Control': 'no-store' }, body: '' };
+      const cache: Record<string, string> = cfg.authorizeCacheControl === null ? {} : { 'Cache-Control': cfg.authorizeCacheControl };
+      return { status: 302, headers: { Location: redirectUri + sep + sp.toString(), ...cache }, body: '' };
     };
     if (q.get('response_type') !== 'code') {
       return redirect({ error: 'unsupported_response_type', error_description: 'response_type must be code' });
@@ -480,6 +492,11 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
         error: 'access_denied',
         error_description: 'The certificate is not enrolled in SPV for a valid CIF',
       });
+    }
+    if (cfg.replayCode !== undefined) {
+      const replayed = cfg.replayCode;
+      cfg.replayCode = undefined;
+      return redirect({ code: replayed });
     }
     const code = randomToken(32);
     const issuedAtMs = nowMs();

@@ -3,40 +3,13 @@
  * do — shown in the popup, and on the callback page when ANAF's answer reached it.
  * Headless Chromium with the certificate in NSS, the real host, the mTLS stand-in.
  */
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { REDIRECT_URI } from './support/paths.js';
+import { callbackMessage, gotoAnswered, navigateFromPage, popupError, startHeldFlow } from './support/flow.js';
+import { ERP_HOST } from './support/paths.js';
 import { fireFlowTimeout, screenshot, sessionRuleCount, waitForState } from './support/popup.js';
 import { closeAndExpectClean, createWorld, PROFILE, type World } from './support/world.js';
 
 let w: World;
-
-/**
- * Starts "obtain" while the stand-in holds its answer, so the test can act in the authorization
- * tab first. Returns the tab and the state the host put in the authorize URL.
- */
-async function startHeldFlow(popup: Page): Promise<{ tab: Page; state: string }> {
-  w.anaf.setFaults({ delayMs: 5_000, endpoints: ['authorize'], times: 1 });
-  const tabOpened = w.browser.context.waitForEvent('page');
-  const authorizeRequested = w.browser.context.waitForEvent('request', (r) => r.url().includes('/anaf-oauth2/v1/authorize'));
-  await popup.getByTestId(`obtain-${PROFILE}`).click();
-  const [tab, request] = await Promise.all([tabOpened, authorizeRequested]);
-  const state = new URL(request.url()).searchParams.get('state');
-  if (!state) throw new Error('no state in the authorize URL');
-  return { tab, state };
-}
-
-/** The browser is sent to the callback URL (as ANAF's redirect would send it); the rule must catch it. */
-async function sendTabToCallback(tab: Page, query: Record<string, string>): Promise<void> {
-  await tab.goto(`${REDIRECT_URI}?${new URLSearchParams(query).toString()}`);
-  await tab.getByTestId('callback-message').filter({ hasNotText: /Saving/ }).waitFor();
-}
-
-async function popupError(popup: Page): Promise<string> {
-  const e = popup.getByTestId(`error-${PROFILE}`);
-  await e.waitFor({ timeout: 20_000 });
-  return (await e.textContent()) ?? '';
-}
 
 describe.skipIf(!process.env.ANAF_E2E)('authorization failures (headless, NSS certificate)', () => {
   beforeAll(async () => {
@@ -62,7 +35,7 @@ describe.skipIf(!process.env.ANAF_E2E)('authorization failures (headless, NSS ce
     expect(tab.url()).not.toContain('error=');
     expect((await w.list())[0]?.state).toBe('none');
     expect(w.anaf.counters.requests.token).toBe(0);
-    expect(w.erp.requests).toEqual([]);
+    expect(w.erp.requests.filter((r) => r.startsWith('GET /anaf/'))).toEqual([]);
     expect(await sessionRuleCount(w.browser.worker)).toBe(0);
     await screenshot(popup, 'popup-error');
     await tab.close();
@@ -71,35 +44,63 @@ describe.skipIf(!process.env.ANAF_E2E)('authorization failures (headless, NSS ce
     await popup.close();
   });
 
-  it('a tampered state is refused by the host before anything is sent to ANAF', async () => {
+  it("a state that is not the flow's, in ANAF's own redirect, is refused before the host or ANAF hear of it", async () => {
     const popup = await w.openPopup();
     await waitForState(popup, PROFILE, 'none');
-    const { tab, state } = await startHeldFlow(popup);
-    const forged = state.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
-    await sendTabToCallback(tab, { code: 'forged-code-0123456789', state: forged });
+    const { tab, authorizeUrl, state } = await startHeldFlow(w, popup);
+    // A page in the tab sends it through ANAF with another state: ANAF redirects back with a code and that state.
+    const forged = new URL(authorizeUrl);
+    forged.searchParams.set('state', state.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')));
+    await navigateFromPage(tab, `https://${ERP_HOST}/elsewhere`, forged.href);
 
-    expect(await tab.getByTestId('callback-message').textContent()).toContain('does not belong to an authorization started here');
-    expect(await popupError(popup)).toContain('state does not match');
+    expect(await callbackMessage(tab)).toContain('does not belong to an authorization the extension started');
+    expect(await popupError(popup)).toContain('does not belong to an authorization the extension started');
+    expect(w.browser.console.filter((l) => l.includes('callback refused: foreign-state'))).toHaveLength(1);
+    expect(w.anaf.counters.requests.authorize).toBe(2);
     expect(w.anaf.counters.requests.token).toBe(0);
     expect((await w.list())[0]?.state).toBe('none');
-    expect(w.erp.requests).toEqual([]);
+    expect(w.erp.requests.filter((r) => r.startsWith('GET /anaf/'))).toEqual([]);
+    expect(await sessionRuleCount(w.browser.worker)).toBe(0);
     await tab.close();
     await popup.close();
   });
 
-  it('a callback opened outside the authorization tab is ignored (never reaches the host)', async () => {
-    const page = await w.browser.context.newPage();
-    await page.goto(`${w.extensionUrl('callback.html')}?code=x&state=y`);
-    await expect.poll(() => page.getByTestId('callback-message').textContent()).toContain('does not belong to an authorization the extension started');
-    expect(page.url()).not.toContain('code=');
+  it("ANAF's answer without state is not used (the extension needs it); the message gives the CLI command", async () => {
+    w.anaf.setOptions({ omitState: true });
+    const popup = await w.openPopup();
+    await waitForState(popup, PROFILE, 'none');
+    const tabOpened = w.browser.context.waitForEvent('page');
+    await popup.getByTestId(`obtain-${PROFILE}`).click();
+    const tab = await tabOpened;
+
+    const text = await callbackMessage(tab);
+    expect(text).toContain('without the state the extension sent');
+    expect(text).toContain(`anaf-token authorize --profile ${PROFILE}`);
+    expect(await popupError(popup)).toContain('without the state the extension sent');
+    expect(w.anaf.counters.requests.authorize).toBe(1);
+    expect(w.anaf.counters.requests.token).toBe(0);
     expect((await w.list())[0]?.state).toBe('none');
+    await tab.close();
+    await popup.close();
+  });
+
+  it('a callback page opened outside the authorization tab does nothing (never reaches the host)', async () => {
+    const page = await w.browser.context.newPage();
+    // With a query the worker answers it without a page: nothing commits, nothing is sent.
+    await gotoAnswered(page, `${w.extensionUrl('callback.html')}?code=x-0123456789&state=y-0123456789`);
+    expect(page.url()).toBe('about:blank');
+    // Plain, it only says that this tab has no authorization.
+    await page.goto(w.extensionUrl('callback.html'));
+    await expect.poll(() => page.getByTestId('callback-message').textContent()).toContain('does not belong to an authorization the extension started');
+    expect((await w.list())[0]?.state).toBe('none');
+    expect(w.anaf.counters.requests.token).toBe(0);
     await page.close();
   });
 
   it('closing the ANAF tab ends the flow with a message', async () => {
     const popup = await w.openPopup();
     await waitForState(popup, PROFILE, 'none');
-    const { tab } = await startHeldFlow(popup);
+    const { tab } = await startHeldFlow(w, popup);
     await tab.close();
     expect(await popupError(popup)).toContain('tab was closed before the authorization finished');
     expect(await sessionRuleCount(w.browser.worker)).toBe(0);
@@ -110,7 +111,7 @@ describe.skipIf(!process.env.ANAF_E2E)('authorization failures (headless, NSS ce
   it('an authorization not finished in time ends with a message; its tab closes', async () => {
     const popup = await w.openPopup();
     await waitForState(popup, PROFILE, 'none');
-    const { tab } = await startHeldFlow(popup);
+    const { tab } = await startHeldFlow(w, popup);
     await fireFlowTimeout(w.browser.worker, PROFILE);
     expect(await popupError(popup)).toContain('did not finish within 5 minutes');
     await expect.poll(() => tab.isClosed()).toBe(true);
@@ -127,15 +128,17 @@ describe.skipIf(!process.env.ANAF_E2E)('authorization failures (headless, NSS ce
     const usedCode = w.anaf.issued.codes.at(-1)!;
     const firstToken = w.anaf.issued.accessTokens.at(-1)!;
 
-    // A new authorization, answered with the old code under the new (valid) state.
-    const { tab, state } = await startHeldFlow(popup);
-    await sendTabToCallback(tab, { code: usedCode, state });
-    expect(await tab.getByTestId('callback-message').textContent()).toContain('ANAF refused the authorization code');
+    // A new authorization that ANAF answers, under the new (valid) state, with the old code.
+    w.anaf.setOptions({ replayCode: usedCode });
+    const tabOpened = w.browser.context.waitForEvent('page');
+    await popup.getByTestId(`obtain-${PROFILE}`).click();
+    const tab = await tabOpened;
+    expect(await callbackMessage(tab)).toContain('ANAF refused the authorization code');
     expect(await popupError(popup)).toContain('ANAF refused the authorization code');
     expect(w.anaf.counters.grants.authorization_code).toBe(2);
     expect(w.anaf.issued.accessTokens.at(-1)).toBe(firstToken);
     expect((await w.list())[0]?.state).toBe('valid');
-    expect(w.erp.requests).toEqual([]);
+    expect(w.erp.requests.filter((r) => r.startsWith('GET /anaf/'))).toEqual([]);
     await tab.close();
     await popup.close();
   });

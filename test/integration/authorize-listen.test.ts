@@ -212,6 +212,25 @@ describe('anaf-token authorize --listen', () => {
     expect((JSON.parse((await cli(['list', '--json'])).stdout) as { state: string }[])[0]!.state).toBe('none');
   });
 
+  it('refuses an answer without state (a page could send the browser here with its own code)', async () => {
+    await addProfile();
+    anaf.setOptions({ omitState: true });
+    try {
+      const { run, start } = await listen();
+      const url = await login(start.authorizeUrl);
+      expect(new URL(url).searchParams.has('state')).toBe(false);
+      const page = await visit(url, start.listen.certificateFile);
+      expect(page.status).toBe(400);
+      expect(page.body).toContain('STATE_MISMATCH');
+      const done = await run.done;
+      expect(done.code).toBe(6);
+      expect(finalJson<{ error: { code: string } }>(done.stdout).error.code).toBe('STATE_MISMATCH');
+      expect(anaf.counters.requests.token).toBe(0);
+    } finally {
+      anaf.setOptions({ omitState: false });
+    }
+  });
+
   it('needs a callback URL on localhost, and says what to register', async () => {
     await addProfile('p', 'https://erp.example.ro/anaf/callback');
     const r = await cli(['authorize', '--profile', 'p', '--listen', '--no-open']);

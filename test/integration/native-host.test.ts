@@ -178,6 +178,31 @@ describe('native messaging host', () => {
     expect(log).toContain('a new authorization with the USB key is needed');
   });
 
+  it('authorize.complete (the extension) must carry the state: an answer without it is refused before ANAF', async () => {
+    const s = session();
+    await s.request({ id: 's1', type: 'profile.save', name: 'stateless', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: REDIRECT, env: anaf.url });
+    anaf.setOptions({ omitState: true });
+    try {
+      const tokensBefore = anaf.counters.requests.token;
+      const start = resultSchemas['authorize.start'].parse((await s.request({ id: 's2', type: 'authorize.start', profile: 'stateless' })).result);
+      const browser = await openAuthorize(start.authorizeUrl, pki.ca.certPem, pki.client);
+      expect(new URL(browser.location!).searchParams.has('state')).toBe(false);
+      // The single recent authorization would match it: the CLI's paste path accepts that, this does not.
+      expect(await s.request({ id: 's3', type: 'authorize.complete', profile: 'stateless', callbackUrl: browser.location! })).toMatchObject({
+        id: 's3',
+        ok: false,
+        error: { code: 'STATE_MISMATCH', detail: 'the answer carries no state' },
+      });
+      const code = new URL(browser.location!).searchParams.get('code')!;
+      expect(await s.request({ id: 's4', type: 'authorize.complete', profile: 'stateless', code })).toMatchObject({ id: 's4', ok: false, error: { code: 'STATE_MISMATCH' } });
+      expect(anaf.counters.requests.token).toBe(tokensBefore);
+      expect(resultSchemas.status.parse((await s.request({ id: 's5', type: 'status' })).result).profiles.find((p) => p.profile.name === 'stateless')?.state).toBe('none');
+    } finally {
+      anaf.setOptions({ omitState: false });
+    }
+    expect((await s.end()).code).toBe(0);
+  });
+
   it('answers every bad message with a typed error and keeps going', async () => {
     const s = session();
     const len = Buffer.alloc(4);

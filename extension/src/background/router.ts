@@ -5,13 +5,13 @@ import { ExtError, toUiError } from '../shared/errors.js';
 import { uiRequestSchema, type UiKind, type UiReply, type UiRequest, type UiResults } from '../shared/ui-protocol.js';
 import { checkPin, labelCertificate, listCertificates } from './actions/certificates.js';
 import { checkToken } from './actions/check.js';
-import { completeFromCallback, dismissFlow, startObtain } from './actions/obtain-token.js';
+import { dismissFlow, startObtain } from './actions/obtain-token.js';
 import { removeProfile, saveProfile } from './actions/profiles.js';
 import { refreshNow } from './actions/refresh.js';
 import { revokeTokens } from './actions/revoke.js';
 import { fetchStatuses } from './actions/status.js';
 
-type Handler<K extends UiKind> = (req: Extract<UiRequest, { kind: K }>, sender: Runtime.MessageSender) => Promise<UiResults[K]>;
+type Handler<K extends UiKind> = (req: Extract<UiRequest, { kind: K }>) => Promise<UiResults[K]>;
 
 const handlers: { [K in UiKind]: Handler<K> } = {
   status: async () => ({ profiles: await fetchStatuses() }),
@@ -28,7 +28,6 @@ const handlers: { [K in UiKind]: Handler<K> } = {
     await dismissFlow(req.profile);
     return { dismissed: true };
   },
-  callback: (req, sender) => completeFromCallback(sender.tab?.id, req.search),
   'certs.list': () => listCertificates(),
   'pin.check': (req) => checkPin(req.check),
   'token.label': (req) => labelCertificate(req.profile, req.label),
@@ -42,7 +41,7 @@ export async function route(message: unknown, sender: Runtime.MessageSender): Pr
     if (!parsed.success) throw new ExtError('EXTENSION_FAILED', [], 'malformed request');
     const req = parsed.data;
     const handler = handlers[req.kind] as Handler<UiKind>;
-    return { ok: true, result: await handler(req as Extract<UiRequest, { kind: UiKind }>, sender) };
+    return { ok: true, result: await handler(req as Extract<UiRequest, { kind: UiKind }>) };
   } catch (e) {
     const error = toUiError(e);
     console.warn('anaf-token:', error.source === 'host' ? error.payload.code : error.code);

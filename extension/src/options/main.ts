@@ -9,7 +9,7 @@ import '../shared/page.css';
 import './options.css';
 import type { Profile } from '../../../shared/src/schemas/profile.js';
 import { ask } from '../shared/background-client.js';
-import { originPattern } from '../shared/callback-url.js';
+import { flowOrigins, flowPermissions } from '../shared/callback-url.js';
 import { toUiError } from '../shared/errors.js';
 import { errorText, localizePage, showError, t, type MessageKey } from '../shared/i18n.js';
 import { profileFormSchema, type ProfileForm } from '../shared/ui-protocol.js';
@@ -45,13 +45,6 @@ function envValue(): string {
   return env === 'custom' ? field<HTMLInputElement>('envUrl').value.trim() : env;
 }
 
-function originsFor(redirectUri: string, env: string): string[] {
-  const origins = [originPattern(redirectUri)];
-  // prod and test use logincert.anaf.ro, already in the manifest's host permissions.
-  if (env !== 'prod' && env !== 'test') origins.push(originPattern(env));
-  return [...new Set(origins)];
-}
-
 type ReadResult = { ok: true; form: ProfileForm; origins: string[] } | { ok: false; message: string };
 
 function readForm(): ReadResult {
@@ -70,13 +63,13 @@ function readForm(): ReadResult {
     return { ok: false, message: t('formInvalid', t(FIELD_LABEL[key] ?? 'fieldName')) };
   }
   if (!editing && parsed.data.clientSecret === undefined) return { ok: false, message: t('formInvalid', t('fieldClientSecret')) };
-  return { ok: true, form: parsed.data, origins: originsFor(parsed.data.redirectUri, parsed.data.env) };
+  return { ok: true, form: parsed.data, origins: flowOrigins(parsed.data.redirectUri, parsed.data.env) };
 }
 
 async function learnGranted(): Promise<void> {
   let origins: string[];
   try {
-    origins = originsFor(field<HTMLInputElement>('redirectUri').value.trim(), envValue());
+    origins = flowOrigins(field<HTMLInputElement>('redirectUri').value.trim(), envValue());
   } catch {
     return;
   }
@@ -201,7 +194,7 @@ form.addEventListener('submit', (ev) => {
   // The secret leaves the page with this request only.
   field<HTMLInputElement>('clientSecret').value = '';
   const missing = read.origins.filter((o) => !granted.has(o));
-  const permitted = missing.length ? chrome.permissions.request({ origins: missing }) : Promise.resolve(true);
+  const permitted = missing.length ? chrome.permissions.request(flowPermissions(missing)) : Promise.resolve(true);
   showStatus(t('saving'), '');
   void save(read.form, permitted, missing.map((o) => new URL(o.replace('/*', '/')).host));
 });

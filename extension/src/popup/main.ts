@@ -12,7 +12,7 @@ import type { TokenCheck } from '../../../shared/src/schemas/token-check.js';
 import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import { ask } from '../shared/background-client.js';
 import { readCachedCerts } from '../shared/certs-cache.js';
-import { originPattern } from '../shared/callback-url.js';
+import { flowOrigins, flowPermissions } from '../shared/callback-url.js';
 import { ExtError, toUiError, type UiError } from '../shared/errors.js';
 import { FLOWS_KEY, STATUS_STAMP_KEY, parseFlows, type Flows } from '../shared/flow-state.js';
 import { formatDate, localizePage, showError, t } from '../shared/i18n.js';
@@ -36,7 +36,7 @@ const state = {
   /** The last "Check" verdict per profile, until another action on that profile makes it stale. */
   checks: new Map<string, TokenCheck>(),
   busy: new Set<string>(),
-  /** Host permission for each profile's callback origin, known before a click needs it. */
+  /** What each profile's flow needs (callback host, browsingData), known before a click needs it. */
   granted: new Map<string, boolean>(),
   /** Holders of the usable certificates on the plugged-in token(s); undefined: show nothing. */
   certHolders: undefined as string[] | undefined,
@@ -47,8 +47,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 
 async function checkPermissions(): Promise<void> {
   for (const p of state.profiles) {
-    const origin = originPattern(p.profile.redirectUri);
-    state.granted.set(p.profile.name, await browser.permissions.contains({ origins: [origin] }));
+    state.granted.set(p.profile.name, await browser.permissions.contains(flowPermissions(flowOrigins(p.profile.redirectUri, p.profile.env))));
   }
 }
 
@@ -165,9 +164,9 @@ const revokeArmed = new Map<string, number>();
 const actions: CardActions = {
   obtain(status) {
     const name = status.profile.name;
-    const origins = [originPattern(status.profile.redirectUri)];
+    const origins = flowOrigins(status.profile.redirectUri, status.profile.env);
     // permissions.request must run inside the click, before any await, or Chrome refuses it.
-    const permitted = state.granted.get(name) ? Promise.resolve(true) : chrome.permissions.request({ origins });
+    const permitted = state.granted.get(name) ? Promise.resolve(true) : chrome.permissions.request(flowPermissions(origins));
     void runAction(name, undefined, async () => {
       if (!(await permitted)) throw new ExtError('PERMISSION_NEEDED', [new URL(status.profile.redirectUri).host]);
       state.granted.set(name, true);

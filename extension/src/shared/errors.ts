@@ -19,6 +19,7 @@ export const EXT_ERROR_CODES = [
   'AUTH_TIMEOUT',
   'NO_CERTIFICATE',
   'CALLBACK_UNEXPECTED',
+  'CALLBACK_NO_STATE',
   'EXTENSION_FAILED',
 ] as const;
 export type ExtErrorCode = (typeof EXT_ERROR_CODES)[number];

@@ -1,7 +1,8 @@
 /**
  * The state of each profile's "obtain token" flow, kept in storage.session: the service worker
  * may be stopped while the user picks a certificate or types the PIN, and the popup renders it.
- * Nothing secret is stored here (no code, no state value, no token).
+ * Nothing secret is stored here (no code, no state value, no token): the state and the rule's
+ * nonce only as SHA-256 digests, enough to recognise them.
  */
 import * as z from 'zod/mini';
 import { uiErrorSchema } from './errors.js';
@@ -18,6 +19,10 @@ export const flowSchema = z.object({
   /** Session rule that turns the callback into the extension page (one per flow). */
   ruleId: z.optional(z.int()),
   redirectUri: z.optional(z.string()),
+  /** SHA-256 (base64url) of the nonce the flow's redirect rule puts into the callback page's URL. */
+  nonceHash: z.optional(z.string()),
+  /** SHA-256 (base64url) of the state the host issued for this flow; the callback must echo it. */
+  stateHash: z.optional(z.string()),
   /** Origin of ANAF's authorize page: a page rendered there means ANAF did not redirect back. */
   authorizeOrigin: z.optional(z.string()),
   deadline: z.optional(z.number()),

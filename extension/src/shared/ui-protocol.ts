@@ -1,5 +1,5 @@
 /**
- * Messages from the extension's pages (popup, options, callback) to the background, which is
+ * Messages from the extension's pages (popup, options) to the background, which is
  * the only part that talks to the native host. The background parses every message with
  * `uiRequestSchema`; every answer is `{ ok: true, result }` or `{ ok: false, error: UiError }`.
  */
@@ -31,8 +31,6 @@ export const uiRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('profile.save'), profile: profileFormSchema }),
   z.object({ kind: z.literal('profile.remove'), profile: profileNameSchema() }),
   z.object({ kind: z.literal('flow.dismiss'), profile: profileNameSchema() }),
-  /** From callback.html: the query ANAF sent to the callback URL, intercepted in the browser. */
-  z.object({ kind: z.literal('callback'), search: z.string().check(z.maxLength(8192)) }),
   z.object({ kind: z.literal('certs.list') }),
   z.object({ kind: z.literal('pin.check'), check: pinCheckFormSchema }),
   z.object({ kind: z.literal('token.label'), profile: profileNameSchema(), label: z.string().check(z.trim(), z.minLength(1), z.maxLength(128)) }),
@@ -49,7 +47,6 @@ export interface UiResults {
   'profile.save': TokenStatus;
   'profile.remove': { removed: boolean };
   'flow.dismiss': { dismissed: true };
-  callback: TokenStatus;
   'certs.list': ResultOf<'certs.list'>;
   'pin.check': ResultOf<'pin.check'>;
   'token.label': TokenStatus;

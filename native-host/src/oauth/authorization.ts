@@ -1,8 +1,9 @@
 /**
  * The two halves of an authorization. Start: a fresh random `state`, remembered in the vault
  * (so any host process can finish it) with an expiry. Complete: the callback URL the browser was
- * sent to must be the profile's, carry a state we issued (or, if ANAF left it out, match the one
- * recent pending authorization), and its code is exchanged at once.
+ * sent to must be the profile's, carry a state we issued (or, only where the caller allows it —
+ * the CLI's paste path — and ANAF left it out, match the one recent pending authorization), and
+ * its code is exchanged at once.
  */
 import crypto from 'node:crypto';
 import { AppError } from '../../../shared/src/errors.js';
@@ -68,6 +69,13 @@ export async function completeAuthorization(
     now?: () => number;
     /** Finds the certificate on the USB token: the one with ANAF's serial, else the only usable one. */
     identify?: (serialHex: string | undefined) => Promise<CertificateRecord | undefined>;
+    /**
+     * An answer without `state` may finish the single recent pending authorization. Only for a
+     * human pasting the address they landed on (`authorize --callback-url`): a callback that
+     * arrives by itself (the extension, the loopback listener) must carry its state, or a page
+     * that sends the browser there could finish the authorization with its own code.
+     */
+    allowMissingState?: boolean;
   } = {},
 ): Promise<TokenRecord> {
   const now = opts.now ?? Date.now;
@@ -78,6 +86,8 @@ export async function completeAuthorization(
   let stateEchoed = true;
   if (state !== null) {
     if (!vault.takePendingAuthorization(state, profile.name)) throw new AppError('STATE_MISMATCH');
+  } else if (!opts.allowMissingState) {
+    throw new AppError('STATE_MISMATCH', 'the answer carries no state');
   } else {
     if (!vault.takeOnlyRecentPending(profile.name, now() - STATELESS_MATCH_WINDOW_MS)) {
       throw new AppError('STATE_MISMATCH', 'ANAF sent no state and no single recent authorization matches');

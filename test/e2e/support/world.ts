@@ -152,7 +152,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     },
     resetStandin() {
       anaf.clearFaults();
-      anaf.setOptions({ accessTokenTtlSec: 90 * DAY, omitState: false, enrolledSubjects: undefined, deadGrantError: 'invalid_request' });
+      anaf.setOptions({ accessTokenTtlSec: 90 * DAY, omitState: false, enrolledSubjects: undefined, deadGrantError: 'invalid_request', authorizeCacheControl: 'no-store' });
       anaf.resetCounters();
     },
     async close() {

@@ -1,21 +1,25 @@
 /**
  * "Obtain token" with the USB key, one flow per profile:
- *   host authorize.start → a tab (about:blank) → session rule for the callback in that tab only
- *   → the tab goes to ANAF's authorize page (the browser asks for the certificate and PIN)
- *   → ANAF's redirect to the callback URL is turned into callback.html (it never leaves the
- *     browser) → the page hands its query here → host authorize.complete → rule removed, tab closed.
+ *   host authorize.start → a tab (about:blank) → session rule for the callback in that tab's top
+ *   frame only → the tab goes to ANAF's authorize page (the browser asks for the certificate and PIN)
+ *   → ANAF's redirect to the callback URL is turned into callback.html?flow=NONCE&… (it never
+ *     leaves the browser) → the service worker answers that navigation with 204, so nothing
+ *     commits (the code never reaches History, the tab's session or a page), and checks it
+ *     (callback-check.ts) → host authorize.complete → the tab shows callback.html (plain) while
+ *     the host works → rule removed, ANAF's redirect dropped from the HTTP cache, tab closed.
  * Every other ending (ANAF denied, tab closed, timeout, no certificate, host missing, state
  * mismatch) leaves a failed flow with a message the popup, the callback page and a notification show.
  * The flow lives in storage.session and alarms because the worker may stop while the user waits.
  */
 import browser, { type Tabs } from 'webextension-polyfill';
-import type { TokenStatus } from '../../../../shared/src/schemas/token-status.js';
-import { originPattern, rebuildCallbackUrl } from '../../shared/callback-url.js';
+import { flowPermissions, originPattern } from '../../shared/callback-url.js';
 import { ExtError, toUiError, type ExtErrorCode, type UiError } from '../../shared/errors.js';
 import type { Flow } from '../../shared/flow-state.js';
 import { notifyFlowEnded } from '../attention.js';
-import { installCallbackRule, removeCallbackRule, removeRulesExcept } from '../flows/callback-rule.js';
+import { digest, judgeCallback, type InterceptedNavigation } from '../flows/callback-check.js';
+import { CALLBACK_PAGE, installCallbackRule, removeCallbackRule, removeRulesExcept } from '../flows/callback-rule.js';
 import { allFlows, flowByTab, updateFlow } from '../flows/flow-store.js';
+import { redirectedTo } from '../flows/redirect-witness.js';
 import { host } from '../native/host-port.js';
 import { remember } from './status.js';
 
@@ -34,8 +38,36 @@ async function closeTab(tabId: number | undefined): Promise<void> {
   }
 }
 
+/**
+ * ANAF's redirect carries the code in its Location header. When ANAF lets it be cached (no
+ * `Cache-Control: no-store`), Chromium keeps it in the HTTP cache under the authorize URL, which
+ * carries the state: after every flow, the cache entries of ANAF's origin made since the flow
+ * started are dropped. Needs the optional browsingData permission, asked with the callback host.
+ */
+async function forgetAuthorizeCache(flow: Flow): Promise<void> {
+  if (flow.authorizeOrigin === undefined) return;
+  try {
+    if (!(await chrome.permissions.contains({ permissions: ['browsingData'] }))) return;
+    // Chromium's disk cache keeps an entry's time in whole seconds: start a second earlier.
+    const since = Math.floor(flow.startedAt / 1000) * 1000 - 1000;
+    await chrome.browsingData.removeCache({ since, origins: [flow.authorizeOrigin] });
+  } catch {
+    console.warn("anaf-token: ANAF's redirect could not be removed from the browser's cache");
+  }
+}
+
+/** The extension's page in the flow's tab (its static address: no query, nothing secret). */
+async function showCallbackPage(tabId: number | undefined): Promise<void> {
+  if (tabId === undefined) return;
+  try {
+    await browser.tabs.update(tabId, { url: new URL(`/${CALLBACK_PAGE}`, location.origin).href });
+  } catch {
+    // The tab was closed meanwhile: the popup and the notification still tell.
+  }
+}
+
 /** Ends a flow that is still waiting: the tab goes first so that no late redirect escapes the rule. */
-async function endFlow(flow: Flow, error: UiError, opts: { closeTab: boolean }): Promise<void> {
+async function endFlow(flow: Flow, error: UiError, opts: { closeTab: boolean; showPage?: boolean }): Promise<void> {
   const ended = await updateFlow(flow.profile, (cur) =>
     cur && cur.startedAt === flow.startedAt && cur.phase === 'waiting'
       ? { ...cur, phase: 'failed', finishedAt: Date.now(), error }
@@ -45,6 +77,8 @@ async function endFlow(flow: Flow, error: UiError, opts: { closeTab: boolean }):
   await browser.alarms.clear(FLOW_ALARM_PREFIX + flow.profile);
   if (opts.closeTab) await closeTab(flow.tabId);
   await removeCallbackRule(flow.ruleId);
+  if (opts.showPage) await showCallbackPage(flow.tabId);
+  await forgetAuthorizeCache(flow);
   await notifyFlowEnded(flow.profile, error);
 }
 
@@ -57,6 +91,7 @@ export async function cancelFlow(profile: string): Promise<void> {
   await browser.alarms.clear(FLOW_ALARM_PREFIX + profile);
   if (old.phase === 'waiting') await closeTab(old.tabId);
   await removeCallbackRule(old.ruleId);
+  if (old.phase === 'waiting') await forgetAuthorizeCache(old);
 }
 
 export async function dismissFlow(profile: string): Promise<void> {
@@ -70,19 +105,33 @@ export async function startObtain(profile: string): Promise<void> {
   let tabId: number | undefined;
   try {
     const start = await host.request({ type: 'authorize.start', profile });
-    // Without host access to the callback origin Chrome ignores the rule and the code would leave the browser.
-    if (!(await browser.permissions.contains({ origins: [originPattern(start.redirectUri)] }))) {
+    // Without host access to the callback origin Chrome ignores the rule and the code would leave
+    // the browser; without it to the OAuth server its redirect back is not seen (and refused).
+    const origins = [originPattern(start.redirectUri), originPattern(start.authorizeUrl)];
+    if (!(await browser.permissions.contains(flowPermissions([...new Set(origins)])))) {
       throw new ExtError('PERMISSION_NEEDED', [new URL(start.redirectUri).host]);
     }
     const tab = await browser.tabs.create({ url: 'about:blank', active: true });
     if (tab.id === undefined) throw new ExtError('EXTENSION_FAILED', [], 'no tab id');
     tabId = tab.id;
+    // Only this tab's rule ever writes the nonce: a navigation carrying it came through the rule.
+    const nonce = randomToken();
+    const [nonceHash, stateHash] = await Promise.all([digest(nonce), digest(start.state)]);
     // Tab ids are unique in a browser session, like session rules: one rule per flow tab.
-    await installCallbackRule(tabId, tabId, start.redirectUri);
+    await installCallbackRule(tabId, tabId, start.redirectUri, nonce);
     const deadline = startedAt + FLOW_TIMEOUT_MS;
     await updateFlow(profile, (cur) =>
       cur?.startedAt === startedAt
-        ? { ...cur, tabId, ruleId: tabId, redirectUri: start.redirectUri, authorizeOrigin: new URL(start.authorizeUrl).origin, deadline }
+        ? {
+            ...cur,
+            tabId,
+            ruleId: tabId,
+            redirectUri: start.redirectUri,
+            nonceHash,
+            stateHash,
+            authorizeOrigin: new URL(start.authorizeUrl).origin,
+            deadline,
+          }
         : null,
     );
     await browser.alarms.create(FLOW_ALARM_PREFIX + profile, { when: deadline });
@@ -96,36 +145,60 @@ export async function startObtain(profile: string): Promise<void> {
   }
 }
 
-/** callback.html hands over what ANAF sent; only the flow's own tab is listened to. */
-export async function completeFromCallback(tabId: number | undefined, search: string): Promise<TokenStatus> {
-  const flow = tabId === undefined ? undefined : await flowByTab(tabId);
-  if (!flow || flow.phase !== 'waiting' || flow.redirectUri === undefined) throw new ExtError('CALLBACK_UNEXPECTED');
+function randomToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * A navigation to callback.html with a query, already answered with 204 by the worker. Only
+ * ANAF's answer to a waiting flow — through that flow's rule, ANAF's redirect in its tab's top
+ * frame, with its state — goes on to the host; the rest is refused (logged by reason, never with
+ * the URL). One that came through the flow's rule but fails a later check ends the flow with a
+ * message in its tab: it is not ANAF's answer to it.
+ */
+export async function receiveCallback(nav: InterceptedNavigation, pageOrigins: readonly string[]): Promise<void> {
+  const verdict = await judgeCallback(nav, await allFlows(), pageOrigins, (url) => redirectedTo(url));
+  if (!verdict.accept) {
+    console.warn('anaf-token: callback refused:', verdict.reason);
+    if (verdict.flow) {
+      const error =
+        verdict.reason === 'no-state'
+          ? ext('CALLBACK_NO_STATE', [`anaf-token authorize --profile ${verdict.flow.profile}`])
+          : ext('CALLBACK_UNEXPECTED');
+      await endFlow(verdict.flow, error, { closeTab: false, showPage: true });
+    }
+    return;
+  }
+  await completeFlow(verdict.flow, verdict.callbackUrl);
+}
+
+async function completeFlow(flow: Flow, callbackUrl: string): Promise<void> {
   const claimed = await updateFlow(flow.profile, (cur) =>
     cur && cur.startedAt === flow.startedAt && cur.phase === 'waiting' ? { ...cur, phase: 'completing' } : null,
   );
-  // A reloaded callback page would hand the same answer twice.
-  if (claimed?.phase !== 'completing' || claimed.startedAt !== flow.startedAt) throw new ExtError('CALLBACK_UNEXPECTED');
+  // The same answer twice (a second navigation): the first one is being handled.
+  if (claimed?.phase !== 'completing' || claimed.startedAt !== flow.startedAt) return;
   await browser.alarms.clear(FLOW_ALARM_PREFIX + flow.profile);
   await removeCallbackRule(flow.ruleId);
+  await showCallbackPage(flow.tabId);
   try {
-    const status = await host.request({
-      type: 'authorize.complete',
-      profile: flow.profile,
-      callbackUrl: rebuildCallbackUrl(flow.redirectUri, search),
-    });
+    const status = await host.request({ type: 'authorize.complete', profile: flow.profile, callbackUrl });
     await remember(status);
     await updateFlow(flow.profile, (cur) => (cur?.startedAt === flow.startedAt ? { ...cur, phase: 'done', finishedAt: Date.now() } : null));
-    await closeTab(tabId);
+    await forgetAuthorizeCache(flow);
+    await closeTab(flow.tabId);
     await notifyFlowEnded(flow.profile, undefined, status);
-    return status;
   } catch (e) {
     const error = toUiError(e);
     // The tab stays: callback.html shows this message where the user is looking.
     await updateFlow(flow.profile, (cur) =>
       cur?.startedAt === flow.startedAt ? { ...cur, phase: 'failed', finishedAt: Date.now(), error } : null,
     );
+    await forgetAuthorizeCache(flow);
     await notifyFlowEnded(flow.profile, error);
-    throw e;
   }
 }
 
@@ -176,6 +249,7 @@ export async function reconcileFlows(): Promise<void> {
           ? { ...cur, phase: 'failed', finishedAt: Date.now(), error: ext('EXTENSION_FAILED') }
           : null,
       );
+      await forgetAuthorizeCache(flow);
       continue;
     }
     if (flow.phase !== 'waiting' || flow.tabId === undefined) continue;

@@ -1,20 +1,23 @@
 /**
  * The session rule that keeps the OAuth callback inside the browser: ANAF's redirect to the
- * profile's callback URL, in the authorization tab only, becomes callback.html with the same
- * query, so no request ever reaches the callback host (which may be an ERP vendor's site).
+ * profile's callback URL, in the authorization tab's top frame only, becomes
+ * callback.html?flow=NONCE&<the same query>, so no request ever reaches the callback host (which
+ * may be an ERP vendor's site). The service worker answers that navigation itself (see
+ * callback-check.ts). callback.html is web-accessible with use_dynamic_url: the rule must name it
+ * by the per-session URL runtime.getURL gives, as the static one is refused to a web redirect.
  */
 import { callbackRegex, callbackSubstitution } from '../../shared/callback-url.js';
 
 export const CALLBACK_PAGE = 'callback.html';
 
-export function callbackRule(ruleId: number, tabId: number, redirectUri: string): chrome.declarativeNetRequest.Rule {
+export function callbackRule(ruleId: number, tabId: number, redirectUri: string, nonce: string): chrome.declarativeNetRequest.Rule {
   return {
     id: ruleId,
     // Above any other rule this extension may ever add for the same URL.
     priority: 100,
     action: {
       type: 'redirect',
-      redirect: { regexSubstitution: callbackSubstitution(chrome.runtime.getURL(CALLBACK_PAGE)) },
+      redirect: { regexSubstitution: callbackSubstitution(chrome.runtime.getURL(CALLBACK_PAGE), nonce) },
     },
     condition: {
       regexFilter: callbackRegex(redirectUri),
@@ -25,8 +28,8 @@ export function callbackRule(ruleId: number, tabId: number, redirectUri: string)
   };
 }
 
-export async function installCallbackRule(ruleId: number, tabId: number, redirectUri: string): Promise<void> {
-  await chrome.declarativeNetRequest.updateSessionRules({ removeRuleIds: [ruleId], addRules: [callbackRule(ruleId, tabId, redirectUri)] });
+export async function installCallbackRule(ruleId: number, tabId: number, redirectUri: string, nonce: string): Promise<void> {
+  await chrome.declarativeNetRequest.updateSessionRules({ removeRuleIds: [ruleId], addRules: [callbackRule(ruleId, tabId, redirectUri, nonce)] });
 }
 
 export async function removeCallbackRule(ruleId: number | undefined): Promise<void> {

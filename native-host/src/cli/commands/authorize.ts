@@ -78,7 +78,8 @@ async function finishFromInput(app: App, opts: Opts): Promise<void> {
     'Adresa la care ați ajuns (nu se afișează) / The address you landed on (not shown): ',
     'CALLBACK_INVALID',
   );
-  await completeAuthorization(app.vault, profile.name, callbackUrl, app.log, finishOptions(app));
+  // A person pasted it: ANAF leaving out `state` may still finish the one recent authorization.
+  await completeAuthorization(app.vault, profile.name, callbackUrl, app.log, { ...finishOptions(app), allowMissingState: true });
   printStatus(app, profile.name, opts.json);
 }
 
