@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIRECT_URI } from './support/paths.js';
-import { extensionStorageDump, screenshot, sessionRuleCount, waitForState } from './support/popup.js';
+import { closeTabsTitled, extensionStorageDump, screenshot, sessionRuleCount, tabTitles, waitForState } from './support/popup.js';
 import { CLIENT_ID, closeAndExpectClean, createWorld, PROFILE, type World } from './support/world.js';
 
 describe.skipIf(!process.env.ANAF_E2E)('first use: host missing, then installed, profile from the options page', () => {
@@ -93,15 +93,13 @@ describe.skipIf(!process.env.ANAF_E2E)('no certificate in the browser', () => {
     await screenshot(popup, 'popup-no-certificate');
 
     // The user can start again at once (after inserting the key): the old ANAF tab is replaced.
-    const retried = w.browser.context.waitForEvent('page');
     await popup.getByTestId(`obtain-${PROFILE}`).click();
-    const tab2 = await retried;
     await expect.poll(() => tab.isClosed()).toBe(true);
-    await expect.poll(async () => (await tab2.title().catch(() => '')) === 'Access denied', { timeout: 20_000 }).toBe(true);
+    await expect.poll(() => tabTitles(w.browser.worker), { timeout: 20_000 }).toContain('Access denied');
     await error.waitFor({ timeout: 20_000 });
     expect(w.anaf.counters.requests.authorize).toBe(2);
 
-    await tab2.close();
+    await closeTabsTitled(w.browser.worker, 'Access denied');
     await expect.poll(() => popup.getByTestId(`flow-${PROFILE}`).count()).toBe(0);
     expect(await error.textContent()).toContain('no certificate was presented');
     expect(await sessionRuleCount(w.browser.worker)).toBe(0);

@@ -38,7 +38,25 @@ interface ExtensionGlobals {
     alarms: { create(name: string, info: { when: number; periodInMinutes?: number }): Promise<void> };
     notifications: { getAll(): Promise<Record<string, boolean>> };
     storage: { local: { get(keys: null): Promise<object> }; session: { get(keys: null): Promise<object> } };
+    tabs: { query(q: object): Promise<{ id?: number; title?: string }[]>; remove(id: number): Promise<void> };
   };
+}
+
+/**
+ * The titles of the browser's tabs, as the extension sees them. Playwright's page object for a
+ * tab the extension opened sometimes misses that tab's navigation (its URL stays ''), so tests
+ * ask the browser itself.
+ */
+export function tabTitles(worker: Worker): Promise<string[]> {
+  return worker.evaluate(async () => (await (globalThis as unknown as ExtensionGlobals).chrome.tabs.query({})).map((t) => t.title ?? ''));
+}
+
+/** Closes every tab with this title, as the user would. */
+export function closeTabsTitled(worker: Worker, title: string): Promise<void> {
+  return worker.evaluate(async (want) => {
+    const c = (globalThis as unknown as ExtensionGlobals).chrome;
+    for (const t of await c.tabs.query({})) if (t.title === want && t.id !== undefined) await c.tabs.remove(t.id);
+  }, title);
 }
 
 /** Session rules still installed (each obtain flow must remove its own). */
