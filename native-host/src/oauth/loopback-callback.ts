@@ -11,11 +11,11 @@
  */
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { finished } from 'node:stream';
 import { AppError, messagesFor } from '../../../shared/src/errors.js';
 import type { Logger } from '../log/logger.js';
 import { redact } from '../log/logger.js';
+import { IPV6_ABSENT, errnoOf, listenOn } from '../net/loopback.js';
 
 export interface LoopbackCallbackOptions {
   /** 0 lets the OS choose (tests of this module). */
@@ -39,8 +39,6 @@ export interface LoopbackCallback {
   close(): Promise<void>;
 }
 
-/** IPv6 switched off or absent: listen on IPv4 only. */
-const NO_IPV6 = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EPROTONOSUPPORT', 'EINVAL']);
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 const escapeHtml = (s: string) =>
@@ -87,16 +85,6 @@ function statusFor(err: AppError): number {
   if (err.exitCode === 2 || err.exitCode === 6) return 400;
   if (err.exitCode === 5) return 502;
   return 500;
-}
-
-function listen(server: https.Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host, ipv6Only: host === '::1' }, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 function closeServer(server: https.Server): Promise<void> {
@@ -230,18 +218,18 @@ export async function startLoopbackCallback(opts: LoopbackCallbackOptions): Prom
 
   let port: number;
   try {
-    port = await listen(newServer(), opts.port, '127.0.0.1');
+    port = await listenOn(newServer(), opts.port, '127.0.0.1');
   } catch (e) {
     await closeAll();
-    throw new AppError('CALLBACK_LISTEN_FAILED', `127.0.0.1:${opts.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new AppError('CALLBACK_LISTEN_FAILED', `127.0.0.1:${opts.port}: ${errnoOf(e)}`);
   }
   const addresses = ['127.0.0.1'];
   try {
-    await listen(newServer(), port, '::1');
+    await listenOn(newServer(), port, '::1');
     addresses.push('::1');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'unknown';
-    if (!NO_IPV6.has(code)) {
+    const code = errnoOf(e);
+    if (!IPV6_ABSENT.has(code)) {
       // "localhost" may resolve to ::1 first: another program there would get the browser's answer.
       await closeAll();
       throw new AppError('CALLBACK_LISTEN_FAILED', `[::1]:${port}: ${code}`);

@@ -9,10 +9,11 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { AppError } from '../../../shared/src/errors.js';
 import type { App } from '../app.js';
 import { describeHolders, portOwner } from '../service/port-owner.js';
+import { IPV6_ABSENT, errnoOf, listenOn } from '../net/loopback.js';
 import { AccessLog } from './access-log.js';
 import { BackgroundRefresher } from './background.js';
 import { Backoff } from './backoff.js';
@@ -48,19 +49,6 @@ export interface RunningServe {
   close(): Promise<void>;
 }
 
-/** IPv6 switched off or absent: serve on IPv4 only. Any other failure on ::1 stops serve. */
-const NO_IPV6 = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EPROTONOSUPPORT']);
-
-function listen(server: http.Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (e: Error) => reject(e);
-    server.once('error', onError);
-    server.listen({ port, host, ipv6Only: host === '::1' }, () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
 
 function canRead(file: string): boolean {
   try {
@@ -71,11 +59,10 @@ function canRead(file: string): boolean {
   }
 }
 
-const errno = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
 /** The error that stops serve when an address cannot be bound, naming who holds it where the system says. */
 function listenFailed(app: App, address: string, port: number, e: unknown): AppError {
-  const code = errno(e);
+  const code = errnoOf(e);
   const spelled = `${address.includes(':') ? `[${address}]` : address}:${port}`;
   let holder = '';
   if (code === 'EADDRINUSE') {
@@ -116,16 +103,16 @@ async function listenBoth(app: App, v4: http.Server, v6: http.Server, wanted: nu
   for (let attempt = 0; ; attempt++) {
     let port: number;
     try {
-      port = await listen(v4, wanted, '127.0.0.1');
+      port = await listenOn(v4, wanted, '127.0.0.1');
     } catch (e) {
       throw listenFailed(app, '127.0.0.1', wanted, e);
     }
     try {
-      await listen(v6, port, '::1');
+      await listenOn(v6, port, '::1');
       return { port, addresses: ['127.0.0.1', '::1'] };
     } catch (e) {
-      const code = errno(e);
-      if (NO_IPV6.has(code)) {
+      const code = errnoOf(e);
+      if (IPV6_ABSENT.has(code)) {
         app.log.log('info', 'serve.ipv6-absent', { port, code });
         return { port, addresses: ['127.0.0.1'] };
       }
