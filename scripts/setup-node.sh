@@ -40,5 +40,9 @@ fi
 mkdir "$tmp/x"
 tar -xzf "$tgz" -C "$tmp/x" --no-same-owner
 "$tmp/x/package/bin/node" --version >/dev/null
+# Another setup may have finished meanwhile (two scripts started at once): keep its copy.
+if [ -x "$dest/bin/node" ] && [ "$("$dest/bin/node" --version 2>/dev/null)" = "v$NODE_VERSION" ]; then
+  exit 0
+fi
 rm -rf "$dest"
 mv "$tmp/x/package" "$dest"
