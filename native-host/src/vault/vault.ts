@@ -40,6 +40,12 @@ const TOKEN_COLUMNS = `profile, refresh IS NOT NULL AS has_refresh, access_expir
  */
 const VERSION_CHECK_MS = 10;
 
+/**
+ * A monotonic clock in ms. Not performance.now(): on Node 22 the `performance` global loads
+ * perf_hooks (nine internal modules, about 1 ms) into every process that opens the vault.
+ */
+const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
 export interface TokenSet {
   accessToken: string;
   refreshToken: string | undefined;
@@ -341,7 +347,7 @@ export class Vault {
    * process committed, or this one wrote. Callers keep what they derived from reads until it does.
    */
   readEpoch(): number {
-    const t = performance.now();
+    const t = monotonicMs();
     if (t - this.readsCheckedAt > VERSION_CHECK_MS) {
       const version = firstValue(this.sql('PRAGMA data_version')) as number;
       this.readsCheckedAt = t;
