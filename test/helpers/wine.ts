@@ -65,11 +65,12 @@ export interface Wine {
   dispose(): void;
 }
 
-/** A fresh prefix in a temp folder, reporting Windows 10. */
-export function makeWine(): Wine {
+/** A fresh prefix in a temp folder, reporting Windows 10; `extraEnv` reaches the Windows processes. */
+export function makeWine(extraEnv: NodeJS.ProcessEnv = {}): Wine {
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-wine-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...extraEnv,
     WINEPREFIX: prefix,
     WINEDEBUG: '-all',
     // No Mono or Gecko installer prompts (nothing may be downloaded), no display needed.

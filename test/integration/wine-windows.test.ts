@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserStoreReportSchema } from '../../shared/src/schemas/browser-certs.js';
+import { CLI_ENTRY } from '../../native-host/src/config/entry.js';
+import { browserStoreReportSchema, type BrowserStoreReport } from '../../shared/src/schemas/browser-certs.js';
 import { certificateWarnings } from '../../shared/src/certificate-warnings.js';
 import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
@@ -42,6 +43,13 @@ describe.skipIf(missing !== undefined)(`Windows code under wine${missing ? ` (sk
     return answer;
   };
 
+  /** The built CLI (dist/anaf-token.cjs) under node.exe, its data folder in the temp work folder. */
+  const host = (args: string[]): unknown => {
+    const r = wine.node([winPath(CLI_ENTRY), ...args]);
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    return JSON.parse(r.stdout);
+  };
+
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-wine-work-'));
     // 1. inside the clone: koffi is found in node_modules, as from sources or dist/.
@@ -53,7 +61,7 @@ describe.skipIf(missing !== undefined)(`Windows code under wine${missing ? ` (sk
     fs.mkdirSync(path.join(work, 'app', 'koffi', 'win32_x64'), { recursive: true });
     fs.copyFileSync(KOFFI_WIN32_X64, path.join(work, 'app', 'koffi', 'win32_x64', 'koffi.node'));
     pki = await makePki(path.join(os.tmpdir(), 'anaf-wine-pki'));
-    wine = makeWine();
+    wine = makeWine({ ANAF_TOKEN_HOME: winPath(path.join(work, 'anaf-home')), ANAF_TOKEN_KEYSTORE: 'file' });
   }, 300_000);
 
   afterAll(() => {
@@ -95,6 +103,10 @@ describe.skipIf(missing !== undefined)(`Windows code under wine${missing ? ` (sk
       fs.writeFileSync(file, new crypto.X509Certificate(pem).raw);
       return file;
     };
+    // The built host (dist/, the esbuild bundle, koffi from node_modules): no personal store yet is an empty one.
+    const empty = host(['browser-certs', '--json']);
+    expect(empty).toEqual([{ store: 'windows-my', location: 'CurrentUser\\My', certificates: [] }]);
+
     run(inTree, 'add-cert', winPath(der(pki.client.certPem)), 'key');
     run(inTree, 'add-cert', winPath(der(pki.clientEc.certPem)), 'nokey');
     run(inTree, 'add-cert', winPath(der(pki.expiredClient.certPem)), 'key');
@@ -113,5 +125,18 @@ describe.skipIf(missing !== undefined)(`Windows code under wine${missing ? ` (sk
       expect(certificateWarnings(byName.get('IONESCU MARIA')!)).toEqual(['no-private-key']);
       expect(certificateWarnings(byName.get('EXPIRED POPESCU')!)).toContain('expired');
     }
-  });
+
+    const stores = host(['browser-certs', '--json']) as BrowserStoreReport[];
+    expect(stores.flatMap((s) => s.certificates.map((c) => [c.commonName, c.privateKey])).sort()).toEqual([
+      ['EXPIRED POPESCU', 'present'],
+      ['IONESCU MARIA', 'absent'],
+      ['POPESCU ION', 'present'],
+    ]);
+
+    // The doctor's check on Windows (the run fails as a whole offline: ANAF cannot be reached from CI).
+    const doctor = wine.node([winPath(CLI_ENTRY), 'doctor', '--json']);
+    const findings = (JSON.parse(doctor.stdout) as { findings: { check: string; status: string; message: string }[] }).findings.filter((f) => f.check === 'browser-certs');
+    expect(findings).toContainEqual(expect.objectContaining({ status: 'ok', message: expect.stringContaining('the browser will offer POPESCU ION') }));
+    expect(findings).toContainEqual(expect.objectContaining({ status: 'warn', message: expect.stringContaining('no-private-key') }));
+  }, 120_000);
 });

@@ -17,6 +17,7 @@ const CERT_STORE_READONLY_FLAG = 0x8000;
 const CERT_STORE_OPEN_EXISTING_FLAG = 0x4000;
 const CERT_KEY_PROV_INFO_PROP_ID = 2;
 const CERT_FRIENDLY_NAME_PROP_ID = 11;
+const ERROR_FILE_NOT_FOUND = 2;
 /** More than a person's store ever holds: a bound on a store someone filled. */
 const MAX_CERTIFICATES = 512;
 
@@ -39,6 +40,7 @@ export interface Crypt32 {
   enumCertificates(store: unknown, previous: unknown): unknown;
   getProperty(ctx: unknown, propId: number, data: Buffer | null, size: number[]): boolean;
   closeStore(store: unknown, flags: number): boolean;
+  lastError(): number;
 }
 
 let bound: Crypt32 | undefined;
@@ -70,6 +72,7 @@ export function crypt32(): Crypt32 {
     enumCertificates: lib.func('CERT_CONTEXT * __stdcall CertEnumCertificatesInStore(void *hCertStore, CERT_CONTEXT *pPrevCertContext)'),
     getProperty: lib.func('bool __stdcall CertGetCertificateContextProperty(CERT_CONTEXT *pCertContext, uint32_t dwPropId, void *pvData, _Inout_ uint32_t *pcbData)'),
     closeStore: lib.func('bool __stdcall CertCloseStore(void *hCertStore, uint32_t dwFlags)'),
+    lastError: koffi.load('kernel32.dll').func('uint32_t __stdcall GetLastError()'),
   };
   return bound;
 }
@@ -106,7 +109,12 @@ export function listWindowsStore(): CertificateDetails[] {
     CERT_SYSTEM_STORE_CURRENT_USER | CERT_STORE_READONLY_FLAG | CERT_STORE_OPEN_EXISTING_FLAG,
     'MY',
   );
-  if (!store) throw new AppError('CERT_STORE_UNAVAILABLE', `CertOpenStore(${WINDOWS_STORE_LOCATION}) failed`);
+  if (!store) {
+    const error = c.lastError();
+    // A user who never had a personal certificate may have no My store yet: nothing to offer.
+    if (error === ERROR_FILE_NOT_FOUND) return [];
+    throw new AppError('CERT_STORE_UNAVAILABLE', `CertOpenStore(${WINDOWS_STORE_LOCATION}) failed (error ${error})`);
+  }
   const certs: CertificateDetails[] = [];
   try {
     // Each call frees the context it is given: the loop owns exactly one at a time.
