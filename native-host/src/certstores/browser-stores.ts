@@ -22,3 +22,19 @@ export async function browserStores(opts: BrowserStoresOptions = {}): Promise<Br
   const stores = await readStores(opts.platform ?? process.platform, opts.home ?? os.homedir());
   return stores.map((s) => ({ ...s, certificates: s.certificates.filter((c) => !c.keyUsage.includes('keyCertSign')) }));
 }
+
+const perRun = new WeakMap<object, Promise<BrowserStoreReport[]>>();
+
+/**
+ * The stores read once per doctor run (both the pkcs11 and the browser-certs checks need them),
+ * and only on the OS they belong to: another platform's store cannot be looked at from here.
+ */
+export function browserStoresOnce(run: object, opts: Required<BrowserStoresOptions>): Promise<BrowserStoreReport[]> {
+  if (opts.platform !== process.platform) return Promise.resolve([]);
+  let p = perRun.get(run);
+  if (!p) {
+    p = browserStores(opts);
+    perRun.set(run, p);
+  }
+  return p;
+}

@@ -6,7 +6,7 @@
  */
 import { CERTIFICATE_WARNING_TEXT, certificateWarnings, usableForAnaf } from '../../../shared/src/certificate-warnings.js';
 import type { BrowserStoreReport } from '../../../shared/src/schemas/browser-certs.js';
-import { browserStores, type BrowserStoresOptions } from '../certstores/browser-stores.js';
+import { browserStoresOnce, type BrowserStoresOptions } from '../certstores/browser-stores.js';
 import type { Check, Finding } from './check.js';
 
 const CHECK = 'browser-certs';
@@ -17,7 +17,6 @@ export interface BrowserStoreCheckOptions {
 }
 
 export function makeBrowserStoreCheck(opts: BrowserStoreCheckOptions = {}): Check {
-  const read = opts.read ?? browserStores;
   return {
     id: CHECK,
     async run(ctx) {
@@ -25,7 +24,8 @@ export function makeBrowserStoreCheck(opts: BrowserStoreCheckOptions = {}): Chec
       if (ctx.platform !== process.platform && !opts.read) {
         return [{ check: CHECK, status: 'info', message: `the ${ctx.platform} certificate store can only be read on ${ctx.platform}` }];
       }
-      const stores = await read({ platform: ctx.platform, home: ctx.home });
+      const where = { platform: ctx.platform, home: ctx.home };
+      const stores = await (opts.read ? opts.read(where) : browserStoresOnce(ctx, where));
       if (!stores.length) {
         return [{ check: CHECK, status: 'info', message: 'the browser keeps no certificates of its own here (no ~/.pki/nssdb); it offers those of the USB token' }];
       }
