@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { certificateHolder, certificateWarnings, clientAuth } from '../../shared/src/certificate-warnings.js';
 import { keychainCertificates, parseFindIdentity, parsePemCertificates } from '../../native-host/src/certstores/macos.js';
 import { softoknParameters } from '../../native-host/src/certstores/nss.js';
-import { koffiCandidates, koffiTriplet } from '../../native-host/src/platform/koffi.js';
+import { koffiCandidates, koffiTriplets, loadKoffi, koffiFile } from '../../native-host/src/platform/koffi.js';
 import { addPasswordCommand } from '../../native-host/src/platform/mac-keychain.js';
 import { chooseKeyStore, fileKeyStore, keyStoreOfKind } from '../../native-host/src/vault/key-store.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
@@ -92,15 +92,22 @@ describe('certificate facts', () => {
 
 describe('koffi and NSS parameters', () => {
   it('looks for koffi.node beside the code, beside the executable, then in node_modules', () => {
-    expect(koffiTriplet('win32', 'x64')).toBe('win32_x64');
-    expect(koffiTriplet('darwin', 'arm64')).toBe('darwin_arm64');
-    expect(koffiTriplet('linux', 'x64', true)).toBe('musl_x64');
-    const found = koffiCandidates({}, 'win32_x64');
+    expect(koffiTriplets('win32', 'x64')).toEqual(['win32_x64']);
+    expect(koffiTriplets('darwin', 'arm64')).toEqual(['darwin_arm64']);
+    expect(koffiTriplets('linux', 'x64')).toEqual(['linux_x64', 'musl_x64']);
+    const found = koffiCandidates({}, ['win32_x64']);
     expect(found[0]).toBe(path.join(path.resolve('native-host/src/platform'), 'koffi', 'win32_x64', 'koffi.node'));
     expect(found[1]).toBe(path.join(path.dirname(process.execPath), 'koffi', 'win32_x64', 'koffi.node'));
     expect(found.at(-1)).toBe(path.resolve('node_modules/koffi/build/koffi/win32_x64/koffi.node'));
     expect(fs.existsSync(found.at(-1)!)).toBe(true);
     expect(koffiCandidates({ ANAF_TOKEN_KOFFI: '/opt/x/koffi.node' })).toEqual(['/opt/x/koffi.node']);
+  });
+
+  it.runIf(process.platform === 'linux')('loads koffi here (Linux) from node_modules, and calls into libc with it', () => {
+    const koffi = loadKoffi();
+    expect(koffiFile()).toBe(path.resolve(`node_modules/koffi/build/koffi/${koffiTriplets()[0]}/koffi.node`));
+    const getpid = koffi.load('libc.so.6').func('int getpid()');
+    expect(getpid()).toBe(process.pid);
   });
 
   it("opens NSS's database read-only, and refuses a path NSS's syntax cannot carry", () => {

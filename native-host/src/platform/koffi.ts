@@ -20,16 +20,13 @@ import type * as KoffiApi from 'koffi';
 
 export type Koffi = typeof KoffiApi;
 
-/** koffi's folder name for this platform: win32_x64, darwin_arm64, linux_x64, musl_x64… */
-export function koffiTriplet(platform: NodeJS.Platform = process.platform, arch: string = process.arch, musl = isMusl()): string {
+/**
+ * koffi's folder names for this platform, in the order to try: win32_x64, darwin_arm64; on Linux
+ * the glibc build, then the musl one (the wrong one fails to open, as koffi's own loader does it).
+ */
+export function koffiTriplets(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string[] {
   const a = arch === 'arm' ? 'armhf' : arch === 'riscv64' ? 'riscv64d' : arch;
-  return `${platform === 'linux' && musl ? 'musl' : platform}_${a}`;
-}
-
-function isMusl(): boolean {
-  if (process.platform !== 'linux') return false;
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
-  return !report?.header?.glibcVersionRuntime;
+  return platform === 'linux' ? [`linux_${a}`, `musl_${a}`] : [`${platform}_${a}`];
 }
 
 function here(): string | undefined {
@@ -40,22 +37,25 @@ function here(): string | undefined {
   }
 }
 
-function fromNodeModules(triplet: string): string | undefined {
+function koffiPackage(): string | undefined {
   try {
-    const pkg = createRequire(import.meta.url).resolve('koffi/package.json');
-    return path.join(path.dirname(pkg), 'build', 'koffi', triplet, 'koffi.node');
+    return path.dirname(createRequire(import.meta.url).resolve('koffi/package.json'));
   } catch {
     return undefined;
   }
 }
 
 /** Where koffi.node is looked for, in order. */
-export function koffiCandidates(env: NodeJS.ProcessEnv = process.env, triplet = koffiTriplet()): string[] {
+export function koffiCandidates(env: NodeJS.ProcessEnv = process.env, triplets = koffiTriplets()): string[] {
   if (env.ANAF_TOKEN_KOFFI) return [env.ANAF_TOKEN_KOFFI];
   const dirs = [here(), path.dirname(process.execPath)].filter((d): d is string => d !== undefined);
-  const beside = dirs.map((d) => path.join(d, 'koffi', triplet, 'koffi.node'));
-  const nm = fromNodeModules(triplet);
-  return [...new Set([...beside, ...(nm ? [nm] : [])])];
+  const pkg = koffiPackage();
+  return [
+    ...new Set([
+      ...dirs.flatMap((d) => triplets.map((t) => path.join(d, 'koffi', t, 'koffi.node'))),
+      ...(pkg ? triplets.map((t) => path.join(pkg, 'build', 'koffi', t, 'koffi.node')) : []),
+    ]),
+  ];
 }
 
 let loaded: { koffi: Koffi; file: string } | undefined;

@@ -7,7 +7,8 @@
  * The secret never goes on a command line (other users may read process arguments with `ps`):
  * it is written through `security -i`, which reads its command from stdin.
  */
-import { spawnSync } from 'node:child_process';
+import type * as ChildProcess from 'node:child_process';
+import { createRequire } from 'node:module';
 
 const SECURITY = '/usr/bin/security';
 const TIMEOUT_MS = 15_000;
@@ -21,8 +22,11 @@ export interface SecurityRun {
   (args: string[], input?: string): { status: number | null; stdout: string; stderr: string };
 }
 
+/** Loaded on first use: every host start loads the key store, and only macOS runs `security`. */
+const childProcess = () => createRequire(import.meta.url)('node:child_process') as typeof ChildProcess;
+
 export const runSecurity: SecurityRun = (args, input) => {
-  const r = spawnSync(SECURITY, args, { input, encoding: 'utf8', timeout: TIMEOUT_MS, stdio: ['pipe', 'pipe', 'pipe'] });
+  const r = childProcess().spawnSync(SECURITY, args, { input, encoding: 'utf8', timeout: TIMEOUT_MS, stdio: ['pipe', 'pipe', 'pipe'] });
   if (r.error) throw new Error(`security: ${r.error.message}`);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 };
