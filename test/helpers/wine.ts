@@ -60,8 +60,8 @@ export const winPath = (p: string) => 'Z:' + path.resolve(p).replace(/\//g, '\\'
 export interface Wine {
   prefix: string;
   env: NodeJS.ProcessEnv;
-  /** Runs node.exe with these arguments; stdout from a file. */
-  node(args: string[], timeoutMs?: number): { status: number | null; stdout: string; stderr: string };
+  /** Runs node.exe (or `exe`, e.g. a renamed copy) with these arguments; stdout from a file. */
+  node(args: string[], timeoutMs?: number, exe?: string): { status: number | null; stdout: string; stderr: string };
   dispose(): void;
 }
 
@@ -85,13 +85,13 @@ export function makeWine(extraEnv: NodeJS.ProcessEnv = {}): Wine {
   return {
     prefix,
     env,
-    node(args, timeoutMs = 120_000) {
+    node(args, timeoutMs = 120_000, program = exe) {
       const out = path.join(prefix, `out-${++n}.txt`);
       const err = path.join(prefix, `err-${n}.txt`);
       const o = fs.openSync(out, 'w');
       const e = fs.openSync(err, 'w');
       try {
-        const r = spawnSync('wine', [exe, ...args], { env, stdio: ['ignore', o, e], timeout: timeoutMs });
+        const r = spawnSync('wine', [program, ...args], { env, stdio: ['ignore', o, e], timeout: timeoutMs });
         return { status: r.status, stdout: fs.readFileSync(out, 'utf8'), stderr: fs.readFileSync(err, 'utf8') };
       } finally {
         fs.closeSync(o);

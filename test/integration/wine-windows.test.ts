@@ -14,7 +14,7 @@ import { browserStoreReportSchema, type BrowserStoreReport } from '../../shared/
 import { certificateWarnings } from '../../shared/src/certificate-warnings.js';
 import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
-import { IN_TREE_BUNDLES, KOFFI_WIN32_X64, bundleForWindows, makeWine, winPath, wineMissing, type Wine } from '../helpers/wine.js';
+import { IN_TREE_BUNDLES, KOFFI_WIN32_X64, bundleForWindows, makeWine, nodeWinExe, winPath, wineMissing, type Wine } from '../helpers/wine.js';
 
 const missing = wineMissing();
 const DRIVER = path.resolve(import.meta.dirname, '..', 'wine', 'driver.ts');
@@ -30,11 +30,13 @@ describe.skipIf(missing !== undefined)(`Windows code under wine${missing ? ` (sk
   let wine: Wine;
   let inTree: string;
   let beside: string;
+  let renamedExe: string;
   let pki: Pki;
   let work: string;
 
   const run = <T>(bundle: string, ...args: string[]): Answer<T> => {
-    const r = wine.node([winPath(bundle), ...args]);
+    // The packaged layout runs as the single executable does: a renamed node.exe, koffi beside it.
+    const r = wine.node([winPath(bundle), ...args], undefined, bundle === beside ? renamedExe : undefined);
     const line = r.stdout.trim().split('\n').pop() ?? '';
     expect(line, `node.exe exit ${r.status}; stderr: ${r.stderr.slice(-2000)}`).toMatch(/^\{/);
     const answer = JSON.parse(line) as Answer<T>;
@@ -55,11 +57,14 @@ describe.skipIf(missing !== undefined)(`Windows code under wine${missing ? ` (sk
     // 1. inside the clone: koffi is found in node_modules, as from sources or dist/.
     inTree = path.join(IN_TREE_BUNDLES, `driver-${process.pid}.cjs`);
     await bundleForWindows(DRIVER, inTree);
-    // 2. the packaged layout: the bundle with koffi/win32_x64/koffi.node beside it, no node_modules.
+    // 2. the packaged layout: node.exe renamed (koffi's delay-load hook must still find it), the bundle
+    //    and koffi/win32_x64/koffi.node beside it, no node_modules.
     beside = path.join(work, 'app', 'driver.cjs');
     await bundleForWindows(DRIVER, beside);
     fs.mkdirSync(path.join(work, 'app', 'koffi', 'win32_x64'), { recursive: true });
     fs.copyFileSync(KOFFI_WIN32_X64, path.join(work, 'app', 'koffi', 'win32_x64', 'koffi.node'));
+    renamedExe = path.join(work, 'app', 'anaf-token.exe');
+    fs.copyFileSync(nodeWinExe(), renamedExe);
     pki = await makePki(path.join(os.tmpdir(), 'anaf-wine-pki'));
     wine = makeWine({ ANAF_TOKEN_HOME: winPath(path.join(work, 'anaf-home')), ANAF_TOKEN_KEYSTORE: 'file' });
   }, 300_000);
@@ -82,8 +87,10 @@ describe.skipIf(missing !== undefined)(`Windows code under wine${missing ? ` (sk
     expect(text).toMatch(/^dpapi:[A-Za-z0-9+/=]+\n$/);
 
     // A second process, the packaged layout (koffi.node beside the bundle): the same key.
-    const again = run<{ keySha256: string | null }>(beside, 'dpapi-read', winPath(keyFile));
+    const again = run<{ keySha256: string | null; koffi: string; exe: string }>(beside, 'dpapi-read', winPath(keyFile));
     expect(again.result.keySha256).toBe(made.result.keySha256);
+    expect(again.result.koffi).toBe(winPath(path.join(work, 'app', 'koffi', 'win32_x64', 'koffi.node')));
+    expect(again.result.exe).toBe(winPath(renamedExe));
     // The store does not make a new key over an existing one.
     const reopened = run<{ keySha256: string }>(inTree, 'dpapi', winPath(keyFile));
     expect(reopened.result.keySha256).toBe(made.result.keySha256);

@@ -15,6 +15,7 @@ import { koffiCandidates, koffiTriplets, loadKoffi, koffiFile } from '../../nati
 import { addPasswordCommand } from '../../native-host/src/platform/mac-keychain.js';
 import { chooseKeyStore, fileKeyStore, keyStoreOfKind } from '../../native-host/src/vault/key-store.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
+import { peImports } from '../helpers/pe-imports.js';
 import { tempDir } from '../helpers/temp.js';
 
 const sha1 = (pem: string) => crypto.createHash('sha1').update(new crypto.X509Certificate(pem).raw).digest('hex').toUpperCase();
@@ -135,5 +136,14 @@ describe('key store for a new vault', () => {
     expect(() => keyStoreOfKind('dpapi', keyFile, 'ns').read()).toThrow(/does not hold a DPAPI-wrapped key/);
     fs.writeFileSync(keyFile, 'dpapi:AAAA\n');
     expect(() => fileKeyStore(keyFile).read()).toThrow(/wrapped by Windows/);
+  });
+});
+
+describe("koffi's Windows binary", () => {
+  it('needs no DLL a clean Windows lacks (no Visual C++ runtime, unlike @napi-rs/keyring)', () => {
+    const dlls = peImports(path.resolve('node_modules/koffi/build/koffi/win32_x64/koffi.node')).map((d) => d.toLowerCase());
+    expect(dlls).toContain('kernel32.dll');
+    // node.exe is delay-loaded: the addon hook finds the running executable, renamed or not.
+    expect(dlls.filter((d) => !['kernel32.dll', 'advapi32.dll', 'node.exe'].includes(d))).toEqual([]);
   });
 });

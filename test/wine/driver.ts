@@ -67,7 +67,7 @@ function main(): unknown {
     }
     case 'dpapi-read': {
       const key = keyStoreOfKind('dpapi', a!, 'wine-test').read();
-      return { keySha256: key ? sha(key) : null };
+      return { keySha256: key ? sha(key) : null, koffi: koffiFile(), exe: process.execPath };
     }
     case 'dpapi-foreign': {
       const text = fs.readFileSync(a!, 'utf8').trim();
