@@ -9,7 +9,7 @@ import browser, { type Storage } from 'webextension-polyfill';
 import type { TokenCheck } from '../../../shared/src/schemas/token-check.js';
 import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import { ask } from '../shared/background-client.js';
-import { certSummary, type BrowserListing, type CertSummary, type TokenListing } from '../shared/cert-summary.js';
+import { certSummary, type CertSummary } from '../shared/cert-summary.js';
 import { readCachedBrowserCerts, readCachedCerts } from '../shared/certs-cache.js';
 import { flowOrigins, flowPermissions } from '../shared/callback-url.js';
 import { ExtError, toUiError, type UiError } from '../shared/errors.js';
@@ -143,8 +143,8 @@ async function loadCertificates(): Promise<void> {
   });
   // Both asked at once, both under the same deadline: a missing answer is "unknown", never "none".
   const [freshToken, freshBrowser] = await Promise.all([
-    Promise.race([ask({ kind: 'certs.list' }).catch(() => undefined), tooSlow]) as Promise<TokenListing | undefined>,
-    Promise.race([ask({ kind: 'certs.browser' }).catch(() => undefined), tooSlow]) as Promise<BrowserListing | undefined>,
+    Promise.race([ask({ kind: 'certs.list' }).catch(() => undefined), tooSlow]),
+    Promise.race([ask({ kind: 'certs.browser' }).catch(() => undefined), tooSlow]),
   ]);
   clearTimeout(timer);
   state.certs = certSummary(freshToken, freshBrowser);
