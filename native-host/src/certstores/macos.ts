@@ -19,6 +19,8 @@ import { certificateDetails } from '../pkcs11/cert-details.js';
 
 export const KEYCHAIN_LOCATION = 'keychain search list (login, System)';
 const MAX_OUTPUT = 32 * 1024 * 1024;
+/** More than a person's keychain ever holds as client certificates: the answer must fit a native message. */
+const MAX_CERTIFICATES = 200;
 
 export interface Identity {
   /** SHA-1 of the certificate, upper-case hex. */
@@ -71,7 +73,7 @@ export function keychainCertificates(identityText: string, pemText: string): Cer
     if (!identity && (details.keyUsage.includes('keyCertSign') || !details.signature)) continue;
     certs.set(sha1, details);
   }
-  return [...certs.values()];
+  return [...certs.values()].slice(0, MAX_CERTIFICATES);
 }
 
 function security(args: string[]): string {

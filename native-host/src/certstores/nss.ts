@@ -28,7 +28,7 @@ export const SOFTOKN_PATHS = [
 ];
 
 /** More than a person's database ever holds: a bound on one someone filled. */
-const MAX_CERTIFICATES = 512;
+const MAX_CERTIFICATES = 200;
 const CKF_TOKEN_PRESENT = 0x1;
 
 export function findSoftokn(exists: (p: string) => boolean = fs.existsSync): string | undefined {

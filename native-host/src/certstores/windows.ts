@@ -18,8 +18,8 @@ const CERT_STORE_OPEN_EXISTING_FLAG = 0x4000;
 const CERT_KEY_PROV_INFO_PROP_ID = 2;
 const CERT_FRIENDLY_NAME_PROP_ID = 11;
 const ERROR_FILE_NOT_FOUND = 2;
-/** More than a person's store ever holds: a bound on a store someone filled. */
-const MAX_CERTIFICATES = 512;
+/** More than a person's store ever holds: a bound on a store someone filled (the answer must fit a 1 MB native message). */
+const MAX_CERTIFICATES = 200;
 
 export const WINDOWS_STORE_LOCATION = 'CurrentUser\\My';
 

@@ -19,7 +19,7 @@ export const browserStoreReportSchema = z.object({
    * privateKey: 'present' when the store links a key to the certificate (Windows
    * CERT_KEY_PROV_INFO_PROP_ID, a keychain identity, an NSS key with the same CKA_ID).
    */
-  certificates: z.array(certificateDetailsSchema).check(z.maxLength(512)),
+  certificates: z.array(certificateDetailsSchema).check(z.maxLength(256)),
   /** The store could not be read: why (the other stores are still listed). */
   error: z.optional(errorPayloadSchema),
 });
