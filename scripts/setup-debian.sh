@@ -15,6 +15,9 @@ need=(
   "/usr/bin/xdotool:xdotool"
   "/usr/bin/openssl:openssl"
   "/usr/bin/wrk:wrk"
+  # The Windows build (node.exe, koffi's win32 binary, DPAPI, the certificate store) is tested under wine.
+  "/usr/bin/wine:wine"
+  "/usr/lib/wine/wine64:wine64"
 )
 missing=()
 for pair in "${need[@]}"; do

@@ -266,6 +266,11 @@ const catalogue = {
     en: 'The token\'s PIN is locked. Unlock it with the PUK or ask your certificate provider.',
     ro: 'PIN-ul cheii este blocat. Deblocați-l cu PUK-ul sau cereți ajutorul furnizorului certificatului.',
   },
+  CERT_STORE_UNAVAILABLE: {
+    exit: EXIT.notFound,
+    en: 'The certificate store the browser uses could not be read here. The USB token can still be checked with "anaf-token certs".',
+    ro: 'Depozitul de certificate folosit de browser nu a putut fi citit aici. Cheia USB poate fi verificată în continuare cu "anaf-token certs".',
+  },
   CERT_NOT_FOUND: {
     exit: EXIT.notFound,
     en: 'That certificate is not on the token. See "anaf-token certs" for what is there.',

@@ -6,4 +6,5 @@ export * from './schemas/token-check.js';
 export * from './protocol/messages.js';
 export * from './extension-id.js';
 export * from './schemas/pkcs11.js';
+export * from './schemas/browser-certs.js';
 export * from './certificate-warnings.js';

@@ -455,6 +455,28 @@ describe('pkcs11 check', () => {
     expect(none[0]!.advice!.en).toContain('install the USB token software');
   });
 
+  it("never warns about the USB key while the browser's own store has a usable certificate (Windows: the minidriver's)", async () => {
+    const paths = tempPaths();
+    const vault = vaultWith(paths, [{ name: 'nou' }]); // needs a new authorization now: would be a warning
+    vault.close();
+    const inStore = async () => ['POPESCU ION'];
+    const noDriver = makePkcs11Check({
+      scan: async () => {
+        throw new AppError('PKCS11_MODULE_NOT_FOUND');
+      },
+      inBrowserStore: inStore,
+    });
+    expect(await run(noDriver, { paths })).toEqual([
+      expect.objectContaining({ status: 'info', message: expect.stringContaining('the browser will offer POPESCU ION from its own certificate store') }),
+    ]);
+    const emptyToken = makePkcs11Check({ scan: async () => [{ path: '/usr/lib/vendor.so', tokens: [] }], inBrowserStore: inStore });
+    const findings = await run(emptyToken, { paths });
+    expect(statuses(findings)).toEqual(['info']);
+    // With nothing in the store either, the warning stays.
+    const neither = makePkcs11Check({ scan: async () => [{ path: '/usr/lib/vendor.so', tokens: [] }], inBrowserStore: async () => [] });
+    expect(statuses(await run(neither, { paths }))).toEqual(['warn']);
+  });
+
   it('warns, not fails, about a locked PIN', async () => {
     const cert = {
       id: '01', label: 'sig', subject: 'CN=POPESCU ION', commonName: 'POPESCU ION', serialHex: '0A', issuer: 'CN=CA',

@@ -3,7 +3,7 @@ import type { Runtime } from 'webextension-polyfill';
 import browser from 'webextension-polyfill';
 import { ExtError, toUiError } from '../shared/errors.js';
 import { uiRequestSchema, type UiKind, type UiReply, type UiRequest, type UiResults } from '../shared/ui-protocol.js';
-import { checkPin, labelCertificate, listCertificates } from './actions/certificates.js';
+import { checkPin, labelCertificate, listBrowserCertificates, listCertificates } from './actions/certificates.js';
 import { checkToken } from './actions/check.js';
 import { dismissFlow, startObtain } from './actions/obtain-token.js';
 import { removeProfile, saveProfile } from './actions/profiles.js';
@@ -29,6 +29,7 @@ const handlers: { [K in UiKind]: Handler<K> } = {
     return { dismissed: true };
   },
   'certs.list': () => listCertificates(),
+  'certs.browser': () => listBrowserCertificates(),
   'pin.check': (req) => checkPin(req.check),
   'token.label': (req) => labelCertificate(req.profile, req.label),
 };

@@ -3,11 +3,16 @@
  * a PIN, with the warnings the user would otherwise learn from ANAF's "Access denied", and an
  * optional PIN check per certificate. The PIN is read from its field once, sent, and the field
  * cleared; it is never kept in this page's state.
+ * Beside it, "Certificates the browser will offer": the store the browser itself uses. When no
+ * token is read through a driver but that store has a usable certificate (Windows, where the
+ * token's minidriver fills it), the page says the login can work instead of "no USB token".
  */
-import { CERTIFICATE_WARNING_TEXT, certificateWarnings } from '../../../shared/src/certificate-warnings.js';
+import { CERTIFICATE_HOLDER_TEXT, CERTIFICATE_WARNING_TEXT, certificateHolder, certificateWarnings } from '../../../shared/src/certificate-warnings.js';
 import type { ResultOf } from '../../../shared/src/protocol/messages.js';
+import type { BrowserStoreReport } from '../../../shared/src/schemas/browser-certs.js';
 import type { CertificateDetails, ModuleReport, PinStatus, TokenDetails } from '../../../shared/src/schemas/pkcs11.js';
 import { ask } from '../shared/background-client.js';
+import { browserHolders } from '../shared/cert-summary.js';
 import { errorCode, toUiError } from '../shared/errors.js';
 import { errorText, formatDate, t, uiLang, type MessageKey } from '../shared/i18n.js';
 import { el } from '../shared/dom.js';
@@ -18,8 +23,12 @@ const list = document.getElementById('certs-list') as HTMLDivElement;
 const none = document.getElementById('certs-none') as HTMLParagraphElement;
 const statusLine = document.getElementById('certs-status') as HTMLParagraphElement;
 const refreshButton = document.getElementById('certs-refresh') as HTMLButtonElement;
+const storeList = document.getElementById('browser-certs-list') as HTMLDivElement;
+const storeStatus = document.getElementById('browser-certs-status') as HTMLParagraphElement;
 
 let modules: ModuleReport[] = [];
+/** The browser's own store(s); undefined until (or unless) the host answered. */
+let stores: BrowserStoreReport[] | undefined;
 /** PIN check outcomes by module|token|cert, so a re-listing (after a wrong PIN) keeps them. */
 const pinOutcomes = new Map<string, PinOutcome>();
 
@@ -86,10 +95,11 @@ function pinForm(m: ModuleReport, token: TokenDetails, c: CertificateDetails, ke
   return form;
 }
 
-function certificateBlock(m: ModuleReport, token: TokenDetails, c: CertificateDetails): HTMLElement {
+/** A certificate's facts and warnings; `pin` adds the PIN check (token certificates only). */
+function certificateBlock(c: CertificateDetails, pin?: { m: ModuleReport; token: TokenDetails }, prefix = 'cert'): HTMLElement {
   const lang = uiLang();
   const warnings = certificateWarnings(c);
-  const warningsCell = el('dd', { testid: `cert-warnings-${c.id}` });
+  const warningsCell = el('dd', { testid: `${prefix}-warnings-${c.id}` });
   if (warnings.length) {
     warningsCell.append(
       el(
@@ -106,23 +116,24 @@ function certificateBlock(m: ModuleReport, token: TokenDetails, c: CertificateDe
   const row = (label: MessageKey, value: string, testid: string): Node[] => [el('dt', { text: t(label) }), el('dd', { testid: `${testid}-${c.id}`, text: value })];
   const block = el(
     'div',
-    { class: 'cert', testid: `cert-${c.id}` },
+    { class: 'cert', testid: `${prefix}-${c.id}` },
     el(
       'dl',
       {},
-      ...row('certificateHolder', c.commonName || c.subject, 'cert-holder'),
-      ...row('certSerial', c.serialHex, 'cert-serial'),
-      ...row('certIssuer', c.issuer, 'cert-issuer'),
-      ...row('certValidUntil', formatDate(c.notAfter), 'cert-valid-until'),
-      ...row('certQualified', qualifiedText(c), 'cert-qualified'),
+      ...row('certificateHolder', c.commonName || c.subject, `${prefix}-holder`),
+      ...row('certHolderKind', CERTIFICATE_HOLDER_TEXT[certificateHolder(c.subject)][lang], `${prefix}-holder-kind`),
+      ...row('certSerial', c.serialHex, `${prefix}-serial`),
+      ...row('certIssuer', c.issuer, `${prefix}-issuer`),
+      ...row('certValidUntil', formatDate(c.notAfter), `${prefix}-valid-until`),
+      ...row('certQualified', qualifiedText(c), `${prefix}-qualified`),
       el('dt', { text: t('certWarnings') }),
       warningsCell,
     ),
   );
   block.dataset.usable = String(!warnings.some((w) => w === 'expired' || w === 'not-yet-valid'));
   // A PIN check needs a key that can sign; a CA certificate alone or a locked token has nothing to check.
-  if (c.privateKey !== 'absent' && c.signature && !token.pin?.locked) {
-    block.append(pinForm(m, token, c, `${m.path}|${token.serial ?? token.slotId}|${c.id}`));
+  if (pin && c.privateKey !== 'absent' && c.signature && !pin.token.pin?.locked) {
+    block.append(pinForm(pin.m, pin.token, c, `${pin.m.path}|${pin.token.serial ?? pin.token.slotId}|${c.id}`));
   }
   return block;
 }
@@ -136,7 +147,7 @@ function tokenBlock(m: ModuleReport, token: TokenDetails): HTMLElement {
   );
   const block = el('div', { class: 'token', testid: `token-${token.serial ?? token.slotId}` }, el('h3', { text: t('tokenHeading', token.label ?? token.slotDescription) }), facts);
   if (token.error) block.append(el('p', { class: 'token-error', text: t('certsTokenError', token.error.message[uiLang()]) }));
-  block.append(...token.certificates.map((c) => certificateBlock(m, token, c)));
+  block.append(...token.certificates.map((c) => certificateBlock(c, { m, token })));
   if (!token.certificates.length && !token.error) block.append(el('p', { class: 'muted', text: t('certsNoCertificate') }));
   return block;
 }
@@ -154,21 +165,58 @@ function render(): void {
   const tokens = modules.flatMap((m) => m.tokens.filter((x) => x.present && x.initialized !== false));
   const certCount = tokens.reduce((n, x) => n + x.certificates.length, 0);
   none.hidden = certCount > 0;
-  none.textContent = tokens.length ? t('certsNoCertificate') : t('certsNoToken');
+  // No token through a driver, but the browser's store has a usable certificate: not an alarm.
+  const inStore = !tokens.length && stores ? browserHolders({ stores }) : [];
+  none.className = inStore.length ? 'muted' : 'banner';
+  none.textContent = tokens.length ? t('certsNoCertificate') : inStore.length ? t('certsNoTokenButBrowser', inStore.join(', ')) : t('certsNoToken');
+  renderStores();
+}
+
+const STORE_NAME: Record<BrowserStoreReport['store'], MessageKey> = { 'windows-my': 'storeWindowsMy', 'macos-keychain': 'storeMacKeychain', nss: 'storeNss' };
+
+function renderStores(): void {
+  if (stores === undefined) return;
+  const blocks: HTMLElement[] = [];
+  for (const s of stores) {
+    blocks.push(el('h3', { text: `${t(STORE_NAME[s.store])} — ${s.location}` }));
+    if (s.error) blocks.push(el('p', { class: 'banner error', testid: 'browser-store-error', text: t('browserStoreError', t(STORE_NAME[s.store]), s.error.message[uiLang()]) }));
+    else if (!s.certificates.length) blocks.push(el('p', { class: 'muted', text: t('browserCertsNone') }));
+    blocks.push(...s.certificates.map((c) => certificateBlock(c, undefined, 'store-cert')));
+  }
+  if (!stores.length) blocks.push(el('p', { class: 'muted', text: t('browserCertsNoStore') }));
+  storeList.replaceChildren(...blocks);
+}
+
+async function refreshStores(): Promise<void> {
+  storeStatus.className = 'muted';
+  storeStatus.textContent = t('browserCertsLoading');
+  try {
+    stores = (await ask({ kind: 'certs.browser' })).stores;
+    storeStatus.textContent = '';
+  } catch (e) {
+    stores = undefined;
+    storeStatus.className = 'error';
+    storeStatus.textContent = errorText(toUiError(e));
+  }
 }
 
 export async function refresh(): Promise<void> {
   refreshButton.disabled = true;
   statusLine.className = 'muted';
   statusLine.textContent = t('certsLoading');
+  // The store is read beside the token: its answer changes what "no token" means.
+  const storesRead = refreshStores();
   try {
     modules = (await ask({ kind: 'certs.list' })).modules;
     statusLine.textContent = '';
+    await storesRead;
     render();
   } catch (e) {
     // Host missing or failing: the page's banner (from the status call) usually says why too.
     statusLine.className = 'error';
     statusLine.textContent = errorText(toUiError(e));
+    await storesRead;
+    renderStores();
   } finally {
     refreshButton.disabled = false;
   }

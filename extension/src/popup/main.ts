@@ -6,12 +6,11 @@ import '../shared/zod-setup.js';
 import '../shared/page.css';
 import './popup.css';
 import browser, { type Storage } from 'webextension-polyfill';
-import { usableForAnaf } from '../../../shared/src/certificate-warnings.js';
-import type { ResultOf } from '../../../shared/src/protocol/messages.js';
 import type { TokenCheck } from '../../../shared/src/schemas/token-check.js';
 import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import { ask } from '../shared/background-client.js';
-import { readCachedCerts } from '../shared/certs-cache.js';
+import { certSummary, type CertSummary } from '../shared/cert-summary.js';
+import { readCachedBrowserCerts, readCachedCerts } from '../shared/certs-cache.js';
 import { flowOrigins, flowPermissions } from '../shared/callback-url.js';
 import { ExtError, toUiError, type UiError } from '../shared/errors.js';
 import { FLOWS_KEY, STATUS_STAMP_KEY, parseFlows, type Flows } from '../shared/flow-state.js';
@@ -38,8 +37,8 @@ const state = {
   busy: new Set<string>(),
   /** What each profile's flow needs (callback host, browsingData), known before a click needs it. */
   granted: new Map<string, boolean>(),
-  /** Holders of the usable certificates on the plugged-in token(s); undefined: show nothing. */
-  certHolders: undefined as string[] | undefined,
+  /** What the token(s) and the browser's own store hold for ANAF's login; undefined: show nothing. */
+  certs: undefined as CertSummary | undefined,
   labeling: new Set<string>(),
 };
 
@@ -75,14 +74,22 @@ function draw(): void {
   empty.hidden = state.profiles.length > 0 || !state.fromHost;
   empty.textContent = t('popupProfilesEmpty');
   const certs = $('certs-summary');
-  const holders = state.certHolders;
+  const summary = state.certs;
   // "No usable certificate" matters only when a profile needs the USB key now (no token, or a dead one):
-  // a user whose certificate is in the browser's own store, or whose tokens are fine, is not alarmed.
+  // a user whose tokens are fine is not alarmed. cert-summary.ts never says it while the browser's
+  // own store (where Windows puts the token's certificate) has a usable one.
   const needsKey = state.profiles.some((p) => p.state === 'none' || p.state === 'dead');
-  certs.hidden = holders === undefined || state.profiles.length === 0 || (!holders.length && !needsKey);
-  certs.className = `certs-summary ${holders?.length ? 'ok' : 'warn'}`;
-  certs.textContent = holders === undefined ? '' : holders.length ? t('popupCertOnToken', holders.join(', ')) : t('popupNoUsableCert');
-  if (holders !== undefined && !holders.length) certs.setAttribute('role', 'alert');
+  certs.hidden = summary === undefined || state.profiles.length === 0 || (summary.kind === 'none' && !needsKey);
+  certs.className = `certs-summary ${summary?.kind === 'none' ? 'warn' : 'ok'}`;
+  certs.textContent =
+    summary === undefined
+      ? ''
+      : summary.kind === 'token'
+        ? t('popupCertOnToken', summary.holders.join(', '))
+        : summary.kind === 'browser'
+          ? t('popupCertInBrowser', summary.holders.join(', '))
+          : t('popupNoUsableCert');
+  if (summary?.kind === 'none') certs.setAttribute('role', 'alert');
   else certs.removeAttribute('role');
   const banner = $('host-error');
   banner.hidden = state.hostError === undefined;
@@ -119,25 +126,28 @@ async function loadFromHost(): Promise<void> {
   await checkPermissions();
 }
 
-function usableHolders(listing: ResultOf<'certs.list'>): string[] {
-  const certs = listing.modules.flatMap((m) => m.tokens.filter((x) => x.present).flatMap((x) => x.certificates));
-  return [...new Set(certs.filter((c) => usableForAnaf(c)).map((c) => c.commonName || c.subject))];
-}
+const recent = <T extends { at: number }>(c: T | undefined): T | undefined => (c && Date.now() - c.at < CERTS_CACHE_MS ? c : undefined);
 
 /** Runs beside the status call and never awaited by a click: the obtain button works meanwhile. */
 async function loadCertificates(): Promise<void> {
-  const cached = await readCachedCerts().catch(() => undefined);
-  if (cached && Date.now() - cached.at < CERTS_CACHE_MS) {
-    state.certHolders = usableHolders(cached.listing);
+  const [cachedToken, cachedBrowser] = await Promise.all([readCachedCerts().catch(() => undefined), readCachedBrowserCerts().catch(() => undefined)]);
+  const token = recent(cachedToken)?.listing;
+  const store = recent(cachedBrowser)?.listing;
+  if (token || store) {
+    state.certs = certSummary(token, store);
     draw();
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
   const tooSlow = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), CERTS_WAIT_MS);
   });
-  const fresh = await Promise.race([ask({ kind: 'certs.list' }).catch(() => undefined), tooSlow]);
+  // Both asked at once, both under the same deadline: a missing answer is "unknown", never "none".
+  const [freshToken, freshBrowser] = await Promise.all([
+    Promise.race([ask({ kind: 'certs.list' }).catch(() => undefined), tooSlow]),
+    Promise.race([ask({ kind: 'certs.browser' }).catch(() => undefined), tooSlow]),
+  ]);
   clearTimeout(timer);
-  state.certHolders = fresh ? usableHolders(fresh) : undefined;
+  state.certs = certSummary(freshToken, freshBrowser);
   draw();
 }
 

@@ -32,6 +32,7 @@ export const uiRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('profile.remove'), profile: profileNameSchema() }),
   z.object({ kind: z.literal('flow.dismiss'), profile: profileNameSchema() }),
   z.object({ kind: z.literal('certs.list') }),
+  z.object({ kind: z.literal('certs.browser') }),
   z.object({ kind: z.literal('pin.check'), check: pinCheckFormSchema }),
   z.object({ kind: z.literal('token.label'), profile: profileNameSchema(), label: z.string().check(z.trim(), z.minLength(1), z.maxLength(128)) }),
 ]);
@@ -48,6 +49,7 @@ export interface UiResults {
   'profile.remove': { removed: boolean };
   'flow.dismiss': { dismissed: true };
   'certs.list': ResultOf<'certs.list'>;
+  'certs.browser': ResultOf<'certs.browser'>;
   'pin.check': ResultOf<'pin.check'>;
   'token.label': TokenStatus;
 }

@@ -31,6 +31,7 @@ const GROUPS: Record<string, Group> = {
   modules: () => import('./commands/pkcs11.js'),
   certs: () => import('./commands/pkcs11.js'),
   'pin-check': () => import('./commands/pkcs11.js'),
+  'browser-certs': () => import('./commands/browser-certs.js'),
   serve: () => import('./commands/serve.js'),
   clients: () => import('./commands/clients.js'),
   service: () => import('./commands/service.js'),

@@ -7,6 +7,7 @@
  * It is a warning only while a profile needs a new authorization now (no token, or a dead one).
  */
 import { CERTIFICATE_WARNING_TEXT, certificateWarnings, usableForAnaf } from '../../../shared/src/certificate-warnings.js';
+import { browserStoresOnce } from '../certstores/browser-stores.js';
 import { readConfig } from '../config/host-config.js';
 import { scanModules } from '../pkcs11/scan.js';
 import { tokenState } from '../tokens/status.js';
@@ -47,10 +48,37 @@ function keyAbsent(needing: string[], what: string, todo: Bilingual): Finding {
 export interface Pkcs11CheckOptions {
   /** How drivers are found and read (tests replace it). */
   scan?: typeof scanModules;
+  /** Holders of the usable certificates in the browser's own store (tests replace it). */
+  inBrowserStore?: (ctx: DoctorContext) => Promise<string[]>;
+}
+
+/** The browser's own store (see browser-store-check.ts), read once per run; a store that fails counts for nothing. */
+async function usableInBrowserStore(ctx: DoctorContext): Promise<string[]> {
+  try {
+    const stores = await browserStoresOnce(ctx, { platform: ctx.platform, home: ctx.home });
+    const now = ctx.now();
+    return [...new Set(stores.flatMap((s) => s.certificates).filter((c) => usableForAnaf(c, now)).map((c) => c.commonName))];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * No token with a usable certificate through PKCS#11, but the browser's store has one (Windows,
+ * where the token's minidriver puts it there; or a certificate imported into the browser): the
+ * login at ANAF can work, so this is information, never a warning.
+ */
+function inStoreInstead(holders: string[], what: string): Finding {
+  return {
+    check: CHECK,
+    status: 'info',
+    message: `${what}; the browser will offer ${holders.join(', ')} from its own certificate store (see the browser-certs check)`,
+  };
 }
 
 export function makePkcs11Check(opts: Pkcs11CheckOptions = {}): Check {
   const scan = opts.scan ?? scanModules;
+  const inBrowserStore = opts.inBrowserStore ?? usableInBrowserStore;
   return {
     id: CHECK,
     async run(ctx) {
@@ -64,6 +92,8 @@ export function makePkcs11Check(opts: Pkcs11CheckOptions = {}): Check {
       try {
         reports = await scan(undefined, configured);
       } catch {
+        const holders = await inBrowserStore(ctx);
+        if (holders.length) return [inStoreInstead(holders, 'no PKCS#11 driver found in the known places')];
         return [
           keyAbsent(profilesNeedingKey(ctx), 'no PKCS#11 driver found in the known places', {
             ro: 'instalați programul cheii USB de la furnizorul certificatului (SafeNet Authentication Client, Bit4id, ...). Dacă driverul e în alt loc, adăugați calea în "pkcs11Modules" din config.json. Pe Remote Desktop, activați redirecționarea smart card.',
@@ -112,7 +142,9 @@ export function makePkcs11Check(opts: Pkcs11CheckOptions = {}): Check {
           }
         }
       }
-      if (usable === 0) {
+      const holders = usable === 0 ? await inBrowserStore(ctx) : [];
+      if (usable === 0 && holders.length) findings.push(inStoreInstead(holders, 'no USB key with a usable signature certificate was read through PKCS#11'));
+      else if (usable === 0) {
         findings.push(
           keyAbsent(profilesNeedingKey(ctx), 'no USB key with a usable signature certificate is plugged in', {
             ro: 'introduceți cheia USB cu certificatul calificat înrolat în SPV. Dacă e introdusă, verificați driverul ("anaf-token certs").',

@@ -84,6 +84,11 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     nameHolders(app.vault, modules);
     return { modules };
   },
+  'certs.browser': async (app) => {
+    const stores = await (await import('../certstores/browser-stores.js')).browserStores();
+    app.log.log('info', 'certstores.list', { stores: stores.length, certificates: stores.reduce((n, s) => n + s.certificates.length, 0) });
+    return { stores };
+  },
   'pin.check': async (app, req) => {
     const { checkPinIsolated, refuseUnknownModules } = await pkcs11();
     refuseUnknownModules([req.module], readConfig(app.paths).pkcs11Modules);

@@ -71,6 +71,8 @@ const REQUESTS = {
   /** Certificates on the USB token(s), read without a PIN; `modules` defaults to every known installed driver. */
   'certs.list': () =>
     z.strictObject({ id: id(), type: z.literal('certs.list'), modules: z.optional(z.array(str(1, MAX.modulePath)).check(z.maxLength(MAX.modules))) }),
+  /** What the browser will offer at ANAF's login: the certificates in the store it uses on this OS. */
+  'certs.browser': () => z.strictObject({ id: id(), type: z.literal('certs.browser') }),
   /** The PIN from an extension field: used for C_Login only, never stored or logged. */
   'pin.check': () =>
     z.strictObject({
@@ -112,6 +114,7 @@ const LONGEST: Record<RequestType, number> = {
   'token.label': worst({ id: '', type: 'token.label', profile: '', label: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH + MAX.labelUntrimmed),
   'refresh.due': worst({ id: '', type: 'refresh.due' }, MAX.id),
   'certs.list': worst({ id: '', type: 'certs.list', modules: Array<string>(MAX.modules).fill('') }, MAX.id + MAX.modules * MAX.modulePath),
+  'certs.browser': worst({ id: '', type: 'certs.browser' }, MAX.id),
   'pin.check': worst(
     { id: '', type: 'pin.check', module: '', tokenSerial: '', certId: '', pin: '' },
     MAX.id + MAX.modulePath + MAX.tokenSerial + MAX.certId + MAX.pin,

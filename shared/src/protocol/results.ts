@@ -5,6 +5,7 @@ import { profileNameSchema, redirectUriSchema } from '../schemas/profile.js';
 import { tokenCheckSchema } from '../schemas/token-check.js';
 import { tokenStatusSchema } from '../schemas/token-status.js';
 import { moduleReportSchema, pinCheckResultSchema } from '../schemas/pkcs11.js';
+import { browserCertsResultSchema } from '../schemas/browser-certs.js';
 import type { RequestType } from './requests.js';
 
 const profile = profileNameSchema();
@@ -46,6 +47,7 @@ export const resultSchemas = {
   'token.label': tokenStatusSchema,
   'refresh.due': z.object({ outcomes: z.array(refreshOutcomeSchema) }),
   'certs.list': z.object({ modules: z.array(moduleReportSchema) }),
+  'certs.browser': browserCertsResultSchema,
   'pin.check': pinCheckResultSchema,
 } satisfies Record<RequestType, z.ZodMiniType>;
 
