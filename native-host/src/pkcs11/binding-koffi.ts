@@ -15,6 +15,7 @@
  * consumer does: some modules export nothing else.
  */
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type * as Koffi from 'koffi';
 import {
   CKA_END_DATE,
@@ -53,13 +54,15 @@ const FUNCTION_LIST_PREFIX = [
 ] as const;
 
 /** koffi and the cryptoki types, made on first use: a process that never loads a module through koffi never loads koffi. */
-function makeAbi() {
-  // CommonJS with a native addon: required where it is needed (the worker bundle keeps it external).
-  const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
-  const ckStruct = (def: Record<string, TypeSpec>): CType => (PACKED_STRUCTS ? koffi.pack(def) : koffi.struct(def));
+/**
+ * The cryptoki structs we read or write, for a CK_ULONG type and a packing: the live ABI uses
+ * 'unsigned long' and this platform's packing; the layout test also builds Windows' on Linux
+ * ('uint32_t', packed) to check it against mingw-w64's compiler.
+ */
+export function makeTypes(koffi: typeof Koffi, ULONG: TypeSpec, packed: boolean) {
+  const ckStruct = (def: Record<string, TypeSpec>): CType => (packed ? koffi.pack(def) : koffi.struct(def));
   const bytes = (n: number) => koffi.array('uint8_t', n, 'Typed');
   const CK_VERSION = ckStruct({ major: 'uint8_t', minor: 'uint8_t' });
-  const ulongSize = koffi.sizeof(ULONG);
   const types = {
     CK_VERSION,
     CK_INFO: ckStruct({
@@ -112,6 +115,30 @@ function makeAbi() {
     /** CK_FUNCTION_LIST up to C_Sign: we read only these members, and a prefix has the whole struct's offsets. */
     CK_FUNCTION_LIST: ckStruct({ version: CK_VERSION, ...Object.fromEntries(FUNCTION_LIST_PREFIX.map((name) => [name, P])) }),
   };
+  return types;
+}
+
+/**
+ * koffi is CommonJS with a native addon, required where it is needed and never bundled: from
+ * node_modules beside this code, else (a single executable, whose own require sees only
+ * built-ins) from node_modules beside the executable.
+ */
+function requireKoffi(): typeof Koffi {
+  try {
+    return createRequire(import.meta.url)('koffi') as typeof Koffi;
+  } catch (first) {
+    try {
+      return createRequire(path.join(path.dirname(process.execPath), 'anaf-token.cjs'))('koffi') as typeof Koffi;
+    } catch {
+      throw first;
+    }
+  }
+}
+
+function makeAbi() {
+  const koffi = requireKoffi();
+  const ulongSize = koffi.sizeof(ULONG);
+  const types = makeTypes(koffi, ULONG, PACKED_STRUCTS);
   // Pointers as 'void *' (Buffers or koffi memory), CK_BBOOL as uint8, CK_RV and every CK_ULONG as 'unsigned long'.
   const proto = (args: TypeSpec[]) => koffi.proto(ULONG, args);
   const protos = {
