@@ -205,6 +205,11 @@ function fromHandle(h: Handle): ULongValue {
   return abi().koffi.decode(h, ULONG) as ULongValue;
 }
 const readULong = (b: Buffer): ULongValue => abi().koffi.decode(b, ULONG) as ULongValue;
+/** The first n CK_ULONGs of a C array, each its own handle Buffer. */
+function splitHandles(array: Buffer, n: number): Handle[] {
+  const size = abi().ulongSize;
+  return Array.from({ length: n }, (_, i) => Buffer.from(array.subarray(i * size, (i + 1) * size)));
+}
 
 /** A blank-padded fixed-length field, decoded whole as pkcs11js does (the caller trims). */
 const text = (u8: Uint8Array): string => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength).toString('utf8');
@@ -244,25 +249,25 @@ class KoffiPKCS11 implements PKCS11 {
   private lib: Koffi.IKoffiLib | null = null;
   private fns: Partial<Record<FunctionName, CkFunction>> = {};
 
-  load(path: string): void {
-    const { koffi } = abi();
-    const lib = koffi.load(path);
+  load(file: string): void {
+    const { koffi, types, protos, pointerSize } = abi();
+    const lib = koffi.load(file);
     try {
       const getFunctionList = lib.func('C_GetFunctionList', ULONG, [P]);
-      const out = Buffer.alloc(abi().pointerSize);
+      const out = Buffer.alloc(pointerSize);
       const rv = num(getFunctionList(out) as ULongValue);
       if (rv !== 0) throw new Pkcs11Error(rv, 'C_GetFunctionList');
-      const listPtr: unknown = abi().koffi.decode(out, P);
+      const listPtr: unknown = koffi.decode(out, P);
       if (!listPtr) throw new Error('C_GetFunctionList gave no function list');
-      const list = abi().koffi.decode(listPtr, abi().types.CK_FUNCTION_LIST) as Record<string, unknown>;
+      const list = koffi.decode(listPtr, types.CK_FUNCTION_LIST) as Record<string, unknown>;
       const fns: Partial<Record<FunctionName, CkFunction>> = {};
-      for (const name of Object.keys(abi().protos) as FunctionName[]) {
+      for (const name of Object.keys(protos) as FunctionName[]) {
         // A module may leave functions it does not implement NULL: they fail when called.
-        if (list[name]) fns[name] = abi().koffi.decode(list[name], abi().protos[name]) as CkFunction;
+        if (list[name]) fns[name] = koffi.decode(list[name], protos[name]) as CkFunction;
       }
       this.fns = fns;
       this.lib = lib;
-      this.libPath = path;
+      this.libPath = file;
     } catch (e) {
       lib.unload();
       throw e;
@@ -286,6 +291,7 @@ class KoffiPKCS11 implements PKCS11 {
   }
 
   C_Initialize(options?: InitializationOptions): void {
+    const { koffi, types } = abi();
     // Like pkcs11js: always a CK_C_INITIALIZE_ARGS (zeroed without options), NSS's longer one with libraryParameters.
     const scratch = new Scratch();
     try {
@@ -293,12 +299,12 @@ class KoffiPKCS11 implements PKCS11 {
       let args: Buffer;
       if (options?.libraryParameters !== undefined) {
         if (typeof options.libraryParameters !== 'string') throw new TypeError("Property 'libraryParameters' should be a String");
-        args = Buffer.alloc(abi().koffi.sizeof(abi().types.CK_NSS_C_INITIALIZE_ARGS));
+        args = Buffer.alloc(koffi.sizeof(types.CK_NSS_C_INITIALIZE_ARGS));
         const params = scratch.copyIn(Buffer.from(`${options.libraryParameters}\0`, 'utf8'));
-        abi().koffi.encode(args, abi().types.CK_NSS_C_INITIALIZE_ARGS, { flags, LibraryParameters: params });
+        koffi.encode(args, types.CK_NSS_C_INITIALIZE_ARGS, { flags, LibraryParameters: params });
       } else {
-        args = Buffer.alloc(abi().koffi.sizeof(abi().types.CK_C_INITIALIZE_ARGS));
-        abi().koffi.encode(args, abi().types.CK_C_INITIALIZE_ARGS, { flags });
+        args = Buffer.alloc(koffi.sizeof(types.CK_C_INITIALIZE_ARGS));
+        koffi.encode(args, types.CK_C_INITIALIZE_ARGS, { flags });
       }
       this.call('C_Initialize', args);
     } finally {
@@ -311,9 +317,10 @@ class KoffiPKCS11 implements PKCS11 {
   }
 
   C_GetInfo(): ModuleInfo {
-    const out = Buffer.alloc(abi().koffi.sizeof(abi().types.CK_INFO));
+    const { koffi, types } = abi();
+    const out = Buffer.alloc(koffi.sizeof(types.CK_INFO));
     this.call('C_GetInfo', out);
-    const i = abi().koffi.decode(out, abi().types.CK_INFO) as {
+    const i = koffi.decode(out, types.CK_INFO) as {
       cryptokiVersion: Version; manufacturerID: Uint8Array; flags: ULongValue; libraryDescription: Uint8Array; libraryVersion: Version;
     };
     return {
@@ -333,14 +340,14 @@ class KoffiPKCS11 implements PKCS11 {
     if (n === 0) return [];
     const list = Buffer.alloc(n * abi().ulongSize);
     this.call('C_GetSlotList', tokenPresent ? 1 : 0, list, count);
-    const got = Math.min(n, num(readULong(count)));
-    return Array.from({ length: got }, (_, i) => Buffer.from(list.subarray(i * abi().ulongSize, (i + 1) * abi().ulongSize)));
+    return splitHandles(list, Math.min(n, num(readULong(count))));
   }
 
   C_GetSlotInfo(slot: Handle): SlotInfo {
-    const out = Buffer.alloc(abi().koffi.sizeof(abi().types.CK_SLOT_INFO));
+    const { koffi, types } = abi();
+    const out = Buffer.alloc(koffi.sizeof(types.CK_SLOT_INFO));
     this.call('C_GetSlotInfo', fromHandle(slot), out);
-    const s = abi().koffi.decode(out, abi().types.CK_SLOT_INFO) as {
+    const s = koffi.decode(out, types.CK_SLOT_INFO) as {
       slotDescription: Uint8Array; manufacturerID: Uint8Array; flags: ULongValue; hardwareVersion: Version; firmwareVersion: Version;
     };
     return {
@@ -353,9 +360,10 @@ class KoffiPKCS11 implements PKCS11 {
   }
 
   C_GetTokenInfo(slot: Handle): TokenInfo {
-    const out = Buffer.alloc(abi().koffi.sizeof(abi().types.CK_TOKEN_INFO));
+    const { koffi, types } = abi();
+    const out = Buffer.alloc(koffi.sizeof(types.CK_TOKEN_INFO));
     this.call('C_GetTokenInfo', fromHandle(slot), out);
-    const t = abi().koffi.decode(out, abi().types.CK_TOKEN_INFO) as Record<string, ULongValue> &
+    const t = koffi.decode(out, types.CK_TOKEN_INFO) as Record<string, ULongValue> &
       Record<'label' | 'manufacturerID' | 'model' | 'serialNumber' | 'utcTime', Uint8Array> &
       Record<'hardwareVersion' | 'firmwareVersion', Version>;
     const utc = Buffer.from(t.utcTime);
@@ -409,12 +417,13 @@ class KoffiPKCS11 implements PKCS11 {
 
   /** A CK_ATTRIBUTE array in one Buffer; pointers into koffi memory that the caller releases. */
   private template(entries: { type: number; data: Buffer | null; room?: number }[], scratch: Scratch): Buffer {
-    const size = abi().koffi.sizeof(abi().types.CK_ATTRIBUTE);
+    const { koffi, types } = abi();
+    const size = koffi.sizeof(types.CK_ATTRIBUTE);
     const out = Buffer.alloc(Math.max(entries.length, 1) * size);
     entries.forEach((e, i) => {
       const room = e.room ?? e.data?.length ?? 0;
       const pValue = e.data ? scratch.copyIn(e.data) : room > 0 ? scratch.alloc(room) : null;
-      abi().koffi.encode(out, i * size, abi().types.CK_ATTRIBUTE, { type: e.type, pValue, ulValueLen: room });
+      koffi.encode(out, i * size, types.CK_ATTRIBUTE, { type: e.type, pValue, ulValueLen: room });
     });
     return out;
   }
@@ -433,8 +442,7 @@ class KoffiPKCS11 implements PKCS11 {
     const found = Buffer.alloc(Math.max(maxObjectCount, 1) * abi().ulongSize);
     const count = Buffer.alloc(abi().ulongSize);
     this.call('C_FindObjects', fromHandle(session), found, maxObjectCount, count);
-    const n = Math.min(maxObjectCount, num(readULong(count)));
-    return Array.from({ length: n }, (_, i) => Buffer.from(found.subarray(i * abi().ulongSize, (i + 1) * abi().ulongSize)));
+    return splitHandles(found, Math.min(maxObjectCount, num(readULong(count))));
   }
 
   C_FindObjectsFinal(session: Handle): void {
@@ -443,9 +451,10 @@ class KoffiPKCS11 implements PKCS11 {
 
   /** Two calls, as the spec and pkcs11js do: the lengths first, then the values into room of that size. */
   C_GetAttributeValue(session: Handle, object: Handle, template: Template): AttributeResult[] {
-    const size = abi().koffi.sizeof(abi().types.CK_ATTRIBUTE);
+    const { koffi, types } = abi();
+    const size = koffi.sizeof(types.CK_ATTRIBUTE);
     const lengthsOf = (attrs: Buffer) =>
-      template.map((_, i) => (abi().koffi.decode(attrs, i * size, abi().types.CK_ATTRIBUTE) as { ulValueLen: ULongValue }).ulValueLen);
+      template.map((_, i) => (koffi.decode(attrs, i * size, types.CK_ATTRIBUTE) as { ulValueLen: ULongValue }).ulValueLen);
     const scratch = new Scratch();
     try {
       const h = [fromHandle(session), fromHandle(object)] as const;
@@ -459,13 +468,13 @@ class KoffiPKCS11 implements PKCS11 {
       this.call('C_GetAttributeValue', ...h, second, template.length);
       const results = template as AttributeResult[];
       lengthsOf(second).forEach((len, i) => {
-        const entry = abi().koffi.decode(second, i * size, abi().types.CK_ATTRIBUTE) as { pValue: unknown };
+        const entry = koffi.decode(second, i * size, types.CK_ATTRIBUTE) as { pValue: unknown };
         const n = num(len);
         results[i]!.value = isUnavailable(len)
           ? undefined
           : n === 0 || !entry.pValue
             ? Buffer.alloc(0)
-            : Buffer.from(new Uint8Array(abi().koffi.view(entry.pValue, n)));
+            : Buffer.from(new Uint8Array(koffi.view(entry.pValue, n)));
       });
       return results;
     } finally {
@@ -474,12 +483,13 @@ class KoffiPKCS11 implements PKCS11 {
   }
 
   C_SignInit(session: Handle, mechanism: Mechanism, key: Handle): void {
+    const { koffi, types } = abi();
     const scratch = new Scratch();
     try {
-      const m = Buffer.alloc(abi().koffi.sizeof(abi().types.CK_MECHANISM));
+      const m = Buffer.alloc(koffi.sizeof(types.CK_MECHANISM));
       const param = mechanism.parameter;
       if (param !== undefined && !Buffer.isBuffer(param)) throw new TypeError('only Buffer mechanism parameters are supported');
-      abi().koffi.encode(m, abi().types.CK_MECHANISM, {
+      koffi.encode(m, types.CK_MECHANISM, {
         mechanism: mechanism.mechanism,
         pParameter: param?.length ? scratch.copyIn(param) : null,
         ulParameterLen: param?.length ?? 0,
@@ -491,8 +501,9 @@ class KoffiPKCS11 implements PKCS11 {
   }
 
   C_Sign(session: Handle, inData: Buffer, outData: Buffer): Buffer {
+    const { koffi } = abi();
     const len = Buffer.alloc(abi().ulongSize);
-    abi().koffi.encode(len, ULONG, outData.length);
+    koffi.encode(len, ULONG, outData.length);
     this.call('C_Sign', fromHandle(session), inData, inData.length, outData, len);
     return outData.subarray(0, num(readULong(len)));
   }
