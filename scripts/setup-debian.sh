@@ -16,6 +16,10 @@ need=(
   "/usr/bin/openssl:openssl"
   "/usr/bin/wrk:wrk"
   # The Windows build (node.exe, koffi's win32 binary, DPAPI, the certificate store) is tested under wine.
+  # PKCS#11 tests: the fake module is built on cryptoki's real header, for Linux and (mingw-w64) for
+  # Windows, whose build runs under wine with node.exe from the npm registry.
+  "/usr/include/p11-kit-1/p11-kit/pkcs11.h:libp11-kit-dev"
+  "/usr/bin/x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64"
   "/usr/bin/wine:wine"
   "/usr/lib/wine/wine64:wine64"
 )

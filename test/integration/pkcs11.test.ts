@@ -9,12 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTENSION_ID, certificateWarnings, type ModuleReport, type TokenDetails } from '../../shared/src/index.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { makeSoftHsmToken, type SoftHsmToken } from '../pki/softhsm-token.js';
+import { buildFakeModule } from '../fixtures/fake-pkcs11.js';
 import { runCli, CLI } from '../helpers/cli.js';
 import { startNative } from '../helpers/native-client.js';
 import { tempDir } from '../helpers/temp.js';
 
 let pki: Pki;
 let token: SoftHsmToken;
+let baseEnv: NodeJS.ProcessEnv;
 let env: NodeJS.ProcessEnv;
 let home: string;
 let fakeModule: string;
@@ -32,9 +34,9 @@ beforeAll(async () => {
   pki = await makePki(tempDir('pki'));
   token = await makeSoftHsmToken(tempDir('hsm'), pki);
   home = tempDir('home');
-  env = { ANAF_TOKEN_HOME: home, ANAF_TOKEN_KEYSTORE: 'file', SOFTHSM2_CONF: token.conf, ANAF_TOKEN_PKCS11_TIMEOUT_MS: '3000' };
-  fakeModule = path.join(tempDir('fake'), 'fake-pkcs11.so');
-  execFileSync('cc', ['-shared', '-fPIC', '-o', fakeModule, 'test/fixtures/fake-pkcs11.c']);
+  baseEnv = { ANAF_TOKEN_HOME: home, ANAF_TOKEN_KEYSTORE: 'file', SOFTHSM2_CONF: token.conf, ANAF_TOKEN_PKCS11_TIMEOUT_MS: '3000' };
+  env = baseEnv;
+  fakeModule = buildFakeModule(tempDir('fake'));
 });
 
 afterAll(() => {
@@ -44,7 +46,13 @@ afterAll(() => {
   expect(log).not.toMatch(/pin[=:]"?1234/i);
 });
 
-describe('certificates on the USB token', () => {
+// The whole suite through each binding the worker can use (binding.ts): pkcs11js where it builds,
+// koffi for the Windows and macOS builds.
+describe.each(['pkcs11js', 'koffi'])('certificates on the USB token, %s binding', (binding) => {
+  beforeAll(() => {
+    env = { ...baseEnv, ANAF_TOKEN_PKCS11_BINDING: binding };
+  });
+
   it('lists the token, its certificates and the spare slot without a PIN', async () => {
     const reports = await json<ModuleReport[]>(['certs', '--module', token.module]);
     expect(reports).toHaveLength(1);
@@ -196,4 +204,9 @@ describe('certificates on the USB token', () => {
     expect(relative.code).toBe(2);
     expect(JSON.parse(relative.stdout)).toMatchObject({ error: { code: 'BAD_REQUEST' } });
   });
+});
+
+it('the worker honours ANAF_TOKEN_PKCS11_BINDING: a binding that does not exist fails the worker, not the host', async () => {
+  const r = await runCli(['certs', '--module', token.module, '--json'], { ...baseEnv, ANAF_TOKEN_PKCS11_BINDING: 'none' });
+  expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'PKCS11_CRASHED' } });
 });

@@ -1,11 +1,11 @@
 /**
- * Talks to one PKCS#11 module with pkcs11js. Runs inside the isolated worker process only
+ * Talks to one PKCS#11 module through binding.ts (pkcs11js or koffi). Runs inside the isolated worker process only
  * (see run-isolated.ts): a vendor driver can hang or crash, and must not take the host with it.
  * Every path out of a module goes through C_Finalize.
  */
 import crypto from 'node:crypto';
-// CommonJS: its constants are only on the default export under ESM.
-import pkcs11js from 'pkcs11js';
+// Named pkcs11js still: the loader has pkcs11js's shape, whichever binding it chose.
+import * as pkcs11js from './binding.js';
 import { AppError } from '../../../shared/src/errors.js';
 import type { CertificateDetails, ModuleReport, PinCheckResult, PinStatus, TokenDetails } from '../../../shared/src/schemas/pkcs11.js';
 import { certificateDetails } from './cert-details.js';
