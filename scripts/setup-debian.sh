@@ -14,6 +14,9 @@ need=(
   "/usr/bin/xdotool:xdotool"
   "/usr/bin/openssl:openssl"
   "/usr/bin/wrk:wrk"
+  # Windows' Node under wine: the Windows peer check and port owner (test/windows-peer).
+  "/usr/bin/wine:wine"
+  "/usr/lib/wine/wine64:wine64"
 )
 missing=()
 for pair in "${need[@]}"; do
