@@ -13,25 +13,29 @@
  * for it is found, and one read serves all the connections accepted before it started: a burst
  * of new connections costs a few reads, not one each.
  *
- * Windows asks the same of its TCP table and the peer process's token (peer-windows.ts, through
- * koffi). Elsewhere (macOS; Windows when koffi cannot be loaded) there is no way to ask; there the
- * proof of the client key (client-keys.ts) is what keeps another user out.
+ * Windows asks the same of its TCP table and the peer process's token (peer-windows.ts), macOS of
+ * libproc (peer-macos.ts), both through koffi. Where that cannot be loaded (or, on macOS, its
+ * answers do not look right) there is no way to ask; there the proof of the client key
+ * (client-keys.ts) is what keeps another user out, as everywhere.
  */
 import fs from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { PROC_TCP, PROC_TCP6, peerNeedles, uidAt, type Endpoint } from './proc-net.js';
 import { win32PeerSource, windowsPeerCheck, type WindowsPeerSource } from './peer-windows.js';
 import { win32Sockets } from './win32-ffi.js';
+import { darwinProcSource } from './darwin-ffi.js';
+import { macPeerCheck, type MacProcSource } from './peer-macos.js';
 
 export type Verdict = boolean | Promise<boolean>;
 
 export interface PeerCheck {
   /**
-   * 'uid': connections are matched to the peer's user (Linux); 'sid': to the peer process's user
-   * SID (Windows); 'none': this platform cannot tell.
+   * 'uid': connections are matched to the peer socket's user (Linux); 'sid': to the peer process's
+   * user SID (Windows); 'process-uid': to the user of a process holding the peer socket (macOS);
+   * 'none': this platform cannot tell.
    */
-  readonly kind: 'uid' | 'sid' | 'none';
-  /** With 'none' where a check was expected: why it is missing (for the log). */
+  readonly kind: 'uid' | 'sid' | 'process-uid' | 'none';
+  /** Where a check was expected but cannot be made: why (for the log). */
   readonly unavailable?: string;
   /** Starts the check of a new connection (serve closes it when the answer is no). */
   accepted(socket: Socket): void;
@@ -166,6 +170,8 @@ export interface PeerCheckOptions {
   scanner?: TableScanner;
   /** Windows: where the tables and tokens come from (the real calls unless a test gives its own). */
   windows?: () => WindowsPeerSource;
+  /** macOS: where the processes and their sockets come from. */
+  mac?: () => MacProcSource;
 }
 
 const NONE: PeerCheck = { kind: 'none', accepted: () => undefined, verdict: () => true };
@@ -179,9 +185,20 @@ function windowsCheck(source: (() => WindowsPeerSource) | undefined): PeerCheck 
   }
 }
 
+/** macOS's check, or 'none' with the reason when libproc cannot be loaded. */
+function macCheck(source: (() => MacProcSource) | undefined, uid: number | undefined): PeerCheck {
+  if (uid === undefined) return NONE;
+  try {
+    return macPeerCheck(source ? source() : darwinProcSource(), uid);
+  } catch (e) {
+    return { ...NONE, unavailable: `libproc could not be loaded: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
 export function peerCheck(o: PeerCheckOptions = {}): PeerCheck {
   const platform = o.platform ?? process.platform;
   if (platform === 'win32') return windowsCheck(o.windows);
+  if (platform === 'darwin') return macCheck(o.mac, 'uid' in o ? o.uid : process.geteuid?.());
   const uid = 'uid' in o ? o.uid : process.getuid?.();
   if (platform !== 'linux' || uid === undefined) return NONE;
   const scanner = o.scanner ?? new TableScanner();
