@@ -47,7 +47,9 @@ async function serve(): Promise<void> {
   const v6 = await listen('::1');
   const seen: { remotePort: number; ours: boolean; finding: PeerFinding | undefined; ms: number }[] = [];
   const judged: Promise<void>[] = [];
+  const accepted: net.Socket[] = [];
   const onConnection = (s: net.Socket) => {
+    accepted.push(s);
     const t0 = process.hrtime.bigint();
     check.accepted(s);
     judged.push(
@@ -76,6 +78,20 @@ async function serve(): Promise<void> {
   });
   await Promise.all(judged);
 
+  // Wine (8.0) names a socket's process only once that process holds the socket's Unix fd, which
+  // it takes when it first reads or writes (wineserver holds it before): at accept time the owner
+  // may not be known yet. So every connection is judged again, by a new check, once each client
+  // has written (Windows knows the owner from the socket's creation).
+  own4.write('x');
+  own6?.write('x');
+  await new Promise((r) => setTimeout(r, 200));
+  const again = windowsPeerCheck(win32PeerSource(w));
+  const later: { remotePort: number; ours: boolean; finding: PeerFinding | undefined }[] = [];
+  for (const s of accepted) {
+    const ours = await again.verdict(s);
+    later.push({ remotePort: s.remotePort!, ours, finding: again.finding(s) });
+  }
+
   const table = (af: 2 | 23, cls: number) => {
     const t = w.tcpTable(af, cls);
     return typeof t === 'number' ? { error: t } : { hex: t.toString('hex'), rows: parseTcpTable(t, af === AF_INET6) };
@@ -102,6 +118,7 @@ async function serve(): Promise<void> {
     child: { pid: hello.pid, localPort: hello.localPort, ownOwner: hello.owner, openedByServer: w.processOwner(hello.pid, true) },
     absent: w.processOwner(0x7ffffff0),
     seen,
+    later,
     reads: check.reader.reads,
     tables: { conn4, conn6, listen4, listen6 },
     portOwner: windowsPortOwner(port, {
