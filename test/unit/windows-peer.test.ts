@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { peerCheck } from '../../native-host/src/serve/peer.js';
 import { judge, win32PeerSource, windowsPeerCheck, WindowsTableReader, type WindowsPeerSource } from '../../native-host/src/serve/peer-windows.js';
-import { listenersIn, parseTcpTable, peerPid, sameAddress, type TcpRow } from '../../native-host/src/serve/win-tcp-table.js';
+import { listenersIn, parseTcpTable, peerPids, sameAddress, type TcpRow } from '../../native-host/src/serve/win-tcp-table.js';
 import { addressBytes } from '../../native-host/src/serve/proc-net.js';
 import type { ProcessOwner } from '../../native-host/src/serve/win32-ffi.js';
 import { describeHolders, portOwner, windowsPortOwner, type WindowsOwnerSource } from '../../native-host/src/service/port-owner.js';
@@ -53,6 +53,9 @@ function table(rows: TcpRow[], v6: boolean): Buffer {
   });
   return b;
 }
+/** peerPids for one connection. */
+const peerPid = (buf: Buffer, v6: boolean, ours: { address: string; port: number }, theirs: { address: string; port: number }) => peerPids(buf, v6, [{ ours, theirs }])[0];
+
 const row = (localAddress: string, localPort: number, remoteAddress: string, remotePort: number, pid: number, state = 5): TcpRow => ({ state, localAddress, localPort, remoteAddress, remotePort, pid });
 
 describe('Windows TCP tables', () => {
@@ -63,14 +66,16 @@ describe('Windows TCP tables', () => {
     expect(conn4).toContainEqual(row('127.0.0.1', child.localPort, '127.0.0.1', port, child.pid));
     // The server's ends: wine keeps accepted sockets in wineserver and names no process (pid 0).
     expect(conn4).toContainEqual(row('127.0.0.1', port, '127.0.0.1', child.localPort, 0));
-    expect(peerPid(conn4, { address: '127.0.0.1', port }, { address: '127.0.0.1', port: child.localPort })).toBe(child.pid);
-    expect(peerPid(conn4, { address: '127.0.0.1', port }, { address: '127.0.0.1', port: ownPorts.v4 })).toBe(serverPid);
+    const raw4 = captured('conn4');
+    expect(peerPid(raw4, false, { address: '127.0.0.1', port }, { address: '127.0.0.1', port: child.localPort })).toBe(child.pid);
+    expect(peerPid(raw4, false, { address: '127.0.0.1', port }, { address: '127.0.0.1', port: ownPorts.v4 })).toBe(serverPid);
     // Reversed ends are another socket.
-    expect(peerPid(conn4, { address: '127.0.0.1', port: child.localPort }, { address: '127.0.0.1', port })).toBe(0);
+    expect(peerPid(raw4, false, { address: '127.0.0.1', port: child.localPort }, { address: '127.0.0.1', port })).toBe(0);
+    expect(peerPids(raw4, false, [{ ours: { address: '127.0.0.1', port }, theirs: { address: '127.0.0.1', port: child.localPort } }, { ours: { address: '127.0.0.1', port }, theirs: { address: '127.0.0.1', port: 1 } }, { ours: { address: '127.0.0.1', port }, theirs: { address: '127.0.0.1', port: ownPorts.v4 } }])).toEqual([child.pid, undefined, serverPid]);
 
     const conn6 = parseTcpTable(captured('conn6'), true)!;
     expect(conn6).toContainEqual(row('::1', ownPorts.v6, '::1', fixture.v6port, 0));
-    expect(peerPid(conn6, { address: '::1', port: fixture.v6port }, { address: '::1', port: ownPorts.v6 })).toBe(0);
+    expect(peerPid(captured('conn6'), true, { address: '::1', port: fixture.v6port }, { address: '::1', port: ownPorts.v6 })).toBe(0);
 
     expect(listenersIn(parseTcpTable(captured('listen4'), false)!, port)).toEqual([{ address: '127.0.0.1', pid: 0 }]);
     expect(listenersIn(parseTcpTable(captured('listen6'), true)!, fixture.v6port)).toEqual([{ address: '::1', pid: 0 }]);
@@ -93,11 +98,17 @@ describe('Windows TCP tables', () => {
     expect(sameAddress('::1', '0:0:0:0:0:0:0:1')).toBe(true);
     expect(sameAddress('127.0.0.1', '127.0.0.2')).toBe(false);
     expect(sameAddress('::1', '127.0.0.1')).toBe(false);
-    const rows = [row('127.0.0.1', 50000, '127.0.0.1', 8787, 9, 11), row('127.0.0.1', 50000, '127.0.0.1', 8787, 10), row('::ffff:127.0.0.1', 50001, '::ffff:127.0.0.1', 8787, 11)];
-    expect(peerPid(rows, { address: '127.0.0.1', port: 8787 }, { address: '127.0.0.1', port: 50000 })).toBe(10);
-    expect(peerPid(rows, { address: '::ffff:127.0.0.1', port: 8787 }, { address: '::ffff:127.0.0.1', port: 50001 })).toBe(11);
-    expect(peerPid(rows, { address: '127.0.0.1', port: 8787 }, { address: '127.0.0.1', port: 50001 })).toBe(11);
-    expect(peerPid([rows[0]!], { address: '127.0.0.1', port: 8787 }, { address: '127.0.0.1', port: 50000 })).toBeUndefined();
+    const v4 = table([row('127.0.0.1', 50000, '127.0.0.1', 8787, 9, 11), row('127.0.0.2', 50000, '127.0.0.1', 8787, 8), row('127.0.0.1', 50000, '127.0.0.1', 8787, 10)], false);
+    expect(peerPid(v4, false, { address: '127.0.0.1', port: 8787 }, { address: '127.0.0.1', port: 50000 })).toBe(10);
+    expect(peerPid(v4, false, { address: '::ffff:127.0.0.1', port: 8787 }, { address: '::ffff:127.0.0.1', port: 50000 })).toBe(10);
+    expect(peerPid(table([row('127.0.0.1', 50000, '127.0.0.1', 8787, 9, 11)], false), false, { address: '127.0.0.1', port: 8787 }, { address: '127.0.0.1', port: 50000 })).toBeUndefined();
+    // A dual-stack peer socket, in the IPv6 table.
+    const v6 = table([row('::ffff:127.0.0.1', 50001, '::ffff:127.0.0.1', 8787, 11), row('::1', 50002, '::1', 8787, 12)], true);
+    expect(peerPid(v6, true, { address: '127.0.0.1', port: 8787 }, { address: '127.0.0.1', port: 50001 })).toBe(11);
+    expect(peerPid(v6, true, { address: '::1', port: 8787 }, { address: '::1', port: 50002 })).toBe(12);
+    expect(peerPid(v6, true, { address: '::1', port: 8787 }, { address: '::1', port: 50001 })).toBeUndefined();
+    // Bytes that are no table find nothing.
+    expect(peerPid(Buffer.alloc(2), false, { address: '::1', port: 8787 }, { address: '::1', port: 50002 })).toBeUndefined();
     const listening = [row('0.0.0.0', 8787, '0.0.0.0', 0, 1, 2), row('10.0.0.5', 8787, '0.0.0.0', 0, 2, 2), row('127.0.0.1', 8788, '0.0.0.0', 0, 3, 2), row('127.0.0.1', 8787, '127.0.0.1', 50000, 4)];
     expect(listenersIn(listening, 8787)).toEqual([{ address: '0.0.0.0', pid: 1 }]);
   });
@@ -197,7 +208,7 @@ describe('the Windows peer check over real connections', () => {
       connections: async (v6) => {
         reads++;
         await gate;
-        return v6 ? [] : rows;
+        return table(v6 ? [] : rows, v6);
       },
       owner: (pid) => (pid === 100 ? SELF : DENIED),
       self: { pid: 1, owner: SELF },
@@ -231,7 +242,7 @@ describe('the Windows peer check over real connections', () => {
 });
 
 describe('who holds a port, on Windows', () => {
-  const src = (tables: { v4?: TcpRow[] | number; v6?: TcpRow[] | number }, owners: Record<number, ProcessOwner>, self = SELF): WindowsOwnerSource => ({
+  const src = (tables: { v4?: TcpRow[] | number; v6?: TcpRow[] | number }, owners: Record<number, ProcessOwner>, self: ProcessOwner = SELF): WindowsOwnerSource => ({
     listeners: (v6) => {
       const t = v6 ? tables.v6 : tables.v4;
       return typeof t === 'number' ? t : table(t ?? [], v6);

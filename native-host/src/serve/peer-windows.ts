@@ -21,14 +21,14 @@
 import net from 'node:net';
 import type { Socket } from 'node:net';
 import type { Endpoint } from './proc-net.js';
-import { parseTcpTable, peerPid, type TcpRow } from './win-tcp-table.js';
+import { peerPids } from './win-tcp-table.js';
 import type { ProcessOwner } from './win32-ffi.js';
 import type { PeerCheck, Verdict } from './peer.js';
 
 /** What the check needs of Windows; win32-ffi.ts gives the real one, tests inject theirs. */
 export interface WindowsPeerSource {
-  /** The rows of the IPv4 (v6 false) or IPv6 connection table, undefined when it cannot be read. */
-  connections(v6: boolean): Promise<readonly TcpRow[] | undefined>;
+  /** The raw IPv4 (v6 false) or IPv6 connection table (MIB_TCP(6)TABLE_OWNER_PID), undefined when it cannot be read. */
+  connections(v6: boolean): Promise<Buffer | undefined>;
   owner(pid: number): ProcessOwner;
   /** This process's own answer (the user `serve` runs as). */
   readonly self: { pid: number; owner: ProcessOwner };
@@ -89,15 +89,13 @@ export class WindowsTableReader {
         const wanted = batch.filter((l) => !l.done && (v6 || net.isIPv4(l.theirs.address) || l.theirs.address.startsWith('::ffff:')));
         if (wanted.length === 0) continue;
         this.reads++;
-        const rows = await this.source.connections(v6).catch(() => undefined);
-        if (!rows) continue;
-        for (const l of wanted) {
-          const pid = peerPid(rows, l.ours, l.theirs);
-          if (pid !== undefined) {
-            l.done = true;
-            l.resolve(pid);
-          }
-        }
+        const table = await this.source.connections(v6).catch(() => undefined);
+        if (!table) continue;
+        peerPids(table, v6, wanted).forEach((pid, i) => {
+          if (pid === undefined) return;
+          wanted[i]!.done = true;
+          wanted[i]!.resolve(pid);
+        });
       }
     } finally {
       for (const l of batch) if (!l.done) l.resolve(undefined);
@@ -150,7 +148,7 @@ export function win32PeerSource(api: {
   return {
     async connections(v6) {
       const t = await api.tcpTableAsync(v6 ? 23 : 2, TCP_TABLE_OWNER_PID_CONNECTIONS);
-      return typeof t === 'number' ? undefined : parseTcpTable(t, v6);
+      return typeof t === 'number' ? undefined : t;
     },
     owner: (pid) => api.processOwner(pid),
     self: { pid: api.selfPid, owner: api.processOwner(api.selfPid) },

@@ -67,29 +67,28 @@ export function parseTcpTable(buf: Buffer, v6: boolean): TcpRow[] | undefined {
   const size = v6 ? V6_ROW : V4_ROW;
   if (4 + count * size > buf.length) return undefined;
   const rows: TcpRow[] = [];
-  for (let i = 0; i < count; i++) {
-    const o = 4 + i * size;
-    if (v6) {
-      rows.push({
+  for (let i = 0; i < count; i++) rows.push(rowAt(buf, 4 + i * size, v6));
+  return rows;
+}
+
+function rowAt(buf: Buffer, o: number, v6: boolean): TcpRow {
+  return v6
+    ? {
         localAddress: v6Text(buf.subarray(o, o + 16)),
         localPort: buf.readUInt16BE(o + 20),
         remoteAddress: v6Text(buf.subarray(o + 24, o + 40)),
         remotePort: buf.readUInt16BE(o + 44),
         state: buf.readUInt32LE(o + 48),
         pid: buf.readUInt32LE(o + 52),
-      });
-    } else {
-      rows.push({
+      }
+    : {
         state: buf.readUInt32LE(o),
         localAddress: [...buf.subarray(o + 4, o + 8)].join('.'),
         localPort: buf.readUInt16BE(o + 8),
         remoteAddress: [...buf.subarray(o + 12, o + 16)].join('.'),
         remotePort: buf.readUInt16BE(o + 16),
         pid: buf.readUInt32LE(o + 20),
-      });
-    }
-  }
-  return rows;
+      };
 }
 
 /** The same address however it is spelled (127.0.0.1 and ::ffff:127.0.0.1 are one). */
@@ -104,16 +103,39 @@ export function sameAddress(a: string, b: string): boolean {
 }
 
 /**
- * The pid holding the other end of a loopback connection: the live row whose local end is the
- * connection's remote one and whose remote end is ours. Undefined when no row says (gone, or in
- * TIME_WAIT, which belongs to nobody).
+ * The pid holding the other end of each loopback connection: the live row whose local end is the
+ * connection's remote one and whose remote end is ours; undefined when no row says (the peer
+ * left; a row in TIME_WAIT belongs to nobody). One pass over the raw table for a batch, making
+ * text only of the rows whose ports match: a terminal server's table holds every user's
+ * connections.
  */
-export function peerPid(rows: readonly TcpRow[], ours: Endpoint, theirs: Endpoint): number | undefined {
-  for (const r of rows) {
-    if (r.localPort !== theirs.port || r.remotePort !== ours.port || r.state === MIB_TCP_STATE_TIME_WAIT) continue;
-    if (sameAddress(r.localAddress, theirs.address) && sameAddress(r.remoteAddress, ours.address)) return r.pid;
+export function peerPids(buf: Buffer, v6: boolean, lookups: readonly { ours: Endpoint; theirs: Endpoint }[]): (number | undefined)[] {
+  const out: (number | undefined)[] = lookups.map(() => undefined);
+  if (buf.length < 4 || lookups.length === 0) return out;
+  const size = v6 ? V6_ROW : V4_ROW;
+  const count = Math.min(buf.readUInt32LE(0), Math.floor((buf.length - 4) / size));
+  // The row of a peer has local port = its port, remote port = ours.
+  const wanted = new Map<number, number[]>();
+  lookups.forEach((l, i) => {
+    const key = l.theirs.port * 65_536 + l.ours.port;
+    wanted.set(key, [...(wanted.get(key) ?? []), i]);
+  });
+  const [lp, rp, st] = v6 ? [20, 44, 48] : [8, 16, 0];
+  let left = lookups.length;
+  for (let r = 0; r < count && left > 0; r++) {
+    const o = 4 + r * size;
+    const idx = wanted.get(buf.readUInt16BE(o + lp) * 65_536 + buf.readUInt16BE(o + rp));
+    if (!idx || buf.readUInt32LE(o + st) === MIB_TCP_STATE_TIME_WAIT) continue;
+    const row = rowAt(buf, o, v6);
+    for (const i of idx) {
+      const l = lookups[i]!;
+      if (out[i] === undefined && sameAddress(row.localAddress, l.theirs.address) && sameAddress(row.remoteAddress, l.ours.address)) {
+        out[i] = row.pid;
+        left--;
+      }
+    }
   }
-  return undefined;
+  return out;
 }
 
 /** The addresses whose listener takes connections to 127.0.0.1 or ::1. */
