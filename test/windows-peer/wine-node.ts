@@ -61,6 +61,11 @@ export function winePrefix(dir: string): Record<string, string> {
   return env;
 }
 
+/** Ends the prefix's wineserver (and so its processes), so that the prefix can be removed. */
+export function stopWine(env: Record<string, string>): void {
+  spawnSync('wineserver', ['-k'], { env, stdio: 'ignore', timeout: 30_000 });
+}
+
 /**
  * One CommonJS file of `entry` and, beside it, koffi.node for win32_x64 (koffi looks for its
  * per-platform binaries by static paths: the Windows one is pointed at the copy, the others stay

@@ -4,14 +4,15 @@
  * so what is shown here is that the calls work and find our own user, in this process and in a
  * second wine process; refusing another user is tested by the logic (test/unit/windows-peer.test.ts).
  */
+import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeerFinding } from '../../native-host/src/serve/peer-windows.js';
 import type { ProcessOwner } from '../../native-host/src/serve/win32-ffi.js';
 import type { TcpRow } from '../../native-host/src/serve/win-tcp-table.js';
 import type { PortOwner } from '../../native-host/src/service/port-owner.js';
 import { tempDir } from '../helpers/temp.js';
-import { bundleForWindows, runUnderWine, wineMissing, winePrefix, wineVersion } from './wine-node.js';
+import { bundleForWindows, runUnderWine, stopWine, wineMissing, winePrefix, wineVersion } from './wine-node.js';
 
 interface ProbeResult {
   pid: number;
@@ -34,10 +35,12 @@ const why = wineMissing();
 
 describe.skipIf(why !== '')(`the Windows peer check under wine${why ? ` (skipped: ${why})` : ''}`, () => {
   let r: ProbeResult;
+  let dir: string;
+  let env: Record<string, string>;
 
   beforeAll(async () => {
-    const dir = tempDir('wine-peer');
-    const env = winePrefix(dir);
+    dir = tempDir('wine-peer');
+    env = winePrefix(dir);
     const script = await bundleForWindows(path.join(import.meta.dirname, 'probe.ts'), path.join(dir, 'bin'));
     const run = runUnderWine(env, script, ['serve'], path.join(dir, 'probe.json'));
     if (run.status !== 0) throw new Error(`the probe failed under ${wineVersion()} (${run.status}): ${run.stderr.slice(-2000)}`);
@@ -45,6 +48,12 @@ describe.skipIf(why !== '')(`the Windows peer check under wine${why ? ` (skipped
     // The figures of the report.
     console.log(`${wineVersion()}: table read ${r.tableMs.toFixed(1)} ms, process owner ${r.ownerMs.toFixed(3)} ms, verdicts ${r.seen.map((s) => `${s.ms.toFixed(0)} ms`).join(', ')}, ${r.reads} reads; at accept ${JSON.stringify(r.seen.map((s) => s.finding))}, after a write ${JSON.stringify(r.later.map((s) => s.finding))}`);
   }, 300_000);
+
+  // A prefix is some 700 MB.
+  afterAll(() => {
+    if (env) stopWine(env);
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it("reads this process's user SID and session from its token, and another wine process's by its pid", () => {
     expect(r.self).toMatchObject({ ok: true, sid: expect.stringMatching(/^S-1-5-21-\d+-\d+-\d+-\d+$/), session: expect.any(Number), user: expect.stringContaining('\\') });
