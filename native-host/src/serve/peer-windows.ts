@@ -7,6 +7,8 @@
  * - A process that cannot be opened, or whose token cannot be read, is not ours: Windows grants
  *   PROCESS_QUERY_LIMITED_INFORMATION and TOKEN_QUERY to the process's own user, and refuses them
  *   to other (non-admin) users. So "access denied" is the usual answer for another user's ERP.
+ *   Not tried on Windows here: whether a program of the same user run elevated (as administrator)
+ *   while serve is not can be opened; if not, it is closed too (run both at the same level).
  * - A connection with no row (the peer already left) or a row with pid 0 is not ours either.
  * - The same user in another session (a second RDP logon of the same account, or a program
  *   started as a scheduled task) is served: the SID is the security principal. That user already
