@@ -15,7 +15,8 @@ need=(
   "/usr/bin/xdotool:xdotool"
   "/usr/bin/openssl:openssl"
   "/usr/bin/wrk:wrk"
-  # The Windows build (node.exe, koffi's win32 binary, DPAPI, the certificate store) is tested under wine.
+  # The Windows build (node.exe, koffi's win32 binary, DPAPI, the certificate store) is tested under wine,
+  # and so are the Windows peer check and port owner.
   # PKCS#11 tests: the fake module is built on cryptoki's real header, for Linux and (mingw-w64) for
   # Windows, whose build runs under wine with node.exe from the npm registry.
   "/usr/include/p11-kit-1/p11-kit/pkcs11.h:libp11-kit-dev"

@@ -13,18 +13,30 @@
  * for it is found, and one read serves all the connections accepted before it started: a burst
  * of new connections costs a few reads, not one each.
  *
- * Elsewhere (macOS, Windows without native code) there is no way to ask yet; there the proof of
- * the client key (client-keys.ts) is what keeps another user out.
+ * Windows asks the same of its TCP table and the peer process's token (peer-windows.ts), macOS of
+ * libproc (peer-macos.ts), both through koffi. Where that cannot be loaded (or, on macOS, its
+ * answers do not look right) there is no way to ask; there the proof of the client key
+ * (client-keys.ts) is what keeps another user out, as everywhere.
  */
 import fs from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { PROC_TCP, PROC_TCP6, peerNeedles, uidAt, type Endpoint } from './proc-net.js';
+import { win32PeerSource, windowsPeerCheck, type WindowsPeerSource } from './peer-windows.js';
+import { win32Sockets } from './win32-ffi.js';
+import { darwinProcSource } from './darwin-ffi.js';
+import { macPeerCheck, type MacProcSource } from './peer-macos.js';
 
 export type Verdict = boolean | Promise<boolean>;
 
 export interface PeerCheck {
-  /** 'uid': connections are matched to the peer's user; 'none': this platform cannot tell. */
-  readonly kind: 'uid' | 'none';
+  /**
+   * 'uid': connections are matched to the peer socket's user (Linux); 'sid': to the peer process's
+   * user SID (Windows); 'process-uid': to the user of a process holding the peer socket (macOS);
+   * 'none': this platform cannot tell.
+   */
+  readonly kind: 'uid' | 'sid' | 'process-uid' | 'none';
+  /** Where a check was expected but cannot be made: why (for the log). */
+  readonly unavailable?: string;
   /** Starts the check of a new connection (serve closes it when the answer is no). */
   accepted(socket: Socket): void;
   /** Whether the connection's peer is our user: at once when known, else when the table has been read. */
@@ -156,12 +168,39 @@ export interface PeerCheckOptions {
   /** The user whose connections are served (this process's). */
   uid?: number | undefined;
   scanner?: TableScanner;
+  /** Windows: where the tables and tokens come from (the real calls unless a test gives its own). */
+  windows?: () => WindowsPeerSource;
+  /** macOS: where the processes and their sockets come from. */
+  mac?: () => MacProcSource;
+}
+
+const NONE: PeerCheck = { kind: 'none', accepted: () => undefined, verdict: () => true };
+
+/** Windows' check, or 'none' with the reason when its calls cannot be loaded (no koffi for this build). */
+function windowsCheck(source: (() => WindowsPeerSource) | undefined): PeerCheck {
+  try {
+    return windowsPeerCheck(source ? source() : win32PeerSource(win32Sockets()));
+  } catch (e) {
+    return { ...NONE, unavailable: `the Windows socket and token calls could not be loaded: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/** macOS's check, or 'none' with the reason when libproc cannot be loaded. */
+function macCheck(source: (() => MacProcSource) | undefined, uid: number | undefined): PeerCheck {
+  if (uid === undefined) return NONE;
+  try {
+    return macPeerCheck(source ? source() : darwinProcSource(), uid);
+  } catch (e) {
+    return { ...NONE, unavailable: `libproc could not be loaded: ${e instanceof Error ? e.message : String(e)}` };
+  }
 }
 
 export function peerCheck(o: PeerCheckOptions = {}): PeerCheck {
   const platform = o.platform ?? process.platform;
+  if (platform === 'win32') return windowsCheck(o.windows);
+  if (platform === 'darwin') return macCheck(o.mac, 'uid' in o ? o.uid : process.geteuid?.());
   const uid = 'uid' in o ? o.uid : process.getuid?.();
-  if (platform !== 'linux' || uid === undefined) return { kind: 'none', accepted: () => undefined, verdict: () => true };
+  if (platform !== 'linux' || uid === undefined) return NONE;
   const scanner = o.scanner ?? new TableScanner();
   const verdicts = new WeakMap<Socket, Verdict>();
   const start = (socket: Socket): Verdict => {

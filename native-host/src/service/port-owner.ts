@@ -3,11 +3,15 @@
  * when it cannot bind (SERVE_LISTEN_FAILED), and `doctor` and `service status` say whose program
  * answers on the configured port.
  *
- * Linux reads its socket table (/proc/net/tcp{,6}); macOS asks `lsof`; Windows asks `netstat -ano`
- * for the process and `tasklist /v` for its user. Where none of these tells, the owner is unknown.
+ * Linux reads its socket table (/proc/net/tcp{,6}); macOS asks `lsof`; Windows reads its listener
+ * table (GetExtendedTcpTable) for the process and that process's token for its user (through koffi,
+ * serve/win32-ffi.ts), or, when those calls cannot be loaded, asks `netstat -ano` and `tasklist /v`.
+ * Where none of these tells, the owner is unknown.
  */
 import os from 'node:os';
 import { listenersOn, type TableSource } from '../serve/proc-net.js';
+import { listenersIn, parseTcpTable } from '../serve/win-tcp-table.js';
+import { win32Sockets, AF_INET, AF_INET6, TCP_TABLE_OWNER_PID_LISTENER, type ProcessOwner } from '../serve/win32-ffi.js';
 import { runCommand, type Runner } from './runner.js';
 
 export interface PortHolder {
@@ -33,6 +37,59 @@ export interface OwnerContext {
   windowsUser?: string;
   run?: Runner;
   proc?: TableSource;
+  /** Windows: the listener tables and process owners (the real calls unless a test gives its own). */
+  windows?: () => WindowsOwnerSource;
+}
+
+export interface WindowsOwnerSource {
+  /** The raw MIB_TCP(6)TABLE_OWNER_PID of listeners, or Windows' error code. */
+  listeners(v6: boolean): Buffer | number;
+  /** The owner of a process, with its DOMAIN\user name. */
+  owner(pid: number): ProcessOwner;
+  readonly self: ProcessOwner;
+}
+
+function win32OwnerSource(): WindowsOwnerSource {
+  const w = win32Sockets();
+  return {
+    listeners: (v6) => w.tcpTable(v6 ? AF_INET6 : AF_INET, TCP_TABLE_OWNER_PID_LISTENER),
+    owner: (pid) => w.processOwner(pid, true),
+    self: w.processOwner(w.selfPid, true),
+  };
+}
+
+/**
+ * Windows, from the listener tables: a holder whose process cannot be opened (access denied) is
+ * another user's (or the system's), as serve judges its peers (peer-windows.ts).
+ */
+export function windowsPortOwner(port: number, src: WindowsOwnerSource): PortOwner {
+  const holders: (PortHolder & { sid?: string; denied?: string })[] = [];
+  for (const v6 of [false, true]) {
+    const raw = src.listeners(v6);
+    const rows = typeof raw === 'number' ? undefined : parseTcpTable(raw, v6);
+    if (!rows) {
+      if (!v6) return { who: 'unknown', holders: [], why: `GetExtendedTcpTable failed (${typeof raw === 'number' ? raw : 'unreadable table'})` };
+      continue;
+    }
+    for (const l of listenersIn(rows, port)) {
+      const h: PortHolder & { sid?: string; denied?: string } = { address: l.address, pid: l.pid };
+      if (l.pid !== 0) {
+        const o = src.owner(l.pid);
+        if (o.ok) {
+          h.sid = o.sid;
+          if (o.user) h.user = o.user;
+        } else h.denied = `${o.step} error ${o.error}`;
+      }
+      holders.push(h);
+    }
+  }
+  if (!holders.length) return { who: 'nobody' };
+  const out = holders.map(({ sid: _s, denied: _d, ...h }) => h);
+  if (!src.self.ok) return { who: 'unknown', holders: out, why: 'this process\'s own user could not be read' };
+  if (holders.some((h) => h.pid === 0)) return { who: 'unknown', holders: out.map(({ pid: _p, ...h }) => h), why: 'Windows did not say which process listens (owner pid 0)' };
+  const self = src.self.sid;
+  if (holders.every((h) => h.sid === self)) return { who: 'us', holders: out };
+  return { who: 'other', holders: out };
 }
 
 /** The user name of a uid (getent knows directory users too; `id` is there on macOS). */
@@ -99,6 +156,13 @@ export function portOwner(port: number, o: OwnerContext = {}): PortOwner {
     if (r.code !== 0 && r.stdout.trim() !== '') return { who: 'unknown', holders: [], why: `lsof exited ${r.code}` };
     holders = parseLsof(r.stdout, port);
   } else if (platform === 'win32') {
+    let src: WindowsOwnerSource | undefined;
+    try {
+      src = o.windows ? o.windows() : win32OwnerSource();
+    } catch {
+      src = undefined; // no koffi in this build: ask netstat and tasklist
+    }
+    if (src) return windowsPortOwner(port, src);
     const r4 = run('netstat', ['-ano', '-p', 'TCP']);
     const r6 = run('netstat', ['-ano', '-p', 'TCPv6']);
     if (r4.code !== 0) return { who: 'unknown', holders: [], why: `netstat exited ${r4.code}` };
