@@ -6,12 +6,13 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import http from 'node:http';
 import { authorizationFor } from '../../native-host/src/serve/client-keys.js';
+import type { PeerCheck } from '../../native-host/src/serve/peer.js';
 import { CLI } from './cli.js';
 
 export interface ServeProcess {
   port: number;
   addresses: string[];
-  peerCheck: 'uid' | 'none';
+  peerCheck: PeerCheck['kind'];
   child: ChildProcessWithoutNullStreams;
   output(): { stdout: string; stderr: string };
   stop(): Promise<number | null>;
@@ -32,7 +33,7 @@ export function startServeProcess(args: string[], env: NodeJS.ProcessEnv): Promi
       stdout += d.toString();
       const line = stdout.split('\n')[0];
       if (!stdout.includes('\n') || !line) return;
-      let ready: { port: number; addresses: string[]; peerCheck: 'uid' | 'none' };
+      let ready: { port: number; addresses: string[]; peerCheck: PeerCheck['kind'] };
       try {
         ready = JSON.parse(line) as typeof ready;
       } catch {

@@ -27,9 +27,9 @@ describe('PKCS#11 constants and names', () => {
 });
 
 describe('binding.ts', () => {
-  it('takes pkcs11js where it loads, and either one when forced', () => {
+  it('takes koffi (what the packaged builds carry), and either one when forced', () => {
     expect(process.env.ANAF_TOKEN_PKCS11_BINDING ?? '').toBe('');
-    expect(bindingName).toBe('pkcs11js');
+    expect(bindingName).toBe('koffi');
     expect(chooseBinding('koffi')).toBe(koffiBinding);
     expect(chooseBinding('pkcs11js').PKCS11).toBe(pkcs11js.PKCS11);
     expect(() => chooseBinding('ffi')).toThrow(/koffi or pkcs11js/);

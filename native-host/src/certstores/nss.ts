@@ -2,19 +2,17 @@
  * Linux: Chromium's (and Chrome's, Edge's, Brave's) own certificate database, ~/.pki/nssdb in
  * NSS's "sql:" format. NSS's software token (libsoftokn3.so) is itself a PKCS#11 module: opened
  * read-only with its own init parameters, it lists the certificates and keys the browser sees,
- * through the same PKCS#11 calls as the USB token (the pkcs11js API, which the project's other
- * binding also offers).
+ * through the same PKCS#11 binding as the USB token (pkcs11/binding.ts).
  *
  * Only the database is read: PKCS#11 modules registered in it (pkcs11.txt, a USB token's
  * driver) are the `certs` command's business.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-// CommonJS: its constants are only on the default export under ESM.
-import pkcs11js from 'pkcs11js';
 import { AppError } from '../../../shared/src/errors.js';
 import type { BrowserStoreReport } from '../../../shared/src/schemas/browser-certs.js';
 import type { CertificateDetails } from '../../../shared/src/schemas/pkcs11.js';
+import * as pkcs11js from '../pkcs11/binding.js';
 import { certificateDetails } from '../pkcs11/cert-details.js';
 
 /** Where distributions put NSS's softokn. */
@@ -44,7 +42,8 @@ export function nssDatabases(home: string, exists: (p: string) => boolean = fs.e
 export function softoknParameters(dbDir: string): string {
   // NSS's parameter syntax has no escape for a quote inside a quoted value.
   if (/['"\0]/.test(dbDir)) throw new AppError('CERT_STORE_UNAVAILABLE', `${dbDir}: a quote in the path cannot be passed to NSS`);
-  return `configdir='sql:${dbDir}' certPrefix='' keyPrefix='' secmod='secmod.db' flags=readOnly`;
+  // The trailing space: pkcs11js (selectable instead of koffi) drops the string's last byte.
+  return `configdir='sql:${dbDir}' certPrefix='' keyPrefix='' secmod='secmod.db' flags=readOnly `;
 }
 
 const trim = (s: string) => s.replace(/\0/g, '').trim();

@@ -1,7 +1,15 @@
 /** The data folder, the vault and its key: present, private, and opening every sealed value. */
 import fs from 'node:fs';
 import { AppError, messagesFor } from '../../../shared/src/errors.js';
+import type { KeyStoreKind } from '../vault/key-store.js';
 import type { Check, DoctorContext, Finding } from './check.js';
+
+/** Where the vault key is, as the user can look for it. */
+const KEY_PLACE: Record<KeyStoreKind, (keyFile: string) => string> = {
+  file: (f) => `in the file ${f}`,
+  dpapi: (f) => `in ${f}, wrapped by Windows (DPAPI) for this user`,
+  keychain: () => 'in the OS keychain',
+};
 
 const CHECK = 'vault';
 
@@ -70,7 +78,7 @@ export const vaultCheck: Check = {
       }
     }
     if (findings.length > before) return findings;
-    findings.push({ check: CHECK, status: 'ok', message: `${paths.vaultFile} opens; key in the ${vault.keyStore === 'file' ? `file ${paths.keyFile}` : 'OS keychain'}` });
+    findings.push({ check: CHECK, status: 'ok', message: `${paths.vaultFile} opens; key ${KEY_PLACE[vault.keyStore](paths.keyFile)}` });
     return findings;
   },
 };

@@ -14,9 +14,8 @@
  * Calls go through the module's CK_FUNCTION_LIST from C_GetFunctionList, as every PKCS#11
  * consumer does: some modules export nothing else.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type * as Koffi from 'koffi';
+import { loadKoffi } from '../platform/koffi.js';
 import {
   CKA_END_DATE,
   CKA_START_DATE,
@@ -118,25 +117,8 @@ export function makeTypes(koffi: typeof Koffi, ULONG: TypeSpec, packed: boolean)
   return types;
 }
 
-/**
- * koffi is CommonJS with a native addon, required where it is needed and never bundled: from
- * node_modules beside this code, else (a single executable, whose own require sees only
- * built-ins) from node_modules beside the executable.
- */
-function requireKoffi(): typeof Koffi {
-  try {
-    return createRequire(import.meta.url)('koffi') as typeof Koffi;
-  } catch (first) {
-    try {
-      return createRequire(path.join(path.dirname(process.execPath), 'anaf-token.cjs'))('koffi') as typeof Koffi;
-    } catch {
-      throw first;
-    }
-  }
-}
-
 function makeAbi() {
-  const koffi = requireKoffi();
+  const koffi = loadKoffi();
   const ulongSize = koffi.sizeof(ULONG);
   const types = makeTypes(koffi, ULONG, PACKED_STRUCTS);
   // Pointers as 'void *' (Buffers or koffi memory), CK_BBOOL as uint8, CK_RV and every CK_ULONG as 'unsigned long'.

@@ -1,8 +1,10 @@
 /**
- * The one place that picks the PKCS#11 binding: pkcs11js (a node-gyp addon) when it loads,
- * otherwise the koffi one (prebuilt for Windows and macOS, which we cannot compile pkcs11js for
- * from Linux). ANAF_TOKEN_PKCS11_BINDING=koffi|pkcs11js forces one (tests, and a way out if an
- * installed driver misbehaves with one of them). Both have the same shape (cryptoki.ts), so
+ * The one place that picks the PKCS#11 binding: the koffi one, everywhere. It is the only one the
+ * packaged builds can carry (pkcs11js is a node-gyp addon we cannot compile for Windows or macOS
+ * from Linux, and a single executable cannot load it), so the tests exercise what users run.
+ * ANAF_TOKEN_PKCS11_BINDING=pkcs11js picks pkcs11js instead in a source install: the parity tests
+ * use it as an independent reading of the same token, and it is a way out if a driver misbehaves
+ * with koffi. Both have the same shape (cryptoki.ts), so
  * inventory.ts uses `import * as pkcs11js from './binding.js'` as it used pkcs11js itself.
  */
 import { createRequire } from 'node:module';
@@ -23,11 +25,7 @@ export function chooseBinding(forced = process.env.ANAF_TOKEN_PKCS11_BINDING): P
   if (forced === 'koffi') return koffiBinding;
   if (forced === 'pkcs11js') return loadPkcs11js();
   if (forced) throw new Error(`ANAF_TOKEN_PKCS11_BINDING must be koffi or pkcs11js, not ${forced.slice(0, 40)}`);
-  try {
-    return loadPkcs11js();
-  } catch {
-    return koffiBinding;
-  }
+  return koffiBinding;
 }
 
 const binding = chooseBinding();

@@ -3,8 +3,8 @@
  * touches native code; the answers leave it as the bytes the kernel wrote, parsed in peer-macos.ts.
  * Loaded on first use, on macOS only.
  */
-import { createRequire } from 'node:module';
 import type * as Koffi from 'koffi';
+import { loadKoffi } from '../platform/koffi.js';
 import {
   BSDSHORTINFO_SIZE,
   PROC_FDINFO_SIZE,
@@ -22,7 +22,7 @@ type KoffiApi = Pick<typeof Koffi, 'load'>;
 
 export function darwinProcSource(koffi?: KoffiApi): MacProcSource {
   // Until the shared loader (platform/koffi.ts) exists, required from node_modules when first needed.
-  const k = koffi ?? (createRequire(import.meta.url)('koffi') as KoffiApi);
+  const k = koffi ?? loadKoffi();
   const lib = k.load('/usr/lib/libSystem.B.dylib');
   const listAll = lib.func('int proc_listallpids(void *buffer, int size)');
   const pidinfo = lib.func('int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int size)');

@@ -172,6 +172,10 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     // Fail closed, but say why every connection is closed.
     app.log.log('error', 'serve.peer-table-unreadable', { file: PROC_TCP, effect: 'every connection is closed unanswered' });
   }
+  if (peers.unavailable) {
+    // Served still, but only the client key's proof keeps other users out: say why.
+    app.log.log('warn', 'serve.peer-check-unavailable', { reason: peers.unavailable.slice(0, 300) });
+  }
 
   return {
     port,

@@ -7,8 +7,8 @@
  *
  * Loaded on first use, on Windows only: requiring koffi costs a few ms and maps a 1.6 MB library.
  */
-import { createRequire } from 'node:module';
 import type * as Koffi from 'koffi';
+import { loadKoffi } from '../platform/koffi.js';
 
 /** GetExtendedTcpTable's TCP_TABLE_CLASS values used here. */
 export const TCP_TABLE_OWNER_PID_LISTENER = 3;
@@ -58,14 +58,6 @@ interface Bound {
 }
 
 let bound: Bound | undefined;
-
-/**
- * koffi as the program has it. Until the shared loader (platform/koffi.ts) exists, required from
- * node_modules when first needed, as the other native packages are (vault/key-store.ts).
- */
-function loadKoffi(): KoffiApi {
-  return createRequire(import.meta.url)('koffi') as KoffiApi;
-}
 
 function bind(given?: KoffiApi): Bound {
   if (bound) return bound;
