@@ -1,8 +1,11 @@
 /**
  * Starts `anaf-token serve` as its own process and speaks to it as an ERP would (node:http, any
  * headers), with the documented handshake: a nonce from GET /v1/challenge, then
- * `Authorization: AnafToken client="…", nonce="…", proof="…"` (docs/erp-api.md).
+ * `Authorization: AnafToken client="…", nonce="…", proof="…"` (docs/erp-api.md), and, when it
+ * sends a `cnonce`, the check of the service's proof of its answer, written from the documentation
+ * (not from the service's code), as an ERP would write it.
  */
+import crypto from 'node:crypto';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import http from 'node:http';
 import { authorizationFor } from '../../native-host/src/serve/client-keys.js';
@@ -55,12 +58,37 @@ export function startServeProcess(args: string[], env: NodeJS.ProcessEnv): Promi
   });
 }
 
+/** What the ERP concluded of the service's proof (AnafToken-Server-Proof) of an answer. */
+export type ServerProofVerdict = 'valid' | 'missing' | 'wrong';
+
 export interface ErpAnswer {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: string;
   json: unknown;
+  /** Only when the request sent a cnonce. */
+  serverProof?: ServerProofVerdict;
 }
+
+/**
+ * The ERP's check, as docs/erp-api.md gives it: HMAC-SHA256 with the client key over
+ * "anaf-token-v1-server\n" + cnonce + "\n" + nonce + "\n" + Host + "\n" + status + "\n" + hex SHA-256 of the body bytes.
+ */
+export function checkServerProof(
+  key: string,
+  sent: { cnonce: string; nonce: string; host: string },
+  answer: { status: number; header: string | string[] | undefined; body: Buffer },
+): ServerProofVerdict {
+  if (typeof answer.header !== 'string' || answer.header === '') return 'missing';
+  const digest = crypto.createHash('sha256').update(answer.body).digest('hex');
+  const text = ['anaf-token-v1-server', sent.cnonce, sent.nonce, sent.host, String(answer.status), digest].join('\n');
+  const expected = crypto.createHmac('sha256', Buffer.from(key, 'ascii')).update(text, 'ascii').digest();
+  const got = Buffer.from(answer.header, 'base64url');
+  return got.length === expected.length && crypto.timingSafeEqual(got, expected) ? 'valid' : 'wrong';
+}
+
+/** A fresh cnonce: 16 random bytes, 22 base64url characters. */
+export const newCnonce = (): string => crypto.randomBytes(16).toString('base64url');
 
 /** What an ERP keeps in its settings: the client name and its key. */
 export interface ClientCredential {
@@ -74,6 +102,8 @@ export interface ErpRequest {
   as?: ClientCredential;
   /** The nonce to prove over, instead of a fresh one from /v1/challenge. */
   nonce?: string;
+  /** Ask for the service's proof of its answer over this cnonce (`true`: a fresh one) and check it. */
+  cnonce?: string | true;
   /** Sent as is; default "127.0.0.1:<port>". The proof is made over this. */
   host?: string;
   headers?: Record<string, string>;
@@ -90,14 +120,16 @@ export const erpAnswers: string[] = [];
 
 export const defaultHost = (port: number, ipv6?: boolean) => `${ipv6 ? '[::1]' : '127.0.0.1'}:${port}`;
 
-function send(port: number, path: string, o: ErpRequest, headers: Record<string, string>): Promise<ErpAnswer> {
+function send(port: number, path: string, o: ErpRequest, headers: Record<string, string>, check?: (status: number, header: string | string[] | undefined, body: Buffer) => ServerProofVerdict): Promise<ErpAnswer> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       { host: o.ipv6 ? '::1' : '127.0.0.1', port, path, method: o.method ?? 'GET', headers, agent: o.agent ?? false, ...(o.localAddress ? { localAddress: o.localAddress } : {}) },
       (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
         res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          const body = bytes.toString('utf8');
           erpAnswers.push(body);
           let json: unknown;
           try {
@@ -105,7 +137,9 @@ function send(port: number, path: string, o: ErpRequest, headers: Record<string,
           } catch {
             json = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
+          const status = res.statusCode ?? 0;
+          const verdict = check?.(status, res.headers['anaftoken-server-proof'], bytes);
+          resolve({ status, headers: res.headers, body, json, ...(verdict === undefined ? {} : { serverProof: verdict }) });
         });
       },
     );
@@ -127,7 +161,12 @@ export async function erp(port: number, path: string, o: ErpRequest = {}): Promi
   const headers: Record<string, string> = { host, ...o.headers };
   if (o.as !== undefined && headers.authorization === undefined) {
     const nonce = o.nonce ?? (await challenge(port, o));
-    headers.authorization = authorizationFor(o.as.name, o.as.key, nonce, host);
+    const cnonce = o.cnonce === true ? newCnonce() : o.cnonce;
+    headers.authorization = authorizationFor(o.as.name, o.as.key, nonce, host, cnonce);
+    if (cnonce !== undefined) {
+      const key = o.as.key;
+      return send(port, path, o, headers, (status, header, body) => checkServerProof(key, { cnonce, nonce, host }, { status, header, body }));
+    }
   }
   return send(port, path, o, headers);
 }
@@ -143,7 +182,7 @@ export class ErpClient {
   constructor(
     readonly port: number,
     readonly as: ClientCredential,
-    readonly o: Pick<ErpRequest, 'agent' | 'ipv6' | 'localAddress'> = {},
+    readonly o: Pick<ErpRequest, 'agent' | 'ipv6' | 'localAddress'> & { /** a fresh cnonce per request, the answer's proof checked */ mutual?: boolean } = {},
   ) {}
 
   async get(path: string, method = 'GET'): Promise<ErpAnswer> {
@@ -152,7 +191,8 @@ export class ErpClient {
         this.nonce = await challenge(this.port, this.o);
         this.challenges++;
       }
-      const a = await erp(this.port, path, { ...this.o, method, as: this.as, nonce: this.nonce });
+      const { mutual, ...conn } = this.o;
+      const a = await erp(this.port, path, { ...conn, method, as: this.as, nonce: this.nonce, ...(mutual ? { cnonce: true as const } : {}) });
       if (a.status !== 401 || attempt > 0 || !String(a.headers['www-authenticate']).startsWith('AnafToken')) return a;
       this.nonce = undefined;
     }

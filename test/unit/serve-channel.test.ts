@@ -8,7 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { AUTH_SCHEME, authorizationFor, parseAuthorization, proofFor, proofMatches } from '../../native-host/src/serve/client-keys.js';
+import { AUTH_SCHEME, authorizationFor, parseAuthorization, proofFor, proofMatches, serverProofFor } from '../../native-host/src/serve/client-keys.js';
 import { NonceStore } from '../../native-host/src/serve/nonces.js';
 import { TableScanner, peerCheck, scanProcFile, type TableScan } from '../../native-host/src/serve/peer.js';
 import { defaultServePort, portForId, ridFromWhoami } from '../../native-host/src/serve/port.js';
@@ -78,6 +78,34 @@ describe('the proof of a client key', () => {
       expect(parseAuthorization(header).kind, header).toBe('malformed');
     }
     expect(AUTH_SCHEME).toBe('AnafToken');
+  });
+});
+
+describe("the service's proof of an answer (cnonce)", () => {
+  const CNONCE = 'ZXJwLWNub25jZS0wMDAx';
+  const BODY = '{"profile":"firma","accessToken":"eyJ0ZXN0IjoxfQ","expiresAt":"2027-02-23T15:23:19.000Z","tokenType":"Bearer"}';
+  const sent = { cnonce: CNONCE, nonce: NONCE, host: '127.0.0.1:8787' };
+
+  it('is HMAC-SHA256 with the key over context, cnonce, nonce, Host, status and the hex SHA-256 of the body, as openssl computes it (docs/erp-api.md)', () => {
+    // D=$(printf %s "$BODY" | openssl dgst -sha256 -r | cut -c1-64)
+    // printf 'anaf-token-v1-server\n%s\n%s\n%s\n%s\n%s' "$CNONCE" "$NONCE" 127.0.0.1:8787 200 "$D" | openssl dgst -sha256 -hmac "$KEY" -binary | openssl base64 -A | tr '+/' '-_' | tr -d '='
+    expect(serverProofFor(KEY, sent, 200, BODY)).toBe('ndumLLm183j3gUjgrJ8Dq0-9mm4S7tTs-Zc4txpsZu4');
+    expect(serverProofFor(Buffer.from(KEY), sent, 200, Buffer.from(BODY))).toBe('ndumLLm183j3gUjgrJ8Dq0-9mm4S7tTs-Zc4txpsZu4');
+    for (const other of [serverProofFor(KEY, { ...sent, cnonce: `${CNONCE}x` }, 200, BODY), serverProofFor(KEY, sent, 201, BODY), serverProofFor(KEY, sent, 200, `${BODY} `)]) {
+      expect(other).not.toBe('ndumLLm183j3gUjgrJ8Dq0-9mm4S7tTs-Zc4txpsZu4');
+    }
+  });
+
+  it('is asked for with cnonce="…" (16 to 64 base64url characters) beside the other parameters', () => {
+    const proof = proofFor(KEY, NONCE, 'h');
+    const url = proof.toString('base64url');
+    expect(authorizationFor('erp', KEY, NONCE, 'h', CNONCE)).toBe(`AnafToken client="erp", nonce="${NONCE}", proof="${url}", cnonce="${CNONCE}"`);
+    expect(parseAuthorization(`AnafToken cnonce=${CNONCE}, client="erp", nonce="${NONCE}", proof="${url}"`)).toEqual({ kind: 'proof', client: 'erp', nonce: NONCE, proof, cnonce: CNONCE });
+    expect(parseAuthorization(`AnafToken client="erp", nonce="${NONCE}", proof="${url}", cnonce="${'c'.repeat(64)}"`)).toMatchObject({ kind: 'proof', cnonce: 'c'.repeat(64) });
+    for (const cnonce of ['', 'c'.repeat(15), 'c'.repeat(65), `${'c'.repeat(20)}+/`, `${'c'.repeat(20)}=`]) {
+      expect(parseAuthorization(`AnafToken client="erp", nonce="${NONCE}", proof="${url}", cnonce="${cnonce}"`).kind, cnonce).toBe('malformed');
+    }
+    expect(parseAuthorization(`AnafToken client="erp", nonce="${NONCE}", proof="${url}", cnonce="${CNONCE}", cnonce="${CNONCE}"`).kind).toBe('malformed');
   });
 });
 

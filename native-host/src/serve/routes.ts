@@ -15,7 +15,7 @@ import { tokenStatus } from '../tokens/status.js';
 import { HOST_VERSION } from '../version.js';
 import type { AccessLog } from './access-log.js';
 import type { ChallengeResponse, HealthResponse, ProfilesResponse, TokenResponse } from './api.js';
-import { WWW_AUTHENTICATE, parseAuthorization, proofMatches } from './client-keys.js';
+import { SERVER_PROOF_HEADER, WWW_AUTHENTICATE, parseAuthorization, proofMatches, serverProofFor } from './client-keys.js';
 import { apiHeaders, checkHeaders, type ApiHeaders } from './guards.js';
 import { errorBody, httpStatusFor, toAppError } from './http-errors.js';
 import type { NonceStore } from './nonces.js';
@@ -87,19 +87,26 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
-async function sendList(res: ServerResponse, status: number, list: ListBody): Promise<void> {
-  res.writeHead(status, BASE_HEADERS);
-  let ok = res.write(`{${JSON.stringify(list.key)}:[`);
-  let first = true;
-  while (!res.destroyed) {
-    if (!ok) await drained(res);
-    if (res.destroyed) return;
+/** The list's text in slices, each page read only when the previous slice was taken. */
+function* listSlices(list: ListBody): Generator<string> {
+  yield `{${JSON.stringify(list.key)}:[`;
+  for (let first = true; ; first = false) {
     const page = list.nextPage();
     if (page.length === 0) break;
-    ok = res.write((first ? '' : ',') + page.map((item) => JSON.stringify(item)).join(','));
-    first = false;
+    yield (first ? '' : ',') + page.map((item) => JSON.stringify(item)).join(',');
   }
-  res.end(']}');
+  yield ']}';
+}
+
+async function sendList(res: ServerResponse, status: number, list: ListBody): Promise<void> {
+  res.writeHead(status, BASE_HEADERS);
+  let ok = true;
+  for (const slice of listSlices(list)) {
+    if (!ok) await drained(res);
+    if (res.destroyed) return;
+    ok = res.write(slice);
+  }
+  res.end();
 }
 
 function send(res: ServerResponse, r: Reply): void {
@@ -239,13 +246,21 @@ function route(ctx: RouteContext, req: IncomingMessage, r: Route, client: string
  * unchanged (a removed key ends it at once) and for at most a minute (when "last used" is
  * written again).
  */
-const proven = new WeakMap<Socket, { header: string; host: string; client: string; nonce: string; epoch: number; at: number }>();
+const proven = new WeakMap<Socket, { header: string; host: string; client: string; nonce: string; vouch: Vouch | undefined; epoch: number; at: number }>();
 const PROVEN_MS = 60_000;
 /** last_used_at is written at most this often, so a busy ERP does not cost a disk sync per request. */
 const TOUCH_EVERY_MS = 60_000;
 
+/** What the server's proof of an answer needs: the ERP asked for it with `cnonce` (client-keys.ts). */
+interface Vouch {
+  key: Buffer;
+  cnonce: string;
+  nonce: string;
+  host: string;
+}
+
 type Auth =
-  | { ok: true; client: string }
+  | { ok: true; client: string; vouch: Vouch | undefined }
   /** `delayKey`: the refusal is a failed proof, held back by the failure delay under this key. */
   | { ok: false; refused: RefusalReason; error: AppError; delayKey?: string; client?: string };
 
@@ -257,7 +272,7 @@ function authenticate(ctx: RouteContext, req: IncomingMessage, headers: ApiHeade
   const epoch = vault.readEpoch();
   const known = proven.get(req.socket);
   if (known !== undefined && known.header === header && known.host === host && known.epoch === epoch && now - known.at < PROVEN_MS && ctx.nonces.expiresAt(known.nonce) !== undefined) {
-    return { ok: true, client: known.client };
+    return { ok: true, client: known.client, vouch: known.vouch };
   }
   proven.delete(req.socket);
   const auth = parseAuthorization(header);
@@ -289,9 +304,10 @@ function authenticate(ctx: RouteContext, req: IncomingMessage, headers: ApiHeade
       /* "last used" is informative; a busy vault must not fail the request */
     }
   }
+  const vouch = auth.cnonce === undefined ? undefined : { key: c!.key!, cnonce: auth.cnonce, nonce: auth.nonce, host };
   // The epoch after the check: "last used" may have been written.
-  if (header !== undefined) proven.set(req.socket, { header, host, client: auth.client, nonce: auth.nonce, epoch: vault.readEpoch(), at: now });
-  return { ok: true, client: auth.client };
+  if (header !== undefined) proven.set(req.socket, { header, host, client: auth.client, nonce: auth.nonce, vouch, epoch: vault.readEpoch(), at: now });
+  return { ok: true, client: auth.client, vouch };
 }
 
 async function grant(ctx: RouteContext, kind: 'token' | 'refresh', profile: string, client: string): Promise<Reply> {
@@ -309,7 +325,14 @@ async function grant(ctx: RouteContext, kind: 'token' | 'refresh', profile: stri
   }
 }
 
-function answer(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders): Reply | Promise<Reply> | undefined {
+/** The answer as sent, with the server's proof over its status and body (the whole list, when it is one). */
+function vouched(r: Reply, v: Vouch): Reply {
+  const text = r.body instanceof JsonText ? r.body.text : r.body instanceof ListBody ? [...listSlices(r.body)].join('') : JSON.stringify(r.body);
+  return new Reply(r.status, new JsonText(text), { ...r.headers, [SERVER_PROOF_HEADER]: serverProofFor(v.key, v, r.status, text) });
+}
+
+/** `proved.vouch` is set once the request proved its key and asked (cnonce) for the server's proof. */
+function answer(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders, proved: { vouch?: Vouch | undefined }): Reply | Promise<Reply> | undefined {
   // Before anything is counted against a client: these requests are not guesses, they are from browsers or to other names.
   const refused = checkHeaders(headers, ctx.hosts());
   if (refused) {
@@ -321,7 +344,10 @@ function answer(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders): R
   if (r.kind === 'health') return HEALTH;
   if (r.kind === 'challenge') return challenge(ctx);
   const auth = authenticate(ctx, req, headers);
-  if (auth.ok) return route(ctx, req, r, auth.client);
+  if (auth.ok) {
+    proved.vouch = auth.vouch;
+    return route(ctx, req, r, auth.client);
+  }
   ctx.refusals.note(auth.refused, auth.client);
   const reply = failure(auth.error, { 'WWW-Authenticate': WWW_AUTHENTICATE });
   if (auth.delayKey === undefined) return reply;
@@ -359,14 +385,27 @@ export function requestHandler(ctx: RouteContext): (req: IncomingMessage, res: S
   };
   const handle = (req: IncomingMessage, res: ServerResponse, headers: ApiHeaders) => {
     let r: Reply | Promise<Reply> | undefined;
+    const proved: { vouch?: Vouch | undefined } = {};
+    // Every answer to a proven request is vouched for when asked, its errors too.
+    const reply = (x: Reply) => {
+      const v = proved.vouch;
+      if (v === undefined) return send(res, x);
+      let out: Reply;
+      try {
+        out = vouched(x, v); // a list is read whole here: the vault may fail
+      } catch (e) {
+        out = vouched(internal(e), v);
+      }
+      send(res, out);
+    };
     try {
-      r = answer(ctx, req, headers);
+      r = answer(ctx, req, headers, proved);
     } catch (e) {
       r = internal(e);
     }
     if (r === undefined) req.socket.destroy();
-    else if (r instanceof Reply) send(res, r);
-    else void r.catch(internal).then((x) => send(res, x));
+    else if (r instanceof Reply) reply(r);
+    else void r.catch(internal).then(reply);
   };
   // Another OS user's connection: no answer at all, not even an error (server.ts closes it and counts it).
   const refusePeer = (req: IncomingMessage) => req.socket.destroy();
