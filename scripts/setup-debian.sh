@@ -14,6 +14,8 @@ need=(
   "/usr/bin/xvfb-run:xvfb"
   "/usr/bin/xdotool:xdotool"
   "/usr/bin/openssl:openssl"
+  # docs/erp-api.md's curl example is run by test/integration/serve-mutual.test.ts.
+  "/usr/bin/curl:curl"
   "/usr/bin/wrk:wrk"
   # The Windows build (node.exe, koffi's win32 binary, DPAPI, the certificate store) is tested under wine,
   # and so are the Windows peer check and port owner.

@@ -7,6 +7,7 @@
  * request. The ERP-side check is the test client's own (test/helpers/serve-process.ts), written
  * from docs/erp-api.md.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -46,6 +47,33 @@ async function listener(port: number, answer: (req: http.IncomingMessage, res: h
   });
   await new Promise<void>((resolve, reject) => s.once('error', reject).listen(port, '127.0.0.1', resolve));
   return s;
+}
+
+/**
+ * The documented curl + openssl check, as docs/erp-api.md prints it: the curl example's lines up
+ * to the proof (with this test's port), then the block marked "server-proof: curl".
+ */
+function docsCurlCheck(port: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const doc = fs.readFileSync(path.join(import.meta.dirname, '../../docs/erp-api.md'), 'utf8');
+  const fenced = (from: number) => {
+    const start = doc.indexOf('```sh\n', from) + '```sh\n'.length;
+    return doc.slice(start, doc.indexOf('```', start));
+  };
+  const example = fenced(doc.indexOf('### curl (with openssl)'));
+  const prove = example.slice(0, example.indexOf('AUTH=')).replace(/^HOSTPORT=.*$/m, `HOSTPORT=127.0.0.1:${port}`);
+  const check = fenced(doc.indexOf('<!-- server-proof: curl'));
+  // Not spawnSync: the listener playing the squatter answers from this process's event loop.
+  const child = spawn('bash', ['-euo', 'pipefail', '-c', prove + check], {
+    cwd: tempDir('docs-curl'),
+    env: { PATH: process.env.PATH, ANAF_TOKEN_CLIENT: cred.name, ANAF_TOKEN_KEY: cred.key, NO_PROXY: '*', no_proxy: '*' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 20_000,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 const closeServer = (s: http.Server) => new Promise<void>((resolve) => s.close(() => resolve()));
@@ -171,6 +199,27 @@ describe('the service proves its answers to an ERP that asks', () => {
       } finally {
         await closeServer(fake);
       }
+    }
+  });
+
+  it("the documentation's curl + openssl lines accept serve's answer and refuse a listener's made-up token", async () => {
+    const s = await serve();
+    const port = s.port;
+    const ok = await docsCurlCheck(port);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(tokenResponseSchema.parse(JSON.parse(ok.stdout)).accessToken).toBe(ACCESS);
+    await running.pop()!.stop();
+    const fake = await listener(port, (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'AnafToken-Server-Proof': 'A'.repeat(43) });
+      res.end(JSON.stringify({ profile: 'firma', accessToken: 'made-up', expiresAt: new Date(Date.now() + DAY).toISOString(), tokenType: 'Bearer' }));
+    });
+    try {
+      const refused = await docsCurlCheck(port);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toContain('not anaf-token serve');
+    } finally {
+      await closeServer(fake);
     }
   });
 
