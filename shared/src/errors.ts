@@ -150,6 +150,11 @@ const catalogue = {
     en: 'This profile was changed outside anaf-token (its server address, client ID or callback URL in the vault no longer match what its client secret and tokens were saved with), so they were not opened and nothing was sent to ANAF. Check the profile and save it again with its client secret (extension: Settings; command line: "anaf-token profile remove", then "anaf-token profile add"), then authorize again with the USB key.',
     ro: 'Acest profil a fost modificat în afara anaf-token (adresa serverului, client ID sau adresa de callback din seif nu mai corespund celor cu care au fost salvate client secret și tokenurile), așa că nu au fost deschise și nu s-a trimis nimic la ANAF. Verificați profilul și salvați-l din nou cu client secret (extensia: Setări; linia de comandă: "anaf-token profile remove", apoi "anaf-token profile add"), apoi autorizați din nou cu cheia USB.',
   },
+  VAULT_ROLLED_BACK: {
+    exit: EXIT.vault,
+    en: 'The token vault file is an older copy, from before the vault was upgraded, put back in place of the current one (from a backup, or by another program). Whoever put it there could have changed its profiles, so it is not upgraded again and nothing in it is used. Put the current vault file back. If you no longer have it, move this one away and set the profiles up again ("anaf-token profile add", then authorize with the USB key).',
+    ro: 'Fișierul seifului de tokenuri este o copie mai veche, de dinaintea actualizării seifului, pusă în locul celui curent (dintr-o copie de siguranță sau de alt program). Cine a pus-o acolo putea modifica profilurile din ea, așa că nu este actualizată din nou și nu se folosește nimic din ea. Puneți la loc fișierul curent al seifului. Dacă nu îl mai aveți, mutați-l pe acesta deoparte și configurați din nou profilurile ("anaf-token profile add", apoi autorizați cu cheia USB).',
+  },
   VAULT_ERROR: {
     exit: EXIT.vault,
     en: 'The token vault could not be read or written. Check the permissions of the data folder.',

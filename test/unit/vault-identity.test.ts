@@ -15,6 +15,8 @@ import { checkToken } from '../../native-host/src/tokens/check-token.js';
 import { refreshDue, refreshProfile, validAccessToken } from '../../native-host/src/tokens/refresh.js';
 import { open, seal } from '../../native-host/src/vault/crypto.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
+import { decodeKeyRecord, encodeKeyRecord, verifiedFloor } from '../../native-host/src/vault/key-record.js';
+import { fileKeyStore } from '../../native-host/src/vault/key-store.js';
 import type { Paths } from '../../native-host/src/config/paths.js';
 import { tempPaths } from '../helpers/temp.js';
 
@@ -48,7 +50,12 @@ function withDb<T>(paths: Paths, fn: (db: DatabaseSync) => T): T {
   }
 }
 
-const keyOf = (paths: Paths) => Buffer.from(fs.readFileSync(paths.keyFile, 'utf8').trim(), 'base64');
+/** The key from the key file: plain base64 (older builds, floor 1) or `anaf-token-key:<floor>:<base64>:<tag>`. */
+const keyOf = (paths: Paths) => {
+  const text = fs.readFileSync(paths.keyFile, 'utf8').trim();
+  return Buffer.from(text.startsWith('anaf-token-key:') ? text.split(':')[2]! : text, 'base64');
+};
+const keyFileText = (paths: Paths) => fs.readFileSync(paths.keyFile, 'utf8');
 const keyCheckOf = (paths: Paths) => Buffer.from(withDb(paths, (db) => firstValue(db.prepare("SELECT v FROM meta WHERE k = 'key_check'")) as string), 'base64');
 const opensUnder = (key: Buffer, sealed: Buffer, aad: string) => {
   try {
@@ -61,10 +68,12 @@ const opensUnder = (key: Buffer, sealed: Buffer, aad: string) => {
 
 /**
  * A vault as the builds before identity binding wrote it: every value sealed under the old
- * associated data (spelled out here, not taken from the code under test), schema version 1.
+ * associated data (spelled out here, not taken from the code under test), schema version 1, and
+ * its key file as they wrote it (the key in base64, nothing else).
  */
 function sealTheOldWay(paths: Paths, profiles: string[]): void {
   const key = keyOf(paths);
+  fs.writeFileSync(paths.keyFile, `${key.toString('base64')}\n`, { mode: 0o600 });
   withDb(paths, (db) => {
     db.prepare("UPDATE meta SET v = ? WHERE k = 'key_check'").run(seal(key, KEY_CHECK_PLAINTEXT, 'meta:key_check').toString('base64'));
     db.prepare("UPDATE meta SET v = '1' WHERE k = 'schema_version'").run();
@@ -370,5 +379,156 @@ describe('migrating a vault sealed before identity binding', () => {
     const key = keyOf(paths);
     expect(opensUnder(key, keyCheckOf(paths), 'meta:key_check:v2')).toBe(true);
     expect(opensUnder(key, keyCheckOf(paths), 'meta:key_check')).toBe(false);
+  });
+});
+
+describe('a copy of the vault from before its migration, put back afterwards', () => {
+  /** The vault file alone, as a backup or another program holds it (the WAL is folded in at close). */
+  const copyOf = (paths: Paths) => fs.readFileSync(paths.vaultFile);
+  function putBack(paths: Paths, copy: Buffer): void {
+    for (const f of [`${paths.vaultFile}-wal`, `${paths.vaultFile}-shm`]) fs.rmSync(f, { force: true });
+    fs.writeFileSync(paths.vaultFile, copy);
+  }
+  const rolledBack = expect.objectContaining({ code: 'VAULT_ROLLED_BACK' });
+
+  /** An old vault, its copy taken before the migration, then migrated by a first use. */
+  function migratedWithOldCopy() {
+    const { paths, vault } = seeded();
+    vault.close();
+    sealTheOldWay(paths, ['firma']);
+    const oldKeyFile = keyFileText(paths);
+    expect(oldKeyFile).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
+    const copy = copyOf(paths);
+    const v = Vault.open({ paths, env });
+    expect(v.clientSecret('firma')).toBe(`${SECRET}-firma`); // migrated
+    v.close();
+    return { paths, copy, oldKeyFile, key: keyOf(paths) };
+  }
+
+  it('records the migration with the key, outside the vault file: the key file now says schema 2, with the same key', () => {
+    const { paths, key } = migratedWithOldCopy();
+    const text = keyFileText(paths);
+    expect(text).toMatch(/^anaf-token-key:2:[A-Za-z0-9+/]{43}=:[A-Za-z0-9_-]{22}\n$/);
+    expect(keyOf(paths).equals(key)).toBe(true);
+    expect(fs.statSync(paths.keyFile).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(paths.dataDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // A new vault's key starts there.
+    const fresh = seeded();
+    fresh.vault.close();
+    expect(keyFileText(fresh.paths)).toMatch(/^anaf-token-key:2:/);
+  });
+
+  it('is refused (VAULT_ROLLED_BACK), not migrated again, even with its server changed in the file', () => {
+    const { paths, copy, key } = migratedWithOldCopy();
+    putBack(paths, copy);
+    // The old copy bound nothing to the server: whoever put it back may have changed it.
+    withDb(paths, (db) => db.prepare("UPDATE profiles SET env = 'https://evil.example' WHERE name = 'firma'").run());
+    const sealedBefore = withDb(paths, (db) => asBuffer(firstValue(db.prepare("SELECT secret FROM profiles WHERE name = 'firma'")) as Uint8Array));
+    const v = Vault.open({ paths, env });
+    expect(() => v.clientSecret('firma')).toThrowError(rolledBack);
+    expect(() => v.readTokens('firma')).toThrowError(rolledBack);
+    expect(() => v.checkKey()).toThrowError(rolledBack);
+    expect(() => v.saveProfile({ ...FIRMA, name: 'new', clientSecret: SECRET }, 'create')).toThrowError(rolledBack);
+    v.close();
+    // Nothing was re-sealed: the copy still holds its old check value and its old sealed secret.
+    expect(opensUnder(key, keyCheckOf(paths), 'meta:key_check')).toBe(true);
+    const sealedAfter = withDb(paths, (db) => asBuffer(firstValue(db.prepare("SELECT secret FROM profiles WHERE name = 'firma'")) as Uint8Array));
+    expect(sealedAfter.equals(sealedBefore)).toBe(true);
+    // And the refusal says what to do, in both languages.
+    const err = (() => {
+      const w = Vault.open({ paths, env });
+      try {
+        w.checkKey();
+      } catch (e) {
+        return e as Error & { toPayload(): { message: { ro: string; en: string } } };
+      } finally {
+        w.close();
+      }
+      return undefined;
+    })();
+    expect(err?.toPayload().message.en).toContain('older copy');
+    expect(err?.toPayload().message.ro).toContain('copie mai veche');
+  });
+
+  it('is refused when the number in the key file was turned down in place, which breaks its tag', () => {
+    const { paths, copy } = migratedWithOldCopy();
+    putBack(paths, copy);
+    fs.writeFileSync(paths.keyFile, keyFileText(paths).replace(/^anaf-token-key:2:/, 'anaf-token-key:1:'));
+    const v = Vault.open({ paths, env });
+    expect(() => v.clientSecret('firma')).toThrowError(expect.objectContaining({ code: 'VAULT_ERROR', detail: 'the vault key file is damaged' }));
+    v.close();
+    // Nor can the prefix be blanked out in place: the old form must start with the key itself.
+    fs.writeFileSync(paths.keyFile, keyFileText(paths).replace(/^anaf-token-key:1:/, ' '.repeat(17)).replace(/:[A-Za-z0-9_-]{22}\n$/, '\n'));
+    expect(() => Vault.open({ paths, env })).toThrowError(expect.objectContaining({ code: 'VAULT_ERROR' }));
+  });
+
+  it('a crash after the migration, before the key file was written: the next use writes it, and a copy is refused from then on', () => {
+    const { paths, copy, oldKeyFile } = migratedWithOldCopy();
+    const migrated = copyOf(paths);
+    // As if the process had died between the commit and the key file: the migrated vault, the old key file.
+    fs.writeFileSync(paths.keyFile, oldKeyFile);
+    const v = Vault.open({ paths, env });
+    expect(v.readTokens('firma')).toMatchObject({ accessToken: `${ACCESS}-firma` });
+    v.close();
+    expect(keyFileText(paths)).toMatch(/^anaf-token-key:2:/);
+    putBack(paths, copy);
+    const w = Vault.open({ paths, env });
+    expect(() => w.clientSecret('firma')).toThrowError(rolledBack);
+    w.close();
+    // The current file put back: everything opens again.
+    putBack(paths, migrated);
+    const back = Vault.open({ paths, env });
+    expect(back.clientSecret('firma')).toBe(`${SECRET}-firma`);
+    back.close();
+  });
+
+  it('several connections: one that opened before the migration (and read the old floor) still finds it done, and is not refused', () => {
+    const { paths, vault } = seeded();
+    vault.close();
+    sealTheOldWay(paths, ['firma']);
+    const a = Vault.open({ paths, env });
+    const b = Vault.open({ paths, env });
+    expect(a.clientSecret('firma')).toBe(`${SECRET}-firma`);
+    expect(keyFileText(paths)).toMatch(/^anaf-token-key:2:/);
+    expect(b.readTokens('firma')).toMatchObject({ refreshToken: `${REFRESH}-firma` });
+    a.close();
+    b.close();
+  });
+});
+
+describe('key records (the key and its vault schema floor)', () => {
+  const key = Buffer.alloc(32, 9);
+  it('floor 1 is the plain base64 every build wrote; a higher floor is tagged with the key', () => {
+    expect(encodeKeyRecord(key, 1)).toBe(key.toString('base64'));
+    const two = encodeKeyRecord(key, 2);
+    expect(two).toMatch(/^anaf-token-key:2:[A-Za-z0-9+/]{43}=:[A-Za-z0-9_-]{22}$/);
+    expect(verifiedFloor(two, 'damaged')).toEqual({ key, floor: 2 });
+    expect(verifiedFloor(key.toString('base64'), 'damaged')).toEqual({ key, floor: 1 });
+    // The number cannot be changed without the key: not up, not down (to 1 in the long form either).
+    for (const forged of [two.replace(':2:', ':3:'), two.replace(':2:', ':1:'), two.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))]) {
+      expect(() => verifiedFloor(forged, 'damaged'), forged).toThrow('damaged');
+    }
+    // Leading white space, a cut key, anything else: damaged, never another key.
+    for (const bad of [` ${key.toString('base64')}`, key.toString('base64').slice(1), `${two}x`, 'dpapi:AAAA', '']) {
+      expect(() => decodeKeyRecord(bad, 'damaged'), bad).toThrow('damaged');
+    }
+  });
+
+  it('the file store raises the floor only over its own key, only upwards, and keeps the key', () => {
+    const dir = tempPaths('key-floor').dataDir;
+    fs.mkdirSync(dir, { recursive: true });
+    const keyFile = `${dir}/vault.key`;
+    const store = fileKeyStore(keyFile);
+    const k = store.create();
+    expect(fs.readFileSync(keyFile, 'utf8')).toBe(`${k.toString('base64')}\n`);
+    expect(store.raiseFloor(Buffer.alloc(32, 1), 2)).toBe(false); // another key: not written
+    expect(store.readRecord()).toEqual({ key: k, floor: 1 });
+    expect(store.raiseFloor(k, 2)).toBe(true);
+    expect(store.raiseFloor(k, 2)).toBe(false);
+    expect(store.raiseFloor(k, 1)).toBe(false);
+    expect(store.verifiedRecord()).toEqual({ key: k, floor: 2 });
+    expect(store.read()!.equals(k)).toBe(true);
+    expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(() => store.create()).toThrow(/EEXIST/);
   });
 });

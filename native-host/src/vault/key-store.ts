@@ -8,12 +8,16 @@
  * ANAF_TOKEN_KEYSTORE=file|keychain|auto chooses; `keychain` means the OS's own protection
  * (DPAPI on Windows). auto tries Secret Service only where one is expected to answer (a Linux
  * session without D-Bus has none, and probing it can hang). A vault records the kind it used.
+ *
+ * Each store keeps a key record (key-record.ts): the key, and the lowest vault schema it may
+ * open, which only moves up, written back whole (never a second item that could go astray).
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { dpapiProtect, dpapiUnprotect } from '../platform/dpapi.js';
 import { keychainAddPassword, keychainFindPassword } from '../platform/mac-keychain.js';
 import { newKey } from './crypto.js';
+import { decodeKeyRecord, encodeKeyRecord, verifiedFloor, type KeyRecord } from './key-record.js';
 
 export type KeyStoreKind = 'keychain' | 'file' | 'dpapi';
 
@@ -24,13 +28,61 @@ export interface KeyStore {
   kind: KeyStoreKind;
   /** Returns the key, or undefined when none was stored yet. */
   read(): Buffer | undefined;
-  create(): Buffer;
+  /** The key and the schema floor it claims (no node:crypto). */
+  readRecord(): KeyRecord | undefined;
+  /** Read again, with the floor's tag checked: what a refusal may rest on. */
+  verifiedRecord(): KeyRecord | undefined;
+  /** A new key, recorded with this floor (default 1: the form every build can read). */
+  create(floor?: number): Buffer;
+  /**
+   * Records that `key`'s vault reached schema `floor`. Writes only when the store still holds
+   * this very key at a lower floor; the key itself is written back unchanged. True when written.
+   */
+  raiseFloor(key: Buffer, floor: number): boolean;
 }
 
-/** The key file's text, or undefined when there is none. */
+/** How one kind of store reads and writes a record's text. */
+interface RecordIo {
+  kind: KeyStoreKind;
+  /** The record's text, or undefined when none is stored. */
+  load(): string | undefined;
+  /** `fresh`: there was none (fail if another process wrote one meanwhile); else replace it whole. */
+  save(text: string, fresh: boolean): void;
+  damaged: string;
+}
+
+function storeOver(io: RecordIo): KeyStore {
+  const readRecord = () => {
+    const text = io.load();
+    return text === undefined ? undefined : decodeKeyRecord(text, io.damaged);
+  };
+  const verifiedRecord = () => {
+    const text = io.load();
+    return text === undefined ? undefined : verifiedFloor(text, io.damaged);
+  };
+  return {
+    kind: io.kind,
+    read: () => readRecord()?.key,
+    readRecord,
+    verifiedRecord,
+    create(floor = 1) {
+      const key = newKey();
+      io.save(encodeKeyRecord(key, floor), true);
+      return key;
+    },
+    raiseFloor(key, floor) {
+      const now = verifiedRecord();
+      if (now === undefined || !now.key.equals(key) || now.floor >= floor) return false;
+      io.save(encodeKeyRecord(key, floor), false);
+      return true;
+    },
+  };
+}
+
+/** The key file's text, or undefined when there is none. Only trailing white space is dropped (key-record.ts). */
 function readKeyFile(keyFile: string): string | undefined {
   try {
-    return fs.readFileSync(keyFile, 'utf8').trim();
+    return fs.readFileSync(keyFile, 'utf8').trimEnd();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
@@ -42,26 +94,43 @@ function writeKeyFile(keyFile: string, text: string): void {
   fs.writeFileSync(keyFile, text + '\n', { mode: 0o600, flag: 'wx' });
 }
 
+/**
+ * Replaces the key file whole: a new 0600 file, synced, renamed over the old one. A crash leaves
+ * the old file or the new one (both hold the same key), at worst a stray temporary file.
+ */
+function replaceKeyFile(keyFile: string, text: string): void {
+  const tmp = `${keyFile}.${process.pid}.${process.hrtime.bigint()}.tmp`;
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    fs.writeSync(fd, text + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.renameSync(tmp, keyFile);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+const saveKeyFile = (keyFile: string) => (text: string, fresh: boolean) => (fresh ? writeKeyFile(keyFile, text) : replaceKeyFile(keyFile, text));
+
 /** A DPAPI-wrapped key file starts with this, so that neither kind takes the other's file for its own. */
 const DPAPI_PREFIX = 'dpapi:';
 
 export function fileKeyStore(keyFile: string): KeyStore {
-  return {
+  return storeOver({
     kind: 'file',
-    read() {
+    load() {
       const text = readKeyFile(keyFile);
-      if (text === undefined) return undefined;
-      if (text.startsWith(DPAPI_PREFIX)) throw new Error('the vault key file holds a key wrapped by Windows (DPAPI), not a plain key');
-      const key = Buffer.from(text, 'base64');
-      if (key.length !== 32) throw new Error('the vault key file is damaged');
-      return key;
+      if (text?.startsWith(DPAPI_PREFIX)) throw new Error('the vault key file holds a key wrapped by Windows (DPAPI), not a plain key');
+      return text;
     },
-    create() {
-      const key = newKey();
-      writeKeyFile(keyFile, key.toString('base64'));
-      return key;
-    },
-  };
+    save: saveKeyFile(keyFile),
+    damaged: 'the vault key file is damaged',
+  });
 }
 
 /** Names the product to DPAPI: without the same entropy, another program of the user cannot unwrap our key. */
@@ -69,26 +138,30 @@ const DPAPI_ENTROPY = Buffer.from('anaf-token vault key v1', 'utf8');
 const DPAPI_DESCRIPTION = 'anaf-token vault key';
 
 /** Windows: the key wrapped by DPAPI for the current user, in the key file beside the vault. */
+/**
+ * Windows: the key record wrapped by DPAPI for the current user, in the key file beside the vault.
+ * DPAPI's own integrity check covers the floor too. A floor-1 record is wrapped as the raw 32
+ * bytes, as builds before floors wrote it.
+ */
 export function dpapiKeyStore(keyFile: string): KeyStore {
-  return {
+  return storeOver({
     kind: 'dpapi',
-    read() {
+    load() {
       const text = readKeyFile(keyFile);
       if (text === undefined) return undefined;
       if (!text.startsWith(DPAPI_PREFIX)) throw new Error('the vault key file does not hold a DPAPI-wrapped key');
-      const key = dpapiUnprotect(Buffer.from(text.slice(DPAPI_PREFIX.length), 'base64'), DPAPI_ENTROPY);
-      if (key.length !== 32) throw new Error('the DPAPI-wrapped vault key is damaged');
-      return key;
+      const plain = dpapiUnprotect(Buffer.from(text.slice(DPAPI_PREFIX.length), 'base64'), DPAPI_ENTROPY);
+      return plain.length === 32 ? plain.toString('base64') : plain.toString('utf8');
     },
-    create() {
-      const key = newKey();
-      const wrapped = dpapiProtect(key, DPAPI_ENTROPY, DPAPI_DESCRIPTION);
+    save(text, fresh) {
+      const plain = text.startsWith('anaf-token-key:') ? Buffer.from(text, 'utf8') : Buffer.from(text, 'base64');
+      const wrapped = dpapiProtect(plain, DPAPI_ENTROPY, DPAPI_DESCRIPTION);
       // Unwrapped again before it is kept: a key that cannot be read back must not seal anything.
-      if (!dpapiUnprotect(wrapped, DPAPI_ENTROPY).equals(key)) throw new Error('DPAPI did not give the vault key back');
-      writeKeyFile(keyFile, DPAPI_PREFIX + wrapped.toString('base64'));
-      return key;
+      if (!dpapiUnprotect(wrapped, DPAPI_ENTROPY).equals(plain)) throw new Error('DPAPI did not give the vault key back');
+      saveKeyFile(keyFile)(DPAPI_PREFIX + wrapped.toString('base64'), fresh);
     },
-  };
+    damaged: 'the DPAPI-wrapped vault key is damaged',
+  });
 }
 
 interface KeyringEntry {
@@ -106,25 +179,17 @@ function loadKeyring(): KeyringModule | undefined {
   }
 }
 
-function decodeKeychainValue(v: string | null | undefined): Buffer | undefined {
-  if (!v) return undefined;
-  const key = Buffer.from(v, 'base64');
-  if (key.length !== 32) throw new Error('the vault key in the keychain is damaged');
-  return key;
-}
+const KEYCHAIN_DAMAGED = 'the vault key in the keychain is damaged';
 
-/** macOS: the login keychain through /usr/bin/security (see platform/mac-keychain.ts). */
+/** macOS: the login keychain through /usr/bin/security (see platform/mac-keychain.ts); `add -U` replaces the item. */
 export function macKeychainKeyStore(namespace: string): KeyStore {
   const account = `${ACCOUNT}:${namespace}`;
-  return {
+  return storeOver({
     kind: 'keychain',
-    read: () => decodeKeychainValue(keychainFindPassword(SERVICE, account)),
-    create() {
-      const key = newKey();
-      keychainAddPassword(SERVICE, account, key.toString('base64'));
-      return key;
-    },
-  };
+    load: () => keychainFindPassword(SERVICE, account) || undefined,
+    save: (text) => keychainAddPassword(SERVICE, account, text),
+    damaged: KEYCHAIN_DAMAGED,
+  });
 }
 
 /** The OS keychain: the login keychain on macOS, Secret Service elsewhere (@napi-rs/keyring). */
@@ -133,15 +198,12 @@ export function keychainKeyStore(namespace: string, platform: NodeJS.Platform = 
   const mod = loadKeyring();
   if (!mod) return undefined;
   const entry = new mod.Entry(SERVICE, `${ACCOUNT}:${namespace}`);
-  return {
+  return storeOver({
     kind: 'keychain',
-    read: () => decodeKeychainValue(entry.getPassword()),
-    create() {
-      const key = newKey();
-      entry.setPassword(key.toString('base64'));
-      return key;
-    },
-  };
+    load: () => entry.getPassword() || undefined,
+    save: (text) => entry.setPassword(text),
+    damaged: KEYCHAIN_DAMAGED,
+  });
 }
 
 export function keychainExpected(env: NodeJS.ProcessEnv = process.env, platform = process.platform): boolean {

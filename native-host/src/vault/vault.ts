@@ -10,7 +10,7 @@ import { registerSecret } from '../log/logger.js';
 import { ensurePrivateDir, type Paths } from '../config/paths.js';
 import { open, seal } from './crypto.js';
 import { nodeCrypto } from './node-crypto.js';
-import { chooseKeyStore, keyStoreOfKind, type KeyStoreKind } from './key-store.js';
+import { chooseKeyStore, keyStoreOfKind, type KeyStore, type KeyStoreKind } from './key-store.js';
 import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import type { ClientAuthMethod } from '../oauth/anaf-client.js';
 import { leaseOwnerGone } from './lease-owner.js';
@@ -231,6 +231,9 @@ export class Vault {
   readonly keyStore: KeyStoreKind;
   private readonly db: DatabaseSync;
   private readonly key: Buffer;
+  /** Where the key lives, and the schema floor recorded with it (key-record.ts) as read at open. */
+  private readonly store: KeyStore;
+  private keyFloor: number;
   /** The sealed check value the key must open before it seals or opens anything; undefined once it has. */
   private keyCheck: Buffer | undefined;
   private readonly now: () => number;
@@ -242,11 +245,13 @@ export class Vault {
   /** Counts the times the cached reads were dropped: equal numbers, same vault contents. */
   private readsEpoch = 0;
 
-  private constructor(db: DatabaseSync, key: Buffer, keyCheck: Buffer | undefined, keyStore: KeyStoreKind, now: () => number) {
+  private constructor(db: DatabaseSync, key: Buffer, keyCheck: Buffer | undefined, store: KeyStore, keyFloor: number, now: () => number) {
     this.db = db;
     this.key = key;
     this.keyCheck = keyCheck;
-    this.keyStore = keyStore;
+    this.store = store;
+    this.keyStore = store.kind;
+    this.keyFloor = keyFloor;
     this.now = now;
   }
 
@@ -280,15 +285,17 @@ export class Vault {
       };
       // The key is proven against key_check at its first use (sealingKey), not here: a status
       // read touches no sealed value, and the proof would load node:crypto into every process.
-      const ready = (): { key: Buffer; keyCheck: Buffer | undefined; kind: KeyStoreKind } | undefined => {
+      type Ready = { key: Buffer; keyCheck: Buffer | undefined; store: KeyStore; floor: number };
+      const ready = (): Ready | undefined => {
         if (!hasMeta()) return undefined;
         const version = storedVersion();
         const kind = meta('key_store') as KeyStoreKind | undefined;
         // The schema text itself, not a hash of it: comparing needs no crypto and is exact.
         if (kind === undefined || meta('schema_sql') !== SCHEMA_SQL || version !== String(SCHEMA_VERSION)) return undefined;
-        const key = keyStoreOfKind(kind, paths.keyFile, meta('key_namespace') ?? '').read();
-        if (!key) throw new AppError('VAULT_LOCKED', `no key in the ${kind}`);
-        return { key, keyCheck: Buffer.from(meta('key_check') ?? '', 'base64'), kind };
+        const store = keyStoreOfKind(kind, paths.keyFile, meta('key_namespace') ?? '');
+        const record = store.readRecord();
+        if (!record) throw new AppError('VAULT_LOCKED', `no key in the ${kind}`);
+        return { key: record.key, keyCheck: Buffer.from(meta('key_check') ?? '', 'base64'), store, floor: record.floor };
       };
       const init = () => {
         storedVersion();
@@ -304,14 +311,18 @@ export class Vault {
         if (existing) return existing;
         const namespace = nodeCrypto().randomBytes(8).toString('hex');
         const store = chooseKeyStore(paths.keyFile, namespace, opts.env);
-        const key = store.read() ?? store.create();
+        // A key left from an earlier vault keeps its floor (raised at its first use); a new one starts at this schema.
+        const record = store.readRecord() ?? { key: store.create(SCHEMA_VERSION), floor: SCHEMA_VERSION };
         setMeta('key_store', store.kind);
         setMeta('key_namespace', namespace);
-        setMeta('key_check', seal(key, KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD).toString('base64'));
-        return { key, keyCheck: undefined, kind: store.kind }; // it has just sealed the check value
+        setMeta('key_check', seal(record.key, KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD).toString('base64'));
+        return { key: record.key, keyCheck: undefined, store, floor: record.floor }; // it has just sealed the check value
       };
-      const { key, keyCheck, kind } = ready() ?? immediate(db, init);
-      return new Vault(db, key, keyCheck, kind, now);
+      const r: Ready = ready() ?? immediate(db, init);
+      const vault = new Vault(db, r.key, r.keyCheck, r.store, r.floor, now);
+      // A new vault's check value is sealed under this schema: its key's floor may rise at once (a key kept from an old vault).
+      if (r.keyCheck === undefined) vault.recordKeyFloor();
+      return vault;
     } catch (e) {
       db.close();
       if (e instanceof AppError) throw e;
@@ -767,17 +778,43 @@ export class Vault {
    * value itself under the new one, in one transaction. Once the check value opens under the new
    * associated data the old one is never tried again, and without the key nobody can seal a new
    * check value to turn that back (a plain marker could be reset).
+   *
+   * What the vault file cannot say is that it was migrated once: a copy from before, put back by
+   * someone who can write the file, would migrate again, with whatever they changed in it. So
+   * once a migrated vault is seen, that is recorded with the key (its floor, key-record.ts), after
+   * the migration committed; a vault whose key's floor is past its check value is refused
+   * (VAULT_ROLLED_BACK). Recording it after the commit keeps every crash safe: at worst a
+   * migrated vault whose floor is not written yet, which the next process writes.
    */
   checkKey(): void {
     if (this.keyCheck === undefined) return;
     if (this.opensWith(this.keyCheck, KEY_CHECK_AAD)) {
       this.keyCheck = undefined;
+      this.recordKeyFloor();
       return;
     }
     if (!this.opensWith(this.keyCheck, LEGACY_KEY_CHECK_AAD)) throw this.wrongKey();
     this.migrateSealedValues();
     // Inside a caller's transaction the migration stands or falls with it: asked again next time.
-    if (!this.db.isTransaction) this.keyCheck = undefined;
+    if (!this.db.isTransaction) {
+      this.keyCheck = undefined;
+      this.recordKeyFloor();
+    }
+  }
+
+  /**
+   * Records with the key that its vault is at this schema (only ever raised). A store that cannot
+   * be written now (a keychain that refuses, a full disk) leaves the vault working: the next
+   * process that uses the key tries again.
+   */
+  private recordKeyFloor(): void {
+    if (this.keyFloor >= SCHEMA_VERSION) return;
+    try {
+      this.store.raiseFloor(this.key, SCHEMA_VERSION);
+      this.keyFloor = SCHEMA_VERSION;
+    } catch {
+      /* tried again by the next process */
+    }
   }
 
   private wrongKey(): AppError {
@@ -810,6 +847,11 @@ export class Vault {
       const stored = Buffer.from((this.sql("SELECT v FROM meta WHERE k = 'key_check'").get() as { v: string } | undefined)?.v ?? '', 'base64');
       if (this.opensWith(stored, KEY_CHECK_AAD)) return;
       if (!this.opensWith(stored, LEGACY_KEY_CHECK_AAD)) throw this.wrongKey();
+      // Read fresh, its tag checked: another process may have migrated and recorded it since this one opened.
+      const floor = this.verifiedKeyFloor();
+      if (floor >= SCHEMA_VERSION) {
+        throw new AppError('VAULT_ROLLED_BACK', `the vault file's check value is of schema 1, but its key in the ${this.keyStore} was recorded with a vault of schema ${floor}`);
+      }
       const ids = new Map<string, Profile>();
       for (const r of this.sql(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles`).all() as (ProfileRow & { secret: Uint8Array })[]) {
         const id = rowToProfile(r);
@@ -828,6 +870,17 @@ export class Vault {
       this.sql("UPDATE meta SET v = ? WHERE k = 'key_check'").run(seal(key, KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD).toString('base64'));
     };
     immediate(this.db, tx);
+  }
+
+  /** The key's floor as the store holds it now (1 when it holds another key: nothing to rest a refusal on). */
+  private verifiedKeyFloor(): number {
+    let record;
+    try {
+      record = this.store.verifiedRecord();
+    } catch (e) {
+      throw new AppError('VAULT_ERROR', (e as Error).message, { cause: e });
+    }
+    return record !== undefined && record.key.equals(this.key) ? record.floor : 1;
   }
 
   private sealingKey(): Buffer {
