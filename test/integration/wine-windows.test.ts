@@ -98,6 +98,13 @@ describe.skipIf(missing !== undefined)(`Windows code under wine${missing ? ` (sk
     const foreign = run<{ refused: boolean }>(inTree, 'dpapi-foreign', winPath(keyFile));
     expect(foreign.result.refused).toBe(true);
 
+    // The vault's schema floor is recorded inside the DPAPI wrap, the file replaced whole, the key unchanged.
+    const floor = run<{ before: number; raised: boolean; again: boolean; floor: number; sameKey: boolean; keyInFile: boolean }>(inTree, 'dpapi-floor', winPath(keyFile));
+    expect(floor.result).toEqual({ before: 1, raised: true, again: false, floor: 2, sameKey: true, keyInFile: false });
+    expect(fs.readFileSync(keyFile, 'utf8')).toMatch(/^dpapi:[A-Za-z0-9+/=]+\n$/);
+    expect(fs.readdirSync(work).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(run<{ keySha256: string | null }>(beside, 'dpapi-read', winPath(keyFile)).result.keySha256).toBe(made.result.keySha256);
+
     // A damaged wrap is an error, never another key.
     fs.writeFileSync(keyFile, 'dpapi:' + Buffer.from('not a dpapi blob').toString('base64') + '\n');
     const r = wine.node([winPath(inTree), 'dpapi-read', winPath(keyFile)]);

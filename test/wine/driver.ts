@@ -5,6 +5,7 @@
  *   dpapi <keyFile>            create (or read) the vault key through chooseKeyStore, read it back
  *   dpapi-read <keyFile>       read it in a new process; its SHA-256 to compare across runs
  *   dpapi-foreign <keyFile>    unwrap the file with another entropy (must fail)
+ *   dpapi-floor <keyFile>      record the vault schema floor 2 with the key (replacing the file), read it back verified
  *   add-cert <derFile> <key|nokey>  put a certificate in CurrentUser\My, with or without a key link
  *   list                       CurrentUser\My through certstores/windows.ts
  */
@@ -68,6 +69,15 @@ function main(): unknown {
     case 'dpapi-read': {
       const key = keyStoreOfKind('dpapi', a!, 'wine-test').read();
       return { keySha256: key ? sha(key) : null, koffi: koffiFile(), exe: process.execPath };
+    }
+    case 'dpapi-floor': {
+      const store = keyStoreOfKind('dpapi', a!, 'wine-test');
+      const before = store.verifiedRecord()!;
+      const raised = store.raiseFloor(before.key, 2);
+      const again = store.raiseFloor(before.key, 2);
+      const after = keyStoreOfKind('dpapi', a!, 'wine-test').verifiedRecord()!;
+      const text = fs.readFileSync(a!, 'utf8');
+      return { before: before.floor, raised, again, floor: after.floor, sameKey: after.key.equals(before.key), keyInFile: text.includes(before.key.toString('base64')) };
     }
     case 'dpapi-foreign': {
       const text = fs.readFileSync(a!, 'utf8').trim();
