@@ -13,6 +13,14 @@
  * The tag binds N to the key, so a program that can write the store but not read the key cannot
  * turn the number down in place; the prefix cannot be cut off in place either (the old form must
  * start with the key's own characters), and leading spaces are not accepted.
+ *
+ * Why a floor and not a new key at migration (which would also leave an old copy unopenable):
+ * the new key and the re-sealed vault cannot be written in one step, so a crash between them
+ * would need both keys kept and tried for a while, in all three stores; every running process
+ * (serve above all) holds the key in memory and would lose the vault until restarted; and it
+ * still would not stop a copy of the vault put back together with the key file of its time. The
+ * floor is one write after the migration commits, the same whichever process makes it, and a
+ * crash before it is repaired by the next process that uses the key.
  */
 import { nodeCrypto } from './node-crypto.js';
 
