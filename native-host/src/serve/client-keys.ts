@@ -64,7 +64,7 @@ export function authorizationFor(client: string, key: string, nonce: string, hos
 
 /** What the server's proof of an answer is an HMAC of. */
 export function serverProofMessage(cnonce: string, nonce: string, host: string, status: number, body: string | Buffer): string {
-  const digest = crypto.createHash('sha256').update(body).digest('hex');
+  const digest = crypto.hash('sha256', body, 'hex'); // one call, no Hash object: it runs for every vouched answer
   return `${SERVER_PROOF_CONTEXT}\n${cnonce}\n${nonce}\n${host}\n${status}\n${digest}`;
 }
 

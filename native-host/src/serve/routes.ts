@@ -331,8 +331,31 @@ function vouched(r: Reply, v: Vouch): Reply {
   return new Reply(r.status, new JsonText(text), { ...r.headers, [SERVER_PROOF_HEADER]: serverProofFor(v.key, v, r.status, text) });
 }
 
-/** `proved.vouch` is set once the request proved its key and asked (cnonce) for the server's proof. */
-function answer(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders, proved: { vouch?: Vouch | undefined }): Reply | Promise<Reply> | undefined {
+/** A failure that is not an AppError is a bug: logged (without its text, which may hold anything), answered as INTERNAL. */
+function internal(ctx: RouteContext, e: unknown): Reply {
+  if (!(e instanceof AppError)) ctx.log.log('error', 'serve.internal', { error: e instanceof Error ? e.name : 'unknown' });
+  return failure(e);
+}
+
+/** A proven request that asked (cnonce) for the server's proof: every answer vouched for, its errors too. */
+function vouchedRoute(ctx: RouteContext, req: IncomingMessage, r: Route, client: string, v: Vouch): Reply | Promise<Reply> {
+  const sign = (x: Reply): Reply => {
+    try {
+      return vouched(x, v); // a list is read whole here: the vault may fail
+    } catch (e) {
+      return vouched(internal(ctx, e), v);
+    }
+  };
+  let reply: Reply | Promise<Reply>;
+  try {
+    reply = route(ctx, req, r, client);
+  } catch (e) {
+    reply = internal(ctx, e);
+  }
+  return reply instanceof Reply ? sign(reply) : reply.catch((e: unknown) => internal(ctx, e)).then(sign);
+}
+
+function answer(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders): Reply | Promise<Reply> | undefined {
   // Before anything is counted against a client: these requests are not guesses, they are from browsers or to other names.
   const refused = checkHeaders(headers, ctx.hosts());
   if (refused) {
@@ -344,10 +367,7 @@ function answer(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders, pr
   if (r.kind === 'health') return HEALTH;
   if (r.kind === 'challenge') return challenge(ctx);
   const auth = authenticate(ctx, req, headers);
-  if (auth.ok) {
-    proved.vouch = auth.vouch;
-    return route(ctx, req, r, auth.client);
-  }
+  if (auth.ok) return auth.vouch === undefined ? route(ctx, req, r, auth.client) : vouchedRoute(ctx, req, r, auth.client, auth.vouch);
   ctx.refusals.note(auth.refused, auth.client);
   const reply = failure(auth.error, { 'WWW-Authenticate': WWW_AUTHENTICATE });
   if (auth.delayKey === undefined) return reply;
@@ -379,33 +399,16 @@ function limitBody(req: IncomingMessage, headers: ApiHeaders): void {
 }
 
 export function requestHandler(ctx: RouteContext): (req: IncomingMessage, res: ServerResponse) => void {
-  const internal = (e: unknown): Reply => {
-    if (!(e instanceof AppError)) ctx.log.log('error', 'serve.internal', { error: e instanceof Error ? e.name : 'unknown' });
-    return failure(e);
-  };
   const handle = (req: IncomingMessage, res: ServerResponse, headers: ApiHeaders) => {
     let r: Reply | Promise<Reply> | undefined;
-    const proved: { vouch?: Vouch | undefined } = {};
-    // Every answer to a proven request is vouched for when asked, its errors too.
-    const reply = (x: Reply) => {
-      const v = proved.vouch;
-      if (v === undefined) return send(res, x);
-      let out: Reply;
-      try {
-        out = vouched(x, v); // a list is read whole here: the vault may fail
-      } catch (e) {
-        out = vouched(internal(e), v);
-      }
-      send(res, out);
-    };
     try {
-      r = answer(ctx, req, headers, proved);
+      r = answer(ctx, req, headers);
     } catch (e) {
-      r = internal(e);
+      r = internal(ctx, e);
     }
     if (r === undefined) req.socket.destroy();
-    else if (r instanceof Reply) reply(r);
-    else void r.catch(internal).then(reply);
+    else if (r instanceof Reply) send(res, r);
+    else void r.catch((e: unknown) => internal(ctx, e)).then((x) => send(res, x));
   };
   // Another OS user's connection: no answer at all, not even an error (server.ts closes it and counts it).
   const refusePeer = (req: IncomingMessage) => req.socket.destroy();
