@@ -1,0 +1,100 @@
+// The single executable's contents: a SEA blob made by the Linux Node 22 (the same version as
+// the target's node binary; the blob format is platform-independent without a code cache or a
+// snapshot), holding a small entry (native-host/src/boot/sea-main.ts) and two assets: the host
+// bundle dist/ already has (scripts/build-host.mjs, the code every test runs) and the PKCS#11
+// worker built as CommonJS. The packages the host bundle leaves external are written beside the
+// executable, each bundled into one file (node_modules/<name>/index.js): `require` from a file
+// beside the executable finds them there.
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+import { run } from './run.mjs';
+
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+/** Pure-JavaScript packages the host bundle requires at run time (build-host.mjs's `external`). */
+export const JS_EXTERNALS = ['chrome-native-messaging', '@peculiar/x509', 'reflect-metadata'];
+
+const wrapper = {
+  banner: { js: '(function (exports, require, module, __filename, __dirname) {var __anafBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  footer: { js: '\n})' },
+};
+
+/**
+ * worker-main.ts ends in a top-level `await main()` (it is an ES module in dist/), which a
+ * CommonJS asset cannot hold; main() is its last statement, so not awaiting it changes nothing.
+ */
+const workerWithoutTopLevelAwait = {
+  name: 'worker-without-top-level-await',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]pkcs11[\\/]worker-main\.ts$/ }, (args) => {
+      const code = fs.readFileSync(args.path, 'utf8');
+      if (!/^await main\(\);\s*$/m.test(code)) throw new Error(`${args.path}: no top-level "await main();" any more; update scripts/package/sea.mjs`);
+      return { contents: code.replace(/^await main\(\);\s*$/m, 'void main();\n'), loader: 'ts' };
+    });
+  },
+};
+
+function assertAscii(file) {
+  if (/[^\x00-\x7f]/.test(fs.readFileSync(file, 'latin1'))) throw new Error(`${file} is not pure ASCII (sea-main.ts reads assets as latin1)`);
+}
+
+/** Builds the SEA entry and assets into `work`, and the blob; returns the blob's path. */
+export async function buildSeaBlob({ work, linuxNode, hostBundle }) {
+  fs.mkdirSync(work, { recursive: true });
+  const common = { bundle: true, platform: 'node', target: 'node22', minify: true, keepNames: true, logLevel: 'warning', legalComments: 'none' };
+  await build({ ...common, entryPoints: ['native-host/src/boot/sea-main.ts'], outfile: path.join(work, 'sea-main.cjs'), format: 'cjs' });
+  await build({
+    ...common,
+    entryPoints: ['native-host/src/pkcs11/worker-main.ts'],
+    outfile: path.join(work, 'pkcs11-worker.cjs'),
+    format: 'cjs',
+    external: ['pkcs11js', 'koffi'],
+    define: { 'import.meta.url': '__anafBundleUrl' },
+    plugins: [workerWithoutTopLevelAwait],
+    ...wrapper,
+  });
+  assertAscii(path.join(work, 'pkcs11-worker.cjs'));
+  fs.copyFileSync(hostBundle, path.join(work, 'host.cjs'));
+  const config = {
+    main: path.join(work, 'sea-main.cjs'),
+    output: path.join(work, 'sea.blob'),
+    disableExperimentalSEAWarning: true,
+    useSnapshot: false,
+    // A code cache is only valid for the V8 build and flags that made it: the blob is made on Linux for all.
+    useCodeCache: false,
+    assets: { 'host.cjs': path.join(work, 'host.cjs'), 'pkcs11-worker.cjs': path.join(work, 'pkcs11-worker.cjs') },
+  };
+  fs.writeFileSync(path.join(work, 'sea-config.json'), JSON.stringify(config, null, 2));
+  run(linuxNode, ['--experimental-sea-config', path.join(work, 'sea-config.json')]);
+  return config.output;
+}
+
+/** Writes node_modules/<name>/ beside an executable for each pure-JS external: one bundled file each. */
+export async function writeJsExternals(dir) {
+  for (const name of JS_EXTERNALS) {
+    const out = path.join(dir, 'node_modules', ...name.split('/'));
+    const pkg = JSON.parse(fs.readFileSync(path.join('node_modules', ...name.split('/'), 'package.json'), 'utf8'));
+    await build({
+      stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: process.cwd(), loader: 'js' },
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      minify: true,
+      keepNames: true,
+      legalComments: 'inline',
+      logLevel: 'error',
+      outfile: path.join(out, 'index.js'),
+    });
+    fs.writeFileSync(path.join(out, 'package.json'), `${JSON.stringify({ name, version: pkg.version, license: pkg.license, main: 'index.js' }, null, 2)}\n`);
+  }
+}
+
+/** Injects the blob into a copy of a node binary (unsigned already, for Windows and macOS). */
+export function inject(nodeBinary, blob, output, { macho = false } = {}) {
+  fs.copyFileSync(nodeBinary, output);
+  fs.chmodSync(output, 0o755);
+  const args = [output, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE, '--overwrite'];
+  if (macho) args.push('--macho-segment-name', 'NODE_SEA');
+  run(path.resolve('node_modules/.bin/postject'), args);
+}
