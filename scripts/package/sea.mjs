@@ -39,7 +39,7 @@ function assertAscii(file) {
 }
 
 /** Builds the SEA entry and assets into `work`, and the blob; returns the blob's path. */
-export async function buildSeaBlob({ work, linuxNode, hostBundle }) {
+export async function buildSeaBlob({ work, linuxNode, hostBundle, allowedExtensionIds }) {
   fs.mkdirSync(work, { recursive: true });
   const common = { bundle: true, platform: 'node', target: 'node22', minify: true, keepNames: true, logLevel: 'warning', legalComments: 'none' };
   await build({ ...common, entryPoints: ['native-host/src/boot/sea-main.ts'], outfile: path.join(work, 'sea-main.cjs'), format: 'cjs' });
@@ -55,6 +55,8 @@ export async function buildSeaBlob({ work, linuxNode, hostBundle }) {
   });
   assertAscii(path.join(work, 'pkcs11-worker.cjs'));
   fs.copyFileSync(hostBundle, path.join(work, 'host.cjs'));
+  // Read by config/entry.ts's packagedExtensionIds().
+  fs.writeFileSync(path.join(work, 'package-config.json'), JSON.stringify({ allowedExtensionIds }));
   const config = {
     main: path.join(work, 'sea-main.cjs'),
     output: path.join(work, 'sea.blob'),
@@ -62,7 +64,12 @@ export async function buildSeaBlob({ work, linuxNode, hostBundle }) {
     useSnapshot: false,
     // A code cache is only valid for the V8 build and flags that made it: the blob is made on Linux for all.
     useCodeCache: false,
-    assets: { 'host.cjs': path.join(work, 'host.cjs'), 'pkcs11-worker.cjs': path.join(work, 'pkcs11-worker.cjs') },
+    // Names shared with native-host/src/boot/sea-names.ts.
+    assets: {
+      'host.cjs': path.join(work, 'host.cjs'),
+      'pkcs11-worker.cjs': path.join(work, 'pkcs11-worker.cjs'),
+      'package-config.json': path.join(work, 'package-config.json'),
+    },
   };
   fs.writeFileSync(path.join(work, 'sea-config.json'), JSON.stringify(config, null, 2));
   run(linuxNode, ['--experimental-sea-config', path.join(work, 'sea-config.json')]);

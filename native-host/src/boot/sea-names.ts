@@ -5,3 +5,5 @@ export const WORKER_SUBCOMMAND = '__pkcs11-worker';
 /** The blob's assets: the host bundle and the worker, each a CommonJS function expression. */
 export const HOST_ASSET = 'host.cjs';
 export const WORKER_ASSET = 'pkcs11-worker.cjs';
+/** Build settings the single executable carries (scripts/package/config.mjs): `{ allowedExtensionIds: string[] }`. */
+export const PACKAGE_CONFIG_ASSET = 'package-config.json';

@@ -5,9 +5,9 @@
  * boot/sea-main.ts) that is its own CLI and runs the worker as a hidden subcommand.
  */
 import path from 'node:path';
-import { isSea } from 'node:sea';
+import { getAsset, isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
-import { WORKER_SUBCOMMAND } from '../boot/sea-names.js';
+import { PACKAGE_CONFIG_ASSET, WORKER_SUBCOMMAND } from '../boot/sea-names.js';
 
 const self = fileURLToPath(import.meta.url);
 const fromSources = self.endsWith('.ts');
@@ -42,4 +42,16 @@ export function workerArgs(): string[] {
  */
 export function windowsLauncherPath(): string {
   return path.join(PACKAGED ? path.dirname(process.execPath) : dist, 'anaf-token-launcher.exe');
+}
+
+/**
+ * The extension IDs a packaged build was made for (the Chrome Web Store's and Edge Add-ons',
+ * set at build time): its installers allow them in the host manifests, and the host accepts
+ * them when the user has not chosen others (host-config.ts). None from a clone.
+ */
+export function packagedExtensionIds(): string[] {
+  if (!PACKAGED) return [];
+  const parsed: unknown = JSON.parse(getAsset(PACKAGE_CONFIG_ASSET, 'utf8'));
+  const ids = (parsed as { allowedExtensionIds?: unknown }).allowedExtensionIds;
+  return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string' && /^[a-p]{32}$/.test(id)) : [];
 }
