@@ -53,7 +53,8 @@ export function buildDeb({ exe, externals, manifest, unit, version, work, output
   );
   fs.writeFileSync(at('DEBIAN/conffiles'), `${conffiles.join('\n')}\n`);
   fs.rmSync(output, { force: true });
-  run('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', root, output]);
+  // gzip: every dpkg reads it, and it takes 5 s here where xz takes one to three minutes (a 125 MB binary).
+  run('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z6', '--build', root, output]);
   return output;
 }
 

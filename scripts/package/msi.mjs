@@ -152,7 +152,9 @@ ${offerIds.map((id) => `      <ComponentRef Id="${id}"/>`).join('\n')}
 export function buildMsi({ scope, stage, version, config, icon, output, work }) {
   requireTool('/usr/bin/wixl', 'wixl');
   const source = path.join(work, `anaf-token-${scope}.wxs`);
-  const text = wxs({ scope, stage, version, config, icon });
+  // wixl takes only paths relative to the folder it runs in.
+  const rel = (p) => path.relative(process.cwd(), p);
+  const text = wxs({ scope, stage: rel(stage), version, config, icon: rel(icon) });
   // wixl (0.101) crashes on non-ASCII text in the source.
   if (/[^\x00-\x7f]/.test(text)) throw new Error(`${source}: non-ASCII text, which wixl cannot build`);
   fs.writeFileSync(source, text);
