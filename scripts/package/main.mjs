@@ -24,7 +24,7 @@ import { buildMsi } from './msi.mjs';
 import { nodeBinary } from './node-dist.mjs';
 import { forceInstallReg } from './policy.mjs';
 import { run, step } from './run.mjs';
-import { buildSeaBlob, inject, writeJsExternals } from './sea.mjs';
+import { buildSeaBlob, inject } from './sea.mjs';
 import { writeSums } from './sums.mjs';
 import { buildWindowsExe } from './windows-exe.mjs';
 
@@ -47,9 +47,6 @@ await step('build host bundle', () => run('node', ['scripts/build-host.mjs'], { 
 const hostBundle = path.join('dist', fs.readdirSync('dist').find((f) => /^host-[A-Za-z0-9]+\.cjs$/.test(f)));
 const linuxNode = await step('Node 22 binaries (pinned)', () => nodeBinary('linux-x64', cache));
 const blob = await step('SEA blob', () => buildSeaBlob({ work: path.join(work, 'sea'), linuxNode, hostBundle, allowedExtensionIds: ids }));
-// writeJsExternals(dir) writes dir/node_modules/<name>/: `externals` is that node_modules folder.
-const externals = path.join(work, 'externals', 'node_modules');
-await step('external packages', () => writeJsExternals(path.dirname(externals)));
 
 // Windows: the executable, its launcher, the manifest beside them; the MSIs from that folder.
 const win = path.join(work, 'windows');
@@ -58,7 +55,6 @@ const icon = path.join(work, 'anaf-token.ico');
 fs.writeFileSync(icon, ico());
 await step('anaf-token.exe', () => buildWindowsExe({ nodeExe: nodeBinary('win-x64', cache), blob, output: path.join(win, 'anaf-token.exe'), version }));
 await step('anaf-token-launcher.exe', () => buildWindowsLauncher(path.join(win, 'anaf-token-launcher.exe')));
-fs.cpSync(externals, path.join(win, 'node_modules'), { recursive: true });
 // Chrome on Windows takes a `path` relative to the manifest's folder: the executable beside it.
 fs.writeFileSync(path.join(win, 'ro.anaftoken.host.json'), manifestFor('anaf-token.exe'));
 fs.copyFileSync(path.join(win, 'anaf-token.exe'), path.join(out, 'anaf-token.exe'));
@@ -71,7 +67,7 @@ if (only !== 'windows') {
   const plist = launchdPlist({ nodePath: macExe, dataDir: '/Users/USERNAME/Library/Application Support/anaf-token', port: 8787 });
   for (const arch of ['arm64', 'x64']) {
     await step(`macOS ${arch}`, () =>
-      buildMacZip({ arch, nodeBinary: nodeBinary(`darwin-${arch}`, cache), blob, externals, manifest: manifestFor(macExe), plist, work, output: path.join(out, `anaf-token-${version}-macos-${arch}.zip`) }),
+      buildMacZip({ arch, nodeBinary: nodeBinary(`darwin-${arch}`, cache), blob, manifest: manifestFor(macExe), plist, work, output: path.join(out, `anaf-token-${version}-macos-${arch}.zip`) }),
     );
   }
 
@@ -83,7 +79,7 @@ if (only !== 'windows') {
     .split('\n')
     .filter((l) => !l.startsWith('Environment="ANAF_TOKEN_HOME='))
     .join('\n');
-  await step('.deb', () => buildDeb({ exe: linuxExe, externals, manifest: manifestFor(DEB_BIN), unit, version, work, output: path.join(out, `anaf-token_${version}_amd64.deb`) }));
+  await step('.deb', () => buildDeb({ exe: linuxExe, manifest: manifestFor(DEB_BIN), unit, version, work, output: path.join(out, `anaf-token_${version}_amd64.deb`) }));
 
   await step('extension zip', () => {
     run('npx', ['vite', 'build', '--logLevel', 'error'], { env: { ...process.env, ANAF_EXT_TEST_ORIGINS: '' } });

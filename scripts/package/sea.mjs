@@ -2,9 +2,8 @@
 // the target's node binary; the blob format is platform-independent without a code cache or a
 // snapshot), holding a small entry (native-host/src/boot/sea-main.ts) and two assets: the host
 // bundle dist/ already has (scripts/build-host.mjs, the code every test runs) and the PKCS#11
-// worker built as CommonJS. The packages the host bundle leaves external are written beside the
-// executable, each bundled into one file (node_modules/<name>/index.js): `require` from a file
-// beside the executable finds them there.
+// worker built as CommonJS, and the pure-JS packages the host bundle leaves external, each
+// bundled into one file. Native addons (none yet on Windows) would be files beside the executable.
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -55,6 +54,8 @@ export async function buildSeaBlob({ work, linuxNode, hostBundle, allowedExtensi
   });
   assertAscii(path.join(work, 'pkcs11-worker.cjs'));
   fs.copyFileSync(hostBundle, path.join(work, 'host.cjs'));
+  const modules = await buildJsModules(path.join(work, 'modules'));
+  fs.writeFileSync(path.join(work, 'modules.json'), JSON.stringify(JS_EXTERNALS));
   // Read by config/entry.ts's packagedExtensionIds().
   fs.writeFileSync(path.join(work, 'package-config.json'), JSON.stringify({ allowedExtensionIds }));
   const config = {
@@ -69,6 +70,8 @@ export async function buildSeaBlob({ work, linuxNode, hostBundle, allowedExtensi
       'host.cjs': path.join(work, 'host.cjs'),
       'pkcs11-worker.cjs': path.join(work, 'pkcs11-worker.cjs'),
       'package-config.json': path.join(work, 'package-config.json'),
+      'modules.json': path.join(work, 'modules.json'),
+      ...modules,
     },
   };
   fs.writeFileSync(path.join(work, 'sea-config.json'), JSON.stringify(config, null, 2));
@@ -76,11 +79,16 @@ export async function buildSeaBlob({ work, linuxNode, hostBundle, allowedExtensi
   return config.output;
 }
 
-/** Writes node_modules/<name>/ beside an executable for each pure-JS external: one bundled file each. */
-export async function writeJsExternals(dir) {
+/**
+ * Each pure-JS external bundled into one CommonJS function expression, carried in the blob as
+ * the asset `module:<name>` (boot/sea-main.ts's require serves them): the executable needs no
+ * files beside it for them. Returns the assets to add.
+ */
+async function buildJsModules(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const assets = {};
   for (const name of JS_EXTERNALS) {
-    const out = path.join(dir, 'node_modules', ...name.split('/'));
-    const pkg = JSON.parse(fs.readFileSync(path.join('node_modules', ...name.split('/'), 'package.json'), 'utf8'));
+    const file = path.join(dir, `${name.replace(/[/@]/g, '_')}.cjs`);
     await build({
       stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: process.cwd(), loader: 'js' },
       bundle: true,
@@ -89,12 +97,16 @@ export async function writeJsExternals(dir) {
       format: 'cjs',
       minify: true,
       keepNames: true,
-      legalComments: 'inline',
+      legalComments: 'none',
       logLevel: 'error',
-      outfile: path.join(out, 'index.js'),
+      outfile: file,
+      define: { 'import.meta.url': '__anafBundleUrl' },
+      ...wrapper,
     });
-    fs.writeFileSync(path.join(out, 'package.json'), `${JSON.stringify({ name, version: pkg.version, license: pkg.license, main: 'index.js' }, null, 2)}\n`);
+    assertAscii(file);
+    assets[`module:${name}`] = file;
   }
+  return assets;
 }
 
 /** Injects the blob into a copy of a node binary (unsigned already, for Windows and macOS). */

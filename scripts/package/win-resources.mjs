@@ -20,6 +20,9 @@ export function setWindowsResources(exeFile, { icon, version, description, produ
   const lang = { lang: LANG_EN_US, codepage: CODEPAGE_UNICODE };
   const [major, minor, patch] = version.split('.').map(Number);
   for (const l of vi.getAllLanguagesForStringValues()) vi.removeAllStringValues(l);
+  // The numeric versions first: resedit also writes them as four-part strings, which ours replace.
+  vi.setFileVersion(major, minor, patch, 0, LANG_EN_US);
+  vi.setProductVersion(major, minor, patch, 0, LANG_EN_US);
   vi.setStringValues(lang, {
     FileDescription: description,
     ProductName: productName,
@@ -30,8 +33,6 @@ export function setWindowsResources(exeFile, { icon, version, description, produ
     FileVersion: version,
     ProductVersion: version,
   });
-  vi.setFileVersion(major, minor, patch, 0, LANG_EN_US);
-  vi.setProductVersion(major, minor, patch, 0, LANG_EN_US);
   vi.outputToResourceEntries(res.entries);
   res.outputResource(exe);
   fs.writeFileSync(exeFile, Buffer.from(exe.generate()));

@@ -1,10 +1,11 @@
 /**
  * The single executable's entry (Node SEA, built by scripts/package/): anaf-token.exe on
  * Windows, anaf-token on macOS and in the .deb. The blob carries the same host bundle as
- * dist/ (and the PKCS#11 worker) as assets; this file runs one of them as a CommonJS module
- * whose file is taken to sit beside the executable, so that its `require` (and any
- * createRequire(import.meta.url)) resolves packages from `node_modules` beside the executable:
- * native addons cannot be loaded from inside the blob, so they ship there as files.
+ * dist/, the PKCS#11 worker and the pure-JS packages the bundle leaves external, as assets;
+ * this file runs one of them as a CommonJS module whose file is taken to sit beside the
+ * executable. Its `require` serves the carried packages from the blob; anything else (a native
+ * addon cannot be loaded from inside the blob) comes from `node_modules` beside the executable,
+ * as does whatever createRequire(import.meta.url) finds.
  *
  * - `chrome-extension://ID/` as the first argument means the browser started us (Chrome and Edge
  *   on Windows go through `cmd /d /c "exe" chrome-extension://ID/ --parent-window=N`, on macOS
@@ -20,28 +21,59 @@ import path from 'node:path';
 import { getAsset } from 'node:sea';
 import vm from 'node:vm';
 import { usePrivateUmask } from './umask.js';
-import { HOST_ASSET, WORKER_ASSET, WORKER_SUBCOMMAND } from './sea-names.js';
+import { HOST_ASSET, MODULES_ASSET, WORKER_ASSET, WORKER_SUBCOMMAND } from './sea-names.js';
 
 usePrivateUmask();
 
 type CommonJsBody = (exports: object, require: NodeJS.Require, module: Module, filename: string, dirname: string) => void;
 
-function runAsset(name: string): void {
-  const dir = path.dirname(process.execPath);
-  const filename = path.join(dir, name);
-  // The assets are ASCII (scripts/build-host.mjs checks the host bundle; sea.mjs the worker).
-  const source = getAsset(name, 'latin1');
-  const body = new vm.Script(source, { filename }).runInThisContext() as CommonJsBody;
-  const mod = new Module(filename, module);
-  mod.filename = filename;
-  body.call(mod.exports, mod.exports, Module.createRequire(filename), mod, filename, dir);
+/**
+ * Packages come from `node_modules` beside the executable and nowhere else. Node would also
+ * look in every parent folder's node_modules, and on Windows any user may create
+ * C:\node_modules: a package planted there would run as whoever starts anaf-token.
+ */
+function onlyOwnNodeModules(from: string): void {
+  const own = [path.join(from, 'node_modules')];
+  (Module as unknown as { _nodeModulePaths: (from: string) => string[] })._nodeModulePaths = () => own;
 }
+
+/** Runs a CommonJS function expression from the blob as the module `filename`. */
+function runModule(asset: string, filename: string, parent: Module | null): Module {
+  // The assets are ASCII (scripts/build-host.mjs and scripts/package/sea.mjs check).
+  const body = new vm.Script(getAsset(asset, 'latin1'), { filename }).runInThisContext() as CommonJsBody;
+  const mod = new Module(filename, parent ?? undefined);
+  mod.filename = filename;
+  body.call(mod.exports, mod.exports, requireFor(filename), mod, filename, path.dirname(filename));
+  mod.loaded = true;
+  return mod;
+}
+
+const dir = path.dirname(process.execPath);
+const carried = new Set(JSON.parse(getAsset(MODULES_ASSET, 'utf8')) as string[]);
+const loaded = new Map<string, Module>();
+
+/** Node's require for `filename`, except that the packages carried in the blob come from there. */
+function requireFor(filename: string): NodeJS.Require {
+  const base = Module.createRequire(filename);
+  const req = ((id: string): unknown => {
+    if (!carried.has(id)) return base(id);
+    let mod = loaded.get(id);
+    if (!mod) {
+      mod = runModule(`module:${id}`, path.join(dir, 'node_modules', id, 'index.js'), null);
+      loaded.set(id, mod);
+    }
+    return mod.exports;
+  }) as NodeJS.Require;
+  return Object.assign(req, { resolve: base.resolve, cache: base.cache, extensions: base.extensions, main: base.main });
+}
+
+onlyOwnNodeModules(dir);
 
 const first = process.argv[2];
 if (first === WORKER_SUBCOMMAND) {
   process.argv.splice(2, 1);
-  runAsset(WORKER_ASSET);
+  runModule(WORKER_ASSET, path.join(dir, WORKER_ASSET), null);
 } else {
   if (first !== undefined && first.startsWith('chrome-extension://')) process.argv.splice(2, 0, 'native');
-  runAsset(HOST_ASSET);
+  runModule(HOST_ASSET, path.join(dir, HOST_ASSET), null);
 }

@@ -7,3 +7,5 @@ export const HOST_ASSET = 'host.cjs';
 export const WORKER_ASSET = 'pkcs11-worker.cjs';
 /** Build settings the single executable carries (scripts/package/config.mjs): `{ allowedExtensionIds: string[] }`. */
 export const PACKAGE_CONFIG_ASSET = 'package-config.json';
+/** The pure-JS packages carried in the blob: a JSON list of names; each is the asset `module:<name>`. */
+export const MODULES_ASSET = 'modules.json';
