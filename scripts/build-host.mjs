@@ -32,7 +32,7 @@ const lazyChildProcessInCommander = {
 const common = {
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   minify: true,
   keepNames: true,
   sourcemap: 'linked',
@@ -50,10 +50,9 @@ const host = await build({
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
   // chrome-native-messaging uses the deprecated Buffer(): loaded from node_modules, Node keeps quiet about it.
-  // better-sqlite3's JavaScript is bundled; its addon is loaded by path (vault.ts), so `bindings` stays unused.
   // @peculiar/x509 (with reflect-metadata) makes the `authorize --listen` certificate about once a
   // year: required from node_modules then, instead of doubling the bundle every command reads.
-  external: ['bindings', 'pkcs11js', '@napi-rs/keyring', 'chrome-native-messaging', '@peculiar/x509', 'reflect-metadata'],
+  external: ['pkcs11js', '@napi-rs/keyring', 'chrome-native-messaging', '@peculiar/x509', 'reflect-metadata'],
   define: { 'import.meta.url': '__anafBundleUrl' },
   plugins: [lazyChildProcessInCommander],
   // The bundle is its own CommonJS wrapper: run-bundle.ts compiles the file's text as it is,

@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
+# Everything below (the build, tsx, the host it starts) on the pinned Node.
+. scripts/node-env.sh
 npm run build --silent
 if [ "$(id -u)" -eq 0 ]; then
   exec npx tsx scripts/demo-browser.ts

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the demo, the tests and the bench (wrk) need on Debian, only what is missing, then the npm packages.
+# Installs what the demo, the tests and the bench (wrk) need on Debian, only what is missing, then the
+# project's own Node 22 (scripts/setup-node.sh) and the npm packages.
 # Usage: scripts/setup-debian.sh   (as root, or with sudo available)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# The pinned Node (scripts/node-version.sh), first on PATH from here on: npm's install scripts
+# (pkcs11js's node-gyp build) run on it and against its headers.
+. scripts/node-env.sh
+# Again when the packages were installed under another Node (their addons are built for its ABI).
+stamp=node_modules/.anaf-node-version
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ "$(cat "$stamp" 2>/dev/null)" != "$NODE_VERSION" ]; then
   npm ci --no-audit --no-fund
+  echo "$NODE_VERSION" > "$stamp"
 fi

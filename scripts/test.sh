@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
+# Everything below (npm, npx, vitest and its workers, the processes tests spawn) on the pinned Node.
+. scripts/node-env.sh
 mkdir -p .artifacts
 rm -rf .artifacts/vitest-*.json .artifacts/faults
 

@@ -5,8 +5,11 @@
  */
 import { buildAll, checkSystem } from './support/build.js';
 import { removeAutoSelectPolicy, writeAutoSelectPolicy } from './support/policy.js';
+import { wrongNode } from '../helpers/node-runtime.js';
 
 export default function setup(): () => void {
+  const wrong = wrongNode();
+  if (wrong) throw new Error(wrong);
   checkSystem();
   buildAll();
   writeAutoSelectPolicy();

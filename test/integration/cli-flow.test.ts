@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../native-host/src/vault/sqlite.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
@@ -143,7 +143,7 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
       await addProfile();
       expect((await finish('firma', (await authorize()).callbackUrl)).code).toBe(0);
       const setEnv = (url: string) => {
-        const db = new Database(path.join(env.ANAF_TOKEN_HOME!, 'vault.sqlite'));
+        const db = openDatabase(path.join(env.ANAF_TOKEN_HOME!, 'vault.sqlite'));
         db.prepare("UPDATE profiles SET env = ? WHERE name = 'firma'").run(url);
         db.close();
       };

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../native-host/src/vault/sqlite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTENSION_ID, NATIVE_HOST_NAME } from '../../shared/src/index.js';
 import type { Paths } from '../../native-host/src/config/paths.js';
@@ -184,7 +184,7 @@ describe('doctor: vault', () => {
 
     const moved = tempPaths();
     vaultWith(moved, [{ name: 'a' }, { name: 'b' }]).close();
-    const db = new Database(moved.vaultFile);
+    const db = openDatabase(moved.vaultFile);
     db.prepare("UPDATE profiles SET secret = (SELECT secret FROM profiles WHERE name = 'a') WHERE name = 'b'").run();
     db.close();
     expect(await run(vaultCheck, { paths: moved })).toEqual([expect.objectContaining({ status: 'fail', subject: 'b' })]);
@@ -210,7 +210,7 @@ describe('doctor: profiles', () => {
       { name: 'odd', redirectUri: 'https://ERP.example.ro:443/cb' },
     ]).close();
     // Saving refuses http:// now; a vault from an older build may still hold one.
-    const db = new Database(paths.vaultFile);
+    const db = openDatabase(paths.vaultFile);
     db.prepare("UPDATE profiles SET redirect_uri = 'http://erp.example.ro/anaf/callback' WHERE name = 'plain'").run();
     db.close();
     const by = (name: string, fs: Finding[]) => fs.filter((f) => f.subject === name).map((f) => f.status);

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../native-host/src/vault/sqlite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePaths } from '../../native-host/src/config/paths.js';
 import type { Finding } from '../../native-host/src/doctor/check.js';
@@ -77,7 +77,7 @@ describe.skipIf(process.platform !== 'linux')('who listens on the token service 
   });
 
   it('a client key an older version kept as a hash only is named, with what to run', async () => {
-    const db = new Database(path.join(dataDir, 'vault.sqlite'));
+    const db = openDatabase(path.join(dataDir, 'vault.sqlite'));
     db.prepare('INSERT INTO api_clients (name, key_hash, created_at) VALUES (?, ?, ?)').run('old-erp', crypto.randomBytes(32), Date.now());
     db.close();
     const keys = (await doctor()).find((f) => f.subject === 'client keys');

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
+import { firstValue, openDatabase } from '../../native-host/src/vault/sqlite.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { challengeResponseSchema, profilesResponseSchema, tokenResponseSchema, errorResponseSchema } from '../../native-host/src/serve/api.js';
 import { authorizationFor } from '../../native-host/src/serve/client-keys.js';
@@ -238,13 +238,13 @@ describe('anaf-token serve', () => {
 
   it('uses only keys sealed with the vault key: an old hash-only row says to add the client again, a planted row never works', async () => {
     const s = await serve();
-    const db = new Database(path.join(home, 'vault.sqlite'));
+    const db = openDatabase(path.join(home, 'vault.sqlite'));
     // What a build before sealed keys left: a SHA-256 of the key and nothing else.
     const oldKey = `atk_${'o'.repeat(43)}`;
     db.prepare('INSERT INTO api_clients (name, key_hash, created_at) VALUES (?, ?, ?)').run('old-erp', crypto.createHash('sha256').update(oldKey).digest(), Date.now());
     // Planted without the vault key: made-up bytes, and erp's own sealed key copied under another name.
     db.prepare('INSERT INTO api_clients (name, key_hash, key_sealed, created_at) VALUES (?, ?, ?, ?)').run('planted', Buffer.alloc(0), crypto.randomBytes(80), Date.now());
-    const erpSealed = db.prepare("SELECT key_sealed FROM api_clients WHERE name = 'erp'").pluck().get() as Buffer;
+    const erpSealed = firstValue(db.prepare("SELECT key_sealed FROM api_clients WHERE name = 'erp'")) as Uint8Array;
     db.prepare('INSERT INTO api_clients (name, key_hash, key_sealed, created_at) VALUES (?, ?, ?, ?)').run('copied', Buffer.alloc(0), erpSealed, Date.now());
     db.close();
     await sleep(20);
@@ -291,7 +291,7 @@ describe('anaf-token serve', () => {
     expect(tokenOf(notDue).accessToken).toBe(access);
     expect(anaf.counters.requests.token).toBe(0);
     // Inside the refresh window it refreshes, once: asked again at once, it hands out what it got.
-    const db = new Database(path.join(home, 'vault.sqlite'));
+    const db = openDatabase(path.join(home, 'vault.sqlite'));
     db.prepare("UPDATE tokens SET access_expires_at = ? WHERE profile = 'fresh'").run(Date.now() + 5 * DAY * 1000);
     db.close();
     await sleep(20); // serve looks for other processes' commits at most every 10 ms
@@ -432,7 +432,7 @@ describe('anaf-token serve', () => {
     await addProfile('holder');
     await authorize('holder', 90);
     // The holder's name as the USB token gives it, with the CNP a qualified certificate carries.
-    const db = new Database(path.join(home, 'vault.sqlite'));
+    const db = openDatabase(path.join(home, 'vault.sqlite'));
     db.prepare("UPDATE tokens SET cert_subject = 'CN=POPESCU ION,serialNumber=PNORO-1800101123456,C=RO' WHERE profile = 'holder'").run();
     db.close();
     const allowed = await newKey('hr');

@@ -1,7 +1,7 @@
 /** The pieces of `serve` that need no server: keys, guards, backoff, single-flight, routing, statuses. */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../native-host/src/vault/sqlite.js';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../shared/src/index.js';
 import { durationSchema } from '../../native-host/src/cli/commands/serve.js';
@@ -43,7 +43,7 @@ describe('client keys', () => {
   it('mark a hash-only row of an older build as old, and let "clients add" replace it', () => {
     const paths = tempPaths('old-keys');
     Vault.open({ paths, env }).close();
-    const db = new Database(paths.vaultFile);
+    const db = openDatabase(paths.vaultFile);
     db.prepare('INSERT INTO api_clients (name, key_hash, created_at, personal_id) VALUES (?, ?, ?, 1)').run('erp', crypto.randomBytes(32), 5);
     db.close();
     const vault = Vault.open({ paths, env });
@@ -58,15 +58,15 @@ describe('client keys', () => {
   it('live in a table that an older vault gains when it is opened, with the sealed-key column', () => {
     const paths = tempPaths('upgrade');
     Vault.open({ paths, env }).close();
-    const db = new Database(paths.vaultFile);
+    const db = openDatabase(paths.vaultFile);
     // What a vault written by the build before the token service looks like: no table, an older schema.
     // (Builds before schema_sql kept a hash of the schema instead.)
     db.exec("DROP TABLE api_clients; DELETE FROM meta WHERE k = 'schema_sql'; INSERT INTO meta (k, v) VALUES ('schema_hash', 'older')");
     db.close();
     const vault = Vault.open({ paths, env });
     expect(vault.listApiClients()).toEqual([]);
-    const meta = new Database(paths.vaultFile, { readonly: true });
-    expect(meta.prepare("SELECT k FROM meta WHERE k LIKE 'schema_%' ORDER BY k").pluck().all()).toEqual(['schema_sql', 'schema_version']);
+    const meta = openDatabase(paths.vaultFile, { readOnly: true });
+    expect(meta.prepare("SELECT k FROM meta WHERE k LIKE 'schema_%' ORDER BY k").all().map((r) => r.k)).toEqual(['schema_sql', 'schema_version']);
     expect(meta.prepare('PRAGMA table_info(api_clients)').all()).toContainEqual(expect.objectContaining({ name: 'key_sealed' }));
     meta.close();
     vault.addApiClient('erp', newClientKey());

@@ -6,7 +6,7 @@
  * never go back.
  */
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import { asBuffer, firstValue, openDatabase, type DatabaseSync } from '../../native-host/src/vault/sqlite.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../native-host/src/log/logger.js';
 import { App } from '../../native-host/src/app.js';
@@ -39,8 +39,8 @@ function seeded(accessDays = 90) {
 }
 
 /** Writes to the vault file as someone without the key would: plain SQL. */
-function withDb<T>(paths: Paths, fn: (db: Database.Database) => T): T {
-  const db = new Database(paths.vaultFile);
+function withDb<T>(paths: Paths, fn: (db: DatabaseSync) => T): T {
+  const db = openDatabase(paths.vaultFile);
   try {
     return fn(db);
   } finally {
@@ -49,7 +49,7 @@ function withDb<T>(paths: Paths, fn: (db: Database.Database) => T): T {
 }
 
 const keyOf = (paths: Paths) => Buffer.from(fs.readFileSync(paths.keyFile, 'utf8').trim(), 'base64');
-const keyCheckOf = (paths: Paths) => Buffer.from(withDb(paths, (db) => db.prepare("SELECT v FROM meta WHERE k = 'key_check'").pluck().get() as string), 'base64');
+const keyCheckOf = (paths: Paths) => Buffer.from(withDb(paths, (db) => firstValue(db.prepare("SELECT v FROM meta WHERE k = 'key_check'")) as string), 'base64');
 const opensUnder = (key: Buffer, sealed: Buffer, aad: string) => {
   try {
     open(key, sealed, aad);
@@ -96,7 +96,7 @@ describe('vault identity binding', () => {
     it(`does not open the secret or the tokens of a profile whose ${column} was changed in the file (${value})`, () => {
       const { paths, vault } = seeded();
       vault.close();
-      const before = withDb(paths, (db) => db.prepare(`SELECT ${column} FROM profiles WHERE name = 'firma'`).pluck().get() as string);
+      const before = withDb(paths, (db) => firstValue(db.prepare(`SELECT ${column} FROM profiles WHERE name = 'firma'`)) as string);
       withDb(paths, (db) => db.prepare(`UPDATE profiles SET ${column} = ? WHERE name = 'firma'`).run(value));
       const v = Vault.open({ paths, env });
       expect(() => v.checkKey()).not.toThrow(); // the key is right: only this profile is refused
@@ -244,20 +244,20 @@ describe('migrating a vault sealed before identity binding', () => {
     // 'b' has no refresh token: keep it so.
     withDb(paths, (db) => db.prepare("UPDATE tokens SET refresh = NULL WHERE profile = 'b'").run());
     const key = keyOf(paths);
-    const sealedBefore = withDb(paths, (db) => db.prepare("SELECT secret FROM profiles WHERE name = 'firma'").pluck().get() as Buffer);
+    const sealedBefore = withDb(paths, (db) => asBuffer(firstValue(db.prepare("SELECT secret FROM profiles WHERE name = 'firma'")) as Uint8Array));
 
     const v = Vault.open({ paths, env });
     // Opening and status reads touch no sealed value: nothing migrated yet.
     expect(v.findToken('firma')?.generation).toBe(1);
     expect(opensUnder(key, keyCheckOf(paths), 'meta:key_check')).toBe(true);
-    expect(withDb(paths, (db) => db.prepare("SELECT v FROM meta WHERE k = 'schema_version'").pluck().get())).toBe('2');
+    expect(withDb(paths, (db) => firstValue(db.prepare("SELECT v FROM meta WHERE k = 'schema_version'")))).toBe('2');
 
     expect(v.clientSecret('firma')).toBe(`${SECRET}-firma`);
     // Migrated: the check value opens only under the new associated data; every value too.
     const check = keyCheckOf(paths);
     expect(opensUnder(key, check, 'meta:key_check:v2')).toBe(true);
     expect(opensUnder(key, check, 'meta:key_check')).toBe(false);
-    const sealedAfter = withDb(paths, (db) => db.prepare("SELECT secret FROM profiles WHERE name = 'firma'").pluck().get() as Buffer);
+    const sealedAfter = withDb(paths, (db) => asBuffer(firstValue(db.prepare("SELECT secret FROM profiles WHERE name = 'firma'")) as Uint8Array));
     expect(sealedAfter.equals(sealedBefore)).toBe(false);
     expect(opensUnder(key, sealedAfter, 'profiles:firma:secret')).toBe(false);
     expect(v.readTokens('firma')).toMatchObject({ accessToken: `${ACCESS}-firma`, refreshToken: `${REFRESH}-firma`, generation: 1 });
@@ -315,7 +315,7 @@ describe('migrating a vault sealed before identity binding', () => {
     vault.close();
     sealTheOldWay(paths, ['firma']);
     const rightKey = fs.readFileSync(paths.keyFile);
-    const sealed = () => withDb(paths, (db) => db.prepare("SELECT secret FROM profiles WHERE name = 'firma'").pluck().get() as Buffer);
+    const sealed = () => withDb(paths, (db) => asBuffer(firstValue(db.prepare("SELECT secret FROM profiles WHERE name = 'firma'")) as Uint8Array));
     const before = sealed();
     fs.writeFileSync(paths.keyFile, Buffer.alloc(32, 7).toString('base64'));
     const v = Vault.open({ paths, env });

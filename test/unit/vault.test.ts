@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../native-host/src/vault/sqlite.js';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/src/index.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
@@ -114,7 +114,7 @@ describe('vault', () => {
       'create',
     );
     vault.close();
-    const db = new Database(paths.vaultFile);
+    const db = openDatabase(paths.vaultFile);
     db.prepare("UPDATE profiles SET secret = (SELECT secret FROM profiles WHERE name = 'firma') WHERE name = 'other'").run();
     db.close();
     const again = Vault.open({ paths, env });

@@ -4,8 +4,6 @@
  * Secrets and tokens are sealed per value; everything a status table needs stays readable.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import Database from 'better-sqlite3';
 import { AppError } from '../../../shared/src/errors.js';
 import type { Environment, Profile } from '../../../shared/src/schemas/profile.js';
 import { registerSecret } from '../log/logger.js';
@@ -16,6 +14,7 @@ import { chooseKeyStore, keyStoreOfKind, type KeyStoreKind } from './key-store.j
 import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import type { ClientAuthMethod } from '../oauth/anaf-client.js';
 import { leaseOwnerGone } from './lease-owner.js';
+import { asBuffer, firstValue, immediate, openDatabase, type DatabaseSync, type StatementSync } from './sqlite.js';
 import {
   changedFields,
   KEY_CHECK_AAD,
@@ -29,15 +28,6 @@ import {
 } from './aad.js';
 import path from 'node:path';
 
-/**
- * The SQLite addon by its path: better-sqlite3 otherwise finds it through the `bindings`
- * package, which probes a dozen paths on every process start.
- */
-function sqliteAddon(): string {
-  const pkg = createRequire(import.meta.url).resolve('better-sqlite3/package.json');
-  return path.join(path.dirname(pkg), 'build', 'Release', 'better_sqlite3.node');
-}
-
 /** A token row without its sealed tokens: status reads never load (or keep) the ciphertexts. */
 const TOKEN_COLUMNS = `profile, refresh IS NOT NULL AS has_refresh, access_expires_at, refresh_expires_at, authorized_at,
   last_refresh_at, cert_subject, cert_serial, cert_issuer, cert_roles, cert_sha256, cert_source, cert_label, state_echoed, dead_reason, last_error,
@@ -49,6 +39,12 @@ const TOKEN_COLUMNS = `profile, refresh IS NOT NULL AS has_refresh, access_expir
  * stored) drop its cached reads at once, so no refresh decision rests on a stale read.
  */
 const VERSION_CHECK_MS = 10;
+
+/**
+ * A monotonic clock in ms. Not performance.now(): on Node 22 the `performance` global loads
+ * perf_hooks (nine internal modules, about 1 ms) into every process that opens the vault.
+ */
+const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export interface TokenSet {
   accessToken: string;
@@ -85,7 +81,7 @@ export interface TokenRecord {
   generation: number;
 }
 
-interface TokenRow {
+type TokenRow = {
   profile: string;
   /** 1 when a refresh token is stored (the sealed tokens themselves are read only by readTokens). */
   has_refresh: number;
@@ -105,15 +101,15 @@ interface TokenRow {
   last_error: string | null;
   last_failure_at: number | null;
   generation: number;
-}
+};
 
-interface ProfileRow {
+type ProfileRow = {
   name: string;
   client_id: string;
   redirect_uri: string;
   env: string;
   refresh_window_days: number;
-}
+};
 /** A profile row without its sealed secret: only the code that talks to ANAF reads that. */
 const PROFILE_COLUMNS = 'name, client_id, redirect_uri, env, refresh_window_days';
 
@@ -139,13 +135,14 @@ export interface ApiClientKey {
   personalId: boolean;
 }
 
-interface ApiClientRow {
+type ApiClientRow = {
   name: string;
-  key_sealed: Buffer | null;
+  /** node:sqlite gives BLOBs as Uint8Array; asBuffer() views them as Buffers. */
+  key_sealed: Uint8Array | null;
   created_at: number;
   last_used_at: number | null;
   personal_id: number;
-}
+};
 
 /** What a sealed client key is bound to: its row. A key copied into another client's row does not open. */
 const apiClientAad = (name: string) => `api_clients:${name}:key`;
@@ -232,12 +229,12 @@ export function hashState(state: string): string {
 
 export class Vault {
   readonly keyStore: KeyStoreKind;
-  private readonly db: Database.Database;
+  private readonly db: DatabaseSync;
   private readonly key: Buffer;
   /** The sealed check value the key must open before it seals or opens anything; undefined once it has. */
   private keyCheck: Buffer | undefined;
   private readonly now: () => number;
-  private readonly statements = new Map<string, { st: Database.Statement; writes: boolean }>();
+  private readonly statements = new Map<string, { st: StatementSync; writes: boolean }>();
   /** Reads cached until any connection commits (PRAGMA data_version) or this one writes. */
   private readonly reads = new Map<string, unknown>();
   private readsVersion = -1;
@@ -245,7 +242,7 @@ export class Vault {
   /** Counts the times the cached reads were dropped: equal numbers, same vault contents. */
   private readsEpoch = 0;
 
-  private constructor(db: Database.Database, key: Buffer, keyCheck: Buffer | undefined, keyStore: KeyStoreKind, now: () => number) {
+  private constructor(db: DatabaseSync, key: Buffer, keyCheck: Buffer | undefined, keyStore: KeyStoreKind, now: () => number) {
     this.db = db;
     this.key = key;
     this.keyCheck = keyCheck;
@@ -256,17 +253,14 @@ export class Vault {
   static open(opts: VaultOptions): Vault {
     const { paths } = opts;
     const now = opts.now ?? Date.now;
-    let db: Database.Database;
+    let db: DatabaseSync;
     try {
       ensurePrivateDir(paths.dataDir);
       // Create the file 0600 ourselves; SQLite gives its -wal and -shm files the same mode.
       fs.closeSync(fs.openSync(paths.vaultFile, 'a', 0o600));
       if (process.platform !== 'win32') fs.chmodSync(paths.vaultFile, 0o600);
-      db = new Database(paths.vaultFile, { nativeBinding: sqliteAddon() });
-      db.pragma('busy_timeout = 15000');
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      db.pragma('foreign_keys = ON');
+      db = openDatabase(paths.vaultFile);
+      db.exec('PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON');
     } catch (e) {
       throw new AppError('VAULT_ERROR', `${path.basename(paths.vaultFile)}: ${(e as Error).message}`, { cause: e });
     }
@@ -296,7 +290,7 @@ export class Vault {
         if (!key) throw new AppError('VAULT_LOCKED', `no key in the ${kind}`);
         return { key, keyCheck: Buffer.from(meta('key_check') ?? '', 'base64'), kind };
       };
-      const init = db.transaction(() => {
+      const init = () => {
         storedVersion();
         db.exec(SCHEMA_SQL); // additive and idempotent: CREATE ... IF NOT EXISTS
         for (const c of ADDED_COLUMNS) {
@@ -315,8 +309,8 @@ export class Vault {
         setMeta('key_namespace', namespace);
         setMeta('key_check', seal(key, KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD).toString('base64'));
         return { key, keyCheck: undefined, kind: store.kind }; // it has just sealed the check value
-      });
-      const { key, keyCheck, kind } = ready() ?? init.immediate();
+      };
+      const { key, keyCheck, kind } = ready() ?? immediate(db, init);
       return new Vault(db, key, keyCheck, kind, now);
     } catch (e) {
       db.close();
@@ -332,7 +326,7 @@ export class Vault {
   }
 
   /** Prepared once per connection: the serve hot path runs the same few queries per request. */
-  private sql(text: string): Database.Statement {
+  private sql(text: string): StatementSync {
     let entry = this.statements.get(text);
     if (!entry) {
       entry = { st: this.db.prepare(text), writes: /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(text) };
@@ -353,9 +347,9 @@ export class Vault {
    * process committed, or this one wrote. Callers keep what they derived from reads until it does.
    */
   readEpoch(): number {
-    const t = performance.now();
+    const t = monotonicMs();
     if (t - this.readsCheckedAt > VERSION_CHECK_MS) {
-      const version = this.sql('PRAGMA data_version').pluck().get() as number;
+      const version = firstValue(this.sql('PRAGMA data_version')) as number;
       this.readsCheckedAt = t;
       if (version !== this.readsVersion) {
         this.dropReads();
@@ -379,7 +373,7 @@ export class Vault {
 
   /** Runs several writes as one transaction (imports, benchmarks): one commit instead of many. */
   batch<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return immediate(this.db, fn);
   }
 
   // ---- profiles -------------------------------------------------------------------------
@@ -423,9 +417,9 @@ export class Vault {
     // ANAF's portal registers only https callbacks: an http one could never match.
     if (!/^https:\/\//i.test(p.redirectUri)) throw new AppError('CALLBACK_INVALID', `the callback URL must start with https:// (${p.redirectUri.slice(0, 200)})`);
     this.checkKey(); // first: a migration re-seals what is read below
-    const tx = this.db.transaction(() => {
+    const tx = () => {
       const row = this.sql(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles WHERE name = ?`).get(p.name) as
-        | (ProfileRow & { secret: Buffer })
+        | (ProfileRow & { secret: Uint8Array })
         | undefined;
       if (row && mode === 'create') throw new AppError('PROFILE_EXISTS', p.name);
       const before = row && rowToProfile(row);
@@ -439,13 +433,13 @@ export class Vault {
           `changing ${changedFields(before, p).join(', ')} of profile "${p.name}" needs its client secret again; its tokens are then dropped and a new authorization with the USB key is needed`,
         );
       } else {
-        this.openSealed(row.secret, 'secret', before!); // PROFILE_ALTERED when it no longer belongs here
-        secret = row.secret;
+        secret = asBuffer(row.secret);
+        this.openSealed(secret, 'secret', before!); // PROFILE_ALTERED when it no longer belongs here
       }
       let tokensDropped = false;
       if (before) {
-        const tokens = this.sql('SELECT access FROM tokens WHERE profile = ?').get(p.name) as { access: Buffer } | undefined;
-        if (tokens && (moved || !this.opensSealed(tokens.access, 'access', p))) {
+        const tokens = this.sql('SELECT access FROM tokens WHERE profile = ?').get(p.name) as { access: Uint8Array } | undefined;
+        if (tokens && (moved || !this.opensSealed(asBuffer(tokens.access), 'access', p))) {
           this.sql('DELETE FROM tokens WHERE profile = ?').run(p.name);
           tokensDropped = true;
         }
@@ -462,10 +456,10 @@ export class Vault {
            ON CONFLICT(name) DO UPDATE SET client_id = excluded.client_id, redirect_uri = excluded.redirect_uri,
              env = excluded.env, refresh_window_days = excluded.refresh_window_days, secret = excluded.secret`,
         )
-        .run({ ...p, secret, now: this.now() });
+        .run({ name: p.name, clientId: p.clientId, redirectUri: p.redirectUri, env: p.env, refreshWindowDays: p.refreshWindowDays, secret, now: this.now() });
       return tokensDropped;
-    });
-    const tokensDropped = tx.immediate();
+    };
+    const tokensDropped = immediate(this.db, tx);
     return { profile: this.getProfile(p.name), tokensDropped };
   }
 
@@ -491,9 +485,9 @@ export class Vault {
   clientSecret(profile: string | Profile): string {
     const name = typeof profile === 'string' ? profile : profile.name;
     this.checkKey(); // first: a migration re-seals what is read below
-    const r = this.sql(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles WHERE name = ?`).get(name) as (ProfileRow & { secret: Buffer }) | undefined;
+    const r = this.sql(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles WHERE name = ?`).get(name) as (ProfileRow & { secret: Uint8Array }) | undefined;
     if (!r) throw new AppError('PROFILE_NOT_FOUND', name);
-    const secret = this.openSealed(r.secret, 'secret', typeof profile === 'string' ? rowToProfile(r) : profile);
+    const secret = this.openSealed(asBuffer(r.secret), 'secret', typeof profile === 'string' ? rowToProfile(r) : profile);
     registerSecret(secret);
     return secret;
   }
@@ -531,11 +525,11 @@ export class Vault {
     return this.cached(`tokens:${profileAad('access', id)}`, () => {
       this.checkKey(); // first: a migration re-seals what is read below
       const r = this.sql('SELECT access, refresh, generation FROM tokens WHERE profile = ?').get(id.name) as
-        | { access: Buffer; refresh: Buffer | null; generation: number }
+        | { access: Uint8Array; refresh: Uint8Array | null; generation: number }
         | undefined;
       if (!r) return undefined;
-      const accessToken = this.openSealed(r.access, 'access', id);
-      const refreshToken = r.refresh ? this.openSealed(r.refresh, 'refresh', id) : undefined;
+      const accessToken = this.openSealed(asBuffer(r.access), 'access', id);
+      const refreshToken = r.refresh ? this.openSealed(asBuffer(r.refresh), 'refresh', id) : undefined;
       registerSecret(accessToken);
       registerSecret(refreshToken);
       return { accessToken, refreshToken, generation: r.generation };
@@ -557,7 +551,7 @@ export class Vault {
     const profile = id.name;
     const access = seal(this.sealingKey(), t.accessToken, profileAad('access', id));
     const refresh = t.refreshToken === undefined ? null : seal(this.sealingKey(), t.refreshToken, profileAad('refresh', id));
-    const tx = this.db.transaction(() => {
+    const tx = () => {
       const stored = this.sql(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE name = ?`).get(profile) as ProfileRow | undefined;
       if (!stored) throw new AppError('PROFILE_NOT_FOUND', profile);
       if (!sameIdentity(rowToProfile(stored), id)) {
@@ -593,8 +587,8 @@ export class Vault {
         authorization ? (info.stateEchoed ? 1 : 0) : prev?.stateEchoed === false ? 0 : 1,
         generation,
       );
-    });
-    tx.immediate();
+    };
+    immediate(this.db, tx);
     return this.findToken(profile)!;
   }
 
@@ -663,20 +657,20 @@ export class Vault {
 
   /** For an answer without `state`: the single pending authorization of the profile started since `since`. */
   takeOnlyRecentPending(profile: string, since: number): boolean {
-    const tx = this.db.transaction(() => {
+    const tx = () => {
       const rows = this.sql('SELECT state_hash FROM pending_authorizations WHERE profile = ? AND created_at >= ? AND expires_at >= ?')
         .all(profile, since, this.now()) as { state_hash: string }[];
       if (rows.length !== 1) return false;
       this.sql('DELETE FROM pending_authorizations WHERE state_hash = ?').run(rows[0]!.state_hash);
       return true;
-    });
-    return tx.immediate();
+    };
+    return immediate(this.db, tx);
   }
 
   // ---- leases (single-flight across processes) -----------------------------------------------
 
   tryAcquireLease(name: string, owner: string, ttlMs: number): boolean {
-    const tx = this.db.transaction(() => {
+    const tx = () => {
       const now = this.now();
       const cur = this.sql('SELECT owner, expires_at FROM leases WHERE name = ?').get(name) as
         | { owner: string; expires_at: number }
@@ -684,8 +678,8 @@ export class Vault {
       if (cur && cur.owner !== owner && cur.expires_at > now && !leaseOwnerGone(cur.owner)) return false;
       this.sql('INSERT OR REPLACE INTO leases (name, owner, expires_at) VALUES (?, ?, ?)').run(name, owner, now + ttlMs);
       return true;
-    });
-    return tx.immediate();
+    };
+    return immediate(this.db, tx);
   }
 
   releaseLease(name: string, owner: string): void {
@@ -708,21 +702,19 @@ export class Vault {
     const now = this.now();
     const personalId = opts.personalId === true;
     const sealed = seal(this.sealingKey(), key, apiClientAad(name));
-    const replacedOldKey = this.db
-      .transaction(() => {
-        const existing = this.sql('SELECT key_sealed IS NULL AS old FROM api_clients WHERE name = ?').get(name) as { old: number } | undefined;
-        if (existing && existing.old !== 1) throw new AppError('CLIENT_EXISTS', name);
-        // key_hash stays empty: a build that still compares SHA-256 hashes matches nothing here.
-        this.sql('INSERT OR REPLACE INTO api_clients (name, key_hash, key_sealed, created_at, last_used_at, personal_id) VALUES (?, ?, ?, ?, NULL, ?)').run(
-          name,
-          Buffer.alloc(0),
-          sealed,
-          now,
-          personalId ? 1 : 0,
-        );
-        return existing !== undefined;
-      })
-      .immediate();
+    const replacedOldKey = immediate(this.db, () => {
+      const existing = this.sql('SELECT key_sealed IS NULL AS old FROM api_clients WHERE name = ?').get(name) as { old: number } | undefined;
+      if (existing && existing.old !== 1) throw new AppError('CLIENT_EXISTS', name);
+      // key_hash stays empty: a build that still compares SHA-256 hashes matches nothing here.
+      this.sql('INSERT OR REPLACE INTO api_clients (name, key_hash, key_sealed, created_at, last_used_at, personal_id) VALUES (?, ?, ?, ?, NULL, ?)').run(
+        name,
+        Buffer.alloc(0),
+        sealed,
+        now,
+        personalId ? 1 : 0,
+      );
+      return existing !== undefined;
+    });
     return { name, createdAt: now, lastUsedAt: undefined, personalId, oldKey: false, replacedOldKey };
   }
 
@@ -748,7 +740,7 @@ export class Vault {
       if (r.key_sealed === null) return { ...base, state: 'old', key: undefined } satisfies ApiClientKey;
       const vaultKey = this.sealingKey();
       try {
-        const key = open(vaultKey, r.key_sealed, apiClientAad(r.name));
+        const key = open(vaultKey, asBuffer(r.key_sealed), apiClientAad(r.name));
         registerSecret(key);
         return { ...base, state: 'ok', key: Buffer.from(key, 'utf8') } satisfies ApiClientKey;
       } catch {
@@ -785,7 +777,7 @@ export class Vault {
     if (!this.opensWith(this.keyCheck, LEGACY_KEY_CHECK_AAD)) throw this.wrongKey();
     this.migrateSealedValues();
     // Inside a caller's transaction the migration stands or falls with it: asked again next time.
-    if (!this.db.inTransaction) this.keyCheck = undefined;
+    if (!this.db.isTransaction) this.keyCheck = undefined;
   }
 
   private wrongKey(): AppError {
@@ -813,29 +805,29 @@ export class Vault {
       }
       return seal(key, plain, profileAad(field, id));
     };
-    const tx = this.db.transaction(() => {
+    const tx = () => {
       // Read again inside the transaction: another process may have migrated it meanwhile.
       const stored = Buffer.from((this.sql("SELECT v FROM meta WHERE k = 'key_check'").get() as { v: string } | undefined)?.v ?? '', 'base64');
       if (this.opensWith(stored, KEY_CHECK_AAD)) return;
       if (!this.opensWith(stored, LEGACY_KEY_CHECK_AAD)) throw this.wrongKey();
       const ids = new Map<string, Profile>();
-      for (const r of this.sql(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles`).all() as (ProfileRow & { secret: Buffer })[]) {
+      for (const r of this.sql(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles`).all() as (ProfileRow & { secret: Uint8Array })[]) {
         const id = rowToProfile(r);
         ids.set(r.name, id);
-        this.sql('UPDATE profiles SET secret = ? WHERE name = ?').run(reseal(r.secret, 'secret', id), r.name);
+        this.sql('UPDATE profiles SET secret = ? WHERE name = ?').run(reseal(asBuffer(r.secret), 'secret', id), r.name);
       }
-      for (const r of this.sql('SELECT profile, access, refresh FROM tokens').all() as { profile: string; access: Buffer; refresh: Buffer | null }[]) {
+      for (const r of this.sql('SELECT profile, access, refresh FROM tokens').all() as { profile: string; access: Uint8Array; refresh: Uint8Array | null }[]) {
         const id = ids.get(r.profile);
         if (!id) continue;
         this.sql('UPDATE tokens SET access = ?, refresh = ? WHERE profile = ?').run(
-          reseal(r.access, 'access', id),
-          r.refresh && reseal(r.refresh, 'refresh', id),
+          reseal(asBuffer(r.access), 'access', id),
+          r.refresh && reseal(asBuffer(r.refresh), 'refresh', id),
           r.profile,
         );
       }
       this.sql("UPDATE meta SET v = ? WHERE k = 'key_check'").run(seal(key, KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD).toString('base64'));
-    });
-    tx.immediate();
+    };
+    immediate(this.db, tx);
   }
 
   private sealingKey(): Buffer {

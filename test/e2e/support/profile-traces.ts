@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../../native-host/src/vault/sqlite.js';
 
 export interface Secret {
   /** Named in the report instead of the value ("code", "state"). */
@@ -53,6 +53,9 @@ export function scanFiles(root: string, secrets: Secret[]): Trace[] {
   return traces;
 }
 
+/** A BLOB as text both ways Chromium may have stored a string in it. */
+const blobText = (b: Buffer) => b.toString('latin1') + b.toString('utf16le');
+
 /** Rows of the History database (urls, visits and every other table) that contain a secret. */
 export function scanHistory(profileDir: string, secrets: Secret[]): Trace[] {
   const src = path.join(profileDir, 'History');
@@ -62,19 +65,21 @@ export function scanHistory(profileDir: string, secrets: Secret[]): Trace[] {
     for (const suffix of ['', '-journal', '-wal']) {
       if (fs.existsSync(src + suffix)) fs.copyFileSync(src + suffix, path.join(tmp, 'History' + suffix));
     }
-    const db = new Database(path.join(tmp, 'History'));
+    const db = openDatabase(path.join(tmp, 'History'));
     try {
       const traces: Trace[] = [];
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
       for (const { name } of tables) {
         let rows: unknown[];
         try {
-          rows = db.prepare(`SELECT * FROM "${name.replace(/"/g, '""')}"`).all();
+          const st = db.prepare(`SELECT * FROM "${name.replace(/"/g, '""')}"`);
+          st.setReadBigInts(true); // Chromium's times (µs since 1601) are past 2^53
+          rows = st.all();
         } catch {
           continue; // a virtual table whose module this SQLite lacks
         }
         const text = rows
-          .map((r) => Object.values(r as Record<string, unknown>).map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') + v.toString('utf16le') : String(v))).join('\u0000'))
+          .map((r) => Object.values(r as Record<string, unknown>).map((v) => (v instanceof Uint8Array ? blobText(Buffer.from(v)) : String(v))).join('\u0000'))
           .join('\n');
         for (const s of secrets) if (text.includes(s.value)) traces.push({ label: s.label, where: `History:${name}` });
       }
@@ -96,7 +101,7 @@ export function historyUrls(profileDir: string): string[] {
     for (const suffix of ['', '-journal', '-wal']) {
       if (fs.existsSync(src + suffix)) fs.copyFileSync(src + suffix, path.join(tmp, 'History' + suffix));
     }
-    const db = new Database(path.join(tmp, 'History'));
+    const db = openDatabase(path.join(tmp, 'History'));
     try {
       return (db.prepare('SELECT url FROM urls ORDER BY id').all() as { url: string }[]).map((r) => r.url);
     } finally {
