@@ -15,6 +15,14 @@ need=(
   "/usr/bin/xdotool:xdotool"
   "/usr/bin/openssl:openssl"
   "/usr/bin/wrk:wrk"
+  # npm run package and the Windows tests under wine (docs/packaging.md)
+  "/usr/bin/wixl:wixl"
+  "/usr/bin/msiinfo:msitools"
+  "/usr/bin/osslsigncode:osslsigncode"
+  "/usr/bin/x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64"
+  "/usr/bin/zip:zip"
+  "/usr/bin/wine:wine"
+  "/usr/lib/wine/wine64:wine64"
 )
 missing=()
 for pair in "${need[@]}"; do

@@ -10,13 +10,14 @@ export const DEB_BIN = '/usr/lib/anaf-token/anaf-token';
 /** System-wide native messaging folders (Chrome, Chromium, Edge on Linux). */
 export const DEB_MANIFEST_DIRS = ['/etc/opt/chrome/native-messaging-hosts', '/etc/chromium/native-messaging-hosts', '/etc/opt/edge/native-messaging-hosts'];
 
-export function buildDeb({ exe, manifest, unit, version, work, output }) {
+export function buildDeb({ exe, natives, manifest, unit, version, work, output }) {
   const root = path.join(work, 'deb');
   fs.rmSync(root, { recursive: true, force: true });
   const at = (p) => path.join(root, p);
   fs.mkdirSync(at('usr/lib/anaf-token'), { recursive: true });
   fs.copyFileSync(exe, at(DEB_BIN));
   fs.chmodSync(at(DEB_BIN), 0o755);
+  natives(at('usr/lib/anaf-token'));
   fs.mkdirSync(at('usr/bin'), { recursive: true });
   fs.symlinkSync('../lib/anaf-token/anaf-token', at('usr/bin/anaf-token'));
   const conffiles = [];

@@ -20,13 +20,14 @@ here="$(cd "$(dirname "$0")" && pwd)"
 echo "anaf-token: done / gata."
 `;
 
-export function buildMacZip({ arch, nodeBinary, blob, manifest, plist, work, output }) {
+export function buildMacZip({ arch, nodeBinary, blob, manifest, plist, natives, work, output }) {
   const name = `anaf-token-macos-${arch}`;
   const stage = path.join(work, name);
   fs.rmSync(stage, { recursive: true, force: true });
   const dir = path.join(stage, 'anaf-token');
   fs.mkdirSync(dir, { recursive: true });
   inject(nodeBinary, blob, path.join(dir, 'anaf-token'), { macho: true });
+  natives(dir);
   fs.writeFileSync(path.join(dir, 'ro.anaftoken.host.json'), manifest);
   fs.writeFileSync(path.join(dir, 'ro.anaftoken.serve.plist'), plist);
   fs.writeFileSync(path.join(dir, 'install.command'), INSTALL_COMMAND, { mode: 0o755 });

@@ -1,5 +1,6 @@
 // `npm run package`: every artifact, built on Linux, into .artifacts/package/ (git-ignored):
-//   anaf-token.exe                         Windows single executable (for tests and manual installs)
+//   anaf-token.exe                         Windows single executable alone (native addons go beside it)
+//   anaf-token-<v>-windows-x64.zip         the folder the MSI installs (exe, launcher, addons, manifest)
 //   anaf-token-<v>-x64.msi                 per-user MSI (no admin rights)
 //   anaf-token-<v>-x64-machine.msi         per-machine MSI (for IT)
 //   anaf-token-force-install.reg           Chrome/Edge ExtensionInstallForcelist policy
@@ -21,6 +22,7 @@ import { ico } from './icon.mjs';
 import { buildWindowsLauncher } from './launcher.mjs';
 import { buildMacZip, MAC_DIR } from './mac.mjs';
 import { buildMsi } from './msi.mjs';
+import { writeNativePackages } from './natives.mjs';
 import { nodeBinary } from './node-dist.mjs';
 import { forceInstallReg } from './policy.mjs';
 import { run, step } from './run.mjs';
@@ -55,9 +57,12 @@ const icon = path.join(work, 'anaf-token.ico');
 fs.writeFileSync(icon, ico());
 await step('anaf-token.exe', () => buildWindowsExe({ nodeExe: nodeBinary('win-x64', cache), blob, output: path.join(win, 'anaf-token.exe'), version }));
 await step('anaf-token-launcher.exe', () => buildWindowsLauncher(path.join(win, 'anaf-token-launcher.exe')));
+writeNativePackages(win, 'win32_x64');
 // Chrome on Windows takes a `path` relative to the manifest's folder: the executable beside it.
 fs.writeFileSync(path.join(win, 'ro.anaftoken.host.json'), manifestFor('anaf-token.exe'));
 fs.copyFileSync(path.join(win, 'anaf-token.exe'), path.join(out, 'anaf-token.exe'));
+// The same folder as the MSI installs, for a portable install or a firm's own deployment tool.
+await step('Windows zip', () => run('zip', ['-X', '-q', '-r', path.join(out, `anaf-token-${version}-windows-x64.zip`), '.'], { cwd: win }));
 await step('MSI (per user)', () => buildMsi({ scope: 'user', stage: win, version, config, icon, output: path.join(out, `anaf-token-${version}-x64.msi`), work }));
 await step('MSI (per machine)', () => buildMsi({ scope: 'machine', stage: win, version, config, icon, output: path.join(out, `anaf-token-${version}-x64-machine.msi`), work }));
 fs.writeFileSync(path.join(out, 'anaf-token-force-install.reg'), forceInstallReg(config));
@@ -67,7 +72,7 @@ if (only !== 'windows') {
   const plist = launchdPlist({ nodePath: macExe, dataDir: '/Users/USERNAME/Library/Application Support/anaf-token', port: 8787 });
   for (const arch of ['arm64', 'x64']) {
     await step(`macOS ${arch}`, () =>
-      buildMacZip({ arch, nodeBinary: nodeBinary(`darwin-${arch}`, cache), blob, manifest: manifestFor(macExe), plist, work, output: path.join(out, `anaf-token-${version}-macos-${arch}.zip`) }),
+      buildMacZip({ arch, nodeBinary: nodeBinary(`darwin-${arch}`, cache), blob, manifest: manifestFor(macExe), plist, natives: (dir) => writeNativePackages(dir, `darwin_${arch}`), work, output: path.join(out, `anaf-token-${version}-macos-${arch}.zip`) }),
     );
   }
 
@@ -79,7 +84,7 @@ if (only !== 'windows') {
     .split('\n')
     .filter((l) => !l.startsWith('Environment="ANAF_TOKEN_HOME='))
     .join('\n');
-  await step('.deb', () => buildDeb({ exe: linuxExe, manifest: manifestFor(DEB_BIN), unit, version, work, output: path.join(out, `anaf-token_${version}_amd64.deb`) }));
+  await step('.deb', () => buildDeb({ exe: linuxExe, natives: (dir) => writeNativePackages(dir, 'linux_x64'), manifest: manifestFor(DEB_BIN), unit, version, work, output: path.join(out, `anaf-token_${version}_amd64.deb`) }));
 
   await step('extension zip', () => {
     run('npx', ['vite', 'build', '--logLevel', 'error'], { env: { ...process.env, ANAF_EXT_TEST_ORIGINS: '' } });

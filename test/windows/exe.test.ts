@@ -5,13 +5,13 @@ import path from 'node:path';
 import * as ResEdit from 'resedit';
 import { describe, expect, it } from 'vitest';
 import { messagesFor } from '../../shared/src/errors.js';
-import { artifact, wine, winPath } from './wine.js';
+import { artifact, installed, wine, winPath } from './wine.js';
 
 const version = (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version;
 
 describe('anaf-token.exe (wine)', () => {
   it('prints its version', () => {
-    const r = wine(artifact('anaf-token.exe'), ['--version']);
+    const r = wine(installed('anaf-token.exe'), ['--version']);
     expect(r.stderr).not.toMatch(/ExperimentalWarning|single executable/i);
     expect(r.text.trim()).toBe(version);
     expect(r.code).toBe(0);
@@ -37,7 +37,7 @@ describe('anaf-token.exe (wine)', () => {
 
   it('runs doctor --json with a fresh data folder', () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-wine-home-'));
-    const r = wine(artifact('anaf-token.exe'), ['doctor', '--json'], { env: { ANAF_TOKEN_HOME: winPath(home) } });
+    const r = wine(installed('anaf-token.exe'), ['doctor', '--json'], { env: { ANAF_TOKEN_HOME: winPath(home) } });
     const report = JSON.parse(r.text) as { findings: { check: string; status: string; message: string }[] };
     const checks = report.findings.map((f) => f.check);
     expect(checks).toEqual(expect.arrayContaining(['native-host', 'vault', 'pkcs11']));
@@ -46,6 +46,6 @@ describe('anaf-token.exe (wine)', () => {
   });
 
   it('refuses an unknown option with the usage exit code', () => {
-    expect(wine(artifact('anaf-token.exe'), ['--no-such-option']).code).toBe(2);
+    expect(wine(installed('anaf-token.exe'), ['--no-such-option']).code).toBe(2);
   });
 });

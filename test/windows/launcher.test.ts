@@ -7,13 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WORK, artifact, regQuery, wine, winPath } from './wine.js';
+import { installed, regQuery, wine, winPath } from './wine.js';
 
-const launcher = () => {
-  const file = path.join(WORK, 'windows', 'anaf-token-launcher.exe');
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run "npm run package" first`);
-  return file;
-};
+const launcher = () => installed('anaf-token-launcher.exe');
 
 describe('anaf-token-launcher.exe (wine)', () => {
   it('is a GUI-subsystem program (no console window of its own)', () => {
@@ -26,7 +22,7 @@ describe('anaf-token-launcher.exe (wine)', () => {
   it('runs the program with the data folder set, waits, and returns its exit code', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf wine launcher '));
     // `install` writes config.json into ANAF_TOKEN_HOME: proof the launcher set it.
-    const ok = wine(launcher(), [winPath(dir), winPath(artifact('anaf-token.exe')), 'install', '--browser', 'edge', '--extension-id', 'c'.repeat(32)]);
+    const ok = wine(launcher(), [winPath(dir), winPath(installed('anaf-token.exe')), 'install', '--browser', 'edge', '--extension-id', 'c'.repeat(32)]);
     expect(ok.code).toBe(0);
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { allowedExtensionIds: string[] };
     expect(config.allowedExtensionIds).toEqual(['c'.repeat(32)]);
@@ -34,9 +30,9 @@ describe('anaf-token-launcher.exe (wine)', () => {
     const manifestPath = regQuery('HKCU\\Software\\Microsoft\\Edge\\NativeMessagingHosts\\ro.anaftoken.host');
     expect(manifestPath).toMatch(/ro\.anaftoken\.host\.edge\.json$/);
     expect(fs.readdirSync(path.join(dir, 'native-host')).filter((f) => f.endsWith('.cmd'))).toEqual([]);
-    expect(wine(artifact('anaf-token.exe'), ['uninstall', '--browser', 'edge'], { env: { ANAF_TOKEN_HOME: winPath(dir) } }).code).toBe(0);
+    expect(wine(installed('anaf-token.exe'), ['uninstall', '--browser', 'edge'], { env: { ANAF_TOKEN_HOME: winPath(dir) } }).code).toBe(0);
 
-    expect(wine(launcher(), [winPath(dir), winPath(artifact('anaf-token.exe')), '--no-such-option']).code).toBe(2);
+    expect(wine(launcher(), [winPath(dir), winPath(installed('anaf-token.exe')), '--no-such-option']).code).toBe(2);
     expect(wine(launcher(), [winPath(dir)]).code).toBe(2);
   });
 });

@@ -10,9 +10,18 @@ import path from 'node:path';
 
 export const ARTIFACTS = path.resolve('.artifacts/package');
 export const WORK = path.resolve('.artifacts/package-work');
+/** The folder the MSI installs (exe, launcher, native addons, manifest): what the tests run. */
+export const WINDOWS_DIR = path.join(WORK, 'windows');
 
 export function artifact(name: string): string {
   const file = path.join(ARTIFACTS, name);
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run "npm run package" first`);
+  return file;
+}
+
+/** A file of the installed folder (WINDOWS_DIR): the executable with its addons beside it. */
+export function installed(name: string): string {
+  const file = path.join(WINDOWS_DIR, name);
   if (!fs.existsSync(file)) throw new Error(`${file} is missing: run "npm run package" first`);
   return file;
 }
