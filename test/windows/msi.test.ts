@@ -86,6 +86,14 @@ describe('msiexec under wine', () => {
     });
     const installed = wine(`${winInstallDir()}\\anaf-token.exe`, ['--version']);
     expect(installed.text.trim()).toBe(version);
+    // doctor follows each registration to the manifest and runs the executable it names, as the browser would.
+    const doctor = wine(`${winInstallDir()}\\anaf-token.exe`, ['doctor', '--json']);
+    const nativeHost = (JSON.parse(doctor.text) as { findings: { check: string; status: string; subject?: string; message: string }[] }).findings.filter((f) => f.check === 'native-host');
+    expect(nativeHost.map((f) => [f.subject, f.status])).toEqual([
+      ['chrome', 'ok'],
+      ['edge', 'ok'],
+      ['brave', 'ok'],
+    ]);
 
     expect(wine('msiexec', ['/x', msi, '/qn']).code).toBe(0);
     for (const { key } of nativeMessagingKeys()) expect(regKeyExists(`HKCU\\${key}`)).toBe(false);
