@@ -57,7 +57,7 @@ export async function buildSeaBlob({ work, linuxNode, hostBundle, allowedExtensi
   const modules = await buildJsModules(path.join(work, 'modules'));
   fs.writeFileSync(path.join(work, 'modules.json'), JSON.stringify(JS_EXTERNALS));
   // Read by config/entry.ts's packagedExtensionIds().
-  fs.writeFileSync(path.join(work, 'package-config.json'), JSON.stringify({ allowedExtensionIds }));
+  fs.writeFileSync(path.join(work, 'package-config.json'), JSON.stringify({ allowedExtensionIds, hostBundle: path.basename(hostBundle) }));
   const config = {
     main: path.join(work, 'sea-main.cjs'),
     output: path.join(work, 'sea.blob'),

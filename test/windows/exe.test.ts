@@ -45,6 +45,20 @@ describe('anaf-token.exe (wine)', () => {
     expect([0, messagesFor('CHECKS_FAILED').exit]).toContain(r.code);
   });
 
+  it('keeps a code cache of the host bundle per command, and a damaged one is only compiled again and replaced', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-wine-cache-'));
+    const env = { ANAF_TOKEN_CACHE_DIR: winPath(dir) };
+    expect(wine(installed('anaf-token.exe'), ['--version'], { env }).text.trim()).toBe(version);
+    const [name] = fs.readdirSync(dir);
+    expect(name).toMatch(/^host-[A-Za-z0-9]+\.cjs\.none\.v22\.\d+\.\d+-x64\.v8cache$/);
+    const file = path.join(dir, name!);
+    expect(fs.statSync(file).size).toBeGreaterThan(10_000);
+    fs.writeFileSync(file, Buffer.alloc(fs.statSync(file).size, 7));
+    expect(wine(installed('anaf-token.exe'), ['--version'], { env }).text.trim()).toBe(version);
+    expect(fs.readFileSync(file).every((b) => b === 7)).toBe(false);
+    expect(wine(installed('anaf-token.exe'), ['--version'], { env: { ...env, ANAF_TOKEN_CODE_CACHE: 'off' } }).text.trim()).toBe(version);
+  });
+
   it('refuses an unknown option with the usage exit code', () => {
     expect(wine(installed('anaf-token.exe'), ['--no-such-option']).code).toBe(2);
   });

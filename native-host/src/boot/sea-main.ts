@@ -13,15 +13,17 @@
  *   launcher script to add `native`, so it is added here.
  * - WORKER_SUBCOMMAND runs the PKCS#11 worker (config/entry.ts's workerArgs()).
  *
- * No code cache: V8's cache is tied to the exact V8 build and flags, and the blob is made on
- * Linux for every platform (`useCodeCache: false`).
+ * The blob has no code cache (V8's is tied to the exact V8 build and flags, and the blob is
+ * made on Linux for every platform: `useCodeCache: false`); the host bundle gets one made on the
+ * user's machine instead (code-cache.ts).
  */
 import Module from 'node:module';
 import path from 'node:path';
 import { getAsset } from 'node:sea';
 import vm from 'node:vm';
 import { usePrivateUmask } from './umask.js';
-import { HOST_ASSET, MODULES_ASSET, WORKER_ASSET, WORKER_SUBCOMMAND } from './sea-names.js';
+import { compileCached } from './code-cache.js';
+import { HOST_ASSET, MODULES_ASSET, PACKAGE_CONFIG_ASSET, WORKER_ASSET, WORKER_SUBCOMMAND } from './sea-names.js';
 
 usePrivateUmask();
 
@@ -37,10 +39,12 @@ function onlyOwnNodeModules(from: string): void {
   (Module as unknown as { _nodeModulePaths: (from: string) => string[] })._nodeModulePaths = () => own;
 }
 
-/** Runs a CommonJS function expression from the blob as the module `filename`. */
-function runModule(asset: string, filename: string, parent: Module | null): Module {
+/** Runs a CommonJS function expression from the blob as the module `filename`; through the code cache when given its name. */
+function runModule(asset: string, filename: string, parent: Module | null, cacheName?: string): Module {
   // The assets are ASCII (scripts/build-host.mjs and scripts/package/sea.mjs check).
-  const body = new vm.Script(getAsset(asset, 'latin1'), { filename }).runInThisContext() as CommonJsBody;
+  const source = getAsset(asset, 'latin1');
+  const script = cacheName ? compileCached(source, filename, cacheName) : new vm.Script(source, { filename });
+  const body = script.runInThisContext() as CommonJsBody;
   const mod = new Module(filename, parent ?? undefined);
   mod.filename = filename;
   body.call(mod.exports, mod.exports, requireFor(filename), mod, filename, path.dirname(filename));
@@ -75,5 +79,7 @@ if (first === WORKER_SUBCOMMAND) {
   runModule(WORKER_ASSET, path.join(dir, WORKER_ASSET), null);
 } else {
   if (first !== undefined && first.startsWith('chrome-extension://')) process.argv.splice(2, 0, 'native');
-  runModule(HOST_ASSET, path.join(dir, HOST_ASSET), null);
+  // The host bundle's own name (host-<content hash>.cjs) names its code cache.
+  const { hostBundle } = JSON.parse(getAsset(PACKAGE_CONFIG_ASSET, 'utf8')) as { hostBundle?: string };
+  runModule(HOST_ASSET, path.join(dir, HOST_ASSET), null, hostBundle);
 }
