@@ -3,13 +3,27 @@
  * data folder as ANAF_TOKEN_HOME, runs the program with its arguments, waits, and returns its
  * exit code.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { installed, regQuery, wine, winPath } from './wine.js';
+import { installed, regQuery, wine, wineEnv, winPath } from './wine.js';
 
 const launcher = () => installed('anaf-token-launcher.exe');
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
 
 describe('anaf-token-launcher.exe (wine)', () => {
   it('is a GUI-subsystem program (no console window of its own)', () => {
@@ -34,5 +48,38 @@ describe('anaf-token-launcher.exe (wine)', () => {
 
     expect(wine(launcher(), [winPath(dir), winPath(installed('anaf-token.exe')), '--no-such-option']).code).toBe(2);
     expect(wine(launcher(), [winPath(dir)]).code).toBe(2);
+  });
+
+  it('starts serve hidden with the task\'s arguments, and stays until serve ends', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-wine-serve-'));
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    // What the scheduled task runs (windows-task.ts): DATA-DIR PROGRAM serve --port N.
+    const child = spawn('wine', [launcher(), winPath(dir), winPath(installed('anaf-token.exe')), 'serve', '--port', String(port)], { env: wineEnv(), stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      let answer: { status: number; body: string } | undefined;
+      for (let i = 0; i < 60 && !answer; i++) {
+        try {
+          // node:http, not fetch: fetch sends Sec-Fetch-Mode, which serve refuses as a web page's.
+          answer = await get(`http://127.0.0.1:${port}/v1/profiles`);
+        } catch {
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      // serve answers, and refuses a caller without a client key.
+      expect({ status: answer?.status, body: answer?.body.slice(0, 200) }).toEqual({ status: 401, body: expect.stringContaining('API_KEY_INVALID') });
+      // ANAF_TOKEN_HOME reached serve: its vault and log are in the data folder.
+      expect(fs.existsSync(path.join(dir, 'vault.sqlite'))).toBe(true);
+      expect(fs.existsSync(path.join(dir, 'logs', 'anaf-token.log'))).toBe(true);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      // serve runs as its own wine process: end it by its command line (this test's port; not the
+      // launcher's, whose command line holds the same words after its own path); the launcher follows.
+      const pids = execFileSync('pgrep', ['-f', `^\\S*anaf-token\\.exe serve --port ${port}$`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      expect(pids).toHaveLength(1);
+      for (const pid of pids) process.kill(Number(pid));
+    }
+    // The launcher waited for serve, and ended on its own with serve's exit code.
+    expect(typeof (await exited)).toBe('number');
   });
 });
