@@ -17,12 +17,17 @@ need=(
   # docs/erp-api.md's curl example is run by test/integration/serve-mutual.test.ts.
   "/usr/bin/curl:curl"
   "/usr/bin/wrk:wrk"
-  # The Windows build (node.exe, koffi's win32 binary, DPAPI, the certificate store) is tested under wine,
-  # and so are the Windows peer check and port owner.
-  # PKCS#11 tests: the fake module is built on cryptoki's real header, for Linux and (mingw-w64) for
-  # Windows, whose build runs under wine with node.exe from the npm registry.
-  "/usr/include/p11-kit-1/p11-kit/pkcs11.h:libp11-kit-dev"
+  # npm run package (docs/packaging.md): the MSIs, the Authenticode check of node.exe, the Windows
+  # launcher (mingw-w64), the zips.
+  "/usr/bin/wixl:wixl"
+  "/usr/bin/msiinfo:msitools"
+  "/usr/bin/osslsigncode:osslsigncode"
   "/usr/bin/x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64"
+  "/usr/bin/zip:zip"
+  # The Windows build (the executable, the MSIs, koffi's win32 binary: DPAPI, the certificate store,
+  # the peer check, PKCS#11 against a fake module built by mingw-w64 on cryptoki's real header) is
+  # tested under wine.
+  "/usr/include/p11-kit-1/p11-kit/pkcs11.h:libp11-kit-dev"
   "/usr/bin/wine:wine"
   "/usr/lib/wine/wine64:wine64"
 )

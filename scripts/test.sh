@@ -20,6 +20,17 @@ npx vitest run --reporter=default --reporter=json --outputFile=.artifacts/vitest
 npx vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile=.artifacts/vitest-e2e.json || status=1
 # Faults and abuse: fuzzing, kill -9, concurrency, ANAF failures, local API abuse, secrets.
 npx vitest run --config vitest.faults.config.ts --reporter=default --reporter=json --outputFile=.artifacts/vitest-faults.json || status=1
+# The packages (npm run package: every artifact), then the Windows build under wine: the exe, native
+# messaging through files, the vault, the launcher, the MSIs' tables and msiexec install/uninstall.
+# A failed package step counts as one failed test (there is nothing for the wine suite to run).
+if npm run package --silent >.artifacts/package.log 2>&1; then
+  tail -12 .artifacts/package.log
+  npx vitest run --config vitest.windows.config.ts --reporter=default --reporter=json --outputFile=.artifacts/vitest-windows.json || status=1
+else
+  tail -40 .artifacts/package.log
+  echo '{"numPassedTests":0,"numFailedTests":1,"numPendingTests":0,"success":false,"testResults":[]}' > .artifacts/vitest-package.json
+  status=1
+fi
 cat .artifacts/faults/*.json 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const m of s.matchAll(/"line": "([^"]*)"/g))console.log(m[1])})'
 
 node scripts/summarize-tests.mjs .artifacts/vitest-*.json || status=1

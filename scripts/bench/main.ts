@@ -17,6 +17,7 @@ import { Vault } from '../../native-host/src/vault/vault.js';
 import { CLI_ENTRY as CLI } from '../../native-host/src/config/entry.js';
 import { authorizationFor, newClientKey } from '../../native-host/src/serve/client-keys.js';
 import { challenge } from '../../test/helpers/serve-process.js';
+import { WINDOWS_EXE, wineStartup } from './wine-startup.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 31);
@@ -220,6 +221,14 @@ if (fs.existsSync(e2eTimings)) {
   for (const [name, ms] of Object.entries(t)) row({ figure: name, ours: ms, unit: 'ms', goal: '≤ 3000 ms', met: ms <= 3000 });
 } else {
   process.stdout.write('  no e2e timings yet: run the e2e suite first (npm run test:e2e)\n');
+}
+
+// The Windows single executable under wine beside a bare node.exe under wine (needs npm run package).
+if (fs.existsSync(WINDOWS_EXE)) {
+  const w = await wineStartup(Math.min(RUNS, 11));
+  row({ figure: 'wine: anaf-token.exe --version vs node.exe -e 0', ours: w.exe, baseline: w.node, unit: 'ms', ratio: w.ratio, goal: 'report' });
+} else {
+  process.stdout.write('  no Windows build yet: run npm run package for the start-up under wine\n');
 }
 
 fs.mkdirSync(path.join(root, '.artifacts'), { recursive: true });

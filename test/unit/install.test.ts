@@ -27,6 +27,15 @@ describe('native host registration', () => {
     expect(fs.readFileSync(cmd, 'utf8')).toBe('@echo off\r\n"C:\\node\\node.exe" "C:\\a\\main.js" native %*\r\n');
   });
 
+  it('names the packaged executable itself on Windows (no .cmd), and runs it without an entry script elsewhere', () => {
+    const paths = tempPaths();
+    const exe = 'C:\\Users\\ion\\AppData\\Local\\Programs\\anaf-token\\anaf-token.exe';
+    expect(writeLauncher({ paths, targets: [], extensionIds: [], nodePath: exe, platform: 'win32', packaged: true })).toBe(exe);
+    expect(fs.existsSync(paths.launcherDir) ? fs.readdirSync(paths.launcherDir) : []).toEqual([]);
+    const sh = writeLauncher({ paths, targets: [], extensionIds: [], nodePath: '/usr/lib/anaf-token/anaf-token', platform: 'linux', packaged: true });
+    expect(fs.readFileSync(sh, 'utf8')).toContain(`exec '/usr/lib/anaf-token/anaf-token' native "$@"`);
+  });
+
   it('writes the manifest and the allowed IDs for the host\'s own check', () => {
     const paths = tempPaths();
     const udd = tempDir('udd');

@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { launchdPlist } from '../../native-host/src/service/launchd-plist.js';
-import { installService, portInFile, serviceStatus, uninstallService, type ServiceContext } from '../../native-host/src/service/manager.js';
+import { configuredPort, installService, portInFile, serviceStatus, uninstallService, type ServiceContext } from '../../native-host/src/service/manager.js';
 import type { RunResult } from '../../native-host/src/service/runner.js';
 import { LAUNCHD_LABEL, type ServiceSpec } from '../../native-host/src/service/spec.js';
 import { systemdUnit } from '../../native-host/src/service/systemd-unit.js';
-import { schtasks, windowsLauncherVbs, windowsTaskXml } from '../../native-host/src/service/windows-task.js';
+import { fromUtf16WithBom, schtasks, winArg, windowsTaskArguments, windowsTaskXml } from '../../native-host/src/service/windows-task.js';
 import { CLI } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -148,32 +148,50 @@ describe('launchd agent (macOS)', () => {
 describe('Scheduled Task (Windows)', () => {
   const win = spec({ nodePath: 'C:\\Program Files\\nodejs\\node.exe', cliPath: 'C:\\anaf\\dist\\main.js', dataDir: 'C:\\Users\\Ion "Nelu"\\AppData\\Local\\anaf-token' });
 
-  it('runs a hidden launcher at logon, with no run-time limit and restarts on failure', () => {
-    const xml = windowsTaskXml('C:\\Users\\ion\\AppData\\Local\\anaf-token\\service\\anaf-token-serve.vbs', 'FIRMA\\ion');
+  const launcher = 'C:\\Users\\ion\\AppData\\Local\\Programs\\anaf-token\\anaf-token-launcher.exe';
+
+  it('runs the hidden launcher (no VBScript) at logon, with no run-time limit and restarts on failure', () => {
+    const xml = windowsTaskXml(win, launcher, 'FIRMA\\ion');
     expect(xml).toContain('<LogonTrigger>\n      <Enabled>true</Enabled>\n      <UserId>FIRMA\\ion</UserId>');
     expect(xml).toContain('<ExecutionTimeLimit>PT0S</ExecutionTimeLimit>');
     expect(xml).toContain('<RestartOnFailure>');
-    expect(xml).toContain('<Command>wscript.exe</Command>');
-    expect(xml).toContain('<Arguments>//B //Nologo C:\\Users\\ion\\AppData\\Local\\anaf-token\\service\\anaf-token-serve.vbs</Arguments>');
-    expect(windowsTaskXml('C:\\a b\\x.vbs', 'A&B\\ion')).toContain('<Arguments>//B //Nologo &quot;C:\\a b\\x.vbs&quot;</Arguments>');
-    expect(windowsTaskXml('C:\\x.vbs', 'A&B\\ion')).toContain('<UserId>A&amp;B\\ion</UserId>');
+    expect(xml).toContain(`<Command>${launcher}</Command>`);
+    expect(xml).not.toMatch(/wscript|\.vbs/i);
+    expect(windowsTaskXml(win, 'C:\\a b\\l.exe', 'A&B\\ion')).toContain('<Command>C:\\a b\\l.exe</Command>');
+    expect(windowsTaskXml(win, launcher, 'A&B\\ion')).toContain('<UserId>A&amp;B\\ion</UserId>');
   });
 
-  it('has a VBScript launcher that sets the data folder and waits for serve', () => {
-    const vbs = windowsLauncherVbs(win);
-    expect(vbs).toContain('sh.Environment("PROCESS")("ANAF_TOKEN_HOME") = "C:\\Users\\Ion ""Nelu""\\AppData\\Local\\anaf-token"\r\n');
-    expect(vbs).toContain('WScript.Quit sh.Run("""C:\\Program Files\\nodejs\\node.exe"" C:\\anaf\\dist\\main.js serve --port 8787", 0, True)');
-    expect(portInFile(vbs)).toBe(8787);
+  it('gives the launcher the data folder, then the program and serve, quoted as Windows splits them', () => {
+    expect(windowsTaskArguments(win)).toBe('"C:\\Users\\Ion \\"Nelu\\"\\AppData\\Local\\anaf-token" "C:\\Program Files\\nodejs\\node.exe" C:\\anaf\\dist\\main.js serve --port 8787');
+    // Packaged: the executable is the CLI, no entry script.
+    const packaged = spec({ nodePath: 'C:\\Users\\ion\\AppData\\Local\\Programs\\anaf-token\\anaf-token.exe', cliPath: undefined, dataDir: 'C:\\d' });
+    expect(windowsTaskArguments(packaged)).toBe('C:\\d C:\\Users\\ion\\AppData\\Local\\Programs\\anaf-token\\anaf-token.exe serve --port 8787');
+    expect(windowsTaskXml(win, launcher, 'FIRMA\\ion')).toContain('<Arguments>&quot;C:\\Users\\Ion \\&quot;Nelu\\&quot;\\AppData');
+    expect(portInFile(windowsTaskXml(win, launcher, 'FIRMA\\ion'))).toBe(8787);
+  });
+
+  it('quotes arguments so that CommandLineToArgvW gives them back', () => {
+    expect(winArg('plain')).toBe('plain');
+    expect(winArg('')).toBe('""');
+    expect(winArg('a b')).toBe('"a b"');
+    expect(winArg('C:\\dir with space\\')).toBe('"C:\\dir with space\\\\"');
+    expect(winArg('say "hi"')).toBe('"say \\"hi\\""');
+    expect(winArg('a\\"b c')).toBe('"a\\\\\\"b c"');
+    expect(winArg('C:\\no\\space\\')).toBe('C:\\no\\space\\');
   });
 
   it('install registers the task from UTF-16 XML with schtasks and starts it; uninstall ends and deletes it', () => {
     const { ctx, calls } = fakeContext('win32');
     const dataDir = path.join(tempDir('win'), 'anaf-token');
-    const r = installService(ctx, { ...win, dataDir });
+    const r = installService({ ...ctx, windowsLauncher: launcher }, { ...win, dataDir });
     expect(r.file).toBe(path.join(dataDir, 'service', 'anaf-token-serve.xml'));
     const bytes = fs.readFileSync(r.file);
     expect([...bytes.subarray(0, 2)]).toEqual([0xff, 0xfe]);
-    expect(bytes.subarray(2).toString('utf16le')).toContain('<UserId>FIRMA\\ion</UserId>');
+    expect(fromUtf16WithBom(bytes)).toContain('<UserId>FIRMA\\ion</UserId>');
+    expect(fromUtf16WithBom(bytes)).toContain(`<Command>${launcher}</Command>`);
+    // Only the task file: no launcher script beside it.
+    expect(fs.readdirSync(path.dirname(r.file))).toEqual(['anaf-token-serve.xml']);
+    expect(configuredPort(ctx, dataDir)).toEqual({ port: 8787, from: 'service' });
     expect(calls).toEqual([
       ['schtasks', ...schtasks.create(r.file)],
       ['schtasks', '/Run', '/TN', 'anaf-token serve'],

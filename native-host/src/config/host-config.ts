@@ -2,13 +2,17 @@
 import fs from 'node:fs';
 import * as z from 'zod/mini';
 import { EXTENSION_ID } from '../../../shared/src/extension-id.js';
+import { packagedExtensionIds } from './entry.js';
 import { ensurePrivateDir, ensureSafeDir, type Paths } from './paths.js';
 import { writeFileAtomic } from './safe-paths.js';
 
 export const extensionIdSchema = z.string().check(z.regex(/^[a-p]{32}$/, 'an extension ID is 32 letters a-p'));
 
+/** Without a config file: this project's ID, and a packaged build's store IDs (config/entry.ts). */
+export const defaultExtensionIds = (): string[] => [...new Set([EXTENSION_ID, ...packagedExtensionIds()])];
+
 const configSchema = z.object({
-  allowedExtensionIds: z._default(z.array(extensionIdSchema), [EXTENSION_ID]),
+  allowedExtensionIds: z._default(z.array(extensionIdSchema), defaultExtensionIds),
   /** PKCS#11 drivers the user named, scanned before the known ones. */
   pkcs11Modules: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(1024))), []),
 });

@@ -41,7 +41,8 @@ async function checkManifest(ctx: DoctorContext, subject: string, manifestFile: 
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
     return { ...base, status: 'fail', message: missing ? `no host manifest at ${manifestFile}` : `the host manifest ${manifestFile} is not valid`, advice };
   }
-  const launcher = manifest.path;
+  // On Windows Chrome also takes a path relative to the manifest's folder (the MSI's manifest names anaf-token.exe beside it).
+  const launcher = ctx.platform === 'win32' && !path.isAbsolute(manifest.path) ? path.join(path.dirname(manifestFile), manifest.path) : manifest.path;
   if (!path.isAbsolute(launcher) || !fs.existsSync(launcher)) {
     return { ...base, status: 'fail', message: `the manifest names a launcher that does not exist: ${launcher}`, advice };
   }

@@ -15,7 +15,7 @@ import { AppError } from '../../../shared/src/errors.js';
 import { NATIVE_HOST_NAME } from '../../../shared/src/protocol/constants.js';
 import { ensurePrivateDir, ensureSafeDir, type Paths } from '../config/paths.js';
 import { writeFileAtomic } from '../config/safe-paths.js';
-import { CLI_ENTRY } from '../config/entry.js';
+import { PACKAGED, hostCommand } from '../config/entry.js';
 import { readConfig, writeConfig } from '../config/host-config.js';
 import { targetFor, type Browser, type Target } from './browsers.js';
 
@@ -24,9 +24,12 @@ export interface InstallOptions {
   targets: Target[];
   extensionIds: string[];
   platform?: NodeJS.Platform;
-  /** The CLI entry to run; defaults to this build's bundle. */
+  /** The CLI entry to run; defaults to this build's bundle (none when packaged). */
   cliPath?: string;
+  /** node, or the packaged executable; defaults to this build's. */
   nodePath?: string;
+  /** The packaged executable itself (Windows): the manifest names it, with no .cmd in between. */
+  packaged?: boolean;
 }
 
 export interface InstalledTarget {
@@ -45,12 +48,17 @@ const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function writeLauncher(opts: InstallOptions): string {
   const platform = opts.platform ?? process.platform;
-  const node = opts.nodePath ?? process.execPath;
-  const cli = opts.cliPath ?? CLI_ENTRY;
+  const own = hostCommand();
+  const node = opts.nodePath ?? own.program;
+  const cli = opts.nodePath !== undefined ? opts.cliPath : (opts.cliPath ?? own.args[0]);
+  const program = [node, ...(cli !== undefined ? [cli] : [])];
   ensurePrivateDir(opts.paths.launcherDir);
   if (platform === 'win32') {
+    // The packaged executable takes the browser's arguments itself (boot/sea-main.ts); the data
+    // folder is the default one (%LOCALAPPDATA%\anaf-token), as for the MSI's registration.
+    if (opts.packaged ?? PACKAGED) return node;
     const file = path.join(opts.paths.launcherDir, 'anaf-token-native.cmd');
-    writeFileAtomic(file, `@echo off\r\n"${node}" "${cli}" native %*\r\n`, LAUNCHER_MODE);
+    writeFileAtomic(file, `@echo off\r\n${program.map((p) => `"${p}"`).join(' ')} native %*\r\n`, LAUNCHER_MODE);
     return file;
   }
   const file = path.join(opts.paths.launcherDir, 'anaf-token-native.sh');
@@ -59,7 +67,7 @@ export function writeLauncher(opts: InstallOptions): string {
     '#!/bin/sh',
     `ANAF_TOKEN_HOME=${shQuote(opts.paths.dataDir)}`,
     'export ANAF_TOKEN_HOME',
-    `exec ${shQuote(node)} ${shQuote(cli)} native "$@"`,
+    `exec ${program.map(shQuote).join(' ')} native "$@"`,
     '',
   ].join('\n');
   writeFileAtomic(file, script, LAUNCHER_MODE);

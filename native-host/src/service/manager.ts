@@ -23,7 +23,8 @@ import { probeServe } from './probe.js';
 import { runCommand, type Runner } from './runner.js';
 import { LAUNCHD_LABEL, SYSTEMD_UNIT, type ServiceSpec } from './spec.js';
 import { systemdUnit } from './systemd-unit.js';
-import { schtasks, utf16WithBom, windowsLauncherVbs, windowsTaskXml } from './windows-task.js';
+import { windowsLauncherPath } from '../config/entry.js';
+import { fromUtf16WithBom, schtasks, utf16WithBom, windowsTaskXml } from './windows-task.js';
 
 export type ServiceKind = 'systemd' | 'launchd' | 'scheduled-task';
 
@@ -33,6 +34,8 @@ export interface ServiceContext {
   env: NodeJS.ProcessEnv;
   uid: number;
   run: Runner;
+  /** anaf-token-launcher.exe (Windows); by default the one beside this build (config/entry.ts). */
+  windowsLauncher?: string;
 }
 
 export interface ServiceReport {
@@ -74,8 +77,6 @@ export function serviceFile(ctx: ServiceContext, dataDir: string): string {
   }
 }
 
-const windowsLauncherFile = (taskXml: string) => path.join(path.dirname(taskXml), 'anaf-token-serve.vbs');
-
 /** A user systemd answers on its private socket in the runtime folder. */
 export function userSystemdRunning(ctx: ServiceContext): boolean {
   const runtime = ctx.env.XDG_RUNTIME_DIR || `/run/user/${ctx.uid}`;
@@ -97,7 +98,7 @@ function runSteps(ctx: ServiceContext, steps: [string, string[], { mayFail?: boo
 
 /** The systemd unit and the launchd plist. */
 export const SERVICE_FILE_MODE = 0o644;
-/** The Scheduled Task's XML and VBScript, in the data folder. */
+/** The Scheduled Task's XML, in the data folder. */
 const TASK_FILE_MODE = 0o600;
 
 function writeFile(file: string, content: string | Buffer, mode: number): void {
@@ -126,10 +127,11 @@ export function installService(ctx: ServiceContext, spec: ServiceSpec): ServiceR
       const domain = `gui/${ctx.uid}`;
       runSteps(ctx, [['launchctl', ['bootout', `${domain}/${LAUNCHD_LABEL}`], { mayFail: true }], ['launchctl', ['bootstrap', domain, file]]], report.ran);
     } else {
-      const vbsFile = windowsLauncherFile(file);
-      writeFile(vbsFile, windowsLauncherVbs(spec), TASK_FILE_MODE);
       const user = ctx.env.USERDOMAIN ? `${ctx.env.USERDOMAIN}\\${ctx.env.USERNAME ?? ''}` : (ctx.env.USERNAME ?? os.userInfo().username);
-      writeFile(file, utf16WithBom(windowsTaskXml(vbsFile, user)), TASK_FILE_MODE);
+      const launcher = ctx.windowsLauncher ?? windowsLauncherPath();
+      // The launcher ships with the packaged executable (npm run package); a clone has none.
+      if (ctx.platform === process.platform && !fs.existsSync(launcher)) throw new AppError('SERVICE_FAILED', `${launcher} is missing: install anaf-token from its MSI`);
+      writeFile(file, utf16WithBom(windowsTaskXml(spec, launcher, user)), TASK_FILE_MODE);
       runSteps(ctx, [['schtasks', schtasks.create(file)], ['schtasks', schtasks.run(), { mayFail: true }]], report.ran);
     }
   } catch (e) {
@@ -171,9 +173,9 @@ export function uninstallService(ctx: ServiceContext, dataDir: string): ServiceR
 /** The port `serve` uses for this user: the installed service's, else this user's default (port.ts). */
 export function configuredPort(ctx: ServiceContext, dataDir: string): { port: number; from: 'service' | 'default' } {
   const file = serviceFile(ctx, dataDir);
-  // The task XML is UTF-16; the port is easier to read from its launcher.
-  const portSource = kindFor(ctx.platform) === 'scheduled-task' ? windowsLauncherFile(file) : file;
-  const installed = fs.existsSync(portSource) ? portInFile(fs.readFileSync(portSource, 'utf8')) : undefined;
+  // The task XML is UTF-16.
+  const read = (f: string) => (kindFor(ctx.platform) === 'scheduled-task' ? fromUtf16WithBom(fs.readFileSync(f)) : fs.readFileSync(f, 'utf8'));
+  const installed = fs.existsSync(file) ? portInFile(read(file)) : undefined;
   return installed !== undefined ? { port: installed, from: 'service' } : { port: defaultServePort({ platform: ctx.platform, uid: ctx.uid, run: ctx.run }), from: 'default' };
 }
 

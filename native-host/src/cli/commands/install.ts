@@ -1,7 +1,6 @@
 /** `install` / `uninstall`: the native messaging host registration. */
 import { Option, type Command } from 'commander';
-import { EXTENSION_ID } from '../../../../shared/src/extension-id.js';
-import { extensionIdSchema } from '../../config/host-config.js';
+import { defaultExtensionIds, extensionIdSchema } from '../../config/host-config.js';
 import { resolvePaths } from '../../config/paths.js';
 import { BROWSERS, targetForUserDataDir, type Browser, type Target } from '../../install/browsers.js';
 import { browserTargets, install, uninstall } from '../../install/install.js';
@@ -19,7 +18,7 @@ export function register(program: Command): void {
     .command('install')
     .description('register the native messaging host for a browser')
     .addOption(new Option('--browser <browser>', 'which browser').choices([...BROWSERS, 'all']).default('chrome'))
-    .option('--extension-id <id...>', 'extension IDs allowed to call the host', [EXTENSION_ID])
+    .option('--extension-id <id...>', 'extension IDs allowed to call the host', defaultExtensionIds())
     .option('--user-data-dir <dir>', 'a browser started with --user-data-dir (manifest goes there)')
     .addOption(jsonOption())
     .action(

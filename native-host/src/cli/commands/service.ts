@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { resolvePaths } from '../../config/paths.js';
 import { defaultServePort } from '../../serve/port.js';
 import { installService, serviceContext, serviceStatus, uninstallService, type ServiceReport } from '../../service/manager.js';
-import { defaultCliPath } from '../../service/spec.js';
+import { defaultCliPath, defaultProgram } from '../../service/spec.js';
 import { action, jsonOption, parseWith } from '../context.js';
 import { printJson } from '../output.js';
 import { portSchema } from './serve.js';
@@ -40,7 +40,7 @@ export function register(program: Command): void {
         const { dataDir } = resolvePaths();
         const ctx = serviceContext();
         const port = opts.port ?? defaultServePort({ platform: ctx.platform, uid: ctx.uid, run: ctx.run });
-        const r = installService(ctx, { nodePath: process.execPath, cliPath: defaultCliPath(), dataDir, port });
+        const r = installService(ctx, { nodePath: defaultProgram(), cliPath: defaultCliPath(), dataDir, port });
         const todoNote = r.todo.length && !r.ran.length ? ' (not started: no user service manager here / nepornit)' : '';
         print(r, opts.json, `service installed / serviciu instalat${todoNote}`);
       }),
