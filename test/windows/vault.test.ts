@@ -1,4 +1,4 @@
-/** The vault from the Windows executable: created by one process, reopened by the next. */
+/** The vault from the Windows executable: created by one process, reopened by the next; its key wrapped by DPAPI. */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,5 +23,22 @@ describe('vault through anaf-token.exe (wine)', () => {
     expect(profiles.map((p) => [p.name, p.clientId])).toEqual([['firma', 'client-1234']]);
     // The secret is stored, never listed.
     expect(list.text).not.toContain('secret-of-the-client');
+
+    // The key is kept wrapped by DPAPI for this Windows user, never in clear.
+    const keyFile = fs.readFileSync(path.join(dir, 'vault.key'), 'utf8');
+    expect(keyFile.startsWith('dpapi:')).toBe(true);
+    const wrapped = Buffer.from(keyFile.slice('dpapi:'.length).trim(), 'base64');
+    expect(wrapped.length).toBeGreaterThan(100);
+    expect(wrapped.toString('latin1')).not.toMatch(/anaf-token-key:/);
+    const doctor = wine(installed('anaf-token.exe'), ['doctor', '--json'], { env });
+    const vault = (JSON.parse(doctor.text) as { findings: { check: string; status: string; message: string }[] }).findings.find((f) => f.check === 'vault');
+    expect(vault?.status).toBe('ok');
+    expect(vault?.message).toMatch(/wrapped by Windows \(DPAPI\)/);
+
+    // A damaged wrap is an error, never a new key that would orphan the vault.
+    fs.writeFileSync(path.join(dir, 'vault.key'), `dpapi:${Buffer.from(wrapped.map((b, i) => (i === 40 ? b ^ 1 : b))).toString('base64')}\n`);
+    const broken = wine(installed('anaf-token.exe'), ['profile', 'list', '--json'], { env });
+    expect(broken.code).not.toBe(0);
+    expect(broken.text + broken.stderr).toMatch(/VAULT|key/i);
   });
 });
