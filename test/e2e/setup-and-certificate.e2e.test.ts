@@ -95,7 +95,7 @@ describe.skipIf(!process.env.ANAF_E2E)('no certificate in the browser', () => {
     // The user can start again at once (after inserting the key): the old ANAF tab is replaced.
     await popup.getByTestId(`obtain-${PROFILE}`).click();
     await expect.poll(() => tab.isClosed()).toBe(true);
-    await expect.poll(() => tabTitles(w.browser.worker), { timeout: 20_000 }).toContain('Access denied');
+    await expect.poll(() => tabTitles(w.browser.worker), { timeout: 30_000 }).toContain('Access denied');
     await error.waitFor({ timeout: 20_000 });
     expect(w.anaf.counters.requests.authorize).toBe(2);
 
