@@ -15,8 +15,8 @@ export interface PeerLookup<R> {
   resolve: (found: R | undefined) => void;
 }
 
-/** Answers a lookup (once). */
-export function answer<R>(l: PeerLookup<R>, found: R): void {
+/** Answers a lookup (once); `undefined` is an answer too (e.g. a socket in TIME_WAIT has no uid). */
+export function answer<R>(l: PeerLookup<R>, found: R | undefined): void {
   l.done = true;
   l.resolve(found);
 }

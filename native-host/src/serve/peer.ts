@@ -25,7 +25,7 @@ import { win32PeerSource, windowsPeerCheck, type WindowsPeerSource } from './pee
 import { win32Sockets } from './win32-ffi.js';
 import { darwinProcSource } from './darwin-ffi.js';
 import { macPeerCheck, type MacProcSource } from './peer-macos.js';
-import { LookupBatcher, verdictPerSocket, type PeerLookup } from './peer-batch.js';
+import { LookupBatcher, answer, verdictPerSocket, type PeerLookup } from './peer-batch.js';
 
 export type Verdict = boolean | Promise<boolean>;
 
@@ -128,9 +128,7 @@ export class TableScanner {
       await this.scan(file, [...byNeedle.keys()], (needle, uid) => {
         const l = byNeedle.get(needle);
         if (l && !l.done) {
-          // A socket in TIME_WAIT has no uid: answered all the same (not our user).
-          l.done = true;
-          l.resolve(uid);
+          answer(l, uid);
           left--;
         }
         return left === 0;
