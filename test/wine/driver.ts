@@ -11,33 +11,27 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { windowsStoreReport } from '../../native-host/src/certstores/windows.js';
-import { loadKoffi, koffiFile, namedStruct } from '../../native-host/src/platform/koffi.js';
+import { crypt32, windowsStoreReport } from '../../native-host/src/certstores/windows.js';
+import { koffiFile } from '../../native-host/src/platform/koffi.js';
 import { dpapiUnprotect } from '../../native-host/src/platform/dpapi.js';
 import { chooseKeyStore, keyStoreOfKind } from '../../native-host/src/vault/key-store.js';
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
+/**
+ * The product's crypt32 declarations (certstores/windows.ts: koffi, CRYPT_KEY_PROV_INFO, opening and
+ * closing a store), plus the three calls only a test needs: adding a certificate and its key link.
+ */
 function addCert(derFile: string, withKey: boolean): unknown {
-  const koffi = loadKoffi();
-  namedStruct(koffi, 'CRYPT_KEY_PROV_INFO', {
-    pwszContainerName: 'char16_t *',
-    pwszProvName: 'char16_t *',
-    dwProvType: 'uint32_t',
-    dwFlags: 'uint32_t',
-    cProvParam: 'uint32_t',
-    rgProvParam: 'void *',
-    dwKeySpec: 'uint32_t',
-  });
-  const lib = koffi.load('crypt32.dll');
-  const open = lib.func('void * __stdcall CertOpenSystemStoreW(void *hProv, const char16_t *szSubsystemProtocol)');
+  const c = crypt32();
+  const lib = c.koffi.load('crypt32.dll');
   const add = lib.func('bool __stdcall CertAddEncodedCertificateToStore(void *hCertStore, uint32_t dwCertEncodingType, const uint8_t *pbCertEncoded, uint32_t cbCertEncoded, uint32_t dwAddDisposition, _Out_ void **ppCertContext)');
   const setProp = lib.func('bool __stdcall CertSetCertificateContextProperty(void *pCertContext, uint32_t dwPropId, uint32_t dwFlags, CRYPT_KEY_PROV_INFO *pvData)');
   const free = lib.func('bool __stdcall CertFreeCertificateContext(void *pCertContext)');
-  const close = lib.func('bool __stdcall CertCloseStore(void *hCertStore, uint32_t dwFlags)');
   const der = fs.readFileSync(derFile);
-  const store = open(null, 'MY');
-  if (!store) throw new Error('CertOpenSystemStoreW(MY) failed');
+  // CERT_STORE_PROV_SYSTEM_W, CERT_SYSTEM_STORE_CURRENT_USER: CurrentUser\My, writable.
+  const store = c.openStore(10, 0, null, 1 << 16, 'MY');
+  if (!store) throw new Error('CertOpenStore(CurrentUser\\My) failed');
   try {
     const ctx: unknown[] = [null];
     // X509_ASN_ENCODING | PKCS_7_ASN_ENCODING; CERT_STORE_ADD_REPLACE_EXISTING
@@ -51,7 +45,7 @@ function addCert(derFile: string, withKey: boolean): unknown {
       free(ctx[0]);
     }
   } finally {
-    close(store, 0);
+    c.closeStore(store, 0);
   }
   return { added: true };
 }

@@ -294,17 +294,22 @@ class KoffiPKCS11 implements PKCS11 {
     }
   }
 
+  /** Calls `name` with `args` and then a buffer for one `struct`, which it fills; that struct, decoded. */
+  private callInto<T>(name: FunctionName, struct: 'CK_INFO' | 'CK_SLOT_INFO' | 'CK_TOKEN_INFO', ...args: unknown[]): T {
+    const { koffi, types } = abi();
+    const out = Buffer.alloc(koffi.sizeof(types[struct]));
+    this.call(name, ...args, out);
+    return koffi.decode(out, types[struct]) as T;
+  }
+
   C_Finalize(): void {
     this.call('C_Finalize', null);
   }
 
   C_GetInfo(): ModuleInfo {
-    const { koffi, types } = abi();
-    const out = Buffer.alloc(koffi.sizeof(types.CK_INFO));
-    this.call('C_GetInfo', out);
-    const i = koffi.decode(out, types.CK_INFO) as {
+    const i = this.callInto<{
       cryptokiVersion: Version; manufacturerID: Uint8Array; flags: ULongValue; libraryDescription: Uint8Array; libraryVersion: Version;
-    };
+    }>('C_GetInfo', 'CK_INFO');
     return {
       cryptokiVersion: version(i.cryptokiVersion),
       manufacturerID: text(i.manufacturerID),
@@ -326,12 +331,9 @@ class KoffiPKCS11 implements PKCS11 {
   }
 
   C_GetSlotInfo(slot: Handle): SlotInfo {
-    const { koffi, types } = abi();
-    const out = Buffer.alloc(koffi.sizeof(types.CK_SLOT_INFO));
-    this.call('C_GetSlotInfo', fromHandle(slot), out);
-    const s = koffi.decode(out, types.CK_SLOT_INFO) as {
+    const s = this.callInto<{
       slotDescription: Uint8Array; manufacturerID: Uint8Array; flags: ULongValue; hardwareVersion: Version; firmwareVersion: Version;
-    };
+    }>('C_GetSlotInfo', 'CK_SLOT_INFO', fromHandle(slot));
     return {
       slotDescription: text(s.slotDescription),
       manufacturerID: text(s.manufacturerID),
@@ -342,12 +344,9 @@ class KoffiPKCS11 implements PKCS11 {
   }
 
   C_GetTokenInfo(slot: Handle): TokenInfo {
-    const { koffi, types } = abi();
-    const out = Buffer.alloc(koffi.sizeof(types.CK_TOKEN_INFO));
-    this.call('C_GetTokenInfo', fromHandle(slot), out);
-    const t = koffi.decode(out, types.CK_TOKEN_INFO) as Record<string, ULongValue> &
-      Record<'label' | 'manufacturerID' | 'model' | 'serialNumber' | 'utcTime', Uint8Array> &
-      Record<'hardwareVersion' | 'firmwareVersion', Version>;
+    const t = this.callInto<
+      Record<string, ULongValue> & Record<'label' | 'manufacturerID' | 'model' | 'serialNumber' | 'utcTime', Uint8Array> & Record<'hardwareVersion' | 'firmwareVersion', Version>
+    >('C_GetTokenInfo', 'CK_TOKEN_INFO', fromHandle(slot));
     const utc = Buffer.from(t.utcTime);
     const nul = utc.indexOf(0);
     return {

@@ -15,10 +15,10 @@
  * tell (the client key's proof still protects) instead of closing the connection. Another user
  * cannot cause that: our end stays in our process until serve closes it.
  */
-import type { Socket } from 'node:net';
 import type { Endpoint } from './proc-net.js';
 import { sameAddress } from './win-tcp-table.js';
-import type { PeerCheck, Verdict } from './peer.js';
+import type { PeerCheck } from './peer.js';
+import { LookupBatcher, answer, verdictPerSocket } from './peer-batch.js';
 
 export const PROC_PIDLISTFDS = 1;
 export const PROC_PIDT_SHORTBSDINFO = 13;
@@ -152,15 +152,9 @@ export interface MacPeerCheck extends PeerCheck {
  * per socket they hold), which is why it is shared.
  */
 export function macPeerCheck(src: MacProcSource, uid: number, selfPid = process.pid): MacPeerCheck {
-  const verdicts = new WeakMap<Socket, Verdict>();
-  let pending: { ours: Endpoint; theirs: Endpoint; resolve: (f: MacFinding) => void }[] = [];
-  let scheduled = false;
   let scans = 0;
   let unavailable: string | undefined;
-  const run = () => {
-    scheduled = false;
-    const batch = pending;
-    pending = [];
+  const batcher = new LookupBatcher<MacFinding>((batch) => {
     scans++;
     let found: MacFinding[];
     try {
@@ -168,37 +162,19 @@ export function macPeerCheck(src: MacProcSource, uid: number, selfPid = process.
     } catch {
       found = batch.map(() => 'cannot-tell');
     }
-    batch.forEach((b, i) => b.resolve(found[i]!));
-  };
-  const start = (socket: Socket): Verdict => {
-    const { localAddress, localPort, remoteAddress, remotePort } = socket;
-    if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) return false;
-    const p = new Promise<MacFinding>((resolve) => {
-      pending.push({ ours: { address: localAddress, port: localPort }, theirs: { address: remoteAddress, port: remotePort }, resolve });
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(run);
-      }
-    }).then((f) => {
-      if (f === 'cannot-tell') unavailable = 'libproc did not show this process its own end of a connection: the structure layout is not the expected one';
-      const ok = f !== 'not-ours';
-      verdicts.set(socket, ok);
-      return ok;
-    });
-    verdicts.set(socket, p);
-    return p;
-  };
+    batch.forEach((b, i) => answer(b, found[i]!));
+  }, true);
+  const verdicts = verdictPerSocket(async (ours, theirs) => {
+    const f = (await batcher.lookup(ours, theirs)) ?? 'cannot-tell';
+    if (f === 'cannot-tell') unavailable = 'libproc did not show this process its own end of a connection: the structure layout is not the expected one';
+    return f !== 'not-ours';
+  });
   return {
     kind: 'process-uid',
     get unavailable() {
       return unavailable;
     },
-    accepted(socket) {
-      if (!verdicts.has(socket)) start(socket);
-    },
-    verdict(socket) {
-      return verdicts.get(socket) ?? start(socket);
-    },
+    ...verdicts,
     scans: () => scans,
   };
 }

@@ -25,7 +25,8 @@ import type { Socket } from 'node:net';
 import type { Endpoint } from './proc-net.js';
 import { peerPids } from './win-tcp-table.js';
 import type { ProcessOwner } from './win32-ffi.js';
-import type { PeerCheck, Verdict } from './peer.js';
+import type { PeerCheck } from './peer.js';
+import { LookupBatcher, answer, verdictPerSocket, type PeerLookup } from './peer-batch.js';
 
 /** What the check needs of Windows; win32-ffi.ts gives the real one, tests inject theirs. */
 export interface WindowsPeerSource {
@@ -51,56 +52,29 @@ export function judge(self: ProcessOwner, pid: number | undefined, owner: (pid: 
   return { ours: true, pid, session: o.session };
 }
 
-interface Lookup {
-  ours: Endpoint;
-  theirs: Endpoint;
-  done: boolean;
-  resolve: (pid: number | undefined) => void;
-}
-
-/** Peer pids from the connection tables, in batches (see the header). */
+/** Peer pids from the connection tables, in batches (see the header; peer-batch.ts). */
 export class WindowsTableReader {
-  private pending: Lookup[] = [];
-  private running = false;
+  private readonly batcher = new LookupBatcher<number>((batch) => this.run(batch));
   /** Table reads made, for tests and the benchmark. */
   reads = 0;
 
   constructor(private readonly source: Pick<WindowsPeerSource, 'connections'>) {}
 
   lookup(ours: Endpoint, theirs: Endpoint): Promise<number | undefined> {
-    return new Promise((resolve) => {
-      this.pending.push({ ours, theirs, done: false, resolve });
-      this.kick();
-    });
+    return this.batcher.lookup(ours, theirs);
   }
 
-  private kick(): void {
-    if (this.running || this.pending.length === 0) return;
-    this.running = true;
-    const batch = this.pending.splice(0);
-    void this.run(batch).finally(() => {
-      this.running = false;
-      this.kick();
-    });
-  }
-
-  private async run(batch: Lookup[]): Promise<void> {
-    try {
-      // An IPv4 peer is in the IPv4 table unless its socket is dual-stack; an IPv6 one only in the IPv6 table.
-      for (const v6 of [false, true]) {
-        const wanted = batch.filter((l) => !l.done && (v6 || net.isIPv4(l.theirs.address) || l.theirs.address.startsWith('::ffff:')));
-        if (wanted.length === 0) continue;
-        this.reads++;
-        const table = await this.source.connections(v6).catch(() => undefined);
-        if (!table) continue;
-        peerPids(table, v6, wanted).forEach((pid, i) => {
-          if (pid === undefined) return;
-          wanted[i]!.done = true;
-          wanted[i]!.resolve(pid);
-        });
-      }
-    } finally {
-      for (const l of batch) if (!l.done) l.resolve(undefined);
+  private async run(batch: PeerLookup<number>[]): Promise<void> {
+    // An IPv4 peer is in the IPv4 table unless its socket is dual-stack; an IPv6 one only in the IPv6 table.
+    for (const v6 of [false, true]) {
+      const wanted = batch.filter((l) => !l.done && (v6 || net.isIPv4(l.theirs.address) || l.theirs.address.startsWith('::ffff:')));
+      if (wanted.length === 0) continue;
+      this.reads++;
+      const table = await this.source.connections(v6).catch(() => undefined);
+      if (!table) continue;
+      peerPids(table, v6, wanted).forEach((pid, i) => {
+        if (pid !== undefined) answer(wanted[i]!, pid);
+      });
     }
   }
 }
@@ -113,29 +87,16 @@ export interface WindowsPeerCheck extends PeerCheck {
 
 export function windowsPeerCheck(source: WindowsPeerSource): WindowsPeerCheck {
   const reader = new WindowsTableReader(source);
-  const verdicts = new WeakMap<Socket, Verdict>();
   const findings = new WeakMap<Socket, PeerFinding>();
-  const start = (socket: Socket): Verdict => {
-    const { localAddress, localPort, remoteAddress, remotePort } = socket;
-    if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) return false;
-    const p = reader.lookup({ address: localAddress, port: localPort }, { address: remoteAddress, port: remotePort }).then((pid) => {
-      const f = judge(source.self.owner, pid, (n) => source.owner(n), source.self.pid);
-      findings.set(socket, f);
-      verdicts.set(socket, f.ours);
-      return f.ours;
-    });
-    verdicts.set(socket, p);
-    return p;
-  };
   return {
     kind: 'sid',
     reader,
-    accepted(socket) {
-      if (!verdicts.has(socket)) start(socket);
-    },
-    verdict(socket) {
-      return verdicts.get(socket) ?? start(socket);
-    },
+    ...verdictPerSocket(async (ours, theirs, socket) => {
+      const pid = await reader.lookup(ours, theirs);
+      const f = judge(source.self.owner, pid, (n) => source.owner(n), source.self.pid);
+      findings.set(socket, f);
+      return f.ours;
+    }),
     finding: (socket) => findings.get(socket),
   };
 }

@@ -25,6 +25,7 @@ import { win32PeerSource, windowsPeerCheck, type WindowsPeerSource } from './pee
 import { win32Sockets } from './win32-ffi.js';
 import { darwinProcSource } from './darwin-ffi.js';
 import { macPeerCheck, type MacProcSource } from './peer-macos.js';
+import { LookupBatcher, answer, verdictPerSocket, type PeerLookup } from './peer-batch.js';
 
 export type Verdict = boolean | Promise<boolean>;
 
@@ -95,21 +96,12 @@ export const scanProcFile: TableScan = async (file, needles, found) => {
   }
 };
 
-interface Lookup {
-  ours: Endpoint;
-  theirs: Endpoint;
-  done: boolean;
-  resolve: (uid: number | undefined) => void;
-}
-
 /**
- * Looks up peers in the socket table, in batches: the lookups asked for while a scan runs wait
- * for the next one, which starts when it ends, so every socket that existed when they asked is in
- * it (a peer socket is in the table from its handshake on, before serve accepts it).
+ * Looks up peers' uids in the socket table, in batches (peer-batch.ts): the lookups asked for
+ * while a scan runs wait for the next one, so every socket that existed when they asked is in it.
  */
 export class TableScanner {
-  private pending: Lookup[] = [];
-  private running = false;
+  private readonly batcher = new LookupBatcher<number>((batch) => this.run(batch));
   /** File scans made, for tests and the benchmark. */
   scans = 0;
 
@@ -119,46 +111,28 @@ export class TableScanner {
   ) {}
 
   lookup(ours: Endpoint, theirs: Endpoint): Promise<number | undefined> {
-    return new Promise((resolve) => {
-      this.pending.push({ ours, theirs, done: false, resolve });
-      this.kick();
-    });
+    return this.batcher.lookup(ours, theirs);
   }
 
-  private kick(): void {
-    if (this.running || this.pending.length === 0) return;
-    this.running = true;
-    const batch = this.pending.splice(0);
-    void this.run(batch).finally(() => {
-      this.running = false;
-      this.kick();
-    });
-  }
-
-  private async run(batch: Lookup[]): Promise<void> {
-    try {
-      // IPv4 peers are in tcp, unless their socket is dual-stack (then tcp6, as IPv6 peers are).
-      for (const [file, v6] of [
-        [PROC_TCP, false],
-        [PROC_TCP6, true],
-      ] as const) {
-        const byNeedle = new Map<string, Lookup>();
-        for (const l of batch) if (!l.done) for (const n of peerNeedles(v6, l.ours, l.theirs, this.little)) byNeedle.set(n, l);
-        if (byNeedle.size === 0) continue;
-        this.scans++;
-        let left = new Set(byNeedle.values()).size;
-        await this.scan(file, [...byNeedle.keys()], (needle, uid) => {
-          const l = byNeedle.get(needle);
-          if (l && !l.done) {
-            l.done = true;
-            l.resolve(uid);
-            left--;
-          }
-          return left === 0;
-        });
-      }
-    } finally {
-      for (const l of batch) if (!l.done) l.resolve(undefined);
+  private async run(batch: PeerLookup<number>[]): Promise<void> {
+    // IPv4 peers are in tcp, unless their socket is dual-stack (then tcp6, as IPv6 peers are).
+    for (const [file, v6] of [
+      [PROC_TCP, false],
+      [PROC_TCP6, true],
+    ] as const) {
+      const byNeedle = new Map<string, PeerLookup<number>>();
+      for (const l of batch) if (!l.done) for (const n of peerNeedles(v6, l.ours, l.theirs, this.little)) byNeedle.set(n, l);
+      if (byNeedle.size === 0) continue;
+      this.scans++;
+      let left = new Set(byNeedle.values()).size;
+      await this.scan(file, [...byNeedle.keys()], (needle, uid) => {
+        const l = byNeedle.get(needle);
+        if (l && !l.done) {
+          answer(l, uid);
+          left--;
+        }
+        return left === 0;
+      });
     }
   }
 }
@@ -202,26 +176,6 @@ export function peerCheck(o: PeerCheckOptions = {}): PeerCheck {
   const uid = 'uid' in o ? o.uid : process.getuid?.();
   if (platform !== 'linux' || uid === undefined) return NONE;
   const scanner = o.scanner ?? new TableScanner();
-  const verdicts = new WeakMap<Socket, Verdict>();
-  const start = (socket: Socket): Verdict => {
-    const { localAddress, localPort, remoteAddress, remotePort } = socket;
-    if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) return false;
-    // No entry (the peer already left, or the table cannot be read) is not our user either.
-    const p = scanner.lookup({ address: localAddress, port: localPort }, { address: remoteAddress, port: remotePort }).then((peer) => {
-      const ok = peer === uid;
-      verdicts.set(socket, ok);
-      return ok;
-    });
-    verdicts.set(socket, p);
-    return p;
-  };
-  return {
-    kind: 'uid',
-    accepted(socket) {
-      if (!verdicts.has(socket)) start(socket);
-    },
-    verdict(socket) {
-      return verdicts.get(socket) ?? start(socket);
-    },
-  };
+  // No entry (the peer already left, or the table cannot be read) is not our user either.
+  return { kind: 'uid', ...verdictPerSocket(async (ours, theirs) => (await scanner.lookup(ours, theirs)) === uid) };
 }
