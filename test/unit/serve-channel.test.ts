@@ -319,12 +319,15 @@ describe('peer checks', () => {
     await scanProcFile(path.join(dir, 'absent'), [needle(1)], () => expect.fail('nothing to find'));
   });
 
-  it('let everyone through where the platform cannot tell (the proof protects there)', () => {
-    for (const platform of ['darwin', 'win32'] as const) {
+  it('lets everyone through where the platform cannot tell (the proof protects there), but not on Windows, whose check ships with the build', () => {
+    for (const platform of ['darwin', 'freebsd'] as const) {
       const check = peerCheck({ platform, uid: 501 });
       expect(check.kind).toBe('none');
       expect(check.verdict({} as net.Socket)).toBe(true);
     }
+    // Off Windows its calls cannot load: closed, never open.
+    const win = peerCheck({ platform: 'win32', uid: 501 });
+    expect(win.verdict({} as net.Socket)).toBe(false);
   });
 });
 

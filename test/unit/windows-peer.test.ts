@@ -233,11 +233,30 @@ describe('the Windows peer check over real connections', () => {
     expect(failing.finding(accepted[0]!)).toEqual({ ours: false, why: 'no-row' });
   });
 
-  it("is 'none' with the reason where the Windows calls cannot be loaded (here: not Windows)", () => {
+  it('closes everything, and says why, where the Windows calls cannot be loaded (here: not Windows)', async () => {
     const check = peerCheck({ platform: 'win32' });
-    if (process.platform === 'win32') return void expect(check.kind).toBe('sid');
-    expect(check.kind).toBe('none');
-    expect(check.unavailable).toMatch(/could not be loaded/);
+    expect(check.kind).toBe('sid');
+    if (process.platform === 'win32') return;
+    expect(check.unavailable).toMatch(/every connection is closed: .*could not be loaded/);
+    const { accepted } = await connections(1);
+    expect(await check.verdict(accepted[0]!)).toBe(false);
+  });
+
+  it('closes a connection whose owner lookup throws, and goes on serving the next', async () => {
+    const { port, clients, accepted } = await connections(2);
+    const rows = clients.flatMap((c, i) => [row('127.0.0.1', c.localPort!, '127.0.0.1', port, 100 + i), row('127.0.0.1', port, '127.0.0.1', c.localPort!, 1)]);
+    const source = win32PeerSource({
+      tcpTableAsync: async (af) => table(af === 2 ? rows : [], af === 23),
+      processOwner: (pid) => {
+        if (pid === 100) throw new Error('koffi: access violation');
+        return SELF;
+      },
+      selfPid: 1,
+    });
+    const check = peerCheck({ platform: 'win32', windows: () => source });
+    const byPort = new Map(accepted.map((s) => [s.remotePort, s]));
+    expect(await check.verdict(byPort.get(clients[0]!.localPort)!)).toBe(false);
+    expect(await check.verdict(byPort.get(clients[1]!.localPort)!)).toBe(true);
   });
 });
 

@@ -84,4 +84,36 @@ describe('anaf-token-launcher.exe (wine)', () => {
     // The launcher waited for serve, and ended on its own with serve's exit code.
     expect(typeof (await exited)).toBe('number');
   });
+
+  it('ends serve when the launcher itself is ended (schtasks /End, uninstall): serve runs in the launcher\'s job', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-wine-job-'));
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const child = spawn('wine', [launcher(), winPath(dir), winPath(installed('anaf-token.exe')), 'serve', '--port', String(port)], { env: wineEnv(), stdio: 'ignore' });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    const servePids = () => {
+      try {
+        return execFileSync('pgrep', ['-f', `^\\S*anaf-token\\.exe serve --port ${port}$`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    };
+    try {
+      const log = path.join(dir, 'logs', 'anaf-token.log');
+      for (let i = 0; i < 120 && !(fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('serve.start')); i++) await new Promise((r) => setTimeout(r, 500));
+      expect(servePids()).toHaveLength(1);
+      // The launcher's own process, killed as Task Scheduler ends a task: no chance to clean up.
+      const launcherPids = execFileSync('pgrep', ['-f', `anaf-token-launcher\\.exe .*serve --port ${port}$`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      expect(launcherPids).toHaveLength(1);
+      process.kill(Number(launcherPids[0]), 'SIGKILL');
+      await exited;
+      let left = servePids();
+      for (let i = 0; i < 40 && left.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        left = servePids();
+      }
+      expect(left).toEqual([]);
+    } finally {
+      for (const pid of servePids()) process.kill(Number(pid));
+    }
+  });
 });

@@ -37,6 +37,8 @@ type CommonJsBody = (exports: object, require: NodeJS.Require, module: Module, f
 function onlyOwnNodeModules(from: string): void {
   const own = [path.join(from, 'node_modules')];
   (Module as unknown as { _nodeModulePaths: (from: string) => string[] })._nodeModulePaths = () => own;
+  // Nor NODE_PATH, ~/.node_modules or <prefix>/lib/node (on macOS, /Applications/lib/node).
+  (Module as unknown as { globalPaths: string[] }).globalPaths.splice(0);
 }
 
 /** Runs a CommonJS function expression from the blob as the module `filename`; through the code cache when given its name. */

@@ -40,6 +40,7 @@ export interface Crypt32 {
   enumCertificates(store: unknown, previous: unknown): unknown;
   getProperty(ctx: unknown, propId: number, data: Buffer | null, size: number[]): boolean;
   closeStore(store: unknown, flags: number): boolean;
+  freeContext(ctx: unknown): boolean;
   lastError(): number;
 }
 
@@ -72,6 +73,7 @@ export function crypt32(): Crypt32 {
     enumCertificates: lib.func('CERT_CONTEXT * __stdcall CertEnumCertificatesInStore(void *hCertStore, CERT_CONTEXT *pPrevCertContext)'),
     getProperty: lib.func('bool __stdcall CertGetCertificateContextProperty(CERT_CONTEXT *pCertContext, uint32_t dwPropId, void *pvData, _Inout_ uint32_t *pcbData)'),
     closeStore: lib.func('bool __stdcall CertCloseStore(void *hCertStore, uint32_t dwFlags)'),
+    freeContext: lib.func('bool __stdcall CertFreeCertificateContext(CERT_CONTEXT *pCertContext)'),
     lastError: koffi.load('kernel32.dll').func('uint32_t __stdcall GetLastError()'),
   };
   return bound;
@@ -116,9 +118,11 @@ export function listWindowsStore(): CertificateDetails[] {
     throw new AppError('CERT_STORE_UNAVAILABLE', `CertOpenStore(${WINDOWS_STORE_LOCATION}) failed (error ${error})`);
   }
   const certs: CertificateDetails[] = [];
+  // Each enumeration call frees the context it is given: the loop owns exactly one at a time,
+  // freed here if the loop is left early.
+  let ctx: unknown = null;
   try {
-    // Each call frees the context it is given: the loop owns exactly one at a time.
-    for (let ctx = c.enumCertificates(store, null); ctx; ctx = c.enumCertificates(store, ctx)) {
+    for (ctx = c.enumCertificates(store, null); ctx; ctx = c.enumCertificates(store, ctx)) {
       if (certs.length >= MAX_CERTIFICATES) continue;
       const info = c.koffi.decode(ctx, 'CERT_CONTEXT') as CertContext;
       const der = Buffer.from(c.koffi.decode(info.pbCertEncoded, 'uint8_t', info.cbCertEncoded) as number[]);
@@ -133,6 +137,7 @@ export function listWindowsStore(): CertificateDetails[] {
       }
     }
   } finally {
+    if (ctx) c.freeContext(ctx);
     c.closeStore(store, 0);
   }
   return certs;

@@ -160,6 +160,9 @@ type FunctionName = keyof ReturnType<typeof makeAbi>['protos'];
 type CkFunction = (...args: unknown[]) => number | bigint;
 
 /** A CK_RV other than CKR_OK, shaped as pkcs11js's Pkcs11Error. */
+/** Larger than any certificate, label or ID a token holds (a driver's claimed length beyond it is an error, not an allocation). */
+const MAX_ATTRIBUTE_BYTES = 1 << 20;
+
 export class Pkcs11Error extends Error {
   override readonly name = 'Pkcs11Error';
   readonly nativeStack = '';
@@ -442,8 +445,14 @@ class KoffiPKCS11 implements PKCS11 {
       const first = this.template(template.map((a) => ({ type: a.type, data: null })), scratch);
       this.call('C_GetAttributeValue', ...h, first, template.length);
       const lengths = lengthsOf(first);
+      // A driver's length is not trusted beyond what an attribute of a token can be.
+      const rooms = lengths.map((l) => {
+        if (isUnavailable(l)) return 0;
+        if (num(l) > MAX_ATTRIBUTE_BYTES) throw new Pkcs11Error(0x30 /* CKR_DEVICE_ERROR */, 'C_GetAttributeValue');
+        return num(l);
+      });
       const second = this.template(
-        template.map((a, i) => ({ type: a.type, data: null, room: isUnavailable(lengths[i]!) ? 0 : num(lengths[i]!) })),
+        template.map((a, i) => ({ type: a.type, data: null, room: rooms[i]! })),
         scratch,
       );
       this.call('C_GetAttributeValue', ...h, second, template.length);
@@ -451,6 +460,8 @@ class KoffiPKCS11 implements PKCS11 {
       lengthsOf(second).forEach((len, i) => {
         const entry = koffi.decode(second, i * size, types.CK_ATTRIBUTE) as { pValue: unknown };
         const n = num(len);
+        // A driver that claims more than the room it was given would have us read past it.
+        if (!isUnavailable(len) && n > rooms[i]!) throw new Pkcs11Error(0x150 /* CKR_BUFFER_TOO_SMALL */, 'C_GetAttributeValue');
         results[i]!.value = isUnavailable(len)
           ? undefined
           : n === 0 || !entry.pValue

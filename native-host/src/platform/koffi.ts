@@ -8,7 +8,7 @@
  * single executable has no node_modules. The native module is the whole API (index.js only adds
  * deprecated aliases), so it is opened directly with process.dlopen, from the first of:
  *   1. `koffi/<platform>_<arch>/koffi.node` beside this code (the esbuild bundle's folder),
- *   2. the same beside the executable (a Node single executable application),
+ *   2. the same beside the executable, when this is a Node single executable application,
  *   3. node_modules/koffi/build/koffi/<platform>_<arch>/koffi.node (sources, tests, dist/ in a clone).
  * ANAF_TOKEN_KOFFI names the file instead, for a layout none of these covers.
  */
@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isSea } from 'node:sea';
 import type * as KoffiApi from 'koffi';
 
 export type Koffi = typeof KoffiApi;
@@ -48,7 +49,9 @@ function koffiPackage(): string | undefined {
 /** Where koffi.node is looked for, in order. */
 export function koffiCandidates(env: NodeJS.ProcessEnv = process.env, triplets = koffiTriplets()): string[] {
   if (env.ANAF_TOKEN_KOFFI) return [env.ANAF_TOKEN_KOFFI];
-  const dirs = [here(), path.dirname(process.execPath)].filter((d): d is string => d !== undefined);
+  // Beside the executable only when we are that executable (a SEA): otherwise process.execPath
+  // is a `node` whose folder may be shared with others.
+  const dirs = [here(), isSea() ? path.dirname(process.execPath) : undefined].filter((d): d is string => d !== undefined);
   const pkg = koffiPackage();
   return [
     ...new Set([

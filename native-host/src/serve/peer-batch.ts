@@ -52,10 +52,14 @@ export class LookupBatcher<R> {
 
   private start(): void {
     const batch = this.pending.splice(0);
-    void this.run(batch).finally(() => {
-      this.running = false;
-      this.kick();
-    });
+    // A failed read leaves the batch's lookups unanswered (run's finally): their connections are
+    // closed, and serve goes on.
+    void this.run(batch)
+      .catch(() => undefined)
+      .finally(() => {
+        this.running = false;
+        this.kick();
+      });
   }
 
   private async run(batch: PeerLookup<R>[]): Promise<void> {
@@ -77,10 +81,13 @@ export function verdictPerSocket(decide: (ours: Endpoint, theirs: Endpoint, sock
   const start = (socket: Socket): Verdict => {
     const { localAddress, localPort, remoteAddress, remotePort } = socket;
     if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) return false;
-    const p = decide({ address: localAddress, port: localPort }, { address: remoteAddress, port: remotePort }, socket).then((ok) => {
-      verdicts.set(socket, ok);
-      return ok;
-    });
+    const p = decide({ address: localAddress, port: localPort }, { address: remoteAddress, port: remotePort }, socket)
+      // A check that fails says no: the connection is closed, never served unchecked.
+      .catch(() => false)
+      .then((ok) => {
+        verdicts.set(socket, ok);
+        return ok;
+      });
     verdicts.set(socket, p);
     return p;
   };

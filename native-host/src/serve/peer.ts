@@ -150,12 +150,18 @@ export interface PeerCheckOptions {
 
 const NONE: PeerCheck = { kind: 'none', accepted: () => undefined, verdict: () => true };
 
-/** Windows' check, or 'none' with the reason when its calls cannot be loaded (no koffi for this build). */
+/**
+ * Windows' check. When its calls cannot be loaded or our own token cannot be read (koffi.node
+ * missing or blocked), it fails closed: every connection is closed unanswered, and serve logs
+ * why. A terminal server is Windows' normal place for an ERP, and the build ships koffi, so an
+ * unchecked serve would be a fault, not a platform limit.
+ */
 function windowsCheck(source: (() => WindowsPeerSource) | undefined): PeerCheck {
   try {
     return windowsPeerCheck(source ? source() : win32PeerSource(win32Sockets()));
   } catch (e) {
-    return { ...NONE, unavailable: `the Windows socket and token calls could not be loaded: ${e instanceof Error ? e.message : String(e)}` };
+    const why = e instanceof Error ? e.message : String(e);
+    return { kind: 'sid', accepted: () => undefined, verdict: () => false, unavailable: `every connection is closed: the Windows socket and token calls could not be loaded: ${why}` };
   }
 }
 

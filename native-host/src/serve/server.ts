@@ -155,7 +155,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     };
     const v = peers.verdict(socket);
     if (typeof v === 'boolean') drop(v);
-    else void v.then(drop);
+    else void v.then(drop, () => drop(false));
   };
 
   const v4 = newServer(handler);
@@ -173,8 +173,9 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     app.log.log('error', 'serve.peer-table-unreadable', { file: PROC_TCP, effect: 'every connection is closed unanswered' });
   }
   if (peers.unavailable) {
-    // Served still, but only the client key's proof keeps other users out: say why.
-    app.log.log('warn', 'serve.peer-check-unavailable', { reason: peers.unavailable.slice(0, 300) });
+    // Say why: where it cannot be asked (macOS without libproc) the client key's proof alone keeps
+    // other users out; on Windows every connection is closed instead.
+    app.log.log(peers.kind === 'none' ? 'warn' : 'error', 'serve.peer-check-unavailable', { reason: peers.unavailable.slice(0, 300) });
   }
 
   return {

@@ -4,7 +4,9 @@
  *   anaf-token-launcher.exe DATA-DIR PROGRAM [ARGS...]
  *
  * Sets ANAF_TOKEN_HOME=DATA-DIR, runs PROGRAM ARGS with CREATE_NO_WINDOW, waits, and exits
- * with its exit code (so the scheduled task sees a failure and restarts it). A GUI-subsystem
+ * with its exit code (so the scheduled task sees a failure and restarts it). PROGRAM runs in a job
+ * object that kills it when the launcher ends: ending the task (`schtasks /End`, uninstall) ends
+ * only the task's own process, which would otherwise leave serve holding its port. A GUI-subsystem
  * program (-mwindows) so that starting it opens no console either. It replaces a VBScript
  * launcher: Windows is removing VBScript.
  *
@@ -77,7 +79,21 @@ int WINAPI wWinMain(HINSTANCE instance, HINSTANCE previous, PWSTR commandLine, i
   ZeroMemory(&si, sizeof si);
   si.cb = sizeof si;
   ZeroMemory(&pi, sizeof pi);
-  if (!CreateProcessW(argv[2], line, NULL, NULL, FALSE, CREATE_NO_WINDOW | CREATE_UNICODE_ENVIRONMENT, NULL, NULL, &si, &pi)) return 5;
+  /* The job's only handle is ours: when this process ends, however it ends, the job closes and
+     Windows ends the program too. Without a job (refused by a policy) the program still runs. */
+  HANDLE job = CreateJobObjectW(NULL, NULL);
+  if (job) {
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits;
+    ZeroMemory(&limits, sizeof limits);
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof limits)) {
+      CloseHandle(job);
+      job = NULL;
+    }
+  }
+  if (!CreateProcessW(argv[2], line, NULL, NULL, FALSE, CREATE_NO_WINDOW | CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED, NULL, NULL, &si, &pi)) return 5;
+  if (job) AssignProcessToJobObject(job, pi.hProcess);
+  ResumeThread(pi.hThread);
   CloseHandle(pi.hThread);
   WaitForSingleObject(pi.hProcess, INFINITE);
   DWORD code = 1;
