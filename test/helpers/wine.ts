@@ -68,8 +68,10 @@ export function wineEnv(prefix: string, extra: NodeJS.ProcessEnv = {}): NodeJS.P
     ...extra,
     WINEPREFIX: prefix,
     WINEDEBUG: '-all',
-    // No Mono or Gecko installer prompts (nothing may be downloaded).
-    WINEDLLOVERRIDES: 'mscoree,mshtml=',
+    // No Mono or Gecko installer prompts (nothing may be downloaded), and no crash debugger: a
+    // crashed process ends at once, as on Windows with no debugger set, instead of waiting for
+    // winedbg (which, on a loaded machine, held a crashed driver's worker past its deadline).
+    WINEDLLOVERRIDES: 'mscoree,mshtml=;winedbg.exe=d',
   };
   // No display needed, nor wanted.
   delete env.DISPLAY;
