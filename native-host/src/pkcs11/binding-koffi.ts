@@ -159,10 +159,10 @@ export const abi = () => (abiCache ??= makeAbi());
 type FunctionName = keyof ReturnType<typeof makeAbi>['protos'];
 type CkFunction = (...args: unknown[]) => number | bigint;
 
-/** A CK_RV other than CKR_OK, shaped as pkcs11js's Pkcs11Error. */
 /** Larger than any certificate, label or ID a token holds (a driver's claimed length beyond it is an error, not an allocation). */
 const MAX_ATTRIBUTE_BYTES = 1 << 20;
 
+/** A CK_RV other than CKR_OK, shaped as pkcs11js's Pkcs11Error. */
 export class Pkcs11Error extends Error {
   override readonly name = 'Pkcs11Error';
   readonly nativeStack = '';
