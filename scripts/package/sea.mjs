@@ -18,21 +18,6 @@ const wrapper = {
   footer: { js: '\n})' },
 };
 
-/**
- * worker-main.ts ends in a top-level `await main()` (it is an ES module in dist/), which a
- * CommonJS asset cannot hold; main() is its last statement, so not awaiting it changes nothing.
- */
-const workerWithoutTopLevelAwait = {
-  name: 'worker-without-top-level-await',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]pkcs11[\\/]worker-main\.ts$/ }, (args) => {
-      const code = fs.readFileSync(args.path, 'utf8');
-      if (!/^await main\(\);\s*$/m.test(code)) throw new Error(`${args.path}: no top-level "await main();" any more; update scripts/package/sea.mjs`);
-      return { contents: code.replace(/^await main\(\);\s*$/m, 'void main();\n'), loader: 'ts' };
-    });
-  },
-};
-
 function assertAscii(file) {
   if (/[^\x00-\x7f]/.test(fs.readFileSync(file, 'latin1'))) throw new Error(`${file} is not pure ASCII (sea-main.ts reads assets as latin1)`);
 }
@@ -49,7 +34,6 @@ export async function buildSeaBlob({ work, linuxNode, hostBundle, allowedExtensi
     format: 'cjs',
     external: ['pkcs11js', 'koffi'],
     define: { 'import.meta.url': '__anafBundleUrl' },
-    plugins: [workerWithoutTopLevelAwait],
     ...wrapper,
   });
   assertAscii(path.join(work, 'pkcs11-worker.cjs'));

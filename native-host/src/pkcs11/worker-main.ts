@@ -34,4 +34,5 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify(answer));
 }
 
-await main();
+// Not awaited at the top level: the single executable carries this file as a CommonJS asset.
+void main();
