@@ -4,7 +4,6 @@
  * `serial` (colon hex), `sub` (the same without colons) and `issuer`, with its `roles`; there is
  * no subject DN. An unreadable token just yields nothing.
  */
-import crypto from 'node:crypto';
 import { decodeJwt, type JWTPayload } from 'jose';
 import { normalizeSerialHex } from '../../../shared/src/certificate-serial.js';
 import type { CertificateRecord } from '../vault/vault.js';
@@ -43,8 +42,4 @@ export function certificateFromClaims(token: string): CertificateRecord {
     roles,
     sha256: cnf && typeof cnf === 'object' ? str(cnf['x5t#S256'], 128) : undefined,
   };
-}
-
-export function fingerprint(value: string): string {
-  return crypto.createHash('sha256').update(value).digest('hex').slice(0, 12);
 }
