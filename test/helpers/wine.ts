@@ -86,6 +86,15 @@ export interface WinePrefix {
 }
 
 /**
+ * Waits until every process of the prefix has ended and its wineserver has gone (`wineserver -w`):
+ * wineboot's services, or a test's killed processes, otherwise linger while the next test runs
+ * (one CI run's `msiexec /i` right after the launcher tests exited 1).
+ */
+export function waitWineIdle(env: NodeJS.ProcessEnv): void {
+  spawnSync('wineserver', ['-w'], { env, stdio: 'ignore', timeout: 60_000 });
+}
+
+/**
  * A new prefix (in `dir`, else a temp folder) that says Windows 10: winecfg -v sets the version
  * wine reports and the registry's CurrentVersion values, checked here.
  */
@@ -102,6 +111,7 @@ export function makeWinePrefix(dir?: string, extraEnv: NodeJS.ProcessEnv = {}): 
   const r = spawnSync('wine', ['reg', 'query', 'HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion', '/v', 'CurrentBuild'], { env, encoding: 'utf8' });
   const build = Number(/CurrentBuild\s+REG_SZ\s+(\d+)/.exec(r.stdout)?.[1]);
   if (!(build >= 10240)) throw new Error(`the wine prefix does not say Windows 10 (CurrentBuild ${build})`);
+  waitWineIdle(env);
   return {
     prefix,
     env,

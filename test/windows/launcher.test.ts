@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { waitWineIdle } from '../helpers/wine.js';
 import { installed, regQuery, wine, wineEnv, winPath } from './wine.js';
 
 const launcher = () => installed('anaf-token-launcher.exe');
@@ -26,6 +27,9 @@ function get(url: string): Promise<{ status: number; body: string }> {
 }
 
 describe('anaf-token-launcher.exe (wine)', () => {
+  // serve and the launchers killed here end asynchronously in wineserver: the next file starts on a quiet prefix.
+  afterAll(() => waitWineIdle(wineEnv()));
+
   it('is a GUI-subsystem program (no console window of its own)', () => {
     const pe = fs.readFileSync(launcher());
     const header = pe.readUInt32LE(0x3c);

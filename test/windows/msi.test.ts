@@ -71,7 +71,10 @@ describe('msiexec under wine', () => {
 
   it('per user: installs into %LOCALAPPDATA%\\Programs, registers every browser and offers the extension; /x removes it all', () => {
     const msi = winPath(msiFile('user'));
-    expect(wine('msiexec', ['/i', msi, '/qn']).code).toBe(0);
+    {
+      const r = wine('msiexec', ['/i', msi, '/qn']);
+      expect(r.code, `msiexec: ${r.stderr.slice(-800)}`).toBe(0);
+    }
 
     for (const { key } of nativeMessagingKeys()) expect(regQuery(`HKCU\\${key}`)).toBe(`${winInstallDir()}\\${NATIVE_HOST_NAME}.json`);
     for (const o of EXTENSION_OFFERS(config)) expect(regQuery(`HKCU\\${o.key}`, 'update_url')).toBe(o.updateUrl);
@@ -95,7 +98,10 @@ describe('msiexec under wine', () => {
       ['brave', 'ok'],
     ]);
 
-    expect(wine('msiexec', ['/x', msi, '/qn']).code).toBe(0);
+    {
+      const r = wine('msiexec', ['/x', msi, '/qn']);
+      expect(r.code, `msiexec: ${r.stderr.slice(-800)}`).toBe(0);
+    }
     for (const { key } of nativeMessagingKeys()) expect(regKeyExists(`HKCU\\${key}`)).toBe(false);
     for (const o of EXTENSION_OFFERS(config)) expect(regKeyExists(`HKCU\\${o.key}`)).toBe(false);
     expect(regKeyExists('HKCU\\Software\\anaf-token')).toBe(false);
@@ -104,23 +110,35 @@ describe('msiexec under wine', () => {
 
   it('per user with ADDLOCAL=Main: the host without the extension offer', () => {
     const msi = winPath(msiFile('user'));
-    expect(wine('msiexec', ['/i', msi, '/qn', 'ADDLOCAL=Main']).code).toBe(0);
+    {
+      const r = wine('msiexec', ['/i', msi, '/qn', 'ADDLOCAL=Main']);
+      expect(r.code, `msiexec: ${r.stderr.slice(-800)}`).toBe(0);
+    }
     expect(regQuery(`HKCU\\${nativeMessagingKeys()[0]!.key}`)).toBe(`${winInstallDir()}\\${NATIVE_HOST_NAME}.json`);
     for (const o of EXTENSION_OFFERS(config)) expect(regKeyExists(`HKCU\\${o.key}`)).toBe(false);
-    expect(wine('msiexec', ['/x', msi, '/qn']).code).toBe(0);
+    {
+      const r = wine('msiexec', ['/x', msi, '/qn']);
+      expect(r.code, `msiexec: ${r.stderr.slice(-800)}`).toBe(0);
+    }
     expect(fs.existsSync(installDir())).toBe(false);
   });
 
   it('per machine: Program Files and HKLM (extension keys in the 32-bit view); /x removes it all', () => {
     const msi = winPath(msiFile('machine'));
-    expect(wine('msiexec', ['/i', msi, '/qn']).code).toBe(0);
+    {
+      const r = wine('msiexec', ['/i', msi, '/qn']);
+      expect(r.code, `msiexec: ${r.stderr.slice(-800)}`).toBe(0);
+    }
     const dir = path.join(winePrefix(), 'drive_c', 'Program Files', 'anaf-token');
     expect(fs.existsSync(path.join(dir, 'anaf-token.exe'))).toBe(true);
     for (const { key } of nativeMessagingKeys()) expect(regQuery(`HKLM\\${key}`)).toBe(`C:\\Program Files\\anaf-token\\${NATIVE_HOST_NAME}.json`);
     for (const o of EXTENSION_OFFERS(config)) {
       expect(regQuery(`HKLM\\${o.key.replace(/^Software\\/, 'Software\\Wow6432Node\\')}`, 'update_url')).toBe(o.updateUrl);
     }
-    expect(wine('msiexec', ['/x', msi, '/qn']).code).toBe(0);
+    {
+      const r = wine('msiexec', ['/x', msi, '/qn']);
+      expect(r.code, `msiexec: ${r.stderr.slice(-800)}`).toBe(0);
+    }
     for (const { key } of nativeMessagingKeys()) expect(regKeyExists(`HKLM\\${key}`)).toBe(false);
     expect(fs.existsSync(dir)).toBe(false);
   });
