@@ -88,6 +88,16 @@ function finalJson<T = Record<string, any>>(stdout: string): T {
   return JSON.parse(stdout.slice(stdout.indexOf('\n') + 1)) as T;
 }
 
+/** The browser brings an answer whose state is wrong or missing: the page says STATE_MISMATCH, and so does the CLI (exit 6). */
+async function expectStateRefused(run: RunningCli, start: ListenStart, url: string): Promise<void> {
+  const page = await visit(url, start.listen.certificateFile);
+  expect(page.status).toBe(400);
+  expect(page.body).toContain('STATE_MISMATCH');
+  const done = await run.done;
+  expect(done.code).toBe(6);
+  expect(finalJson<{ error: { code: string } }>(done.stdout).error.code).toBe('STATE_MISMATCH');
+}
+
 beforeAll(async () => {
   pki = await makePki(tempDir('pki'));
   port = await freePort();
@@ -202,12 +212,7 @@ describe('anaf-token authorize --listen', () => {
     const { run, start } = await listen();
     const url = new URL(await login(start.authorizeUrl));
     url.searchParams.set('state', url.searchParams.get('state')!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')));
-    const page = await visit(url.toString(), start.listen.certificateFile);
-    expect(page.status).toBe(400);
-    expect(page.body).toContain('STATE_MISMATCH');
-    const done = await run.done;
-    expect(done.code).toBe(6);
-    expect(finalJson<{ error: { code: string } }>(done.stdout).error.code).toBe('STATE_MISMATCH');
+    await expectStateRefused(run, start, url.toString());
     expect(anaf.counters.requests.token).toBe(0);
     expect((JSON.parse((await cli(['list', '--json'])).stdout) as { state: string }[])[0]!.state).toBe('none');
   });
@@ -219,12 +224,7 @@ describe('anaf-token authorize --listen', () => {
       const { run, start } = await listen();
       const url = await login(start.authorizeUrl);
       expect(new URL(url).searchParams.has('state')).toBe(false);
-      const page = await visit(url, start.listen.certificateFile);
-      expect(page.status).toBe(400);
-      expect(page.body).toContain('STATE_MISMATCH');
-      const done = await run.done;
-      expect(done.code).toBe(6);
-      expect(finalJson<{ error: { code: string } }>(done.stdout).error.code).toBe('STATE_MISMATCH');
+      await expectStateRefused(run, start, url);
       expect(anaf.counters.requests.token).toBe(0);
     } finally {
       anaf.setOptions({ omitState: false });
