@@ -14,6 +14,7 @@ import type { BrowserStoreReport } from '../../../shared/src/schemas/browser-cer
 import type { CertificateDetails } from '../../../shared/src/schemas/pkcs11.js';
 import * as pkcs11js from '../pkcs11/binding.js';
 import { certificateDetails } from '../pkcs11/cert-details.js';
+import { withModule, type ModuleErrors } from '../pkcs11/with-module.js';
 
 /** Where distributions put NSS's softokn. */
 export const SOFTOKN_PATHS = [
@@ -91,33 +92,24 @@ function listSlot(p11: pkcs11js.PKCS11, slot: Buffer): CertificateDetails[] {
 
 /** Every certificate in one NSS database, each with whether the database holds its key. */
 export function listNssDatabase(dbDir: string, softokn: string): CertificateDetails[] {
-  const p11 = new pkcs11js.PKCS11();
-  try {
-    p11.load(softokn);
-  } catch (e) {
-    throw new AppError('CERT_STORE_UNAVAILABLE', `${softokn}: ${(e as Error).message}`.slice(0, 300));
-  }
-  try {
-    p11.C_Initialize({ libraryParameters: softoknParameters(dbDir) });
-  } catch (e) {
-    p11.close();
-    throw new AppError('CERT_STORE_UNAVAILABLE', `NSS ${dbDir}: ${(e as Error).message}`.slice(0, 300));
-  }
-  try {
-    // softokn has a crypto-only slot beside the database's; only tokens with objects add anything.
-    const certs = p11
-      .C_GetSlotList(true)
-      .filter((s) => (p11.C_GetSlotInfo(s).flags & CKF_TOKEN_PRESENT) !== 0)
-      .flatMap((s) => listSlot(p11, s));
-    const seen = new Set<string>();
-    return certs.filter((c) => !seen.has(c.sha256) && seen.add(c.sha256));
-  } finally {
-    try {
-      p11.C_Finalize();
-    } finally {
-      p11.close();
-    }
-  }
+  const errors: ModuleErrors = {
+    loadFailed: (e) => new AppError('CERT_STORE_UNAVAILABLE', `${softokn}: ${(e as Error).message}`.slice(0, 300)),
+    initFailed: (e) => new AppError('CERT_STORE_UNAVAILABLE', `NSS ${dbDir}: ${(e as Error).message}`.slice(0, 300)),
+  };
+  return withModule(
+    softokn,
+    errors,
+    (p11) => {
+      // softokn has a crypto-only slot beside the database's; only tokens with objects add anything.
+      const certs = p11
+        .C_GetSlotList(true)
+        .filter((s) => (p11.C_GetSlotInfo(s).flags & CKF_TOKEN_PRESENT) !== 0)
+        .flatMap((s) => listSlot(p11, s));
+      const seen = new Set<string>();
+      return certs.filter((c) => !seen.has(c.sha256) && seen.add(c.sha256));
+    },
+    softoknParameters(dbDir),
+  );
 }
 
 export function nssReports(home: string, softokn = findSoftokn()): BrowserStoreReport[] {

@@ -9,6 +9,7 @@ import * as pkcs11js from './binding.js';
 import { AppError } from '../../../shared/src/errors.js';
 import type { CertificateDetails, ModuleReport, PinCheckResult, PinStatus, TokenDetails } from '../../../shared/src/schemas/pkcs11.js';
 import { certificateDetails } from './cert-details.js';
+import { withModule, type ModuleErrors } from './with-module.js';
 
 /** Slot flag from the PKCS#11 spec that pkcs11js does not export. */
 const CKF_TOKEN_PRESENT = 0x1;
@@ -38,31 +39,11 @@ function pinStatus(flags: number): PinStatus {
   };
 }
 
-/** Loads, initializes, runs `fn`, and always finalizes and unloads. */
-function withModule<T>(path: string, fn: (p11: pkcs11js.PKCS11) => T): T {
-  const p11 = new pkcs11js.PKCS11();
-  try {
-    p11.load(path);
-  } catch (e) {
-    throw new AppError('PKCS11_LOAD_FAILED', `${path}: ${(e as Error).message}`.slice(0, 300));
-  }
-  try {
-    p11.C_Initialize();
-  } catch (e) {
-    // CKR_CRYPTOKI_ALREADY_INITIALIZED cannot happen in a fresh process; anything else is fatal.
-    p11.close();
-    throw toAppError(e);
-  }
-  try {
-    return fn(p11);
-  } finally {
-    try {
-      p11.C_Finalize();
-    } finally {
-      p11.close();
-    }
-  }
-}
+/** A driver that cannot load says so by path; anything C_Initialize answers is fatal. */
+const DRIVER_ERRORS = (path: string): ModuleErrors => ({
+  loadFailed: (e) => new AppError('PKCS11_LOAD_FAILED', `${path}: ${(e as Error).message}`.slice(0, 300)),
+  initFailed: (e) => toAppError(e),
+});
 
 function findAll(p11: pkcs11js.PKCS11, session: Buffer, template: pkcs11js.Template): Buffer[] {
   p11.C_FindObjectsInit(session, template);
@@ -145,7 +126,7 @@ function inspectSlot(p11: pkcs11js.PKCS11, slot: Buffer): TokenDetails {
 }
 
 export function inspectModule(path: string): ModuleReport {
-  return withModule(path, (p11) => {
+  return withModule(path, DRIVER_ERRORS(path), (p11) => {
     const info = p11.C_GetInfo();
     const tokens = p11.C_GetSlotList(false).map((slot) => inspectSlot(p11, slot));
     return {
@@ -190,7 +171,7 @@ function mechanismFor(certDer: Buffer): { mechanism: number; name: string; verif
  * then verifies the signature with the certificate. The PIN goes only to C_Login.
  */
 export function checkPin(req: PinCheckRequest): PinCheckResult {
-  return withModule(req.module, (p11) => {
+  return withModule(req.module, DRIVER_ERRORS(req.module), (p11) => {
     const slot = p11.C_GetSlotList(true).find((s) => trim(p11.C_GetTokenInfo(s).serialNumber) === req.tokenSerial);
     if (!slot) throw new AppError('CERT_NOT_FOUND', `no token with serial ${req.tokenSerial}`);
     const before = pinStatus(p11.C_GetTokenInfo(slot).flags);
