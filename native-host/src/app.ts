@@ -1,7 +1,8 @@
-/** What every command and every native request works with: paths, the vault (opened on first use), a logger. */
+/** What every command and every native request works with: paths, the store (opened on first use), a logger. */
 import { resolvePaths, type Paths } from './config/paths.js';
 import type { Logger } from './log/logger.js';
 import { Vault } from './vault/vault.js';
+import type { Store } from './store/store.js';
 import type { TokenDeps } from './tokens/refresh.js';
 
 export interface AppOptions {
@@ -16,7 +17,7 @@ export class App {
   readonly log: Logger;
   readonly now: () => number;
   private readonly timeoutMs: number | undefined;
-  private opened: Vault | undefined;
+  private opened: Store | undefined;
 
   constructor(opts: AppOptions) {
     this.paths = opts.paths ?? resolvePaths();
@@ -25,22 +26,22 @@ export class App {
     this.timeoutMs = opts.timeoutMs;
   }
 
-  get vault(): Vault {
+  get store(): Store {
     this.opened ??= Vault.open({ paths: this.paths, now: this.now });
     return this.opened;
   }
 
   get tokenDeps(): TokenDeps {
     return {
-      vault: this.vault,
+      store: this.store,
       log: this.log,
       now: this.now,
       client: this.timeoutMs === undefined ? { now: this.now } : { now: this.now, timeoutMs: this.timeoutMs },
     };
   }
 
-  close(): void {
-    this.opened?.close();
+  async close(): Promise<void> {
+    await this.opened?.close();
     this.opened = undefined;
   }
 }

@@ -186,6 +186,11 @@ const catalogue = {
     en: 'This client\'s key was made by an older version, which kept only its hash; the token service now needs the key itself, sealed in the vault. Run "anaf-token clients add <name>" again and put the new key in the program\'s settings.',
     ro: 'Cheia acestui client a fost creată de o versiune mai veche, care păstra doar amprenta ei; serviciul de tokenuri are nevoie acum de cheia însăși, sigilată în seif. Rulați din nou "anaf-token clients add <nume>" și puneți cheia nouă în setările programului.',
   },
+  API_PROFILE_NOT_ALLOWED: {
+    exit: EXIT.forbidden,
+    en: 'This client key may not get tokens of this profile: it was made for other profiles only. Use a key made for it ("anaf-token clients add <name> --profiles <profile,...>"), or ask who manages the token service.',
+    ro: 'Această cheie de client nu poate primi tokenurile acestui profil: a fost creată doar pentru alte profiluri. Folosiți o cheie creată pentru el ("anaf-token clients add <nume> --profiles <profil,...>") sau întrebați cine administrează serviciul de tokenuri.',
+  },
   HOST_NOT_ALLOWED: {
     exit: EXIT.forbidden,
     en: 'The request was not addressed to this computer\'s loopback address and port. Call http://127.0.0.1:<port>/ directly, not through another name or a proxy.',

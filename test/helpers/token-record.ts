@@ -1,5 +1,5 @@
 /** A stored token's status fields for pure tests: 90 days of access, a year of refresh, from `now`. */
-import type { TokenRecord } from '../../native-host/src/vault/vault.js';
+import type { TokenRecord } from '../../native-host/src/store/records.js';
 
 const DAY = 86_400_000;
 

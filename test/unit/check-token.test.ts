@@ -97,21 +97,21 @@ describe('checkToken', () => {
     const vault = Vault.open({ paths, env });
     vault.saveProfile({ name: 'p', clientId: 'c', clientSecret: 's', redirectUri: 'https://erp.example.ro/cb', env: 'https://127.0.0.1:9', refreshWindowDays: 14 }, 'create');
     const log = createLogger({ component: 'test', file: paths.logFile });
-    return { vault, log, paths };
+    return { store: vault, log, paths };
   }
   const answering = (status: number, body = '', headers: Record<string, string> = {}): typeof fetch => async () => new Response(body, { status, headers });
 
   it('answers the shared shape, logs the verdict and never the token, and changes nothing in the vault', async () => {
-    const { vault, log, paths } = setup();
-    await expect(checkToken({ vault, log }, 'p', { fetch: answering(200) })).rejects.toMatchObject({ code: 'NO_TOKEN' });
-    await expect(checkToken({ vault, log }, 'nobody', { fetch: answering(200) })).rejects.toMatchObject({ code: 'PROFILE_NOT_FOUND' });
+    const { store: vault, log, paths } = setup();
+    await expect(checkToken({ store: vault, log }, 'p', { fetch: answering(200) })).rejects.toMatchObject({ code: 'NO_TOKEN' });
+    await expect(checkToken({ store: vault, log }, 'nobody', { fetch: answering(200) })).rejects.toMatchObject({ code: 'PROFILE_NOT_FOUND' });
     vault.saveTokens('p', { accessToken: ACCESS, refreshToken: 'refresh-0123456789', accessExpiresAt: Date.now() + 80 * 86_400_000, refreshExpiresAt: Date.now() + 300 * 86_400_000 }, { kind: 'authorization', certificate: {}, stateEchoed: true });
     const before = vault.findToken('p');
     const t = Date.parse('2026-03-01T10:00:00Z');
-    const ok = await checkToken({ vault, log, now: () => t }, 'p', { fetch: answering(200, 'Hello test') });
+    const ok = await checkToken({ store: vault, log, now: () => t }, 'p', { fetch: answering(200, 'Hello test') });
     expect(ok).toEqual({ profile: 'p', result: 'ok', httpStatus: 200, checkedAt: '2026-03-01T10:00:00.000Z' });
     expect(tokenCheckSchema.parse(ok)).toEqual(ok);
-    const denied = await checkToken({ vault, log }, 'p', { fetch: answering(401, 'no', { 'WWW-Authenticate': 'Bearer error="invalid_token"' }) });
+    const denied = await checkToken({ store: vault, log }, 'p', { fetch: answering(401, 'no', { 'WWW-Authenticate': 'Bearer error="invalid_token"' }) });
     expect(tokenCheckSchema.parse(denied)).toMatchObject({ result: 'not-authorized', httpStatus: 401, detail: 'ANAF answered 401 invalid_token' });
     expect(vault.findToken('p')).toEqual(before);
     const logged = fs.readFileSync(paths.logFile, 'utf8');

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Profile } from '../../shared/src/index.js';
 import { isDueAt as isDue } from '../../native-host/src/tokens/due.js';
-import type { TokenRecord } from '../../native-host/src/vault/vault.js';
+import type { TokenRecord } from '../../native-host/src/store/records.js';
 import { tokenRecord } from '../helpers/token-record.js';
 
 const MIN = 60_000;

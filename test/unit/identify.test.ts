@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CertificateDetails, ModuleReport } from '../../shared/src/index.js';
 import { certificateWithSerial, nameHolders, onlyUsableCertificate } from '../../native-host/src/pkcs11/identify.js';
-import { Vault, mergeCertificate } from '../../native-host/src/vault/vault.js';
+import { Vault } from '../../native-host/src/vault/vault.js';
+import { mergeCertificate } from '../../native-host/src/store/records.js';
 import { tempPaths } from '../helpers/temp.js';
 
 const now = Date.UTC(2026, 10, 25);
@@ -54,13 +55,13 @@ describe("the holder of a token ANAF names only by serial", () => {
     expect(certificateWithSerial(r, 'FFFF')).toBeUndefined();
   });
 
-  it('is remembered in the vault, keeping what ANAF said; a refresh keeps the name', () => {
+  it('is remembered in the vault, keeping what ANAF said; a refresh keeps the name', async () => {
     const vault = Vault.open({ paths: tempPaths('holders'), env: { ANAF_TOKEN_KEYSTORE: 'file' } });
     vault.saveProfile({ name: 'p', clientId: 'c', clientSecret: 's', redirectUri: 'https://erp.example.ro/cb', env: 'prod', refreshWindowDays: 14 }, 'create');
     const anaf = { serialHex: '4A1F', issuer: 'DigiSign Qualified CA Class 3 2017', roles: 'HELLO@EFACTURA' };
     const set = { accessToken: 'a', refreshToken: 'r', accessExpiresAt: now + 1e9, refreshExpiresAt: now + 2e9 };
     vault.saveTokens('p', set, { kind: 'authorization', certificate: anaf, stateEchoed: true });
-    nameHolders(vault, [report(cert({ serialHex: '4A1F', sha256: 'mine' }))]);
+    await nameHolders(vault, [report(cert({ serialHex: '4A1F', sha256: 'mine' }))]);
     expect(vault.findToken('p')!.certificate).toEqual({ ...anaf, subject: 'CN=POPESCU ION, C=RO', sha256: 'mine', source: 'jwt', label: undefined });
     vault.saveTokens('p', { ...set, accessToken: 'a2' }, { kind: 'refresh', certificate: anaf });
     expect(vault.findToken('p')!.certificate.subject).toBe('CN=POPESCU ION, C=RO');

@@ -230,7 +230,7 @@ describe('token source hot path', () => {
       v.saveTokens('p', { accessToken: access, refreshToken: `r-${access}`, accessExpiresAt: t + 60 * DAY, refreshExpiresAt: t + 300 * DAY }, { kind: 'refresh', certificate: {} });
     save(vault, 'a1');
     const log = createLogger({ component: 'test', file: paths.logFile });
-    const source = new TokenSource({ vault, log, now }, { backoff: new Backoff({ baseMs: 1000, maxMs: 60_000, now }) });
+    const source = new TokenSource({ store: vault, log, now }, { backoff: new Backoff({ baseMs: 1000, maxMs: 60_000, now }) });
 
     expect(source.hotToken('p')).toBeUndefined();
     const first = await source.token('p');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Profile } from '../../shared/src/index.js';
 import { tokenState, tokenStatus } from '../../native-host/src/tokens/status.js';
-import type { TokenRecord } from '../../native-host/src/vault/vault.js';
+import type { TokenRecord } from '../../native-host/src/store/records.js';
 import { tokenRecord } from '../helpers/token-record.js';
 
 const DAY = 86_400_000;

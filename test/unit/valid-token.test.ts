@@ -22,22 +22,22 @@ function setup(accessDays: number) {
   vault.saveProfile({ name: 'p', clientId: 'c', clientSecret: 's', redirectUri: 'https://erp.example.ro/cb', env: 'https://127.0.0.1:9', refreshWindowDays: 14 }, 'create');
   vault.saveTokens('p', { accessToken: 'old', refreshToken: 'r', accessExpiresAt: t + accessDays * DAY, refreshExpiresAt: t + 300 * DAY }, { kind: 'authorization', certificate: {}, stateEchoed: true });
   const log = createLogger({ component: 'test', file: paths.logFile });
-  return { vault, log, now, paths, advance: (ms: number) => (t += ms) };
+  return { store: vault, log, now, paths, advance: (ms: number) => (t += ms) };
 }
 
 describe('validAccessToken', () => {
   it('hands out a token that is not due without refreshing it', async () => {
-    const { vault, log, now } = setup(60);
+    const { store: vault, log, now } = setup(60);
     let calls = 0;
-    const g = await validAccessToken({ vault, log, now }, 'p', { refresh: async () => void calls++ });
+    const g = await validAccessToken({ store: vault, log, now }, 'p', { refresh: async () => void calls++ });
     expect(g).toMatchObject({ profile: 'p', accessToken: 'old', due: false });
     expect(calls).toBe(0);
     vault.close();
   });
 
   it('refreshes a due token and hands out the new one', async () => {
-    const { vault, log, now } = setup(3);
-    const g = await validAccessToken({ vault, log, now }, 'p', {
+    const { store: vault, log, now } = setup(3);
+    const g = await validAccessToken({ store: vault, log, now }, 'p', {
       refresh: async () => {
         vault.saveTokens('p', { accessToken: 'new', refreshToken: 'r2', accessExpiresAt: now() + 90 * DAY, refreshExpiresAt: now() + 365 * DAY }, { kind: 'refresh', certificate: {} });
       },
@@ -47,21 +47,21 @@ describe('validAccessToken', () => {
   });
 
   it('with ANAF down, hands out the stored token while it lasts a minute, then says TOKEN_EXPIRED and why', async () => {
-    const { vault, log, now, advance, paths } = setup(3);
+    const { store: vault, log, now, advance, paths } = setup(3);
     const down = async () => {
       throw new AppError('ANAF_UNAVAILABLE', 'HTTP 503');
     };
-    expect(await validAccessToken({ vault, log, now }, 'p', { refresh: down })).toMatchObject({ accessToken: 'old', due: true });
+    expect(await validAccessToken({ store: vault, log, now }, 'p', { refresh: down })).toMatchObject({ accessToken: 'old', due: true });
     expect(fs.readFileSync(paths.logFile, 'utf8')).toContain('token.served-stale');
     advance(3 * DAY - 30_000);
-    await expect(validAccessToken({ vault, log, now }, 'p', { refresh: down })).rejects.toMatchObject({ code: 'TOKEN_EXPIRED', detail: 'ANAF_UNAVAILABLE: HTTP 503' });
+    await expect(validAccessToken({ store: vault, log, now }, 'p', { refresh: down })).rejects.toMatchObject({ code: 'TOKEN_EXPIRED', detail: 'ANAF_UNAVAILABLE: HTTP 503' });
     vault.close();
   });
 
   it('does not try a refresh that is held back, and passes on errors no retry can fix', async () => {
-    const { vault, log, now } = setup(3);
+    const { store: vault, log, now } = setup(3);
     let calls = 0;
-    const held = await validAccessToken({ vault, log, now }, 'p', {
+    const held = await validAccessToken({ store: vault, log, now }, 'p', {
       refresh: async () => void calls++,
       heldBack: () => new AppError('ANAF_UNAVAILABLE', 'retry in 30 s'),
     });
@@ -70,10 +70,10 @@ describe('validAccessToken', () => {
     const dead = async () => {
       throw new AppError('TOKEN_DEAD', 'invalid_grant');
     };
-    await expect(validAccessToken({ vault, log, now }, 'p', { refresh: dead })).rejects.toMatchObject({ code: 'TOKEN_DEAD' });
-    await expect(validAccessToken({ vault, log, now }, 'nobody')).rejects.toMatchObject({ code: 'PROFILE_NOT_FOUND' });
+    await expect(validAccessToken({ store: vault, log, now }, 'p', { refresh: dead })).rejects.toMatchObject({ code: 'TOKEN_DEAD' });
+    await expect(validAccessToken({ store: vault, log, now }, 'nobody')).rejects.toMatchObject({ code: 'PROFILE_NOT_FOUND' });
     vault.markDead('p', 'revoked');
-    await expect(validAccessToken({ vault, log, now }, 'p')).rejects.toMatchObject({ code: 'TOKEN_DEAD', detail: 'revoked' });
+    await expect(validAccessToken({ store: vault, log, now }, 'p')).rejects.toMatchObject({ code: 'TOKEN_DEAD', detail: 'revoked' });
     vault.close();
   });
 });

@@ -146,7 +146,7 @@ describe('vault identity binding', () => {
     const fetch = vi.fn(async () => new Response('{}', { status: 500 }));
     vi.stubGlobal('fetch', fetch);
     const v = Vault.open({ paths, env });
-    const deps = { vault: v, log: createLogger({ component: 'test', file: paths.logFile }) };
+    const deps = { store: v, log: createLogger({ component: 'test', file: paths.logFile }) };
     await expect(refreshProfile(deps, 'firma', { force: true })).rejects.toMatchObject({ code: 'PROFILE_ALTERED' });
     await expect(validAccessToken(deps, 'firma')).rejects.toMatchObject({ code: 'PROFILE_ALTERED' });
     expect(await refreshDue(deps)).toEqual([expect.objectContaining({ profile: 'firma', outcome: 'failed', error: expect.objectContaining({ code: 'PROFILE_ALTERED' }) })]);
@@ -225,16 +225,16 @@ describe('saving a profile', () => {
     const app = new App({ paths, log: createLogger({ component: 'test', file: paths.logFile }) });
     const req = { id: '1', type: 'profile.save' as const, name: 'firma', clientId: FIRMA.clientId, redirectUri: FIRMA.redirectUri };
     await expect(handlers['profile.save'](app, { ...req, env: 'https://evil.example' })).rejects.toMatchObject({ code: 'SECRET_MISSING' });
-    expect(app.vault.readTokens('firma')).toMatchObject({ accessToken: ACCESS });
+    expect(await app.store.readTokens('firma')).toMatchObject({ accessToken: ACCESS });
 
     // Only the refresh window: the token stays.
     expect(await handlers['profile.save'](app, { ...req, env: FIRMA.env, refreshWindowDays: 20 })).toMatchObject({ state: 'valid', profile: { refreshWindowDays: 20 } });
-    expect(app.vault.readTokens('firma')).toMatchObject({ accessToken: ACCESS });
+    expect(await app.store.readTokens('firma')).toMatchObject({ accessToken: ACCESS });
 
     const moved = await handlers['profile.save'](app, { ...req, env: 'test', clientSecret: 'new-secret-2' });
     expect(moved).toMatchObject({ state: 'none', profile: { env: 'test', refreshWindowDays: 20 } });
-    expect(app.vault.findToken('firma')).toBeUndefined();
-    app.close();
+    expect(await app.store.findToken('firma')).toBeUndefined();
+    await app.close();
     const log = fs.readFileSync(paths.logFile, 'utf8');
     expect(log).toContain('profile.tokens-dropped');
     expect(log).toContain('a new authorization with the USB key is needed');

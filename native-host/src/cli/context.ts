@@ -44,13 +44,13 @@ export function makeApp(component: string, logToStderr = Boolean(cli.program.opt
   });
 }
 
-/** Opens the app (the vault on first use) for one command and always closes it. */
+/** Opens the app (the store on first use) for one command and always closes it. */
 export async function withApp<T>(fn: (app: App) => Promise<T> | T): Promise<T> {
   const app = makeApp('cli');
   try {
     return await fn(app);
   } finally {
-    app.close();
+    await app.close();
   }
 }
 

@@ -52,7 +52,7 @@ export function makeHelloCheck(opts: HelloCheckOptions = {}): Check {
         const state = tokenState(p, tokens.get(p.name), now);
         if (state !== 'valid' && state !== 'expiring') continue;
         try {
-          const c = await checkToken({ vault, log: silentLogger, now: ctx.now, client: { timeoutMs: ctx.timeoutMs } }, p.name, opts);
+          const c = await checkToken({ store: vault, log: silentLogger, now: ctx.now, client: { timeoutMs: ctx.timeoutMs } }, p.name, opts);
           findings.push({ check: CHECK, subject: p.name, ...finding(c) });
         } catch (e) {
           const err = e instanceof AppError ? e : new AppError('INTERNAL', e instanceof Error ? e.name : undefined);

@@ -7,7 +7,7 @@
 import { ERROR_CODES, EXIT, messagesFor, type ErrorCode } from '../../../shared/src/errors.js';
 import type { Profile } from '../../../shared/src/schemas/profile.js';
 import { tokenStatus } from '../tokens/status.js';
-import type { TokenRecord } from '../vault/vault.js';
+import type { TokenRecord } from '../store/records.js';
 import type { Bilingual, Check, Finding } from './check.js';
 import { vaultOrNothing } from './check.js';
 import { explainAnafError } from './anaf-errors.js';

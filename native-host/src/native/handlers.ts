@@ -25,11 +25,11 @@ type Handler<T extends RequestType> = (app: App, req: Extract<Request, { type: T
 
 export const handlers: { [T in RequestType]: Handler<T> } = {
   hello: async () => ({ protocol: PROTOCOL_VERSION, hostVersion: HOST_VERSION }),
-  status: async (app) => ({ profiles: allStatuses(app) }),
+  status: async (app) => ({ profiles: await allStatuses(app.store, app.now()) }),
   'profile.save': async (app, req) => {
-    const existing = app.vault.findProfile(req.name);
+    const existing = await app.store.findProfile(req.name);
     // Changing the server, client ID or callback URL needs the secret again and drops the tokens.
-    const { tokensDropped } = app.vault.saveProfile(
+    const { tokensDropped } = await app.store.saveProfile(
       {
         name: req.name,
         clientId: req.clientId,
@@ -47,32 +47,32 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
         reason: 'the server, client ID or callback URL changed (or the tokens no longer opened): a new authorization with the USB key is needed',
       });
     }
-    return statusOf(app, req.name);
+    return statusOf(app.store, req.name, app.now());
   },
-  'profile.remove': async (app, req) => ({ removed: app.vault.removeProfile(req.profile) }),
-  'authorize.start': async (app, req) => (await authorization()).startAuthorization(app.vault, req.profile),
+  'profile.remove': async (app, req) => ({ removed: await app.store.removeProfile(req.profile) }),
+  'authorize.start': async (app, req) => (await authorization()).startAuthorization(app.store, req.profile),
   'authorize.complete': async (app, req) => {
     const [{ callbackUrlFrom, completeAuthorization }, { certificateOnToken }] = await Promise.all([authorization(), pkcs11()]);
-    const callbackUrl = req.callbackUrl ?? callbackUrlFrom(app.vault.getProfile(req.profile), req.code!, req.state);
-    await completeAuthorization(app.vault, req.profile, callbackUrl, app.log, {
+    const callbackUrl = req.callbackUrl ?? callbackUrlFrom(await app.store.getProfile(req.profile), req.code!, req.state);
+    await completeAuthorization(app.store, req.profile, callbackUrl, app.log, {
       ...app.tokenDeps.client,
       identify: (serial) => certificateOnToken(readConfig(app.paths).pkcs11Modules, serial),
     });
-    return statusOf(app, req.profile);
+    return statusOf(app.store, req.profile, app.now());
   },
   'token.refresh': async (app, req) => {
     await (await refresh()).refreshProfile(app.tokenDeps, req.profile, { force: req.force ?? true });
-    return statusOf(app, req.profile);
+    return statusOf(app.store, req.profile, app.now());
   },
   'token.revoke': async (app, req) => {
     const outcome = await (await refresh()).revokeProfile(app.tokenDeps, req.profile);
-    return { ...outcome, status: statusOf(app, req.profile) };
+    return { ...outcome, status: await statusOf(app.store, req.profile, app.now()) };
   },
   // The answer is the verdict, whatever it is: the popup shows it; only "nothing to check" is an error.
   'token.check': async (app, req) => (await check()).checkToken(app.tokenDeps, req.profile),
   'token.label': async (app, req) => {
-    app.vault.setCertificateLabel(req.profile, req.label);
-    return statusOf(app, req.profile);
+    await app.store.setCertificateLabel(req.profile, req.label);
+    return statusOf(app.store, req.profile, app.now());
   },
   'refresh.due': async (app) => ({ outcomes: await (await refresh()).refreshDue(app.tokenDeps) }),
   // A driver path in a message is loaded only when it is a known one or one the user configured.
@@ -81,7 +81,7 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     const configured = readConfig(app.paths).pkcs11Modules;
     if (req.modules) refuseUnknownModules(req.modules, configured);
     const modules = await scanModules(req.modules, configured);
-    nameHolders(app.vault, modules);
+    await nameHolders(app.store, modules);
     return { modules };
   },
   'certs.browser': async (app) => {

@@ -9,7 +9,8 @@ import type { Profile } from '../../../shared/src/schemas/profile.js';
 import { oauthEndpoints } from './endpoints.js';
 import { jwtExpiry } from './token-claims.js';
 import { anafFetch, describeRefusal, toAppError } from './anaf-answers.js';
-import type { TokenSet } from '../vault/vault.js';
+import type { TokenSet } from '../store/records.js';
+import type { Store } from '../store/store.js';
 
 const DAY_MS = 86_400_000;
 /** ANAF's documented lifetimes (p.29, p.33), used only when neither the JWT nor the answer says. */
@@ -24,7 +25,7 @@ export interface ClientOptions {
   timeoutMs?: number;
   now?: () => number;
   /** The method that worked last for this profile, and where to remember a different one. */
-  clientAuth?: { preferred: ClientAuthMethod | undefined; remember: (m: ClientAuthMethod) => void };
+  clientAuth?: { preferred: ClientAuthMethod | undefined; remember: (m: ClientAuthMethod) => unknown };
 }
 
 function server(profile: Profile): oauth.AuthorizationServer {
@@ -52,11 +53,11 @@ function requestOptions(opts: ClientOptions) {
 }
 
 /** The profile's remembered client authentication, learnt again when ANAF's answer changes. */
-export function clientAuthOf(
-  vault: { clientAuthMethod(name: string): ClientAuthMethod | undefined; setClientAuthMethod(name: string, m: ClientAuthMethod): void },
+export async function clientAuthOf(
+  store: Pick<Store, 'clientAuthMethod' | 'setClientAuthMethod'>,
   name: string,
-): NonNullable<ClientOptions['clientAuth']> {
-  return { preferred: vault.clientAuthMethod(name), remember: (m) => vault.setClientAuthMethod(name, m) };
+): Promise<NonNullable<ClientOptions['clientAuth']>> {
+  return { preferred: await store.clientAuthMethod(name), remember: (m) => store.setClientAuthMethod(name, m) };
 }
 
 const clientAuthentication = (m: ClientAuthMethod, secret: string): oauth.ClientAuth =>
@@ -75,7 +76,7 @@ async function withClientAuth<T>(opts: ClientOptions, step: 'exchange' | 'refres
   for (const m of order) {
     try {
       const result = await run(m);
-      if (m !== preferred) opts.clientAuth?.remember(m);
+      if (m !== preferred) await opts.clientAuth?.remember(m);
       return result;
     } catch (e) {
       const err = await toAppError(e, step);

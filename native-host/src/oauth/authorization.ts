@@ -1,5 +1,5 @@
 /**
- * The two halves of an authorization. Start: a fresh random `state`, remembered in the vault
+ * The two halves of an authorization. Start: a fresh random `state`, remembered in the store
  * (so any host process can finish it) with an expiry. Complete: the callback URL the browser was
  * sent to must be the profile's, carry a state we issued (or, only where the caller allows it —
  * the CLI's paste path — and ANAF left it out, match the one recent pending authorization), and
@@ -9,7 +9,8 @@ import crypto from 'node:crypto';
 import { AppError } from '../../../shared/src/errors.js';
 import type { AuthorizeStart } from '../../../shared/src/protocol/results.js';
 import type { Profile } from '../../../shared/src/schemas/profile.js';
-import type { CertificateRecord, Vault, TokenRecord } from '../vault/vault.js';
+import type { CertificateRecord, TokenRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
 import { registerSecret, type Logger } from '../log/logger.js';
 import { authorizationUrl, clientAuthOf, exchangeCode, type ClientOptions } from './anaf-client.js';
 import { certificateFromClaims } from './token-claims.js';
@@ -19,12 +20,12 @@ export const PENDING_TTL_MS = 10 * 60_000;
 /** How recent the single pending authorization must be to accept an answer without `state`. */
 export const STATELESS_MATCH_WINDOW_MS = 5 * 60_000;
 
-export function startAuthorization(vault: Vault, profileName: string): AuthorizeStart {
-  const profile = vault.getProfile(profileName);
+export async function startAuthorization(store: Store, profileName: string): Promise<AuthorizeStart> {
+  const profile = await store.getProfile(profileName);
   // Not even the browser goes to a server written into the vault behind anaf-token's back.
-  vault.checkProfile(profile);
+  await store.checkProfile(profile);
   const state = crypto.randomBytes(32).toString('base64url');
-  const expiresAt = vault.addPendingAuthorization(state, profile.name, PENDING_TTL_MS);
+  const expiresAt = await store.addPendingAuthorization(state, profile.name, PENDING_TTL_MS);
   return {
     authorizeUrl: authorizationUrl(profile, state),
     redirectUri: profile.redirectUri,
@@ -61,7 +62,7 @@ function parseCallback(profile: Profile, callbackUrl: string): URL {
 }
 
 export async function completeAuthorization(
-  vault: Vault,
+  store: Store,
   profileName: string,
   callbackUrl: string,
   log: Logger,
@@ -79,17 +80,17 @@ export async function completeAuthorization(
   } = {},
 ): Promise<TokenRecord> {
   const now = opts.now ?? Date.now;
-  const profile = vault.getProfile(profileName);
+  const profile = await store.getProfile(profileName);
   const url = parseCallback(profile, callbackUrl);
   const params = url.searchParams;
   const state = params.get('state');
   let stateEchoed = true;
   if (state !== null) {
-    if (!vault.takePendingAuthorization(state, profile.name)) throw new AppError('STATE_MISMATCH');
+    if (!(await store.takePendingAuthorization(state, profile.name))) throw new AppError('STATE_MISMATCH');
   } else if (!opts.allowMissingState) {
     throw new AppError('STATE_MISMATCH', 'the answer carries no state');
   } else {
-    if (!vault.takeOnlyRecentPending(profile.name, now() - STATELESS_MATCH_WINDOW_MS)) {
+    if (!(await store.takeOnlyRecentPending(profile.name, now() - STATELESS_MATCH_WINDOW_MS))) {
       throw new AppError('STATE_MISMATCH', 'ANAF sent no state and no single recent authorization matches');
     }
     stateEchoed = false;
@@ -107,9 +108,9 @@ export async function completeAuthorization(
   registerSecret(code); // whatever fails from here on must not show it
 
   // The secret opens only for the server, client ID and callback URL it was saved with.
-  const secret = vault.clientSecret(profile);
-  const tokens = await exchangeCode(profile, secret, params, { ...opts, clientAuth: clientAuthOf(vault, profile.name) });
-  const record = vault.saveTokens(profile, tokens, {
+  const secret = await store.clientSecret(profile);
+  const tokens = await exchangeCode(profile, secret, params, { ...opts, clientAuth: await clientAuthOf(store, profile.name) });
+  const record = await store.saveTokens(profile, tokens, {
     kind: 'authorization',
     certificate: certificateFromClaims(tokens.accessToken),
     stateEchoed,
@@ -119,9 +120,9 @@ export async function completeAuthorization(
   if (record.certificate.subject === undefined && record.certificate.sha256 === undefined && opts.identify) {
     const found = await opts.identify(record.certificate.serialHex);
     if (found) {
-      vault.setCertificate(profile.name, found);
+      await store.setCertificate(profile.name, found);
       log.log('info', 'authorize.certificate-identified', { profile: profile.name, source: found.source });
-      return vault.findToken(profile.name)!;
+      return (await store.findToken(profile.name))!;
     }
   }
   return record;

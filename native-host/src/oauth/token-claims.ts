@@ -6,7 +6,7 @@
  */
 import { decodeJwt, type JWTPayload } from 'jose';
 import { normalizeSerialHex } from '../../../shared/src/certificate-serial.js';
-import type { CertificateRecord } from '../vault/vault.js';
+import type { CertificateRecord } from '../store/records.js';
 
 function claims(token: string): JWTPayload | undefined {
   try {

@@ -7,7 +7,8 @@
 import { usableForAnaf } from '../../../shared/src/certificate-warnings.js';
 import { normalizeSerialHex } from '../../../shared/src/certificate-serial.js';
 import type { ModuleReport } from '../../../shared/src/schemas/pkcs11.js';
-import type { CertificateRecord, Vault } from '../vault/vault.js';
+import type { CertificateRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
 import { scanModules } from './scan.js';
 
 /** A login takes seconds; the user should not wait long for this afterthought. */
@@ -47,13 +48,13 @@ export async function certificateOnToken(configuredModules: string[], serialHex?
 
 /**
  * Names the holders of stored tokens that ANAF's claims identify only by serial, from a listing
- * of the plugged-in token(s); the vault keeps the name once found.
+ * of the plugged-in token(s); the store keeps the name once found.
  */
-export function nameHolders(vault: Vault, reports: ModuleReport[]): void {
-  for (const [profile, rec] of vault.allTokens()) {
+export async function nameHolders(store: Store, reports: ModuleReport[]): Promise<void> {
+  for (const [profile, rec] of await store.allTokens()) {
     const serial = rec.certificate.serialHex;
     if (serial === undefined || rec.certificate.subject !== undefined) continue;
     const found = certificateWithSerial(reports, serial);
-    if (found) vault.setCertificate(profile, found);
+    if (found) await store.setCertificate(profile, found);
   }
 }

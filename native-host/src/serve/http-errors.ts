@@ -6,6 +6,7 @@ import type { ErrorResponse } from './api.js';
 const STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_REQUEST: 400,
   API_KEY_INVALID: 401,
+  API_PROFILE_NOT_ALLOWED: 403,
   API_BEARER_REFUSED: 401,
   API_CLIENT_KEY_OLD: 401,
   HOST_NOT_ALLOWED: 403,

@@ -72,7 +72,7 @@ class ListBody {
   constructor(
     readonly key: string,
     /** The next page of items, empty at the end; read only when the client took the previous one. */
-    readonly nextPage: () => unknown[],
+    readonly nextPage: () => Promise<unknown[]>,
   ) {}
 }
 
@@ -88,10 +88,10 @@ function drained(res: ServerResponse): Promise<void> {
 }
 
 /** The list's text in slices, each page read only when the previous slice was taken. */
-function* listSlices(list: ListBody): Generator<string> {
+async function* listSlices(list: ListBody): AsyncGenerator<string> {
   yield `{${JSON.stringify(list.key)}:[`;
   for (let first = true; ; first = false) {
-    const page = list.nextPage();
+    const page = await list.nextPage();
     if (page.length === 0) break;
     yield (first ? '' : ',') + page.map((item) => JSON.stringify(item)).join(',');
   }
@@ -101,7 +101,7 @@ function* listSlices(list: ListBody): Generator<string> {
 async function sendList(res: ServerResponse, status: number, list: ListBody): Promise<void> {
   res.writeHead(status, BASE_HEADERS);
   let ok = true;
-  for (const slice of listSlices(list)) {
+  for await (const slice of listSlices(list)) {
     if (!ok) await drained(res);
     if (res.destroyed) return;
     ok = res.write(slice);
@@ -198,25 +198,28 @@ function challenge(ctx: RouteContext): Reply {
   return new Reply(200, { nonce, expiresAt: new Date(expiresAt).toISOString() } satisfies ChallengeResponse);
 }
 
-/** Synchronous where it can be (a token that needs nothing done); a promise where it waits for a refresh. */
-function route(ctx: RouteContext, req: IncomingMessage, r: Route, client: string): Reply | Promise<Reply> {
+async function route(ctx: RouteContext, req: IncomingMessage, r: Route, client: Client): Promise<Reply> {
   switch (r.kind) {
     case 'health':
       return HEALTH;
     case 'challenge':
       return challenge(ctx);
     case 'profiles': {
-      const { vault } = ctx.deps;
+      const { store } = ctx.deps;
       const now = (ctx.deps.now ?? Date.now)();
-      const personalId = vault.apiClientKey(client)?.personalId === true;
+      const personalId = (await store.apiClientKey(client.name))?.personalId === true;
+      const { scope } = client;
       let after: string | undefined;
-      // Same shape as ProfilesResponse, read and written a page at a time.
+      // Same shape as ProfilesResponse, read and written a page at a time; a scoped client sees its profiles only.
       return new Reply(
         200,
-        new ListBody('profiles' satisfies keyof ProfilesResponse, () => {
-          const page = vault.profilePage(after, LIST_PAGE);
-          after = page.at(-1)?.profile.name;
-          return page.map((p) => forClient(tokenStatus(p.profile, p.token, now), personalId));
+        new ListBody('profiles' satisfies keyof ProfilesResponse, async () => {
+          for (;;) {
+            const page = await store.profilePage(after, LIST_PAGE);
+            after = page.at(-1)?.profile.name;
+            const mine = scope ? page.filter((p) => scope.has(p.profile.name)) : page;
+            if (mine.length > 0 || page.length === 0) return mine.map((p) => forClient(tokenStatus(p.profile, p.token, now), personalId));
+          }
         }),
       );
     }
@@ -224,12 +227,14 @@ function route(ctx: RouteContext, req: IncomingMessage, r: Route, client: string
     case 'refresh': {
       // A name that cannot be a profile cannot exist either.
       if (!PROFILE_NAME_RE.test(r.profile)) throw new AppError('PROFILE_NOT_FOUND', r.profile.slice(0, 64));
+      // Before anything is read: whether such a profile exists is not this client's business either.
+      if (client.scope !== undefined && !client.scope.has(r.profile)) throw new AppError('API_PROFILE_NOT_ALLOWED', r.profile);
       const hot = r.kind === 'token' ? ctx.source.hotToken(r.profile) : undefined;
       if (hot !== undefined) {
-        ctx.accessLog.served(client, r.profile, 'token');
+        ctx.accessLog.served(client.name, r.profile, 'token');
         return tokenReply(hot);
       }
-      return grant(ctx, r.kind, r.profile, client);
+      return grant(ctx, r.kind, r.profile, client.name);
     }
     case 'bad-method':
       return new Reply(405, errorBody(new AppError('BAD_REQUEST', `method ${req.method ?? ''} not allowed here`)), { Allow: r.allow });
@@ -246,7 +251,7 @@ function route(ctx: RouteContext, req: IncomingMessage, r: Route, client: string
  * unchanged (a removed key ends it at once) and for at most a minute (when "last used" is
  * written again).
  */
-const proven = new WeakMap<Socket, { header: string; host: string; client: string; nonce: string; vouch: Vouch | undefined; epoch: number; at: number }>();
+const proven = new WeakMap<Socket, { header: string; host: string; client: Client; nonce: string; vouch: Vouch | undefined; epoch: number; at: number }>();
 const PROVEN_MS = 60_000;
 /** last_used_at is written at most this often, so a busy ERP does not cost a disk sync per request. */
 const TOUCH_EVERY_MS = 60_000;
@@ -259,17 +264,23 @@ interface Vouch {
   host: string;
 }
 
+/** A proven client: its name, and the profiles it may get tokens of (undefined: all). */
+interface Client {
+  name: string;
+  scope: ReadonlySet<string> | undefined;
+}
+
 type Auth =
-  | { ok: true; client: string; vouch: Vouch | undefined }
+  | { ok: true; client: Client; vouch: Vouch | undefined }
   /** `delayKey`: the refusal is a failed proof, held back by the failure delay under this key. */
   | { ok: false; refused: RefusalReason; error: AppError; delayKey?: string; client?: string };
 
-function authenticate(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders): Auth {
-  const { vault } = ctx.deps;
+async function authenticate(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders): Promise<Auth> {
+  const { store } = ctx.deps;
   const header = headers.authorization;
   const host = headers.host!; // checkHeaders let it through: one of ours
   const now = (ctx.deps.now ?? Date.now)();
-  const epoch = vault.readEpoch();
+  const epoch = store.readEpoch();
   const known = proven.get(req.socket);
   if (known !== undefined && known.header === header && known.host === host && known.epoch === epoch && now - known.at < PROVEN_MS && ctx.nonces.expiresAt(known.nonce) !== undefined) {
     return { ok: true, client: known.client, vouch: known.vouch };
@@ -288,7 +299,7 @@ function authenticate(ctx: RouteContext, req: IncomingMessage, headers: ApiHeade
     // The usual way a nonce ends (it expired, or serve restarted): no guess was made, no delay.
     return { ok: false, refused: 'nonce', error: new AppError('API_KEY_INVALID', 'unknown or expired nonce: fetch a new one from /v1/challenge') };
   }
-  const c = vault.apiClientKey(auth.client);
+  const c = await store.apiClientKey(auth.client);
   if (c?.state === 'old') return { ok: false, refused: 'oldKey', error: new AppError('API_CLIENT_KEY_OLD', auth.client), client: auth.client };
   // An unknown client is checked against a key nobody has: the same work, the same answer.
   if (!proofMatches(c?.key, auth.nonce, host, auth.proof)) {
@@ -299,15 +310,16 @@ function authenticate(ctx: RouteContext, req: IncomingMessage, headers: ApiHeade
   ctx.nonces.used(auth.nonce);
   if (c!.lastUsedAt === undefined || now - c!.lastUsedAt >= TOUCH_EVERY_MS) {
     try {
-      vault.touchApiClient(auth.client, now);
+      await store.touchApiClient(auth.client, now);
     } catch {
       /* "last used" is informative; a busy vault must not fail the request */
     }
   }
   const vouch = auth.cnonce === undefined ? undefined : { key: c!.key!, cnonce: auth.cnonce, nonce: auth.nonce, host };
+  const client: Client = { name: auth.client, scope: c!.profiles && new Set(c!.profiles) };
   // The epoch after the check: "last used" may have been written.
-  if (header !== undefined) proven.set(req.socket, { header, host, client: auth.client, nonce: auth.nonce, vouch, epoch: vault.readEpoch(), at: now });
-  return { ok: true, client: auth.client, vouch };
+  if (header !== undefined) proven.set(req.socket, { header, host, client, nonce: auth.nonce, vouch, epoch: store.readEpoch(), at: now });
+  return { ok: true, client, vouch };
 }
 
 async function grant(ctx: RouteContext, kind: 'token' | 'refresh', profile: string, client: string): Promise<Reply> {
@@ -325,9 +337,15 @@ async function grant(ctx: RouteContext, kind: 'token' | 'refresh', profile: stri
   }
 }
 
+async function wholeText(list: ListBody): Promise<string> {
+  let text = '';
+  for await (const slice of listSlices(list)) text += slice;
+  return text;
+}
+
 /** The answer as sent, with the server's proof over its status and body (the whole list, when it is one). */
-function vouched(r: Reply, v: Vouch): Reply {
-  const text = r.body instanceof JsonText ? r.body.text : r.body instanceof ListBody ? [...listSlices(r.body)].join('') : JSON.stringify(r.body);
+async function vouched(r: Reply, v: Vouch): Promise<Reply> {
+  const text = r.body instanceof JsonText ? r.body.text : r.body instanceof ListBody ? await wholeText(r.body) : JSON.stringify(r.body);
   return new Reply(r.status, new JsonText(text), { ...r.headers, [SERVER_PROOF_HEADER]: serverProofFor(v.key, v, r.status, text) });
 }
 
@@ -338,24 +356,21 @@ function internal(ctx: RouteContext, e: unknown): Reply {
 }
 
 /** A proven request that asked (cnonce) for the server's proof: every answer vouched for, its errors too. */
-function vouchedRoute(ctx: RouteContext, req: IncomingMessage, r: Route, client: string, v: Vouch): Reply | Promise<Reply> {
-  const sign = (x: Reply): Reply => {
-    try {
-      return vouched(x, v); // a list is read whole here: the vault may fail
-    } catch (e) {
-      return vouched(internal(ctx, e), v);
-    }
-  };
-  let reply: Reply | Promise<Reply>;
+async function vouchedRoute(ctx: RouteContext, req: IncomingMessage, r: Route, client: Client, v: Vouch): Promise<Reply> {
+  let reply: Reply;
   try {
-    reply = route(ctx, req, r, client);
+    reply = await route(ctx, req, r, client);
   } catch (e) {
     reply = internal(ctx, e);
   }
-  return reply instanceof Reply ? sign(reply) : reply.catch((e: unknown) => internal(ctx, e)).then(sign);
+  try {
+    return await vouched(reply, v); // a list is read whole here: the store may fail
+  } catch (e) {
+    return vouched(internal(ctx, e), v);
+  }
 }
 
-function answer(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders): Reply | Promise<Reply> | undefined {
+async function answer(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders): Promise<Reply | undefined> {
   // Before anything is counted against a client: these requests are not guesses, they are from browsers or to other names.
   const refused = checkHeaders(headers, ctx.hosts());
   if (refused) {
@@ -366,7 +381,7 @@ function answer(ctx: RouteContext, req: IncomingMessage, headers: ApiHeaders): R
   // No key for these: /healthz says a service answers, /v1/challenge starts the proof.
   if (r.kind === 'health') return HEALTH;
   if (r.kind === 'challenge') return challenge(ctx);
-  const auth = authenticate(ctx, req, headers);
+  const auth = await authenticate(ctx, req, headers);
   if (auth.ok) return auth.vouch === undefined ? route(ctx, req, r, auth.client) : vouchedRoute(ctx, req, r, auth.client, auth.vouch);
   ctx.refusals.note(auth.refused, auth.client);
   const reply = failure(auth.error, { 'WWW-Authenticate': WWW_AUTHENTICATE });
@@ -400,15 +415,9 @@ function limitBody(req: IncomingMessage, headers: ApiHeaders): void {
 
 export function requestHandler(ctx: RouteContext): (req: IncomingMessage, res: ServerResponse) => void {
   const handle = (req: IncomingMessage, res: ServerResponse, headers: ApiHeaders) => {
-    let r: Reply | Promise<Reply> | undefined;
-    try {
-      r = answer(ctx, req, headers);
-    } catch (e) {
-      r = internal(ctx, e);
-    }
-    if (r === undefined) req.socket.destroy();
-    else if (r instanceof Reply) send(res, r);
-    else void r.catch((e: unknown) => internal(ctx, e)).then((x) => send(res, x));
+    void answer(ctx, req, headers)
+      .catch((e: unknown) => internal(ctx, e))
+      .then((r) => (r === undefined ? req.socket.destroy() : send(res, r)));
   };
   // Another OS user's connection: no answer at all, not even an error (server.ts closes it and counts it).
   const refusePeer = (req: IncomingMessage) => req.socket.destroy();

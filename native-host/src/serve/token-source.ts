@@ -46,14 +46,14 @@ export class TokenSource {
   hotToken(name: string): TokenGrant | undefined {
     const hit = this.hot.get(name);
     if (hit === undefined) return undefined;
-    if (hit.epoch === this.deps.vault.readEpoch() && this.now() < hit.until) return hit.grant;
+    if (hit.epoch === this.deps.store.readEpoch() && this.now() < hit.until) return hit.grant;
     this.hot.delete(name);
     return undefined;
   }
 
   /** validAccessToken's rule, with this service's single-flight refresh and retry backoff. */
   async token(name: string): Promise<TokenGrant> {
-    const epoch = this.deps.vault.readEpoch();
+    const epoch = this.deps.store.readEpoch();
     const { due, ...grant } = await validAccessToken(this.deps, name, {
       refresh: (n) => this.refresh(n, false),
       // While waiting for the retry, say nothing: the backoff line already did, and an ERP may ask every second.
@@ -64,13 +64,13 @@ export class TokenSource {
       minUsefulMs: this.minUsefulMs,
     });
     // A token that needed nothing is kept for HOT_MS at most, never closer to its end than minUsefulMs.
-    if (!due && this.deps.vault.readEpoch() === epoch) this.hot.set(name, { epoch, until: Math.min(this.now() + HOT_MS, grant.expiresAt - this.minUsefulMs), grant });
+    if (!due && this.deps.store.readEpoch() === epoch) this.hot.set(name, { epoch, until: Math.min(this.now() + HOT_MS, grant.expiresAt - this.minUsefulMs), grant });
     return grant;
   }
 
   /** The background loop's step: refresh what is due and not waiting for a retry. */
   async refreshDue(): Promise<Map<string, DueOutcome>> {
-    const due = this.deps.vault.dueForRefresh(this.now());
+    const due = await this.deps.store.dueForRefresh(this.now());
     // A profile refreshed by another process (or removed) no longer waits for our retry.
     this.backoff.forgetExcept(due);
     const outcomes = new Map<string, DueOutcome>();

@@ -10,7 +10,7 @@ import type { TokenCheck, TokenCheckResult } from '../../../shared/src/schemas/t
 import { redact, type Logger } from '../log/logger.js';
 import { oauthEndpoints } from '../oauth/endpoints.js';
 import { FIREWALL_PAGE } from '../oauth/anaf-answers.js';
-import type { Vault } from '../vault/vault.js';
+import type { Store } from '../store/store.js';
 
 /** The CLI and the popup wait this long for ANAF unless ANAF_TOKEN_HTTP_TIMEOUT_MS says otherwise. */
 export const DEFAULT_CHECK_TIMEOUT_MS = 15_000;
@@ -115,7 +115,7 @@ export async function callHello(profile: Profile, accessToken: string, opts: Hel
 }
 
 export interface CheckDeps {
-  vault: Vault;
+  store: Store;
   log: Logger;
   now?: () => number;
   client?: { timeoutMs?: number };
@@ -124,9 +124,9 @@ export interface CheckDeps {
 /** Checks the profile's stored access token with ANAF. Throws only when there is nothing to check. */
 export async function checkToken(deps: CheckDeps, name: string, opts: { fetch?: typeof globalThis.fetch } = {}): Promise<TokenCheck> {
   const now = deps.now ?? Date.now;
-  const profile = deps.vault.getProfile(name);
+  const profile = await deps.store.getProfile(name);
   // Opens only for the server it is about to be sent to (else PROFILE_ALTERED).
-  const tokens = deps.vault.readTokens(profile);
+  const tokens = await deps.store.readTokens(profile);
   if (!tokens) throw new AppError('NO_TOKEN', name);
   const timeoutMs = deps.client?.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const started = now();

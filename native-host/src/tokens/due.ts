@@ -9,7 +9,7 @@
  *   on rotation is unknown, so the first refresh of a grant is always allowed: its answer tells.
  */
 import type { Profile } from '../../../shared/src/schemas/profile.js';
-import type { TokenRecord } from '../vault/vault.js';
+import type { TokenRecord } from '../store/records.js';
 import { tokenState } from './status.js';
 
 const MINUTE = 60_000;

@@ -9,13 +9,14 @@ import type { RefreshOutcome } from '../../../shared/src/protocol/results.js';
 import { clientAuthOf, refreshTokens, revokeToken, type ClientOptions } from '../oauth/anaf-client.js';
 import { certificateFromClaims } from '../oauth/token-claims.js';
 import type { Logger } from '../log/logger.js';
-import type { TokenRecord, Vault } from '../vault/vault.js';
+import type { TokenRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
 import { newLeaseOwner } from '../vault/lease-owner.js';
 import { isDueAt } from './due.js';
 import { tokenState } from './status.js';
 
 export interface TokenDeps {
-  vault: Vault;
+  store: Store;
   log: Logger;
   client?: ClientOptions;
   now?: () => number;
@@ -50,21 +51,21 @@ async function withLease<T>(
   deps: TokenDeps,
   profile: string,
   fn: () => Promise<T>,
-  settled: () => T | undefined,
+  settled: () => Promise<T | undefined>,
 ): Promise<T> {
   const { leaseTtlMs, waitTimeoutMs, pollMs } = { ...DEFAULTS, ...deps };
   const owner = newLeaseOwner();
   const deadline = Date.now() + waitTimeoutMs;
   for (;;) {
-    if (deps.vault.tryAcquireLease(leaseName(profile), owner, leaseTtlMs)) {
+    if (await deps.store.tryAcquireLease(leaseName(profile), owner, leaseTtlMs)) {
       try {
         return await fn();
       } finally {
-        deps.vault.releaseLease(leaseName(profile), owner);
+        await deps.store.releaseLease(leaseName(profile), owner);
       }
     }
     await sleep(pollMs);
-    const done = settled();
+    const done = await settled();
     if (done !== undefined) return done;
     if (Date.now() > deadline) throw new AppError('REFRESH_BUSY');
   }
@@ -75,8 +76,8 @@ export interface RefreshResult {
   record: TokenRecord;
 }
 
-export function isDue(deps: TokenDeps, profile: string, rec: TokenRecord): boolean {
-  return isDueAt(deps.vault.getProfile(profile), rec, (deps.now ?? Date.now)());
+export async function isDue(deps: TokenDeps, profile: string, rec: TokenRecord): Promise<boolean> {
+  return isDueAt(await deps.store.getProfile(profile), rec, (deps.now ?? Date.now)());
 }
 
 /**
@@ -87,23 +88,23 @@ export function isDue(deps: TokenDeps, profile: string, rec: TokenRecord): boole
 const refusedBefore = (rec: TokenRecord): boolean => rec.lastError?.startsWith('AUTHORIZATION_FAILED:') === true;
 
 export async function refreshProfile(deps: TokenDeps, name: string, opts: { force?: boolean } = {}): Promise<RefreshResult> {
-  const { vault, log } = deps;
+  const { store, log } = deps;
   const now = deps.now ?? Date.now;
-  const profile = vault.getProfile(name);
-  const start = vault.findToken(name);
+  const profile = await store.getProfile(name);
+  const start = await store.findToken(name);
   if (!start) throw new AppError('NO_TOKEN', name);
   if (start.deadReason !== undefined) throw deadError(start);
-  if (!opts.force && !isDue(deps, name, start)) return { outcome: 'not-due', record: start };
+  if (!opts.force && !(await isDue(deps, name, start))) return { outcome: 'not-due', record: start };
   if (!opts.force && refusedBefore(start)) throw storedError(start.lastError!);
   const waitStartedAt = now();
 
-  const elsewhere = (): RefreshResult | undefined => {
-    const cur = vault.findToken(name);
+  const elsewhere = async (): Promise<RefreshResult | undefined> => {
+    const cur = await store.findToken(name);
     if (!cur) throw new AppError('NO_TOKEN', name);
     if (cur.generation !== start.generation) return { outcome: 'refreshed-elsewhere', record: cur };
     if (cur.deadReason !== undefined) throw deadError(cur);
     // The holder failed while we waited: report its failure rather than hammer ANAF again.
-    if (cur.lastFailureAt !== undefined && cur.lastFailureAt >= waitStartedAt && !vault.leaseActive(leaseName(name))) {
+    if (cur.lastFailureAt !== undefined && cur.lastFailureAt >= waitStartedAt && !(await store.leaseActive(leaseName(name)))) {
       throw storedError(cur.lastError ?? '');
     }
     return undefined;
@@ -113,30 +114,30 @@ export async function refreshProfile(deps: TokenDeps, name: string, opts: { forc
     deps,
     name,
     async () => {
-      const done = elsewhere();
+      const done = await elsewhere();
       if (done) return done;
-      const cur = vault.findToken(name)!;
+      const cur = (await store.findToken(name))!;
       // Both open only for the server, client ID and callback URL they were saved with: the
       // profile read here is the one they are sent to (else PROFILE_ALTERED, and nothing is sent).
-      const tokens = vault.readTokens(profile)!;
+      const tokens = (await store.readTokens(profile))!;
       if (!tokens.refreshToken) {
-        vault.markDead(name, 'no refresh token');
+        await store.markDead(name, 'no refresh token');
         throw new AppError('TOKEN_DEAD', 'no refresh token');
       }
       if (cur.refreshExpiresAt !== undefined && cur.refreshExpiresAt <= now()) {
-        vault.markDead(name, 'the refresh token has expired');
+        await store.markDead(name, 'the refresh token has expired');
         throw new AppError('TOKEN_DEAD', 'the refresh token has expired');
       }
-      const secret = vault.clientSecret(profile);
+      const secret = await store.clientSecret(profile);
       try {
-        const set = await refreshTokens(profile, secret, tokens.refreshToken, cur, { now, ...deps.client, clientAuth: clientAuthOf(vault, name) });
-        const record = vault.saveTokens(profile, set, { kind: 'refresh', certificate: certificateFromClaims(set.accessToken) });
+        const set = await refreshTokens(profile, secret, tokens.refreshToken, cur, { now, ...deps.client, clientAuth: await clientAuthOf(store, name) });
+        const record = await store.saveTokens(profile, set, { kind: 'refresh', certificate: certificateFromClaims(set.accessToken) });
         log.log('info', 'refresh.done', { profile: name, generation: record.generation });
         return { outcome: 'refreshed' as const, record };
       } catch (e) {
         const err = e instanceof AppError ? e : new AppError('INTERNAL', (e as Error).name);
-        if (err.code === 'TOKEN_DEAD') vault.markDead(name, `${err.detail ?? 'invalid_grant'}`);
-        else vault.recordFailure(name, `${err.code}: ${err.detail ?? ''}`);
+        if (err.code === 'TOKEN_DEAD') await store.markDead(name, `${err.detail ?? 'invalid_grant'}`);
+        else await store.recordFailure(name, `${err.code}: ${err.detail ?? ''}`);
         log.log('warn', 'refresh.failed', { profile: name, code: err.code, detail: err.detail });
         throw err;
       }
@@ -166,9 +167,9 @@ const FINAL: ReadonlySet<ErrorCode> = new Set(['TOKEN_DEAD', 'NO_TOKEN', 'PROFIL
 export const isFinal = (code: ErrorCode): boolean => FINAL.has(code);
 
 /** The profile's token record, or the error that says why there is no usable one. */
-export function liveRecord(deps: TokenDeps, name: string, now: number): TokenRecord {
-  const profile = deps.vault.getProfile(name);
-  const rec = deps.vault.findToken(name);
+export async function liveRecord(deps: TokenDeps, name: string, now: number): Promise<TokenRecord> {
+  const profile = await deps.store.getProfile(name);
+  const rec = await deps.store.findToken(name);
   if (!rec) throw new AppError('NO_TOKEN', name);
   if (rec.deadReason !== undefined) throw deadError(rec);
   if (tokenState(profile, rec, now) === 'dead') throw new AppError('TOKEN_DEAD', 'the refresh token has expired');
@@ -176,14 +177,14 @@ export function liveRecord(deps: TokenDeps, name: string, now: number): TokenRec
 }
 
 /** The stored token, read so that its expiry and its value belong to the same generation. */
-export function readGrant(deps: TokenDeps, name: string, failure: AppError | undefined, minUsefulMs: number): TokenGrant {
+export async function readGrant(deps: TokenDeps, name: string, failure: AppError | undefined, minUsefulMs: number): Promise<TokenGrant> {
   const now = deps.now ?? Date.now;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const rec = liveRecord(deps, name, now());
+    const rec = await liveRecord(deps, name, now());
     if (rec.accessExpiresAt - now() < minUsefulMs) {
       throw new AppError('TOKEN_EXPIRED', failure ? `${failure.code}${failure.detail ? `: ${failure.detail}` : ''}` : undefined);
     }
-    const t = deps.vault.readTokens(name);
+    const t = await deps.store.readTokens(name);
     if (!t) throw new AppError('NO_TOKEN', name);
     if (t.generation === rec.generation) return { profile: name, accessToken: t.accessToken, expiresAt: rec.accessExpiresAt };
   }
@@ -199,7 +200,7 @@ export function readGrant(deps: TokenDeps, name: string, failure: AppError | und
 export async function validAccessToken(deps: TokenDeps, name: string, policy: GrantPolicy = {}): Promise<TokenGrant & { due: boolean }> {
   const now = deps.now ?? Date.now;
   const minUsefulMs = policy.minUsefulMs ?? MIN_USEFUL_MS;
-  if (!isDue(deps, name, liveRecord(deps, name, now()))) return { ...readGrant(deps, name, undefined, minUsefulMs), due: false };
+  if (!(await isDue(deps, name, await liveRecord(deps, name, now())))) return { ...(await readGrant(deps, name, undefined, minUsefulMs)), due: false };
   let failure = policy.heldBack?.(name);
   if (!failure) {
     try {
@@ -210,13 +211,13 @@ export async function validAccessToken(deps: TokenDeps, name: string, policy: Gr
       deps.log.log('warn', 'token.served-stale', { profile: name, code: e.code });
     }
   }
-  return { ...readGrant(deps, name, failure, minUsefulMs), due: true };
+  return { ...(await readGrant(deps, name, failure, minUsefulMs)), due: true };
 }
 
 /** What the daily alarm and the ERP service run: refresh every token that is due. */
 export async function refreshDue(deps: TokenDeps): Promise<RefreshOutcome[]> {
   const outcomes: RefreshOutcome[] = [];
-  for (const name of deps.vault.dueForRefresh((deps.now ?? Date.now)())) {
+  for (const name of await deps.store.dueForRefresh((deps.now ?? Date.now)())) {
     try {
       const r = await refreshProfile(deps, name);
       outcomes.push({ profile: name, outcome: r.outcome === 'not-due' ? 'not-due' : 'refreshed' });
@@ -243,23 +244,23 @@ export interface RevokeOutcome {
  * Holds the lease so that no refresh stores a fresh pair after the revocation.
  */
 export async function revokeProfile(deps: TokenDeps, name: string): Promise<RevokeOutcome> {
-  const { vault, log } = deps;
-  const profile = vault.getProfile(name);
+  const { store, log } = deps;
+  const profile = await store.getProfile(name);
   return withLease(
     deps,
     name,
     async () => {
-      const tokens = vault.readTokens(profile);
+      const tokens = await store.readTokens(profile);
       if (!tokens) throw new AppError('NO_TOKEN', name);
-      const rec = vault.findToken(name)!;
-      const secret = vault.clientSecret(profile);
-      const opts = { ...deps.client, clientAuth: clientAuthOf(vault, name) };
+      const rec = (await store.findToken(name))!;
+      const secret = await store.clientSecret(profile);
+      const opts = { ...deps.client, clientAuth: await clientAuthOf(store, name) };
       let answer = tokens.refreshToken && rec.deadReason === undefined ? await revokeToken(profile, secret, tokens.refreshToken, 'refresh_token', opts) : undefined;
       if (answer === undefined || answer.confirmed) answer = await revokeToken(profile, secret, tokens.accessToken, 'access_token', opts);
-      vault.deleteTokens(name);
+      await store.deleteTokens(name);
       log.log(answer.confirmed ? 'info' : 'warn', 'revoke.done', { profile: name, anafConfirmed: answer.confirmed, detail: answer.detail });
       return answer.confirmed ? { anafConfirmed: true } : { anafConfirmed: false, ...(answer.detail ? { anafDetail: answer.detail } : {}) };
     },
-    () => undefined,
+    async () => undefined,
   );
 }

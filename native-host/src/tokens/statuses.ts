@@ -1,15 +1,14 @@
-/** Status of every profile in one read of the vault. */
+/** Status of every profile in one read of the store. */
 import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
-import type { App } from '../app.js';
+import type { Store } from '../store/store.js';
 import { tokenStatus } from './status.js';
 
-export function allStatuses(app: App): TokenStatus[] {
-  const tokens = app.vault.allTokens();
-  const now = app.now();
-  return app.vault.listProfiles().map((p) => tokenStatus(p, tokens.get(p.name), now));
+export async function allStatuses(store: Store, now: number): Promise<TokenStatus[]> {
+  const tokens = await store.allTokens();
+  return (await store.listProfiles()).map((p) => tokenStatus(p, tokens.get(p.name), now));
 }
 
-export function statusOf(app: App, name: string): TokenStatus {
-  const profile = app.vault.getProfile(name);
-  return tokenStatus(profile, app.vault.findToken(name), app.now());
+export async function statusOf(store: Store, name: string, now: number): Promise<TokenStatus> {
+  const profile = await store.getProfile(name);
+  return tokenStatus(profile, await store.findToken(name), now);
 }

@@ -60,6 +60,19 @@ CREATE TABLE IF NOT EXISTS api_clients (
   created_at INTEGER NOT NULL,
   last_used_at INTEGER
 );
+-- Who got which generation of which profile's token, when, from which machine and OS user
+-- (the first hand-out per client and generation, and refusals); see serve/audit.ts.
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  profile TEXT NOT NULL,
+  client TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  os_user TEXT NOT NULL,
+  action TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit(at);
 `;
 
 /** Columns added after a table was first shipped: an older vault gains them when it is opened. */
@@ -75,4 +88,6 @@ export const ADDED_COLUMNS: { table: string; column: string; decl: string }[] = 
   // The client key sealed with the vault key (the service needs it to check proofs); NULL: a row
   // from a build that kept only key_hash, which proves nothing any more (add the client again).
   { table: 'api_clients', column: 'key_sealed', decl: 'BLOB' },
+  // JSON array of the profiles this client may get tokens of (NULL: all), bound to key_sealed's associated data.
+  { table: 'api_clients', column: 'profiles', decl: 'TEXT' },
 ];

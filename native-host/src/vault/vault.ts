@@ -6,6 +6,23 @@
 import fs from 'node:fs';
 import { AppError } from '../../../shared/src/errors.js';
 import type { Environment, Profile } from '../../../shared/src/schemas/profile.js';
+import {
+  hashState,
+  mergeCertificate,
+  type ApiClientKey,
+  type ApiClientOptions,
+  type ApiClientRecord,
+  type AuditEntry,
+  type AuditQuery,
+  type CertificateRecord,
+  type OpenedTokens,
+  type ProfileWrite,
+  type SavedProfile,
+  type TokenOrigin,
+  type TokenRecord,
+  type TokenSet,
+} from '../store/records.js';
+import type { Store } from '../store/store.js';
 import { registerSecret } from '../log/logger.js';
 import { ensurePrivateDir, type Paths } from '../config/paths.js';
 import { open, seal } from './crypto.js';
@@ -46,41 +63,6 @@ const VERSION_CHECK_MS = 10;
  */
 const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
-export interface TokenSet {
-  accessToken: string;
-  refreshToken: string | undefined;
-  accessExpiresAt: number;
-  refreshExpiresAt: number | undefined;
-}
-
-export interface CertificateRecord {
-  subject?: string | undefined;
-  serialHex?: string | undefined;
-  /** The certificate issuer as ANAF's token names it (e.g. "DigiSign Qualified CA Class 3 2017"). */
-  issuer?: string | undefined;
-  /** ANAF's `roles` claim, e.g. "HELLO@EFACTURA@ETRANSPORT@SRV_EFACTURA". */
-  roles?: string | undefined;
-  sha256?: string | undefined;
-  source?: 'jwt' | 'only-certificate' | 'user' | undefined;
-  label?: string | undefined;
-}
-
-/** A token row as stored, with the sealed values left sealed until asked for. */
-export interface TokenRecord {
-  profile: string;
-  accessExpiresAt: number;
-  refreshExpiresAt: number | undefined;
-  hasRefreshToken: boolean;
-  authorizedAt: number;
-  lastRefreshAt: number | undefined;
-  certificate: CertificateRecord;
-  stateEchoed: boolean;
-  deadReason: string | undefined;
-  lastError: string | undefined;
-  lastFailureAt: number | undefined;
-  generation: number;
-}
-
 type TokenRow = {
   profile: string;
   /** 1 when a refresh token is stored (the sealed tokens themselves are read only by readTokens). */
@@ -113,30 +95,10 @@ type ProfileRow = {
 /** A profile row without its sealed secret: only the code that talks to ANAF reads that. */
 const PROFILE_COLUMNS = 'name, client_id, redirect_uri, env, refresh_window_days';
 
-/** A program allowed to use the ERP token service (never its key). */
-export interface ApiClientRecord {
-  name: string;
-  createdAt: number;
-  lastUsedAt: number | undefined;
-  /** May see the personal ID number (serialNumber=PNO…) in certificate subjects. */
-  personalId: boolean;
-  /** Made by a build that kept only a SHA-256 of the key: it proves nothing any more; add the client again. */
-  oldKey: boolean;
-}
-
-/** A client's key as the token service needs it to check a proof. */
-export interface ApiClientKey {
-  name: string;
-  /** 'old': a hash-only row of an older build; 'unreadable': the sealed key does not open (planted, damaged or moved from another row). */
-  state: 'ok' | 'old' | 'unreadable';
-  /** The key's characters, the HMAC key of its proofs; only when `state` is 'ok'. */
-  key: Buffer | undefined;
-  lastUsedAt: number | undefined;
-  personalId: boolean;
-}
-
 type ApiClientRow = {
   name: string;
+  /** JSON array of profile names; NULL: every profile. */
+  profiles: string | null;
   /** node:sqlite gives BLOBs as Uint8Array; asBuffer() views them as Buffers. */
   key_sealed: Uint8Array | null;
   created_at: number;
@@ -144,26 +106,24 @@ type ApiClientRow = {
   personal_id: number;
 };
 
-/** What a sealed client key is bound to: its row. A key copied into another client's row does not open. */
-const apiClientAad = (name: string) => `api_clients:${name}:key`;
+/**
+ * What a sealed client key is bound to: its row and its rights (personal ID, profiles), so a key
+ * copied into another row, or a scope widened without the key, does not open. Rows sealed before
+ * the rights were bound (`api_clients:<name>:key`) open only while they name no profiles.
+ */
+export const apiClientAad = (name: string, personalId: boolean, profiles: string[] | undefined): string =>
+  `v2:${JSON.stringify(['api_clients', 'key', name, personalId ? 1 : 0, profiles ?? null])}`;
+const legacyApiClientAad = (name: string) => `api_clients:${name}:key`;
 
-export interface ProfileWrite {
-  name: string;
-  clientId: string;
-  redirectUri: string;
-  env: Environment;
-  refreshWindowDays: number;
-  clientSecret?: string | undefined;
-}
-
-/** What a save did beside storing the profile. */
-export interface SavedProfile {
-  profile: Profile;
-  /**
-   * The profile's tokens were dropped: its server, client ID or callback URL changed (the tokens
-   * belong to the old ones), or they no longer opened. A new authorization with the USB key is needed.
-   */
-  tokensDropped: boolean;
+function parseScope(text: string | null): string[] | undefined {
+  if (text === null) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  } catch {
+    /* a damaged scope grants nothing */
+  }
+  return [];
 }
 
 export interface VaultOptions {
@@ -207,27 +167,8 @@ function rowToToken(r: TokenRow): TokenRecord {
   };
 }
 
-const defined = (c: CertificateRecord): CertificateRecord =>
-  Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) as CertificateRecord;
-
-/**
- * The certificate facts to store with new tokens. A refresh keeps what was known (the holder's
- * name found on the USB key, the user's label) and takes what the new token says. A new
- * authorization starts afresh unless the token names the same certificate serial as before.
- */
-export function mergeCertificate(prev: CertificateRecord | undefined, fresh: CertificateRecord, authorization: boolean): CertificateRecord {
-  const now = defined(fresh);
-  const named = now.subject !== undefined || now.sha256 !== undefined || now.serialHex !== undefined;
-  if (named) now.source = 'jwt';
-  const same = prev !== undefined && (!authorization || (now.serialHex !== undefined && now.serialHex === prev.serialHex));
-  return same ? { ...defined(prev), ...now } : now;
-}
-
-export function hashState(state: string): string {
-  return nodeCrypto().createHash('sha256').update(state).digest('base64url');
-}
-
-export class Vault {
+export class Vault implements Store {
+  readonly engine = 'sqlite' as const;
   readonly keyStore: KeyStoreKind;
   private readonly db: DatabaseSync;
   private readonly key: Buffer;
@@ -530,7 +471,7 @@ export class Vault {
    * that sends them to the profile's server passes the profile it sends to: they open only for
    * the server, client ID and callback URL they were obtained with (else PROFILE_ALTERED).
    */
-  readTokens(profile: string | Profile): { accessToken: string; refreshToken: string | undefined; generation: number } | undefined {
+  readTokens(profile: string | Profile): OpenedTokens | undefined {
     const id = typeof profile === 'string' ? this.findProfile(profile) : profile;
     if (!id) return undefined;
     return this.cached(`tokens:${profileAad('access', id)}`, () => {
@@ -555,7 +496,7 @@ export class Vault {
   saveTokens(
     obtainedFor: string | Profile,
     t: TokenSet,
-    info: { kind: 'authorization'; certificate: CertificateRecord; stateEchoed: boolean } | { kind: 'refresh'; certificate: CertificateRecord },
+    info: TokenOrigin,
   ): TokenRecord {
     const now = this.now();
     const id = typeof obtainedFor === 'string' ? this.getProfile(obtainedFor) : obtainedFor;
@@ -709,32 +650,36 @@ export class Vault {
    * build made (hash only, unusable now) is replaced; any other row of that name is kept
    * (CLIENT_EXISTS).
    */
-  addApiClient(name: string, key: string, opts: { personalId?: boolean } = {}): ApiClientRecord & { replacedOldKey: boolean } {
+  addApiClient(name: string, key: string, opts: ApiClientOptions = {}): ApiClientRecord & { replacedOldKey: boolean } {
     const now = this.now();
     const personalId = opts.personalId === true;
-    const sealed = seal(this.sealingKey(), key, apiClientAad(name));
+    const profiles = opts.profiles && [...new Set(opts.profiles)].sort();
+    const sealed = seal(this.sealingKey(), key, apiClientAad(name, personalId, profiles));
     const replacedOldKey = immediate(this.db, () => {
       const existing = this.sql('SELECT key_sealed IS NULL AS old FROM api_clients WHERE name = ?').get(name) as { old: number } | undefined;
       if (existing && existing.old !== 1) throw new AppError('CLIENT_EXISTS', name);
       // key_hash stays empty: a build that still compares SHA-256 hashes matches nothing here.
-      this.sql('INSERT OR REPLACE INTO api_clients (name, key_hash, key_sealed, created_at, last_used_at, personal_id) VALUES (?, ?, ?, ?, NULL, ?)').run(
-        name,
-        Buffer.alloc(0),
-        sealed,
-        now,
-        personalId ? 1 : 0,
-      );
+      this.sql(
+        'INSERT OR REPLACE INTO api_clients (name, key_hash, key_sealed, created_at, last_used_at, personal_id, profiles) VALUES (?, ?, ?, ?, NULL, ?, ?)',
+      ).run(name, Buffer.alloc(0), sealed, now, personalId ? 1 : 0, profiles ? JSON.stringify(profiles) : null);
       return existing !== undefined;
     });
-    return { name, createdAt: now, lastUsedAt: undefined, personalId, oldKey: false, replacedOldKey };
+    return { name, createdAt: now, lastUsedAt: undefined, personalId, profiles, oldKey: false, replacedOldKey };
   }
 
   listApiClients(): ApiClientRecord[] {
-    const rows = this.sql('SELECT name, created_at, last_used_at, personal_id, key_sealed IS NULL AS old FROM api_clients ORDER BY name').all() as (Omit<
+    const rows = this.sql('SELECT name, created_at, last_used_at, personal_id, profiles, key_sealed IS NULL AS old FROM api_clients ORDER BY name').all() as (Omit<
       ApiClientRow,
       'key_sealed'
     > & { old: number })[];
-    return rows.map((r) => ({ name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined, personalId: r.personal_id === 1, oldKey: r.old === 1 }));
+    return rows.map((r) => ({
+      name: r.name,
+      createdAt: r.created_at,
+      lastUsedAt: r.last_used_at ?? undefined,
+      personalId: r.personal_id === 1,
+      profiles: parseScope(r.profiles),
+      oldKey: r.old === 1,
+    }));
   }
 
   /**
@@ -745,18 +690,25 @@ export class Vault {
    */
   apiClientKey(name: string): ApiClientKey | undefined {
     return this.cached(`api-client:${name}`, () => {
-      const r = this.sql('SELECT name, key_sealed, created_at, last_used_at, personal_id FROM api_clients WHERE name = ?').get(name) as ApiClientRow | undefined;
+      const r = this.sql('SELECT name, key_sealed, created_at, last_used_at, personal_id, profiles FROM api_clients WHERE name = ?').get(name) as ApiClientRow | undefined;
       if (!r) return undefined;
-      const base = { name: r.name, lastUsedAt: r.last_used_at ?? undefined, personalId: r.personal_id === 1 };
+      const personalId = r.personal_id === 1;
+      const profiles = parseScope(r.profiles);
+      const base = { name: r.name, lastUsedAt: r.last_used_at ?? undefined, personalId, profiles };
       if (r.key_sealed === null) return { ...base, state: 'old', key: undefined } satisfies ApiClientKey;
       const vaultKey = this.sealingKey();
-      try {
-        const key = open(vaultKey, asBuffer(r.key_sealed), apiClientAad(r.name));
-        registerSecret(key);
-        return { ...base, state: 'ok', key: Buffer.from(key, 'utf8') } satisfies ApiClientKey;
-      } catch {
-        return { ...base, state: 'unreadable', key: undefined } satisfies ApiClientKey;
-      }
+      const sealed = asBuffer(r.key_sealed);
+      const opened = (aad: string): string | undefined => {
+        try {
+          return open(vaultKey, sealed, aad);
+        } catch {
+          return undefined;
+        }
+      };
+      const key = opened(apiClientAad(r.name, personalId, profiles)) ?? (profiles === undefined ? opened(legacyApiClientAad(r.name)) : undefined);
+      if (key === undefined) return { ...base, state: 'unreadable', key: undefined } satisfies ApiClientKey;
+      registerSecret(key);
+      return { ...base, state: 'ok', key: Buffer.from(key, 'utf8') } satisfies ApiClientKey;
     });
   }
 
@@ -767,6 +719,37 @@ export class Vault {
   touchApiClient(name: string, at = this.now()): void {
     this.sql('UPDATE api_clients SET last_used_at = ? WHERE name = ?').run(at, name);
   }
+  // ---- audit ----------------------------------------------------------------------------
+
+  recordAudit(e: AuditEntry): void {
+    this.sql('INSERT INTO audit (at, profile, client, generation, host, os_user, action) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+      e.at,
+      e.profile,
+      e.client,
+      e.generation,
+      e.host,
+      e.osUser,
+      e.action,
+    );
+  }
+
+  audit(q: AuditQuery): AuditEntry[] {
+    const rows = this.sql(
+      `SELECT at, profile, client, generation, host, os_user, action FROM audit
+       WHERE (?1 IS NULL OR profile = ?1) AND (?2 IS NULL OR client = ?2) AND at >= ?3
+       ORDER BY at DESC, id DESC LIMIT ?4`,
+    ).all(q.profile ?? null, q.client ?? null, q.since ?? 0, q.limit) as {
+      at: number;
+      profile: string;
+      client: string;
+      generation: number;
+      host: string;
+      os_user: string;
+      action: string;
+    }[];
+    return rows.map((r) => ({ at: r.at, profile: r.profile, client: r.client, generation: r.generation, host: r.host, osUser: r.os_user, action: r.action === 'refused' ? 'refused' : 'token' }));
+  }
+
 
   /**
    * Throws VAULT_LOCKED when the key store holds a key that is not this vault's (another

@@ -47,15 +47,15 @@ function finishOptions(app: App) {
   return { ...app.tokenDeps.client, identify: (serial: string | undefined) => certificateOnToken(readConfig(app.paths).pkcs11Modules, serial) };
 }
 
-function printStatus(app: App, profile: string, json: boolean | undefined): void {
-  const s = statusOf(app, profile);
+async function printStatus(app: App, profile: string, json: boolean | undefined): Promise<void> {
+  const s = await statusOf(app.store, profile, app.now());
   if (json) printJson(s);
   else process.stdout.write(statusTable([s]));
 }
 
 /** Plain `authorize`: the URL, and what to do within which time. */
-function printStart(app: App, opts: Opts): void {
-  const start = startAuthorization(app.vault, opts.profile);
+async function printStart(app: App, opts: Opts): Promise<void> {
+  const start = await startAuthorization(app.store, opts.profile);
   app.log.log('info', 'authorize.started', { profile: opts.profile });
   // expiresAt: until when the login may START (the pending state); the code then lives 60 s.
   if (opts.json) return printJson(start);
@@ -73,19 +73,19 @@ function printStart(app: App, opts: Opts): void {
 
 /** `--callback-url` without a value: the address comes from standard input or a prompt. */
 async function finishFromInput(app: App, opts: Opts): Promise<void> {
-  const profile = app.vault.getProfile(opts.profile); // an unknown profile fails before the prompt
+  const profile = await app.store.getProfile(opts.profile); // an unknown profile fails before the prompt
   const callbackUrl = await readSecret(
     'Adresa la care ați ajuns (nu se afișează) / The address you landed on (not shown): ',
     'CALLBACK_INVALID',
   );
   // A person pasted it: ANAF leaving out `state` may still finish the one recent authorization.
-  await completeAuthorization(app.vault, profile.name, callbackUrl, app.log, { ...finishOptions(app), allowMissingState: true });
-  printStatus(app, profile.name, opts.json);
+  await completeAuthorization(app.store, profile.name, callbackUrl, app.log, { ...finishOptions(app), allowMissingState: true });
+  await printStatus(app, profile.name, opts.json);
 }
 
 /** `--listen`: wait on loopback for the browser, finish by itself. */
 async function listenAndFinish(app: App, opts: Opts): Promise<void> {
-  const profile: Profile = app.vault.getProfile(opts.profile);
+  const profile: Profile = await app.store.getProfile(opts.profile);
   const target = callbackTarget(profile.redirectUri, opts.listen === true ? undefined : opts.listen);
   const cert = await localCallbackCert(app.paths.dataDir);
   const listener = await startLoopbackCallback({
@@ -96,11 +96,11 @@ async function listenAndFinish(app: App, opts: Opts): Promise<void> {
     timeoutMs: opts.timeout,
     log: app.log,
     complete: async (callbackUrl) => {
-      await completeAuthorization(app.vault, profile.name, callbackUrl, app.log, finishOptions(app));
+      await completeAuthorization(app.store, profile.name, callbackUrl, app.log, finishOptions(app));
     },
   });
   try {
-    const start = startAuthorization(app.vault, profile.name);
+    const start = await startAuthorization(app.store, profile.name);
     const until = new Date(Date.now() + opts.timeout).toISOString();
     app.log.log('info', 'authorize.started', { profile: profile.name, listen: listener.port, certificateCreated: cert.created });
     if (opts.json) {
@@ -136,7 +136,7 @@ async function listenAndFinish(app: App, opts: Opts): Promise<void> {
   } finally {
     await listener.close();
   }
-  printStatus(app, profile.name, opts.json);
+  await printStatus(app, profile.name, opts.json);
 }
 
 export function register(program: Command): void {

@@ -33,8 +33,8 @@ export function register(program: Command): void {
           const i = parsed.error.issues[0];
           throw new AppError('PROFILE_INVALID', `${i?.path.join('.')}: ${i?.message}`);
         }
-        await withApp((app) => {
-          const { profile: p } = app.vault.saveProfile(parsed.data, 'create');
+        await withApp(async (app) => {
+          const { profile: p } = await app.store.saveProfile(parsed.data, 'create');
           app.log.log('info', 'profile.added', { profile: p.name });
           if (opts.json) printJson(p);
           else process.stdout.write(`profile "${p.name}" added / profil adăugat\n`);
@@ -48,8 +48,8 @@ export function register(program: Command): void {
     .addOption(jsonOption())
     .action(
       action((opts: { json?: boolean }) =>
-        withApp((app) => {
-          const list = app.vault.listProfiles();
+        withApp(async (app) => {
+          const list = await app.store.listProfiles();
           if (opts.json) printJson(list);
           else if (!list.length) process.stdout.write('No profiles. / Niciun profil.\n');
           else for (const p of list) process.stdout.write(`${p.name}\t${p.clientId}\t${p.redirectUri}\t${p.env}\n`);
@@ -64,8 +64,8 @@ export function register(program: Command): void {
     .addOption(jsonOption())
     .action(
       action((opts: { name: string; json?: boolean }) =>
-        withApp((app) => {
-          if (!app.vault.removeProfile(opts.name)) throw new AppError('PROFILE_NOT_FOUND', opts.name);
+        withApp(async (app) => {
+          if (!(await app.store.removeProfile(opts.name))) throw new AppError('PROFILE_NOT_FOUND', opts.name);
           app.log.log('info', 'profile.removed', { profile: opts.name });
           if (opts.json) printJson({ removed: opts.name });
           else process.stdout.write(`profile "${opts.name}" removed / profil șters\n`);

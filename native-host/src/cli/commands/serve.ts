@@ -41,7 +41,7 @@ export function register(program: Command): void {
             retryBaseMs: Math.max(1, opts.retryBase),
             refusalLogEveryMs: Math.max(1, opts.refusalLogEvery),
           });
-          if (!app.vault.listApiClients().length) {
+          if (!(await app.store.listApiClients()).length) {
             process.stderr.write(
               'Niciun client încă: creați o cheie cu "anaf-token clients add NUME".\nNo clients yet: make a key with "anaf-token clients add NAME".\n',
             );
@@ -57,7 +57,7 @@ export function register(program: Command): void {
           });
           await running.close();
         } finally {
-          app.close();
+          await app.close();
         }
       }),
     );

@@ -23,8 +23,8 @@ export function register(program: Command): void {
     .addOption(jsonOption())
     .action(
       action((opts: { json?: boolean }) =>
-        withApp((app) => {
-          const statuses = allStatuses(app);
+        withApp(async (app) => {
+          const statuses = await allStatuses(app.store, app.now());
           if (opts.json) printJson(statuses);
           else process.stdout.write(statusTable(statuses));
         }),
@@ -56,7 +56,7 @@ export function register(program: Command): void {
       action((opts: { profile: string; json?: boolean }) =>
         withApp(async (app) => {
           await refreshProfile(app.tokenDeps, opts.profile, { force: true });
-          const s = statusOf(app, opts.profile);
+          const s = await statusOf(app.store, opts.profile, app.now());
           if (opts.json) printJson(s);
           else process.stdout.write(statusTable([s]));
         }),
@@ -71,12 +71,13 @@ export function register(program: Command): void {
     .addOption(jsonOption())
     .action(
       action((opts: { profile: string; certificate: string; json?: boolean }) =>
-        withApp((app) => {
+        withApp(async (app) => {
           const label = opts.certificate.trim().slice(0, 128);
           if (!label) throw new AppError('BAD_REQUEST', '--certificate is empty');
-          app.vault.setCertificateLabel(opts.profile, label);
-          if (opts.json) printJson(statusOf(app, opts.profile));
-          else process.stdout.write(statusTable([statusOf(app, opts.profile)]));
+          await app.store.setCertificateLabel(opts.profile, label);
+          const s = await statusOf(app.store, opts.profile, app.now());
+          if (opts.json) printJson(s);
+          else process.stdout.write(statusTable([s]));
         }),
       ),
     );
@@ -90,7 +91,7 @@ export function register(program: Command): void {
       action((opts: { profile: string; json?: boolean }) =>
         withApp(async (app) => {
           const outcome = await revokeProfile(app.tokenDeps, opts.profile);
-          if (opts.json) return printJson({ ...outcome, status: statusOf(app, opts.profile) });
+          if (opts.json) return printJson({ ...outcome, status: await statusOf(app.store, opts.profile, app.now()) });
           process.stdout.write(outcome.anafConfirmed ? REVOKE_CONFIRMED(opts.profile) : REVOKE_UNCONFIRMED(opts.profile, outcome.anafDetail));
         }),
       ),
