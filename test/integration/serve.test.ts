@@ -7,11 +7,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { firstValue, openDatabase } from '../../native-host/src/vault/sqlite.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { challengeResponseSchema, profilesResponseSchema, tokenResponseSchema, errorResponseSchema } from '../../native-host/src/serve/api.js';
+import { auditResponseSchema, challengeResponseSchema, profilesResponseSchema, tokenResponseSchema, errorResponseSchema } from '../../native-host/src/serve/api.js';
 import { authorizationFor } from '../../native-host/src/serve/client-keys.js';
 import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
 import { openAuthorize } from '../helpers/browser.js';
@@ -453,5 +454,55 @@ describe('anaf-token serve', () => {
     const log = fs.readFileSync(path.join(home, 'logs', 'anaf-token.log'), 'utf8');
     expect(log).toMatch(/serve\.token-served client="erp" profile="fresh" via="token"/);
     expect(log).toContain('serve.stop');
+  });
+
+  it('a client scoped to some profiles gets only their tokens and statuses; the audit says who got which token, and whom a profile was refused', async () => {
+    await addProfile('scope-a');
+    await addProfile('scope-b');
+    await authorize('scope-a', 90);
+    await authorize('scope-b', 90);
+    const unknown = await runCli(['clients', 'add', 'typo', '--profiles', 'scope-a,nope'], env);
+    expect([unknown.code, unknown.stderr]).toEqual([expect.any(Number), expect.stringContaining('PROFILE_NOT_FOUND')]);
+    const scoped = await newKey('only-a', '--profiles', 'scope-a');
+    const s = await serve();
+
+    expect(tokenOf(await erp(s.port, '/v1/profiles/scope-a/token', { as: scoped })).profile).toBe('scope-a');
+    const refused = await erp(s.port, '/v1/profiles/scope-b/token', { as: scoped });
+    expect([refused.status, errorOf(refused).code]).toEqual([403, 'API_PROFILE_NOT_ALLOWED']);
+    expect(errorOf(refused).message.ro).toContain('--profiles');
+    // Not even whether a profile exists is told outside the scope.
+    expect(errorOf(await erp(s.port, '/v1/profiles/nope/token', { as: scoped })).code).toBe('API_PROFILE_NOT_ALLOWED');
+    expect((await erp(s.port, '/v1/profiles/scope-b/refresh', { as: scoped, method: 'POST' })).status).toBe(403);
+    const names = profilesResponseSchema.parse((await erp(s.port, '/v1/profiles', { as: scoped })).json).profiles.map((p) => p.profile.name);
+    expect(names).toEqual(['scope-a']);
+    // The unscoped client sees both.
+    const all = profilesResponseSchema.parse((await erp(s.port, '/v1/profiles', { as: cred })).json).profiles.map((p) => p.profile.name);
+    expect(all).toEqual(expect.arrayContaining(['scope-a', 'scope-b']));
+    for (let i = 0; i < 5; i++) expect((await erp(s.port, '/v1/profiles/scope-b/token', { as: cred })).status).toBe(200);
+    // `token` prints the token by contract: its output stays out of the secret scan.
+    for (let i = 0; i < 2; i++) expect((await runCli(['token', '--profile', 'scope-b'], env)).code).toBe(0);
+    await s.stop(); // flushes the audit
+    running.splice(running.indexOf(s), 1);
+
+    const rows = JSON.parse((await cli(['audit', '--json'])).stdout) as { profile: string; client: string; generation: number; action: string; host: string; osUser: string }[];
+    const of = (profile: string) => rows.filter((r) => r.profile === profile).map((r) => [r.client, r.action, r.generation]);
+    // One row per client and generation however often it asked; one per minute for the refusals.
+    expect(of('scope-a')).toEqual([['only-a', 'token', 1]]);
+    expect(of('scope-b').sort()).toEqual([['cli', 'token', 1], ['erp', 'token', 1], ['only-a', 'refused', 0]]);
+    expect(of('nope')).toEqual([['only-a', 'refused', 0]]);
+    expect(rows[0]!.host).toBe(os.hostname());
+    expect(JSON.parse((await cli(['audit', '--json', '--profile', 'scope-a'])).stdout)).toHaveLength(1);
+    const listed = JSON.parse((await cli(['clients', 'list', '--json'])).stdout) as { name: string; profiles: string[] | null }[];
+    expect(listed.find((c) => c.name === 'only-a')!.profiles).toEqual(['scope-a']);
+
+    // Over the API: a scoped client reads the audit of its own profiles only.
+    const s2 = await serve();
+    const mine = auditResponseSchema.parse((await erp(s2.port, '/v1/audit', { as: scoped })).json).entries;
+    expect(new Set(mine.map((e) => e.profile))).toEqual(new Set(['scope-a']));
+    expect(errorOf(await erp(s2.port, '/v1/audit?profile=scope-b', { as: scoped })).code).toBe('API_PROFILE_NOT_ALLOWED');
+    const everything = auditResponseSchema.parse((await erp(s2.port, '/v1/audit?limit=2', { as: cred })).json).entries;
+    expect(everything).toHaveLength(2);
+    expect((await erp(s2.port, '/v1/audit?limit=0', { as: cred })).status).toBe(400);
+    expect((await erp(s2.port, '/v1/audit?since=yesterday', { as: cred })).status).toBe(400);
   });
 });

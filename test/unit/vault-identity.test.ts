@@ -242,6 +242,35 @@ describe('saving a profile', () => {
   });
 });
 
+describe('ERP client keys bound to their rights', () => {
+  it('a scope widened or a personal-ID right granted in the file leaves the key unreadable; an unscoped key from an older build still opens', () => {
+    const { paths, vault } = seeded();
+    vault.addApiClient('scoped', 'k-scoped', { profiles: ['firma'] });
+    vault.addApiClient('plain', 'k-plain');
+    vault.addApiClient('legacy', 'k-legacy');
+    expect(vault.apiClientKey('scoped')).toMatchObject({ state: 'ok', profiles: ['firma'] });
+    vault.close();
+    // What a build before the rights were bound wrote: sealed under the row name alone.
+    const key = fileKeyStore(paths.keyFile).readRecord()!.key;
+    withDb(paths, (db) => {
+      db.prepare("UPDATE api_clients SET profiles = '[\"firma\",\"other\"]' WHERE name = 'scoped'").run();
+      db.prepare("UPDATE api_clients SET personal_id = 1 WHERE name = 'plain'").run();
+      db.prepare("UPDATE api_clients SET key_sealed = ? WHERE name = 'legacy'").run(seal(key, 'k-legacy', 'api_clients:legacy:key'));
+    });
+    const v = Vault.open({ paths, env });
+    expect(v.apiClientKey('scoped')).toMatchObject({ state: 'unreadable', key: undefined });
+    expect(v.apiClientKey('plain')).toMatchObject({ state: 'unreadable', key: undefined });
+    expect(v.apiClientKey('legacy')).toMatchObject({ state: 'ok', profiles: undefined });
+    expect(v.apiClientKey('legacy')!.key!.toString()).toBe('k-legacy');
+    v.close();
+    // The old sealing opens only without a scope: given one in the file, it is refused too.
+    withDb(paths, (db) => db.prepare("UPDATE api_clients SET profiles = '[\"firma\"]' WHERE name = 'legacy'").run());
+    const w = Vault.open({ paths, env });
+    expect(w.apiClientKey('legacy')).toMatchObject({ state: 'unreadable' });
+    w.close();
+  });
+});
+
 describe('migrating a vault sealed before identity binding', () => {
   it('re-seals every secret and token once, at the first use of the key, and the check value last', () => {
     const { paths, vault } = seeded();

@@ -34,6 +34,7 @@ const GROUPS: Record<string, Group> = {
   'browser-certs': () => import('./commands/browser-certs.js'),
   serve: () => import('./commands/serve.js'),
   clients: () => import('./commands/clients.js'),
+  audit: () => import('./commands/audit.js'),
   service: () => import('./commands/service.js'),
   doctor: () => import('./commands/doctor.js'),
 };

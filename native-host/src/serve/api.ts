@@ -30,3 +30,16 @@ export type HealthResponse = z.infer<typeof healthResponseSchema>;
 
 export const errorResponseSchema = z.object({ error: errorPayloadSchema });
 export type ErrorResponse = z.infer<typeof errorResponseSchema>;
+
+/** `GET /v1/audit`: who got which generation of which profile's token, newest first (the client's own profiles only). */
+export const auditEntrySchema = z.object({
+  at: z.iso.datetime(),
+  profile: profileNameSchema(),
+  client: z.string(),
+  generation: z.number(),
+  host: z.string(),
+  osUser: z.string(),
+  action: z.enum(['token', 'refused']),
+});
+export const auditResponseSchema = z.object({ entries: z.array(auditEntrySchema) });
+export type AuditResponse = z.infer<typeof auditResponseSchema>;

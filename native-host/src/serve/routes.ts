@@ -13,8 +13,8 @@ import type { Logger } from '../log/logger.js';
 import type { TokenDeps } from '../tokens/refresh.js';
 import { tokenStatus } from '../tokens/status.js';
 import { HOST_VERSION } from '../version.js';
-import type { AccessLog } from './access-log.js';
-import type { ChallengeResponse, HealthResponse, ProfilesResponse, TokenResponse } from './api.js';
+import type { Audit } from './audit.js';
+import type { AuditResponse, ChallengeResponse, HealthResponse, ProfilesResponse, TokenResponse } from './api.js';
 import { SERVER_PROOF_HEADER, WWW_AUTHENTICATE, parseAuthorization, proofMatches, serverProofFor } from './client-keys.js';
 import { apiHeaders, checkHeaders, type ApiHeaders } from './guards.js';
 import { errorBody, httpStatusFor, toAppError } from './http-errors.js';
@@ -32,7 +32,7 @@ export interface RouteContext {
   nonces: NonceStore;
   delay: FailureDelay;
   refusals: RefusalLog;
-  accessLog: AccessLog;
+  audit: Audit;
   log: Logger;
   /** Known once the server listens (the port may have been chosen by the OS). */
   hosts: () => ReadonlySet<string>;
@@ -162,6 +162,7 @@ type Route =
   | { kind: 'health' }
   | { kind: 'challenge' }
   | { kind: 'profiles' }
+  | { kind: 'audit'; profile: string | undefined; since: number | undefined; limit: number }
   | { kind: 'token' | 'refresh'; profile: string }
   | { kind: 'bad-method'; allow: string }
   | { kind: 'not-found' };
@@ -170,16 +171,18 @@ export function matchRoute(method: string, rawUrl: string): Route {
   // The common case first: a plain path that WHATWG URL parsing would leave as it is.
   const plain = PLAIN_TOKEN_PATH.exec(rawUrl);
   if (plain) return method === 'GET' ? { kind: 'token', profile: plain[1]! } : { kind: 'bad-method', allow: 'GET' };
-  let pathname: string;
+  let url: URL;
   try {
-    pathname = new URL(rawUrl, 'http://127.0.0.1').pathname;
+    url = new URL(rawUrl, 'http://127.0.0.1');
   } catch {
     return { kind: 'not-found' };
   }
+  const { pathname } = url;
   const want = (allow: string, ok: Route): Route => (method === allow ? ok : { kind: 'bad-method', allow });
   if (pathname === '/healthz') return want('GET', { kind: 'health' });
   if (pathname === '/v1/challenge') return want('GET', { kind: 'challenge' });
   if (pathname === '/v1/profiles') return want('GET', { kind: 'profiles' });
+  if (pathname === '/v1/audit') return want('GET', auditRoute(url.searchParams));
   const m = /^\/v1\/profiles\/([^/]+)\/(token|refresh)$/.exec(pathname);
   if (!m) return { kind: 'not-found' };
   let profile: string;
@@ -189,6 +192,21 @@ export function matchRoute(method: string, rawUrl: string): Route {
     return { kind: 'not-found' };
   }
   return m[2] === 'token' ? want('GET', { kind: 'token', profile }) : want('POST', { kind: 'refresh', profile });
+}
+
+/** Most audit rows one answer carries. */
+const AUDIT_MAX = 1000;
+
+/** `?profile=&since=<ISO time>&limit=`: anything malformed is a 400, not a guess. */
+function auditRoute(q: URLSearchParams): Route {
+  const profile = q.get('profile') ?? undefined;
+  const since = q.get('since') ?? undefined;
+  const limit = q.get('limit') ?? '100';
+  if (profile !== undefined && !PROFILE_NAME_RE.test(profile)) throw new AppError('BAD_REQUEST', 'profile: not a profile name');
+  const sinceMs = since === undefined ? undefined : Date.parse(since);
+  if (sinceMs !== undefined && !Number.isFinite(sinceMs)) throw new AppError('BAD_REQUEST', 'since: not an ISO 8601 time');
+  if (!/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > AUDIT_MAX) throw new AppError('BAD_REQUEST', `limit: 1 to ${AUDIT_MAX}`);
+  return { kind: 'audit', profile, since: sinceMs, limit: Number(limit) };
 }
 
 const HEALTH = new Reply(200, new JsonText(JSON.stringify({ status: 'ok', version: HOST_VERSION } satisfies HealthResponse)));
@@ -223,15 +241,25 @@ async function route(ctx: RouteContext, req: IncomingMessage, r: Route, client: 
         }),
       );
     }
+    case 'audit': {
+      const { scope } = client;
+      if (r.profile !== undefined && scope !== undefined && !scope.has(r.profile)) throw new AppError('API_PROFILE_NOT_ALLOWED', r.profile);
+      const rows = await ctx.deps.store.audit({ profile: r.profile, since: r.since, limit: scope === undefined || r.profile !== undefined ? r.limit : AUDIT_MAX });
+      const entries = rows.filter((e) => scope === undefined || scope.has(e.profile)).slice(0, r.limit);
+      return new Reply(200, { entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) } satisfies AuditResponse);
+    }
     case 'token':
     case 'refresh': {
       // A name that cannot be a profile cannot exist either.
       if (!PROFILE_NAME_RE.test(r.profile)) throw new AppError('PROFILE_NOT_FOUND', r.profile.slice(0, 64));
       // Before anything is read: whether such a profile exists is not this client's business either.
-      if (client.scope !== undefined && !client.scope.has(r.profile)) throw new AppError('API_PROFILE_NOT_ALLOWED', r.profile);
+      if (client.scope !== undefined && !client.scope.has(r.profile)) {
+        ctx.audit.refused(client.name, r.profile);
+        throw new AppError('API_PROFILE_NOT_ALLOWED', r.profile);
+      }
       const hot = r.kind === 'token' ? ctx.source.hotToken(r.profile) : undefined;
       if (hot !== undefined) {
-        ctx.accessLog.served(client.name, r.profile, 'token');
+        ctx.audit.served(client.name, r.profile, hot.generation, 'token');
         return tokenReply(hot);
       }
       return grant(ctx, r.kind, r.profile, client.name);
@@ -328,7 +356,7 @@ async function grant(ctx: RouteContext, kind: 'token' | 'refresh', profile: stri
     // refresh can help, else it hands out the current token, so an ERP asking in a loop cannot
     // become a loop of refreshes at ANAF.
     const g = await ctx.source.token(profile);
-    ctx.accessLog.served(client, profile, kind);
+    ctx.audit.served(client, profile, g.generation, kind);
     return tokenReply(g);
   } catch (e) {
     const retry = ctx.source.retryAfterSeconds(profile);

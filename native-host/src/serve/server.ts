@@ -14,7 +14,7 @@ import { AppError } from '../../../shared/src/errors.js';
 import type { App } from '../app.js';
 import { describeHolders, portOwner } from '../service/port-owner.js';
 import { IPV6_ABSENT, errnoOf, listenOn } from '../net/loopback.js';
-import { AccessLog } from './access-log.js';
+import { Audit } from './audit.js';
 import { BackgroundRefresher } from './background.js';
 import { Backoff } from './backoff.js';
 import { allowedHosts } from './guards.js';
@@ -126,13 +126,14 @@ async function listenBoth(app: App, v4: http.Server, v6: http.Server, wanted: nu
 
 export async function startServe(opts: ServeOptions): Promise<RunningServe> {
   const { app } = opts;
-  const deps = app.tokenDeps; // opens the vault now: a locked vault stops serve at once
+  const deps = app.tokenDeps; // opens the store now: a locked one stops serve at once
   const maxMs = Math.max(opts.retryBaseMs, opts.checkIntervalMs || 3_600_000);
   const backoff = new Backoff({ baseMs: opts.retryBaseMs, maxMs, now: app.now });
   const source = new TokenSource(deps, { backoff });
   const refusals = new RefusalLog(app.log, opts.refusalLogEveryMs);
   const peers = opts.peers ?? peerCheck();
   let hosts: ReadonlySet<string> = new Set();
+  const audit = new Audit(app.store, app.log, 60_000, app.now);
   const handler = requestHandler({
     deps,
     peers,
@@ -140,7 +141,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     nonces: opts.nonces ?? new NonceStore({ now: app.now }),
     delay: opts.delay ?? new FailureDelay({ now: app.now }),
     refusals,
-    accessLog: new AccessLog(app.log, 60_000, app.now),
+    audit,
     log: app.log,
     hosts: () => hosts,
   });
@@ -186,6 +187,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
       await background?.stop();
       await Promise.all([close(v4), close(v6)]);
       await source.idle();
+      await audit.flush();
       refusals.close();
       app.log.log('info', 'serve.stop', { port });
     },

@@ -150,6 +150,8 @@ export interface TokenGrant {
   profile: string;
   accessToken: string;
   expiresAt: number;
+  /** Which pair it is (one per authorization or refresh): what the audit records. */
+  generation: number;
 }
 
 /** How a caller refreshes: the token service adds single-flight and a retry backoff. */
@@ -186,7 +188,7 @@ export async function readGrant(deps: TokenDeps, name: string, failure: AppError
     }
     const t = await deps.store.readTokens(name);
     if (!t) throw new AppError('NO_TOKEN', name);
-    if (t.generation === rec.generation) return { profile: name, accessToken: t.accessToken, expiresAt: rec.accessExpiresAt };
+    if (t.generation === rec.generation) return { profile: name, accessToken: t.accessToken, expiresAt: rec.accessExpiresAt, generation: rec.generation };
   }
   // Another process kept rotating the token between the two reads.
   throw new AppError('REFRESH_BUSY');

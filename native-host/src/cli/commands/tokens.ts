@@ -1,7 +1,9 @@
 /** `list`, `token`, `refresh`, `revoke`: the life of a stored token. */
+import os from 'node:os';
 import type { Command } from 'commander';
 import { AppError } from '../../../../shared/src/errors.js';
-import { refreshProfile, revokeProfile, validAccessToken } from '../../tokens/refresh.js';
+import type { App } from '../../app.js';
+import { refreshProfile, revokeProfile, validAccessToken, type TokenGrant } from '../../tokens/refresh.js';
 import { allStatuses, statusOf } from '../../tokens/statuses.js';
 import { action, jsonOption, profileOption, withApp } from '../context.js';
 import { printJson, statusTable } from '../output.js';
@@ -15,6 +17,22 @@ const REVOKE_UNCONFIRMED = (p: string, detail: string | undefined) =>
   'Ca să le încheiați și la ANAF: în portalul ANAF (pfinternet.anaf.ro, „Editare profil OAuth”) ștergeți aplicația sau folosiți „Renunțare OAuth”, apoi regenerați client secret și actualizați profilul.\n' +
   `The tokens of "${p}" were forgotten here. ANAF did NOT confirm the revocation.\n` +
   'To end them at ANAF too: in ANAF\'s portal (pfinternet.anaf.ro, "Editare profil OAuth") delete the application or use "Renunțare OAuth", then regenerate the client secret and update the profile.\n';
+
+/**
+ * A script may run \`token\` for every call it makes: the audit gets a row when this machine's
+ * user gets a generation it was not recorded with yet. Never fails the command.
+ */
+async function auditCliHandOut(app: App, t: TokenGrant): Promise<void> {
+  const host = os.hostname();
+  const osUser = os.userInfo().username;
+  try {
+    const [last] = await app.store.audit({ profile: t.profile, client: 'cli', limit: 1 });
+    if (last && last.generation === t.generation && last.host === host && last.osUser === osUser) return;
+    await app.store.recordAudit({ at: app.now(), profile: t.profile, client: 'cli', generation: t.generation, host, osUser, action: 'token' });
+  } catch (e) {
+    app.log.log('warn', 'audit.not-written', { error: e instanceof Error ? e.name : 'unknown' });
+  }
+}
 
 export function register(program: Command): void {
   program
@@ -41,6 +59,7 @@ export function register(program: Command): void {
         withApp(async (app) => {
           const t = await validAccessToken(app.tokenDeps, opts.profile);
           app.log.log('info', 'token.served', { profile: opts.profile, to: 'cli' });
+          await auditCliHandOut(app, t);
           if (opts.json) printJson({ profile: opts.profile, accessToken: t.accessToken, expiresAt: new Date(t.expiresAt).toISOString() });
           else process.stdout.write(`${t.accessToken}\n`);
         }),
