@@ -123,6 +123,19 @@ describe('team key', () => {
     expect(loadTeamKey(m).key.equals(stray)).toBe(true);
   });
 
+  it('leaves no team.json behind when the key could not be written', () => {
+    const m = machine();
+    fs.mkdirSync(m.paths.dataDir, { recursive: true, mode: 0o700 });
+    // A planted link where the key goes: reading finds nothing, the exclusive write refuses it.
+    const target = path.join(m.paths.dataDir, 'elsewhere');
+    fs.symlinkSync(target, teamFiles(m.paths.dataDir).keyFile);
+    const e = appError(() => keepTeamKey(m, newTeamKey(), { replace: false }));
+    expect(e.code).toBe('TEAM_KEY_STORE_FAILED');
+    expect(fs.existsSync(teamFiles(m.paths.dataDir).index)).toBe(false);
+    expect(fs.existsSync(target)).toBe(false);
+    expect(readTeamKey(m)).toEqual({ state: 'none' });
+  });
+
   it('reports a damaged team.json or team.key as a key store failure, never echoing the key', () => {
     const m = machine();
     const key = newTeamKey();

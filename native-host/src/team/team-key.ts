@@ -136,6 +136,14 @@ function readIndex(file: string): TeamIndex | undefined {
   return parsed.data;
 }
 
+function readIndexText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Key store failures are plain errors (key-store.ts); they name the store, never the key. */
 function storeFailure(e: unknown, doing: string): AppError {
   if (e instanceof AppError) return e;
@@ -194,7 +202,7 @@ export function keepTeamKey(place: TeamKeyPlace, key: Buffer, opts: { replace: b
     if (!opts.replace) throw new AppError('TEAM_KEY_EXISTS', `team ${now.teamId}`);
   }
   let index = readIndex(files.index);
-  let wroteIndex = false;
+  let wroteIndex: string | undefined;
   let store: KeyStore;
   try {
     if (index) store = storeOf(place, index);
@@ -205,12 +213,13 @@ export function keepTeamKey(place: TeamKeyPlace, key: Buffer, opts: { replace: b
       const stray = store.verifiedRecord()?.key;
       if (stray && !stray.equals(key) && !opts.replace) throw new AppError('TEAM_KEY_EXISTS', `${KEY_FILE} without ${TEAM_FILE}, of team ${teamIdOf(stray)}`);
       index = { v: 1, keyStore: store.kind, namespace };
-      writeFileAtomic(files.index, JSON.stringify(index) + '\n', 0o600);
-      wroteIndex = true;
+      wroteIndex = JSON.stringify(index) + '\n';
+      writeFileAtomic(files.index, wroteIndex, 0o600);
     }
     store.put(key, true);
   } catch (e) {
-    if (wroteIndex) fs.rmSync(files.index, { force: true });
+    // Our own team.json only: a process that won a race meanwhile keeps its own.
+    if (wroteIndex !== undefined && readIndexText(files.index) === wroteIndex) fs.rmSync(files.index, { force: true });
     throw storeFailure(e, `keeping the team key in the ${index?.keyStore ?? 'key store'}`);
   }
   return { held: held(key, store.kind), replaced: now.state === 'held' ? now.teamId : undefined };
