@@ -286,6 +286,47 @@ const catalogue = {
     en: 'That certificate is not on the token. See "anaf-token certs" for what is there.',
     ro: 'Certificatul nu este pe cheie. Vedeți "anaf-token certs" pentru ce conține.',
   },
+  // ---- the team key and its invites (team/): issue 13
+  TEAM_KEY_MISSING: {
+    exit: EXIT.vault,
+    en: 'This computer does not hold the team key. Ask a team member for an invite and run "anaf-token team join INVITE", or create a new team with "anaf-token team init".',
+    ro: 'Acest calculator nu are cheia echipei. Cereți o invitație unui membru al echipei și rulați "anaf-token team join INVITAȚIE" sau creați o echipă nouă cu "anaf-token team init".',
+  },
+  TEAM_KEY_EXISTS: {
+    exit: EXIT.usage,
+    en: 'This computer already holds the key of a team (see "anaf-token team status"). Add --force only if you mean to replace it: this computer then loses access to the secrets of the old team.',
+    ro: 'Acest calculator are deja cheia unei echipe (vedeți "anaf-token team status"). Adăugați --force doar dacă vreți să o înlocuiți: calculatorul pierde atunci accesul la secretele vechii echipe.',
+  },
+  TEAM_KEY_WRONG: {
+    exit: EXIT.vault,
+    en: 'The team key on this computer does not open this team store: it belongs to another team, or the store was altered. Check which store is in use ("anaf-token store status"), then join its team with a new invite.',
+    ro: 'Cheia echipei de pe acest calculator nu deschide acest depozit al echipei: aparține altei echipe sau depozitul a fost modificat. Verificați ce depozit este folosit ("anaf-token store status"), apoi intrați în echipa lui cu o invitație nouă.',
+  },
+  TEAM_KEY_STORE_FAILED: {
+    exit: EXIT.vault,
+    en: 'The team key could not be read from or written to this computer\'s key store (the detail says which and why). Check that the keychain is unlocked, or set ANAF_TOKEN_KEYSTORE=file, and try again.',
+    ro: 'Cheia echipei nu a putut fi citită din sau scrisă în depozitul de chei al acestui calculator (detaliul spune care și de ce). Verificați că depozitul de chei (keychain) este deblocat sau setați ANAF_TOKEN_KEYSTORE=file și încercați din nou.',
+  },
+  INVITE_INVALID: {
+    exit: EXIT.usage,
+    en: 'This is not a valid team invite: it is incomplete, altered, or made for another team than the store in use. Copy the whole line again (it starts with "anaf-team:1:"); if it still fails, ask for a new invite. Nothing was used up.',
+    ro: 'Aceasta nu este o invitație validă în echipă: este incompletă, modificată sau făcută pentru altă echipă decât depozitul folosit. Copiați din nou tot rândul (începe cu "anaf-team:1:"); dacă tot nu merge, cereți o invitație nouă. Nu s-a consumat nimic.',
+  },
+  INVITE_USED_OR_EXPIRED: {
+    exit: EXIT.notFound,
+    en: 'This invite was already used or has expired (an invite opens once, for a limited time). Ask a team member for a new one with "anaf-token team invite".',
+    ro: 'Această invitație a fost deja folosită sau a expirat (o invitație se folosește o singură dată, pentru un timp limitat). Cereți unui membru al echipei una nouă cu "anaf-token team invite".',
+  },
+  INVITE_CODE_MALFORMED: {
+    exit: EXIT.usage,
+    en: 'The code is not in the right form: 11 letters and digits, as they were read to you (for example 7KQ2-M9XD-4TR). Check it and type it again; the invite was not used up.',
+    ro: 'Codul nu are forma corectă: 11 litere și cifre, așa cum vi le-a citit colegul (de exemplu 7KQ2-M9XD-4TR). Verificați-l și introduceți-l din nou; invitația nu s-a consumat.',
+  },
+  INVITE_CODE_WRONG: {
+    exit: EXIT.rejected,
+    en: 'The code does not match this invite. The invite is now used up, since each one allows a single try so that nobody can guess its code: ask for a new invite and its new code.',
+    ro: 'Codul nu se potrivește cu această invitație. Invitația s-a consumat, pentru că fiecare permite o singură încercare, ca nimeni să nu-i poată ghici codul: cereți o invitație nouă și codul ei nou.',
+  },
 } satisfies Catalogue;
 
 export type ErrorCode = keyof typeof catalogue;

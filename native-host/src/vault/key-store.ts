@@ -11,6 +11,9 @@
  *
  * Each store keeps a key record (key-record.ts): the key, and the lowest vault schema it may
  * open, which only moves up, written back whole (never a second item that could go astray).
+ *
+ * The same stores keep the team key (team/team-key.ts) as another item (KeyItem): its own key
+ * file, keychain account and DPAPI entropy, so that neither key is ever taken for the other.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,7 +25,25 @@ import { decodeKeyRecord, encodeKeyRecord, verifiedFloor, type KeyRecord } from 
 export type KeyStoreKind = 'keychain' | 'file' | 'dpapi';
 
 const SERVICE = 'anaf-token';
-const ACCOUNT = 'vault-key';
+
+/** Which key an item holds, and the names that keep it apart from the other items. */
+export interface KeyItem {
+  /** Names the key in errors ("the vault key file is damaged"). */
+  label: string;
+  /** The keychain account, before `:<namespace>`. */
+  account: string;
+  /** DPAPI's optional entropy: without the same bytes, another item's file does not unwrap. */
+  dpapiEntropy: Buffer;
+  dpapiDescription: string;
+}
+
+export const VAULT_KEY_ITEM: KeyItem = {
+  label: 'vault key',
+  account: 'vault-key',
+  /** Names the product to DPAPI: without the same entropy, another program of the user cannot unwrap our key. */
+  dpapiEntropy: Buffer.from('anaf-token vault key v1', 'utf8'),
+  dpapiDescription: 'anaf-token vault key',
+};
 
 export interface KeyStore {
   kind: KeyStoreKind;
@@ -39,6 +60,11 @@ export interface KeyStore {
    * this very key at a lower floor; the key itself is written back unchanged. True when written.
    */
   raiseFloor(key: Buffer, floor: number): boolean;
+  /**
+   * Keeps a key made elsewhere (the team key a join received), at floor 1. Without `replace`,
+   * refuses when the store already holds a key; with it, writes over that key.
+   */
+  put(key: Buffer, replace: boolean): void;
 }
 
 /** How one kind of store reads and writes a record's text. */
@@ -49,6 +75,7 @@ interface RecordIo {
   /** `fresh`: there was none (fail if another process wrote one meanwhile); else replace it whole. */
   save(text: string, fresh: boolean): void;
   damaged: string;
+  label: string;
 }
 
 function storeOver(io: RecordIo): KeyStore {
@@ -75,6 +102,11 @@ function storeOver(io: RecordIo): KeyStore {
       if (now === undefined || !now.key.equals(key) || now.floor >= floor) return false;
       io.save(encodeKeyRecord(key, floor), false);
       return true;
+    },
+    put(key, replace) {
+      const there = io.load() !== undefined;
+      if (there && !replace) throw new Error(`a ${io.label} is already stored`);
+      io.save(encodeKeyRecord(key, 1), !there);
     },
   };
 }
@@ -120,47 +152,44 @@ const saveKeyFile = (keyFile: string) => (text: string, fresh: boolean) => (fres
 /** A DPAPI-wrapped key file starts with this, so that neither kind takes the other's file for its own. */
 const DPAPI_PREFIX = 'dpapi:';
 
-export function fileKeyStore(keyFile: string): KeyStore {
+export function fileKeyStore(keyFile: string, item: KeyItem = VAULT_KEY_ITEM): KeyStore {
   return storeOver({
     kind: 'file',
     load() {
       const text = readKeyFile(keyFile);
-      if (text?.startsWith(DPAPI_PREFIX)) throw new Error('the vault key file holds a key wrapped by Windows (DPAPI), not a plain key');
+      if (text?.startsWith(DPAPI_PREFIX)) throw new Error(`the ${item.label} file holds a key wrapped by Windows (DPAPI), not a plain key`);
       return text;
     },
     save: saveKeyFile(keyFile),
-    damaged: 'the vault key file is damaged',
+    damaged: `the ${item.label} file is damaged`,
+    label: item.label,
   });
 }
 
-/** Names the product to DPAPI: without the same entropy, another program of the user cannot unwrap our key. */
-const DPAPI_ENTROPY = Buffer.from('anaf-token vault key v1', 'utf8');
-const DPAPI_DESCRIPTION = 'anaf-token vault key';
-
-/** Windows: the key wrapped by DPAPI for the current user, in the key file beside the vault. */
 /**
  * Windows: the key record wrapped by DPAPI for the current user, in the key file beside the vault.
  * DPAPI's own integrity check covers the floor too. A floor-1 record is wrapped as the raw 32
  * bytes, as builds before floors wrote it.
  */
-export function dpapiKeyStore(keyFile: string): KeyStore {
+export function dpapiKeyStore(keyFile: string, item: KeyItem = VAULT_KEY_ITEM): KeyStore {
   return storeOver({
     kind: 'dpapi',
     load() {
       const text = readKeyFile(keyFile);
       if (text === undefined) return undefined;
-      if (!text.startsWith(DPAPI_PREFIX)) throw new Error('the vault key file does not hold a DPAPI-wrapped key');
-      const plain = dpapiUnprotect(Buffer.from(text.slice(DPAPI_PREFIX.length), 'base64'), DPAPI_ENTROPY);
+      if (!text.startsWith(DPAPI_PREFIX)) throw new Error(`the ${item.label} file does not hold a DPAPI-wrapped key`);
+      const plain = dpapiUnprotect(Buffer.from(text.slice(DPAPI_PREFIX.length), 'base64'), item.dpapiEntropy);
       return plain.length === 32 ? plain.toString('base64') : plain.toString('utf8');
     },
     save(text, fresh) {
       const plain = text.startsWith('anaf-token-key:') ? Buffer.from(text, 'utf8') : Buffer.from(text, 'base64');
-      const wrapped = dpapiProtect(plain, DPAPI_ENTROPY, DPAPI_DESCRIPTION);
+      const wrapped = dpapiProtect(plain, item.dpapiEntropy, item.dpapiDescription);
       // Unwrapped again before it is kept: a key that cannot be read back must not seal anything.
-      if (!dpapiUnprotect(wrapped, DPAPI_ENTROPY).equals(plain)) throw new Error('DPAPI did not give the vault key back');
+      if (!dpapiUnprotect(wrapped, item.dpapiEntropy).equals(plain)) throw new Error(`DPAPI did not give the ${item.label} back`);
       saveKeyFile(keyFile)(DPAPI_PREFIX + wrapped.toString('base64'), fresh);
     },
-    damaged: 'the DPAPI-wrapped vault key is damaged',
+    damaged: `the DPAPI-wrapped ${item.label} is damaged`,
+    label: item.label,
   });
 }
 
@@ -179,30 +208,32 @@ function loadKeyring(): KeyringModule | undefined {
   }
 }
 
-const KEYCHAIN_DAMAGED = 'the vault key in the keychain is damaged';
+const keychainDamaged = (item: KeyItem) => `the ${item.label} in the keychain is damaged`;
 
 /** macOS: the login keychain through /usr/bin/security (see platform/mac-keychain.ts); `add -U` replaces the item. */
-export function macKeychainKeyStore(namespace: string): KeyStore {
-  const account = `${ACCOUNT}:${namespace}`;
+export function macKeychainKeyStore(namespace: string, item: KeyItem = VAULT_KEY_ITEM): KeyStore {
+  const account = `${item.account}:${namespace}`;
   return storeOver({
     kind: 'keychain',
     load: () => keychainFindPassword(SERVICE, account) || undefined,
     save: (text) => keychainAddPassword(SERVICE, account, text),
-    damaged: KEYCHAIN_DAMAGED,
+    damaged: keychainDamaged(item),
+    label: item.label,
   });
 }
 
 /** The OS keychain: the login keychain on macOS, Secret Service elsewhere (@napi-rs/keyring). */
-export function keychainKeyStore(namespace: string, platform: NodeJS.Platform = process.platform): KeyStore | undefined {
-  if (platform === 'darwin') return macKeychainKeyStore(namespace);
+export function keychainKeyStore(namespace: string, platform: NodeJS.Platform = process.platform, item: KeyItem = VAULT_KEY_ITEM): KeyStore | undefined {
+  if (platform === 'darwin') return macKeychainKeyStore(namespace, item);
   const mod = loadKeyring();
   if (!mod) return undefined;
-  const entry = new mod.Entry(SERVICE, `${ACCOUNT}:${namespace}`);
+  const entry = new mod.Entry(SERVICE, `${item.account}:${namespace}`);
   return storeOver({
     kind: 'keychain',
     load: () => entry.getPassword() || undefined,
     save: (text) => entry.setPassword(text),
-    damaged: KEYCHAIN_DAMAGED,
+    damaged: keychainDamaged(item),
+    label: item.label,
   });
 }
 
@@ -212,13 +243,19 @@ export function keychainExpected(env: NodeJS.ProcessEnv = process.env, platform 
 }
 
 /** The store for a new vault. An existing vault records which kind it used. */
-export function chooseKeyStore(keyFile: string, namespace: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): KeyStore {
+export function chooseKeyStore(
+  keyFile: string,
+  namespace: string,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  item: KeyItem = VAULT_KEY_ITEM,
+): KeyStore {
   const wanted = env.ANAF_TOKEN_KEYSTORE ?? 'auto';
-  if (wanted === 'file') return fileKeyStore(keyFile);
+  if (wanted === 'file') return fileKeyStore(keyFile, item);
   // Windows: DPAPI is always there for a logged-in user; its failure is an error, not a reason to keep the key in clear.
-  if (platform === 'win32') return dpapiKeyStore(keyFile);
+  if (platform === 'win32') return dpapiKeyStore(keyFile, item);
   if (wanted === 'keychain' || keychainExpected(env, platform)) {
-    const kc = keychainKeyStore(namespace, platform);
+    const kc = keychainKeyStore(namespace, platform, item);
     if (kc) {
       try {
         kc.read(); // probe: a keychain that cannot answer is no keychain
@@ -228,13 +265,13 @@ export function chooseKeyStore(keyFile: string, namespace: string, env: NodeJS.P
       }
     } else if (wanted === 'keychain') throw new Error('the OS keychain is not available');
   }
-  return fileKeyStore(keyFile);
+  return fileKeyStore(keyFile, item);
 }
 
-export function keyStoreOfKind(kind: KeyStoreKind, keyFile: string, namespace: string): KeyStore {
-  if (kind === 'file') return fileKeyStore(keyFile);
-  if (kind === 'dpapi') return dpapiKeyStore(keyFile);
-  const kc = keychainKeyStore(namespace);
-  if (!kc) throw new Error('the vault key is in the OS keychain, which is not available here');
+export function keyStoreOfKind(kind: KeyStoreKind, keyFile: string, namespace: string, item: KeyItem = VAULT_KEY_ITEM): KeyStore {
+  if (kind === 'file') return fileKeyStore(keyFile, item);
+  if (kind === 'dpapi') return dpapiKeyStore(keyFile, item);
+  const kc = keychainKeyStore(namespace, process.platform, item);
+  if (!kc) throw new Error(`the ${item.label} is in the OS keychain, which is not available here`);
   return kc;
 }
