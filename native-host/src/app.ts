@@ -3,7 +3,7 @@ import { resolvePaths, type Paths } from './config/paths.js';
 import type { Logger } from './log/logger.js';
 import { Vault } from './vault/vault.js';
 import type { Store } from './store/store.js';
-import type { TokenDeps } from './tokens/refresh.js';
+import type { TokenDeps } from './tokens/deps.js';
 
 export interface AppOptions {
   paths?: Paths;

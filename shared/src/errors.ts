@@ -360,6 +360,17 @@ export class AppError extends Error {
   static fromPayload(p: ErrorPayload): AppError {
     return new AppError(p.code, p.detail);
   }
+
+  /**
+   * Any failure as an AppError: itself when it is one, else `fallback` with the error's name as
+   * its detail, or what `describe` makes of it. The foreign error's message only through
+   * `describe`, which must bound and redact it: it may quote anything (a URL, a token).
+   */
+  static from(e: unknown, fallback: ErrorCode = 'INTERNAL', describe?: (e: Error) => string | undefined): AppError {
+    if (e instanceof AppError) return e;
+    const detail = e instanceof Error ? (describe ? describe(e) : e.name) : undefined;
+    return new AppError(fallback, detail, { cause: e });
+  }
 }
 
 export function messagesFor(code: ErrorCode): { en: string; ro: string; exit: number } {

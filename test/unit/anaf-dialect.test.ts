@@ -6,7 +6,7 @@
 import * as oauth from 'oauth4webapi';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { inspectAnswer, toAppError } from '../../native-host/src/oauth/anaf-answers.js';
+import { inspectAnswer, anafFailure } from '../../native-host/src/oauth/anaf-answers.js';
 import { ACCESS_TOKEN_FALLBACK_LIFETIME_MS, REFRESH_TOKEN_FALLBACK_LIFETIME_MS, tokenSet } from '../../native-host/src/oauth/anaf-client.js';
 import { certificateFromClaims } from '../../native-host/src/oauth/token-claims.js';
 import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
@@ -25,7 +25,7 @@ async function refusal(res: Response, step: 'exchange' | 'refresh') {
     // As the host's fetch hands answers to oauth4webapi: inspected first.
     await oauth.processRefreshTokenResponse(as, client, await inspectAnswer(res));
   } catch (e) {
-    return toAppError(e, step);
+    return anafFailure(e, step);
   }
   throw new Error('the answer was accepted');
 }

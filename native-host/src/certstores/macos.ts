@@ -88,7 +88,7 @@ export function keychainReport(): BrowserStoreReport {
     const certificates = keychainCertificates(security(['find-identity', '-p', 'ssl-client']), security(['find-certificate', '-a', '-p']));
     return { store: 'macos-keychain', location: KEYCHAIN_LOCATION, certificates };
   } catch (e) {
-    const err = e instanceof AppError ? e : new AppError('CERT_STORE_UNAVAILABLE', e instanceof Error ? e.message.slice(0, 300) : undefined);
+    const err = AppError.from(e, 'CERT_STORE_UNAVAILABLE', (x) => x.message.slice(0, 300));
     return { store: 'macos-keychain', location: KEYCHAIN_LOCATION, certificates: [], error: err.toPayload() };
   }
 }

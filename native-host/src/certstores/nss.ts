@@ -119,7 +119,7 @@ export function nssReports(home: string, softokn = findSoftokn()): BrowserStoreR
       if (!softokn) throw new AppError('CERT_STORE_UNAVAILABLE', `NSS's libsoftokn3.so is not installed (looked in ${SOFTOKN_PATHS.join(', ')})`);
       return { store: 'nss', location, certificates: listNssDatabase(dir, softokn) };
     } catch (e) {
-      const err = e instanceof AppError ? e : new AppError('CERT_STORE_UNAVAILABLE', e instanceof Error ? e.message.slice(0, 300) : undefined);
+      const err = AppError.from(e, 'CERT_STORE_UNAVAILABLE', (x) => x.message.slice(0, 300));
       return { store: 'nss', location, certificates: [], error: err.toPayload() };
     }
   });

@@ -151,7 +151,7 @@ export function windowsStoreReport(): BrowserStoreReport {
   try {
     return { store: 'windows-my', location: WINDOWS_STORE_LOCATION, certificates: listWindowsStore() };
   } catch (e) {
-    const err = e instanceof AppError ? e : new AppError('CERT_STORE_UNAVAILABLE', e instanceof Error ? e.message.slice(0, 300) : undefined);
+    const err = AppError.from(e, 'CERT_STORE_UNAVAILABLE', (x) => x.message.slice(0, 300));
     return { store: 'windows-my', location: WINDOWS_STORE_LOCATION, certificates: [], error: err.toPayload() };
   }
 }

@@ -45,7 +45,7 @@ export function statusTable(statuses: TokenStatus[]): string {
 
 /** Prints the error for the user and returns the exit code. */
 export function reportError(e: unknown, json: boolean): number {
-  const err = e instanceof AppError ? e : new AppError('INTERNAL', e instanceof Error ? redact(e.message).slice(0, 300) : undefined);
+  const err = AppError.from(e, 'INTERNAL', (x) => redact(x.message).slice(0, 300));
   const payload = err.toPayload();
   const causes = explainAnafError(err.code, err.detail);
   if (json) {

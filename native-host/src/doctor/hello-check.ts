@@ -55,7 +55,7 @@ export function makeHelloCheck(opts: HelloCheckOptions = {}): Check {
           const c = await checkToken({ store: vault, log: silentLogger, now: ctx.now, client: { timeoutMs: ctx.timeoutMs } }, p.name, opts);
           findings.push({ check: CHECK, subject: p.name, ...finding(c) });
         } catch (e) {
-          const err = e instanceof AppError ? e : new AppError('INTERNAL', e instanceof Error ? e.name : undefined);
+          const err = AppError.from(e);
           findings.push({ check: CHECK, subject: p.name, status: 'warn', message: `the token could not be checked: ${err.code}${err.detail ? ` (${err.detail})` : ''}`, advice: advise(err.code) });
         }
       }

@@ -28,7 +28,7 @@ function vaultFailure(ctx: DoctorContext): AppError | undefined {
     ctx.vault()?.checkKey(); // the vault proves its key at first use; the doctor asks at once
     return undefined;
   } catch (e) {
-    return e instanceof AppError ? e : new AppError('VAULT_ERROR', (e as Error).message);
+    return AppError.from(e, 'VAULT_ERROR', (x) => x.message);
   }
 }
 
@@ -73,7 +73,7 @@ export const vaultCheck: Check = {
       try {
         vault.clientSecret(p.name);
       } catch (e) {
-        const err = e instanceof AppError ? e : new AppError('VAULT_ERROR');
+        const err = AppError.from(e, 'VAULT_ERROR');
         findings.push({ check: CHECK, subject: p.name, status: 'fail', message: `the client secret of profile "${p.name}" does not open: ${err.code}`, advice: advise(err.code) });
       }
     }

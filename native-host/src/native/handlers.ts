@@ -11,8 +11,9 @@ import { allStatuses, statusOf } from '../tokens/statuses.js';
 import { HOST_VERSION } from '../version.js';
 import { readConfig } from '../config/host-config.js';
 
-const authorization = () => import('../oauth/authorization.js');
+const authorization = () => import('../tokens/authorize.js');
 const refresh = () => import('../tokens/refresh.js');
+const revoke = () => import('../tokens/revoke.js');
 const check = () => import('../tokens/check-token.js');
 const pkcs11 = async () => ({
   ...(await import('../pkcs11/run-isolated.js')),
@@ -65,7 +66,7 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     return statusOf(app.store, req.profile, app.now());
   },
   'token.revoke': async (app, req) => {
-    const outcome = await (await refresh()).revokeProfile(app.tokenDeps, req.profile);
+    const outcome = await (await revoke()).revokeProfile(app.tokenDeps, req.profile);
     return { ...outcome, status: await statusOf(app.store, req.profile, app.now()) };
   },
   // The answer is the verdict, whatever it is: the popup shows it; only "nothing to check" is an error.
@@ -74,7 +75,14 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     await app.store.setCertificateLabel(req.profile, req.label);
     return statusOf(app.store, req.profile, app.now());
   },
-  'refresh.due': async (app) => ({ outcomes: await (await refresh()).refreshDue(app.tokenDeps) }),
+  // Without the service's policy nothing is skipped: every due token is refreshed or failed.
+  'refresh.due': async (app) => ({
+    outcomes: (await (await refresh()).refreshDue(app.tokenDeps)).map(({ profile, outcome, error }) => ({
+      profile,
+      outcome: outcome === 'waiting' || outcome === 'busy' ? 'not-due' : outcome,
+      ...(error ? { error: error.toPayload() } : {}),
+    })),
+  }),
   // A driver path in a message is loaded only when it is a known one or one the user configured.
   'certs.list': async (app, req) => {
     const { scanModules, nameHolders, refuseUnknownModules } = await pkcs11();

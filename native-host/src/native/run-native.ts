@@ -28,7 +28,7 @@ function idOf(value: unknown): string | null {
 }
 
 function failure(id: string | null, e: unknown): Response {
-  const err = e instanceof AppError ? e : new AppError('INTERNAL');
+  const err = AppError.from(e);
   return { id, ok: false, error: err.toPayload() };
 }
 

@@ -83,7 +83,7 @@ async function jsonError(res: Response): Promise<{ error?: string; error_descrip
 }
 
 /** Turns anything oauth4webapi or fetch threw into an AppError that is safe to show and log. */
-export async function toAppError(e: unknown, step: Step): Promise<AppError> {
+export async function anafFailure(e: unknown, step: Step): Promise<AppError> {
   if (e instanceof AppError) return e;
   if (e instanceof oauth.ResponseBodyError) return oauthRefusal(step, e.status, e.error, e.error_description);
   if (e instanceof oauth.WWWAuthenticateChallengeError) {

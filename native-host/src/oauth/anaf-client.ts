@@ -8,7 +8,7 @@ import { AppError } from '../../../shared/src/errors.js';
 import type { Profile } from '../../../shared/src/schemas/profile.js';
 import { oauthEndpoints } from './endpoints.js';
 import { jwtExpiry } from './token-claims.js';
-import { anafFetch, describeRefusal, toAppError } from './anaf-answers.js';
+import { anafFetch, describeRefusal, anafFailure } from './anaf-answers.js';
 import type { TokenSet } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
@@ -79,7 +79,7 @@ async function withClientAuth<T>(opts: ClientOptions, step: 'exchange' | 'refres
       if (m !== preferred) await opts.clientAuth?.remember(m);
       return result;
     } catch (e) {
-      const err = await toAppError(e, step);
+      const err = await anafFailure(e, step);
       if (err.code !== 'INVALID_CLIENT') throw err;
       first ??= err;
     }
@@ -117,7 +117,7 @@ export async function exchangeCode(
     // processes); this call only vets the rest of the callback and brands it for the exchange.
     params = oauth.validateAuthResponse(as, client(profile), callbackParams, oauth.skipStateCheck);
   } catch (e) {
-    throw await toAppError(e, 'exchange');
+    throw await anafFailure(e, 'exchange');
   }
   const body = await withClientAuth(opts, 'exchange', async (m) => {
     const res = await oauth.authorizationCodeGrantRequest(as, client(profile), clientAuthentication(m, clientSecret), params, profile.redirectUri, oauth.nopkce, requestOptions(opts));
@@ -177,7 +177,7 @@ export async function revokeToken(
     await oauth.processRevocationResponse(res);
     return { confirmed: true };
   } catch (e) {
-    const err = await toAppError(e, 'revoke');
+    const err = await anafFailure(e, 'revoke');
     return { confirmed: false, detail: `${err.code}${err.detail ? `: ${err.detail}` : ''}` };
   }
 }

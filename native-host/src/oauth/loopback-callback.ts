@@ -196,7 +196,7 @@ export async function startLoopbackCallback(opts: LoopbackCallbackOptions): Prom
       opts.complete(url.toString()).then(
         () => answer(200, DONE_PAGE),
         (e: unknown) => {
-          const err = e instanceof AppError ? e : new AppError('INTERNAL', e instanceof Error ? redact(e.message).slice(0, 300) : undefined);
+          const err = AppError.from(e, 'INTERNAL', (x) => redact(x.message).slice(0, 300));
           answer(statusFor(err), errorPage(err), err);
         },
       );

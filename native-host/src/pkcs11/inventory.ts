@@ -19,7 +19,7 @@ const trim = (s: string) => s.replace(/\0/g, '').trim();
 /** PKCS#11 return values that mean the token went away. */
 const REMOVED = new Set([pkcs11js.CKR_DEVICE_REMOVED, pkcs11js.CKR_TOKEN_NOT_PRESENT, pkcs11js.CKR_SESSION_HANDLE_INVALID, pkcs11js.CKR_DEVICE_ERROR]);
 
-export function toAppError(e: unknown): AppError {
+export function pkcs11Failure(e: unknown): AppError {
   if (e instanceof AppError) return e;
   if (e instanceof pkcs11js.Pkcs11Error) {
     const what = `${e.method || 'PKCS#11'}: ${e.message}`.slice(0, 200);
@@ -42,7 +42,7 @@ function pinStatus(flags: number): PinStatus {
 /** A driver that cannot load says so by path; anything C_Initialize answers is fatal. */
 const DRIVER_ERRORS = (path: string): ModuleErrors => ({
   loadFailed: (e) => new AppError('PKCS11_LOAD_FAILED', `${path}: ${(e as Error).message}`.slice(0, 300)),
-  initFailed: (e) => toAppError(e),
+  initFailed: (e) => pkcs11Failure(e),
 });
 
 function findAll(p11: pkcs11js.PKCS11, session: Buffer, template: pkcs11js.Template): Buffer[] {
@@ -120,7 +120,7 @@ function inspectSlot(p11: pkcs11js.PKCS11, slot: Buffer): TokenDetails {
       }
     }
   } catch (e) {
-    base.error = toAppError(e).toPayload();
+    base.error = pkcs11Failure(e).toPayload();
   }
   return base;
 }
@@ -188,7 +188,7 @@ export function checkPin(req: PinCheckRequest): PinCheckResult {
       try {
         p11.C_Login(session, pkcs11js.CKU_USER, req.pin);
       } catch (e) {
-        const err = toAppError(e);
+        const err = pkcs11Failure(e);
         const after = pinStatus(p11.C_GetTokenInfo(slot).flags);
         if (err.code === 'PKCS11_PIN_INCORRECT') {
           const warn = after.locked ? 'the PIN is now locked' : after.finalTry ? 'one try left before the token locks' : 'a wrong try was counted';

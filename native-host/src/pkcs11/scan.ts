@@ -14,7 +14,7 @@ export async function scanModules(explicit: string[] | undefined, configured: st
         const report = await inspectModuleIsolated(path, limitMs);
         return name ? { ...report, name } : report;
       } catch (e) {
-        const err = e instanceof AppError ? e : new AppError('PKCS11_ERROR');
+        const err = AppError.from(e, 'PKCS11_ERROR');
         return { path, ...(name ? { name } : {}), tokens: [], error: err.toPayload() };
       }
     }),

@@ -5,7 +5,7 @@
 import * as z from 'zod/mini';
 import { AppError } from '../../../shared/src/errors.js';
 import { usePrivateUmask } from '../boot/umask.js';
-import { checkPin, inspectModule, toAppError } from './inventory.js';
+import { checkPin, inspectModule, pkcs11Failure } from './inventory.js';
 
 export const workerRequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('inspect'), module: z.string().check(z.minLength(1), z.maxLength(1024)) }),
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     const req = workerRequestSchema.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
     answer = { ok: true, result: req.op === 'inspect' ? inspectModule(req.module) : checkPin(req) };
   } catch (e) {
-    answer = { ok: false, error: (e instanceof z.core.$ZodError || e instanceof SyntaxError ? new AppError('BAD_REQUEST') : toAppError(e)).toPayload() };
+    answer = { ok: false, error: (e instanceof z.core.$ZodError || e instanceof SyntaxError ? new AppError('BAD_REQUEST') : pkcs11Failure(e)).toPayload() };
   }
   process.stdout.write(JSON.stringify(answer));
 }

@@ -34,10 +34,6 @@ export function httpStatusFor(code: ErrorCode): number {
   return STATUS[code] ?? 500;
 }
 
-export function toAppError(e: unknown): AppError {
-  return e instanceof AppError ? e : new AppError('INTERNAL');
-}
-
 export function errorBody(err: AppError): ErrorResponse {
   const payload = err.toPayload();
   // Details come from ANAF's answers and file paths: scrub them like log lines.

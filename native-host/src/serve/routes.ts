@@ -10,14 +10,14 @@ import { PROFILE_NAME_RE } from '../../../shared/src/schemas/profile.js';
 import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import { withoutPersonalId } from '../../../shared/src/personal-id.js';
 import type { Logger } from '../log/logger.js';
-import type { TokenDeps } from '../tokens/refresh.js';
+import type { TokenDeps } from '../tokens/deps.js';
 import { tokenStatus } from '../tokens/status.js';
 import { HOST_VERSION } from '../version.js';
 import type { Audit } from './audit.js';
 import type { AuditResponse, ChallengeResponse, HealthResponse, ProfilesResponse, TokenResponse } from './api.js';
 import { SERVER_PROOF_HEADER, WWW_AUTHENTICATE, parseAuthorization, proofMatches, serverProofFor } from './client-keys.js';
 import { apiHeaders, checkHeaders, type ApiHeaders } from './guards.js';
-import { errorBody, httpStatusFor, toAppError } from './http-errors.js';
+import { errorBody, httpStatusFor } from './http-errors.js';
 import type { NonceStore } from './nonces.js';
 import type { PeerCheck } from './peer.js';
 import { UNKNOWN_CLIENT, type FailureDelay } from './rate-limit.js';
@@ -128,7 +128,7 @@ function send(res: ServerResponse, r: Reply): void {
 }
 
 function failure(e: unknown, headers: Record<string, string> = {}): Reply {
-  const err = toAppError(e);
+  const err = AppError.from(e);
   return new Reply(httpStatusFor(err.code), errorBody(err), headers);
 }
 
@@ -360,7 +360,7 @@ async function grant(ctx: RouteContext, kind: 'token' | 'refresh', profile: stri
     return tokenReply(g);
   } catch (e) {
     const retry = ctx.source.retryAfterSeconds(profile);
-    const err = toAppError(e);
+    const err = AppError.from(e);
     return failure(err, httpStatusFor(err.code) === 503 && retry !== undefined ? { 'Retry-After': String(retry) } : {});
   }
 }

@@ -4,7 +4,9 @@
  * cross-process lease, and a per-profile backoff shared by ERP requests and the background loop.
  */
 import { AppError } from '../../../shared/src/errors.js';
-import { MIN_USEFUL_MS, isFinal, refreshProfile, validAccessToken, type RefreshResult, type TokenDeps, type TokenGrant } from '../tokens/refresh.js';
+import type { TokenDeps } from '../tokens/deps.js';
+import { MIN_USEFUL_MS, isFinal, validAccessToken, type TokenGrant } from '../tokens/grant.js';
+import { refreshDue, refreshProfile, type DueOutcome, type RefreshOptions, type RefreshResult } from '../tokens/refresh.js';
 import type { Backoff } from './backoff.js';
 import { SingleFlight } from './single-flight.js';
 
@@ -16,7 +18,7 @@ export interface TokenSourceOptions {
   minUsefulMs?: number;
 }
 
-export type DueOutcome = 'refreshed' | 'not-due' | 'waiting' | 'failed' | 'dead';
+export type { DueOutcome };
 
 /** A token handed out without a look at the vault is at most this old. */
 const HOT_MS = 1_000;
@@ -55,7 +57,7 @@ export class TokenSource {
   async token(name: string): Promise<TokenGrant> {
     const epoch = this.deps.store.readEpoch();
     const { due, ...grant } = await validAccessToken(this.deps, name, {
-      refresh: (n) => this.refresh(n, false),
+      refresh: (n) => this.refresh(n),
       // While waiting for the retry, say nothing: the backoff line already did, and an ERP may ask every second.
       heldBack: (n) => {
         const wait = this.backoff.waiting(n);
@@ -68,25 +70,19 @@ export class TokenSource {
     return grant;
   }
 
-  /** The background loop's step: refresh what is due and not waiting for a retry. */
+  /**
+   * The background loop's step: refresh what is due and not waiting for a retry. A grant another
+   * process (or machine) is refreshing now is skipped, not waited for: with several services on
+   * one store, each due grant is refreshed by whichever takes its lease first.
+   */
   async refreshDue(): Promise<Map<string, DueOutcome>> {
-    const due = await this.deps.store.dueForRefresh(this.now());
-    // A profile refreshed by another process (or removed) no longer waits for our retry.
-    this.backoff.forgetExcept(due);
-    const outcomes = new Map<string, DueOutcome>();
-    for (const name of due) {
-      if (this.backoff.waiting(name)) {
-        outcomes.set(name, 'waiting');
-        continue;
-      }
-      try {
-        const r = await this.refresh(name, false);
-        outcomes.set(name, r.outcome === 'not-due' ? 'not-due' : 'refreshed');
-      } catch (e) {
-        outcomes.set(name, e instanceof AppError && e.code === 'TOKEN_DEAD' ? 'dead' : 'failed');
-      }
-    }
-    return outcomes;
+    const outcomes = await refreshDue(this.deps, {
+      // A profile refreshed by another process (or removed) no longer waits for our retry.
+      found: (due) => this.backoff.forgetExcept(due),
+      waiting: (name) => this.backoff.waiting(name) !== undefined,
+      refresh: (name) => this.refresh(name, { skipBusy: true }),
+    });
+    return new Map(outcomes.map((o) => [o.profile, o.outcome]));
   }
 
   /** Seconds until the profile's next refresh attempt, for Retry-After. */
@@ -99,14 +95,14 @@ export class TokenSource {
     return this.flights.idle();
   }
 
-  private refresh(name: string, force: boolean): Promise<RefreshResult> {
+  private refresh(name: string, opts: RefreshOptions = {}): Promise<RefreshResult> {
     return this.flights.run(name, async () => {
       try {
-        const r = await refreshProfile(this.deps, name, { force });
-        this.backoff.succeed(name);
+        const r = await refreshProfile(this.deps, name, opts);
+        if (r.outcome !== 'busy') this.backoff.succeed(name);
         return r;
       } catch (e) {
-        const err = e instanceof AppError ? e : new AppError('INTERNAL', e instanceof Error ? e.name : undefined);
+        const err = AppError.from(e);
         if (!isFinal(err.code)) {
           const next = this.backoff.fail(name, err.code, err.detail);
           this.deps.log.log('warn', 'serve.refresh-backoff', {

@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
 import { AppError } from '../../../../shared/src/errors.js';
 import type { Profile } from '../../../../shared/src/schemas/profile.js';
 import type { App } from '../../app.js';
-import { PENDING_TTL_MS, completeAuthorization, startAuthorization } from '../../oauth/authorization.js';
+import { PENDING_TTL_MS, completeAuthorization, startAuthorization } from '../../tokens/authorize.js';
 import { callbackTarget, startLoopbackCallback } from '../../oauth/loopback-callback.js';
 import { localCallbackCert } from '../../oauth/local-tls-cert.js';
 import { statusOf } from '../../tokens/statuses.js';

@@ -20,7 +20,7 @@ export function register(program: Command): void {
         app = makeApp('native', false);
       } catch (e) {
         // An unsafe data folder: the browser gets the typed error (and its advice) instead of a host that went silent.
-        const err = e instanceof AppError ? e : new AppError('INTERNAL');
+        const err = AppError.from(e);
         cli.exitCode = await refuseNative({ input: process.stdin, output: process.stdout }, err);
         return;
       }

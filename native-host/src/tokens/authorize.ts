@@ -12,9 +12,9 @@ import type { Profile } from '../../../shared/src/schemas/profile.js';
 import type { CertificateRecord, TokenRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { registerSecret, type Logger } from '../log/logger.js';
-import { authorizationUrl, clientAuthOf, exchangeCode, type ClientOptions } from './anaf-client.js';
-import { certificateFromClaims } from './token-claims.js';
-import { safeText } from './anaf-answers.js';
+import { authorizationUrl, clientAuthOf, exchangeCode, type ClientOptions } from '../oauth/anaf-client.js';
+import { certificateFromClaims } from '../oauth/token-claims.js';
+import { safeText } from '../oauth/anaf-answers.js';
 
 export const PENDING_TTL_MS = 10 * 60_000;
 /** How recent the single pending authorization must be to accept an answer without `state`. */
