@@ -3,7 +3,19 @@
  * Romanian and English that says what to do. Both the native host and the extension render
  * errors from this table, so a code means the same thing everywhere.
  */
-import type { ErrorPayload } from './schemas/error-payload.js';
+
+export interface Bilingual {
+  ro: string;
+  en: string;
+}
+
+/** The serialized form of an AppError (schemas/error-payload.ts validates it at every boundary). */
+export interface ErrorPayload {
+  code: ErrorCode;
+  message: Bilingual;
+  /** Extra facts safe to show (never tokens or secrets), e.g. ANAF's error code. */
+  detail?: string | undefined;
+}
 
 export const EXIT = {
   ok: 0,

@@ -12,7 +12,8 @@ import { AUTH_SCHEME, authorizationFor, parseAuthorization, proofFor, proofMatch
 import { NonceStore } from '../../native-host/src/serve/nonces.js';
 import { TableScanner, peerCheck, scanProcFile, type TableScan } from '../../native-host/src/serve/peer.js';
 import { defaultServePort, portForId, ridFromWhoami } from '../../native-host/src/serve/port.js';
-import { addressBytes, findPeerUid, listenersOn, peerUid, procHex } from '../../native-host/src/serve/proc-net.js';
+import { addressBytes, listenersOn, procHex } from '../../native-host/src/serve/proc-net.js';
+import { findPeerUid, peerUid } from '../helpers/proc-net-lookup.js';
 import { FailureDelay, UNKNOWN_CLIENT } from '../../native-host/src/serve/rate-limit.js';
 import { RefusalLog } from '../../native-host/src/serve/refusal-log.js';
 import { describeHolders, parseLsof, parseNetstat, parseTasklistUser, portOwner } from '../../native-host/src/service/port-owner.js';

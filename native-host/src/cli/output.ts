@@ -2,7 +2,7 @@
 import { AppError, messagesFor } from '../../../shared/src/errors.js';
 import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
 import { redact } from '../log/logger.js';
-import { explainAnafError, formatCauses } from '../doctor/anaf-errors.js';
+import { explainAnafError, formatCauses } from '../../../shared/src/anaf-causes.js';
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');

@@ -3,6 +3,9 @@
  * ok / info / warn / fail with advice in Romanian and English. Checks never throw for a broken
  * setup: finding it is their job.
  */
+import type { Bilingual } from '../../../shared/src/errors.js';
+
+export type { Bilingual };
 import type { Paths } from '../config/paths.js';
 import type { Runner } from '../service/runner.js';
 import type { Vault } from '../vault/vault.js';
@@ -14,10 +17,6 @@ import type { Vault } from '../vault/vault.js';
  */
 export type CheckStatus = 'ok' | 'info' | 'warn' | 'fail';
 
-export interface Bilingual {
-  ro: string;
-  en: string;
-}
 
 export interface Finding {
   /** The check's id, e.g. "native-host". */

@@ -11,7 +11,7 @@ import { checkToken } from '../tokens/check-token.js';
 import { tokenState } from '../tokens/status.js';
 import type { Bilingual, Check, Finding } from './check.js';
 import { vaultOrNothing } from './check.js';
-import { explainAnafError } from './anaf-errors.js';
+import { explainAnafError } from '../../../shared/src/anaf-causes.js';
 
 const CHECK = 'hello';
 

@@ -6,7 +6,7 @@ import type { Paths } from '../config/paths.js';
 import { runCommand } from '../service/runner.js';
 import { Vault } from '../vault/vault.js';
 import type { Check, CheckStatus, DoctorContext, Finding } from './check.js';
-import { formatCauses } from './anaf-errors.js';
+import { formatCauses } from '../../../shared/src/anaf-causes.js';
 
 export interface DoctorReport {
   ok: boolean;

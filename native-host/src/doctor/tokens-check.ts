@@ -10,7 +10,7 @@ import { tokenStatus } from '../tokens/status.js';
 import type { TokenRecord } from '../store/records.js';
 import type { Bilingual, Check, Finding } from './check.js';
 import { vaultOrNothing } from './check.js';
-import { explainAnafError } from './anaf-errors.js';
+import { explainAnafError } from '../../../shared/src/anaf-causes.js';
 
 const CHECK = 'token';
 /** A new authorization with the USB key should be planned this long before the refresh token ends. */

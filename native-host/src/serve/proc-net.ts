@@ -97,11 +97,6 @@ export interface TableSource {
 
 const procFiles: TableSource = { tcp: () => read(PROC_TCP), tcp6: () => read(PROC_TCP6) };
 
-/** The files to look in for a peer, most likely first: an IPv4 peer is in tcp, unless its socket is dual-stack (then tcp6). */
-export function peerFiles(theirs: Endpoint): ('tcp' | 'tcp6')[] {
-  return net.isIPv4(theirs.address) ? ['tcp', 'tcp6'] : ['tcp6', 'tcp'];
-}
-
 /** What to look for in one file: the line of the peer socket (local = their end, remote = ours). */
 export function peerNeedles(v6File: boolean, ours: Endpoint, theirs: Endpoint, little = LITTLE): string[] {
   const out: string[] = [];
@@ -121,30 +116,6 @@ export function uidAt(text: string, needle: string): number | undefined | null {
   if (at < 0) return null;
   const line = uidOfLine(text, at);
   return line && line.state !== TIME_WAIT ? line.uid : undefined;
-}
-
-/**
- * In one file's text, the uid of the socket at the far end of a loopback connection: the entry
- * whose local address:port is the connection's remote one and whose remote is our local one.
- * Undefined when no live entry says.
- */
-export function findPeerUid(text: string, v6File: boolean, ours: Endpoint, theirs: Endpoint, little = LITTLE): number | undefined {
-  for (const needle of peerNeedles(v6File, ours, theirs, little)) {
-    const uid = uidAt(text, needle);
-    if (uid !== null) return uid;
-  }
-  return undefined;
-}
-
-/** findPeerUid over both files, read now (tests, tools; serve reads them off the main thread: peer.ts). */
-export function peerUid(ours: Endpoint, theirs: Endpoint, source: TableSource = procFiles): number | undefined {
-  for (const file of peerFiles(theirs)) {
-    const text = source[file]();
-    if (text === undefined) continue;
-    const uid = findPeerUid(text, file === 'tcp6', ours, theirs, source.little);
-    if (uid !== undefined) return uid;
-  }
-  return undefined;
 }
 
 export interface Listener {

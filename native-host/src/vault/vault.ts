@@ -247,7 +247,6 @@ export class Vault implements Store {
         }
         setMeta('schema_version', String(SCHEMA_VERSION));
         setMeta('schema_sql', SCHEMA_SQL);
-        db.prepare("DELETE FROM meta WHERE k = 'schema_hash'").run(); // what builds before schema_sql kept
         const existing = ready();
         if (existing) return existing;
         const namespace = nodeCrypto().randomBytes(8).toString('hex');

@@ -1,6 +1,6 @@
-/** The serialized form of an AppError that crosses the native messaging boundary. */
+/** The serialized form of an AppError that crosses the native messaging boundary (the type lives with the catalogue). */
 import * as z from 'zod/mini';
-import { ERROR_CODES } from '../errors.js';
+import { ERROR_CODES, type ErrorPayload } from '../errors.js';
 
 export const errorCodeSchema = z.enum(ERROR_CODES);
 
@@ -9,5 +9,5 @@ export const errorPayloadSchema = z.object({
   message: z.object({ en: z.string(), ro: z.string() }),
   /** Extra facts safe to show (never tokens or secrets), e.g. ANAF's error code. */
   detail: z.optional(z.string().check(z.maxLength(2000))),
-});
-export type ErrorPayload = z.infer<typeof errorPayloadSchema>;
+}) satisfies z.ZodMiniType<ErrorPayload>; // parses exactly what AppError.toPayload makes
+export type { ErrorPayload };

@@ -3,8 +3,7 @@
  * vendor guides found behind "access denied", a redirect mismatch, invalid_client and
  * invalid_grant. Used by `doctor` and by the CLI when an authorization fails.
  */
-import type { ErrorCode } from '../../../shared/src/errors.js';
-import type { Bilingual } from './check.js';
+import type { Bilingual, ErrorCode } from './errors.js';
 
 const CAUSE = {
   notEnrolled: {
