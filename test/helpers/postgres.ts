@@ -6,7 +6,8 @@
  *
  * It listens on 127.0.0.1 on a free port and on a unix socket in its directory, with
  * scram-sha-256 password authentication for a generated superuser password. It is tuned for
- * speed, not durability (fsync off): a test cluster lives for one test file.
+ * speed, not durability (fsync off: nothing survives an OS crash, but every commit survives the
+ * server's own crash, which stop() makes). A test cluster lives for one test file.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -105,7 +106,6 @@ export async function startPostgres(): Promise<Pg> {
       `port = ${port}`,
       `unix_socket_directories = '${dir}'`,
       'fsync = off',
-      'synchronous_commit = off',
       'full_page_writes = off',
       'shared_buffers = 16MB',
       'max_connections = 100',
