@@ -22,8 +22,10 @@ export interface Pg {
   readonly dir: string;
   readonly user: string;
   readonly password: string;
-  /** postgres://user:password@127.0.0.1:port/db */
-  url(db?: string): string;
+  /** postgres://user:password@127.0.0.1:port/db, as the superuser unless another login is given. */
+  url(db?: string, login?: Login): string;
+  /** The same over the unix socket in the cluster's directory. */
+  socketUrl(db?: string, login?: Login): string;
   createDatabase(name: string): Promise<void>;
   /** Runs SQL as the superuser in `db` (a test editing rows behind the store's back). */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(db: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
@@ -36,6 +38,11 @@ export interface Pg {
 }
 
 const SUPERUSER = 'anaf_test';
+
+export interface Login {
+  user: string;
+  password: string;
+}
 
 /** The newest installed server's bin directory (/usr/lib/postgresql/<major>/bin). */
 export function postgresBinDir(): string {
@@ -115,7 +122,11 @@ export async function startPostgres(): Promise<Pg> {
     ].join('\n'),
   );
   const log = path.join(dir, 'server.log');
-  const url = (db = 'postgres') => `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
+  const superuser: Login = { user: SUPERUSER, password };
+  const auth = (l: Login) => `${encodeURIComponent(l.user)}:${encodeURIComponent(l.password)}`;
+  const url = (db = 'postgres', login = superuser) => `postgres://${auth(login)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
+  const socketUrl = (db = 'postgres', login = superuser) =>
+    `postgres://${auth(login)}@/${encodeURIComponent(db)}?host=${encodeURIComponent(dir)}&port=${port}`;
 
   const query = async <R extends pg.QueryResultRow>(db: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<R>> => {
     const c = new pg.Client({ connectionString: url(db) });
@@ -165,6 +176,7 @@ export async function startPostgres(): Promise<Pg> {
     user: SUPERUSER,
     password,
     url,
+    socketUrl,
     query,
     async createDatabase(name: string) {
       await query('postgres', `CREATE DATABASE ${pg.escapeIdentifier(name)}`);

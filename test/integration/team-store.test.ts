@@ -92,6 +92,23 @@ describe('team store on PostgreSQL', () => {
     expect(await codeOf(() => TeamStore.connect({ url, teamKey: key }))).toBe('STORE_NEWER');
   });
 
+  it('works for a database user that may only create its own schema, over TCP and the unix socket', async () => {
+    const { db } = await freshDb();
+    const login = { user: `erp_${dbCount}`, password: crypto.randomBytes(12).toString('hex') };
+    await server.query('postgres', `CREATE ROLE ${login.user} LOGIN PASSWORD '${login.password}'`);
+    await server.query('postgres', `GRANT CONNECT, CREATE ON DATABASE ${db} TO ${login.user}`);
+    const key = crypto.randomBytes(32);
+    const tcp = await connect(server.url(db, login), key, undefined, true);
+    expect(tcp.createdTeam).toBe(true);
+    await tcp.saveProfile(profileWrite('a'), 'create');
+    expect(await tcp.tryAcquireLease('refresh:a', 'o', 60_000)).toBe(true);
+    const socket = await connect(server.socketUrl(db, login), key);
+    expect(await socket.clientSecret('a')).toBe('secret-of-a');
+    expect(await socket.leaseActive('refresh:a')).toBe(true); // pg_locks is readable without privileges
+    await tcp.releaseLease('refresh:a', 'o');
+    expect(await codeOf(() => TeamStore.connect({ url: server.url(db, { ...login, password: 'wrong' }), teamKey: key }))).toBe('STORE_ERROR');
+  });
+
   it('refuses a database without a team, and a team key that is not the team\'s', async () => {
     const { url } = await freshDb();
     expect(await codeOf(() => TeamStore.connect({ url, teamKey: crypto.randomBytes(32) }))).toBe('TEAM_NOT_SET_UP');
@@ -211,6 +228,10 @@ describe('team store on PostgreSQL', () => {
   it('stores concurrent token saves from two machines as distinct generations, one transaction each', async () => {
     const { url, key, store: a } = await team();
     const b = await connect(url, key);
+    // The first authorization of a profile too: no token row yet to lock.
+    await a.saveProfile(profileWrite('fresh'), 'create');
+    const firsts = await Promise.all([a, b, a, b].map((s, i) => s.saveTokens('fresh', tokens(`f${i}`, Date.now() + DAY), { kind: 'authorization', certificate: {}, stateEchoed: true })));
+    expect(firsts.map((r) => r.generation).sort()).toEqual([1, 2, 3, 4]);
     const saves = Array.from({ length: 20 }, (_, i) =>
       (i % 2 ? a : b).saveTokens('a', tokens(`c${i}`, Date.now() + 90 * DAY), { kind: 'refresh', certificate: {} }),
     );

@@ -352,8 +352,9 @@ export class TeamStore implements Store, InviteStore {
     const access = seal(key, t.accessToken, profileAad('access', id));
     const refresh = t.refreshToken === undefined ? null : seal(key, t.refreshToken, profileAad('refresh', id));
     const record = await transaction(this.pool, async (c) => {
-      // FOR SHARE: a save of the profile (FOR UPDATE) cannot change its identity under us.
-      const stored = (await c.query<ProfileRow>(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE name = $1 FOR SHARE`, [profile])).rows[0];
+      // The profile row locked: saves of its tokens (even the first, when there is no token row to
+      // lock yet) run one after the other, and a save of the profile cannot change its identity under us.
+      const stored = (await c.query<ProfileRow>(`SELECT ${PROFILE_COLUMNS} FROM profiles WHERE name = $1 FOR UPDATE`, [profile])).rows[0];
       if (!stored) throw new AppError('PROFILE_NOT_FOUND', profile);
       if (!sameIdentity(rowToProfile(stored), id)) {
         throw new AppError(
@@ -361,7 +362,7 @@ export class TeamStore implements Store, InviteStore {
           `the server, client ID or callback URL of profile "${profile}" changed while ANAF was asked: the tokens it answered were not kept; authorize again with the USB key`,
         );
       }
-      const prevRow = (await c.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE profile = $1 FOR UPDATE`, [profile])).rows[0];
+      const prevRow = (await c.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE profile = $1`, [profile])).rows[0];
       const prev = prevRow && rowToToken(prevRow);
       const generation = (prev?.generation ?? 0) + 1;
       const authorization = info.kind === 'authorization';
