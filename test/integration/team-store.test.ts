@@ -225,6 +225,26 @@ describe('team store on PostgreSQL', () => {
     expect(await b.findProfile('a')).toBeUndefined();
   });
 
+  it('trusts nothing it remembers while its LISTEN connection is gone, and listens again by itself', async () => {
+    const { url, db, key, store: a } = await team();
+    const b = await connect(url, key);
+    expect((await b.findToken('a'))?.generation).toBe(1);
+    const ended = await server.query(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'anaf-token listen' AND datname = $1", [db]);
+    expect(ended.rowCount).toBe(2); // a's and b's
+    await until('b to notice', () => !b.listening, 5_000);
+    // Deaf: a change by a is not heard, so b reads it afresh instead of from memory.
+    const e = b.readEpoch();
+    expect(b.readEpoch()).not.toBe(e);
+    await a.saveTokens('a', tokens('g2', Date.now() + DAY), { kind: 'refresh', certificate: {} });
+    expect((await b.findToken('a'))?.generation).toBe(2);
+    await until('b to listen again', () => b.listening, 10_000);
+    const again = b.readEpoch();
+    expect(b.readEpoch()).toBe(again);
+    await a.saveTokens('a', tokens('g3', Date.now() + DAY), { kind: 'refresh', certificate: {} });
+    await until("b's epoch to move", () => b.readEpoch() !== again, 5_000);
+    expect((await b.findToken('a'))?.generation).toBe(3);
+  });
+
   it('stores concurrent token saves from two machines as distinct generations, one transaction each', async () => {
     const { url, key, store: a } = await team();
     const b = await connect(url, key);
