@@ -153,20 +153,32 @@ export async function startPostgres(): Promise<Pg> {
   };
 
   let running = false;
+  const stopNow = () => {
+    if (!running) return;
+    runAsOwner(path.join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w', '-t', '60', '-s']);
+    running = false;
+  };
+  // A test process that ends without destroy() (a crash, a timeout) leaves no server running.
+  const onExit = () => {
+    try {
+      stopNow();
+    } catch {
+      /* exiting anyway */
+    }
+  };
+  process.on('exit', onExit);
   const start = async () => {
     runAsOwner(path.join(bin, 'pg_ctl'), ['start', '-D', data, '-l', log, '-w', '-t', '60', '-s']);
     running = true;
     await ready();
   };
-  const stop = async () => {
-    if (!running) return;
-    runAsOwner(path.join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w', '-t', '60', '-s']);
-    running = false;
-  };
+  const stop = async () => stopNow();
 
   try {
     await start();
   } catch (e) {
+    process.off('exit', onExit);
+    onExit();
     fs.rmSync(dir, { recursive: true, force: true });
     throw e;
   }
@@ -184,6 +196,7 @@ export async function startPostgres(): Promise<Pg> {
     stop,
     start,
     async destroy() {
+      process.off('exit', onExit);
       try {
         await stop();
       } finally {
