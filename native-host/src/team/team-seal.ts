@@ -1,25 +1,22 @@
 /**
- * What the team store's sealed values are bound to (their AES-GCM associated data), beside the
- * profile secrets and tokens, which use the vault's own binding (vault/aad.ts profileAad: name,
- * server, client ID, callback URL), so a value moves between the two engines unchanged.
- *
- *   key check:      team:v1:["team_meta","key_check",teamId]
- *   ERP client key: team:v1:["api_clients","key",name,personalId,profiles|null]
- *
- * A client key is bound to its scope as well as its name: widening a client's profiles (or
- * granting it the personal ID) by editing the row leaves a key that does not open ('unreadable').
+ * What the team store's sealed values are bound to (their AES-GCM associated data). Profile
+ * secrets and tokens, and ERP client keys, use the vault's own bindings, so both engines bind a
+ * value the same way (only the key differs: the vault's or the team's):
+ *   profile secret and tokens: vault/aad.ts profileAad (name, server, client ID, callback URL);
+ *   ERP client key: vault/vault.ts apiClientAad (name, personal ID, profiles list or null), so
+ *     widening a client's scope by editing its row leaves a key that does not open ('unreadable').
+ * The team's own check value:
+ *   team:v1:["team_meta","key_check",teamId]
  */
+export { apiClientAad } from '../vault/vault.js';
+
 export const TEAM_KEY_CHECK_PLAINTEXT = 'anaf-token team key check';
 
 export function teamKeyCheckAad(teamId: string): string {
   return `team:v1:${JSON.stringify(['team_meta', 'key_check', teamId])}`;
 }
 
-/** A client's scope as stored and bound: sorted, without repeats; undefined means all profiles. */
+/** A client's scope as stored and bound: sorted, without repeats (as the vault keeps it); undefined means all profiles. */
 export function normalScope(profiles: readonly string[] | undefined): string[] | undefined {
   return profiles === undefined ? undefined : [...new Set(profiles)].sort();
-}
-
-export function apiClientAad(name: string, personalId: boolean, profiles: readonly string[] | undefined): string {
-  return `team:v1:${JSON.stringify(['api_clients', 'key', name, personalId, profiles ?? null])}`;
 }
