@@ -10,9 +10,12 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenSet } from '../../native-host/src/store/records.js';
+import { createInvite, initTeam, joinTeam } from '../../native-host/src/team/team-commands.js';
+import { loadTeamKey, registrationFor } from '../../native-host/src/team/team-key.js';
 import { TeamStore } from '../../native-host/src/team/team-store.js';
 import { startPostgres, type Pg } from '../helpers/postgres.js';
 import { codeOf, newClock, profileWrite, storeContract, type ContractClock } from '../helpers/store-contract.js';
+import { tempPaths } from '../helpers/temp.js';
 
 const DAY = 86_400_000;
 let server: Pg;
@@ -35,8 +38,9 @@ async function freshDb(): Promise<{ url: string; db: string }> {
   return { url: server.url(db), db };
 }
 
-async function connect(url: string, teamKey: Buffer, clock?: ContractClock, createTeam = false): Promise<TeamStore> {
-  const s = await TeamStore.connect({ url, teamKey, createTeam, ...(clock ? { now: clock.now } : {}) });
+/** A machine of the team (`init`: the one that records the team in an empty store). */
+async function connect(url: string, teamKey: Buffer | undefined, clock?: ContractClock, init = false): Promise<TeamStore> {
+  const s = await TeamStore.connect({ url, teamKey, register: init && teamKey ? registrationFor(teamKey) : undefined, ...(clock ? { now: clock.now } : {}) });
   open.push(s);
   return s;
 }
@@ -59,7 +63,8 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, timeout
 
 storeContract('postgres', async (clock) => {
   const { url } = await freshDb();
-  return TeamStore.connect({ url, teamKey: crypto.randomBytes(32), now: clock.now, createTeam: true });
+  const teamKey = crypto.randomBytes(32);
+  return TeamStore.connect({ url, teamKey, now: clock.now, register: registrationFor(teamKey) });
 });
 
 describe('team store on PostgreSQL', () => {
@@ -80,8 +85,8 @@ describe('team store on PostgreSQL', () => {
     // Three machines set up the same team at once: one migrates, the others wait for it (advisory
     // lock), and one of them creates the team.
     const stores = await Promise.all([0, 1, 2].map(() => connect(url, key, undefined, true)));
-    expect(stores.filter((s) => s.createdTeam)).toHaveLength(1);
-    expect(new Set(stores.map((s) => s.teamId)).size).toBe(1);
+    expect(stores.filter((s) => s.recordedRegistration)).toHaveLength(1);
+    expect(new Set(stores.map((s) => s.registration.keyCheck.toString('hex'))).size).toBe(1);
     for (const s of stores) await s.checkKey();
     const versions = await server.query<{ version: number }>(db, 'SELECT version FROM anaf_token.schema_migrations');
     expect(versions.rows.map((r) => r.version)).toEqual([1]);
@@ -99,7 +104,7 @@ describe('team store on PostgreSQL', () => {
     await server.query('postgres', `GRANT CONNECT, CREATE ON DATABASE ${db} TO ${login.user}`);
     const key = crypto.randomBytes(32);
     const tcp = await connect(server.url(db, login), key, undefined, true);
-    expect(tcp.createdTeam).toBe(true);
+    expect(tcp.recordedRegistration).toBe(true);
     await tcp.saveProfile(profileWrite('a'), 'create');
     expect(await tcp.tryAcquireLease('refresh:a', 'o', 60_000)).toBe(true);
     const socket = await connect(server.socketUrl(db, login), key);
@@ -114,13 +119,13 @@ describe('team store on PostgreSQL', () => {
     expect(await codeOf(() => TeamStore.connect({ url, teamKey: crypto.randomBytes(32) }))).toBe('TEAM_NOT_SET_UP');
     const key = crypto.randomBytes(32);
     const first = await connect(url, key, undefined, true);
-    expect(first.createdTeam).toBe(true);
+    expect(first.recordedRegistration).toBe(true);
     await first.saveProfile(profileWrite('a'), 'create');
     await first.addApiClient('erp', 'k'.repeat(43));
 
     const again = await connect(url, key, undefined, true); // team init on a database that has a team
-    expect(again.createdTeam).toBe(false);
-    expect(again.teamId).toBe(first.teamId);
+    expect(again.recordedRegistration).toBe(false);
+    expect(again.registration).toEqual(first.registration);
     await again.checkKey();
 
     const wrong = await connect(url, crypto.randomBytes(32));
@@ -132,6 +137,41 @@ describe('team store on PostgreSQL', () => {
     expect(await codeOf(() => wrong.apiClientKey('erp'))).toBe('TEAM_KEY_WRONG');
     expect(await codeOf(() => wrong.saveProfile(profileWrite('b'), 'create'))).toBe('TEAM_KEY_WRONG');
     expect(await wrong.findProfile('b')).toBeUndefined();
+  });
+
+  it('lets a machine without the key read the registration and take its invite, and nothing sealed', async () => {
+    const { url, store } = await team();
+    await store.putInvite({ id: 'inv', wrapped: Buffer.from('wrapped'), expiresAt: Date.now() + 60_000, createdBy: 'ws1' });
+    const joiner = await connect(url, undefined);
+    expect(joiner.registration).toEqual(store.registration);
+    expect((await joiner.listProfiles()).map((p) => p.name)).toEqual(['a']);
+    expect((await joiner.takeInvite('inv', Date.now()))?.createdBy).toBe('ws1');
+    for (const call of [() => joiner.checkKey(), () => joiner.clientSecret('a'), () => joiner.readTokens('a'), () => joiner.saveProfile(profileWrite('b'), 'create')]) {
+      expect(await codeOf(call)).toBe('TEAM_KEY_MISSING');
+    }
+  });
+
+  it('runs team init, invite and join (team-commands.ts) against the real store: the joined machine opens the secrets', async () => {
+    const { url } = await freshDb();
+    const env = { ANAF_TOKEN_KEYSTORE: 'file' };
+    const first = { paths: tempPaths('team-first'), keyStoreEnv: env };
+    const second = { paths: tempPaths('team-second'), keyStoreEnv: env };
+    const made = initTeam(first);
+    const firstKey = loadTeamKey({ paths: first.paths, env }).key;
+    const a = await TeamStore.connect({ url, teamKey: firstKey, register: made.registration });
+    open.push(a);
+    expect(a.recordedRegistration).toBe(true);
+    await a.saveProfile(profileWrite('firma'), 'create');
+    const invite = await createInvite({ ...first, invites: a, team: a.registration });
+
+    const keyless = await connect(url, undefined);
+    const joined = await joinTeam({ ...second, inviteText: invite.text, code: invite.code, invites: keyless, team: keyless.registration });
+    expect(joined.status).toBe('joined');
+    const b = await connect(url, loadTeamKey({ paths: second.paths, env }).key);
+    expect(await b.clientSecret('firma')).toBe('secret-of-firma');
+    // The invite was used up.
+    const third = { paths: tempPaths('team-third'), keyStoreEnv: env };
+    expect(await codeOf(() => joinTeam({ ...third, inviteText: invite.text, code: invite.code, invites: keyless, team: keyless.registration }))).toBe('INVITE_USED_OR_EXPIRED');
   });
 
   it('holds no secret in clear: the database alone reads nothing', async () => {

@@ -59,54 +59,58 @@ import {
   type TokenRow,
 } from './rows.js';
 import { migrate } from './schema.js';
+import { checkTeamKey, type TeamRegistration } from './team-key.js';
 import { loadTeamMeta } from './team-meta.js';
-import { apiClientAad, normalScope, teamKeyCheckAad } from './team-seal.js';
+import { apiClientAad, normalScope } from './team-seal.js';
 
 const DAY_MS = 86_400_000;
 
 export interface TeamStoreOptions extends ConnectionOptions {
-  /** The team key (32 bytes), from this machine's keystore. */
-  teamKey: Buffer;
+  /**
+   * The team key (32 bytes, team-key.ts loadTeamKey). Without it (a machine about to join) the
+   * store reads plain columns, the registration and invites; sealing or opening anything is
+   * TEAM_KEY_MISSING.
+   */
+  teamKey?: Buffer | undefined;
   now?: () => number;
-  /** Set an empty store up for this key (team init); without it an empty store is TEAM_NOT_SET_UP. */
-  createTeam?: boolean;
+  /** `team init`: a store without a team records this registration (team-key.ts registrationFor). Otherwise such a store is TEAM_NOT_SET_UP. */
+  register?: TeamRegistration | undefined;
 }
 
 export class TeamStore implements Store, InviteStore {
   readonly engine = 'postgres' as const;
-  /** The team this database holds (team_meta), shown by `store status`. */
-  readonly teamId: string;
-  /** This connect set the team up. */
-  readonly createdTeam: boolean;
+  /** The team this database holds (team_meta): for team-commands.ts (invite, join, status) and `store status`. */
+  readonly registration: TeamRegistration;
+  /** This connect recorded the registration it was given (`team init` on a store without a team). */
+  readonly recordedRegistration: boolean;
   private readonly pool: pg.Pool;
-  private readonly key: Buffer;
-  /** The sealed check value the key must open before it seals or opens anything; undefined once it has. */
-  private keyCheck: Buffer | undefined;
+  private readonly key: Buffer | undefined;
+  /** The key has been proven against the registration (it is before anything is sealed or opened). */
+  private keyProven = false;
   private readonly now: () => number;
   private readonly feed: ChangeFeed;
   private readonly leases: Leases;
   private readonly reads: RememberedReads;
 
-  private constructor(o: TeamStoreOptions, pool: pg.Pool, feed: ChangeFeed, meta: { teamId: string; keyCheck: Buffer; created: boolean }) {
+  private constructor(o: TeamStoreOptions, pool: pg.Pool, feed: ChangeFeed, meta: { registration: TeamRegistration; recorded: boolean }) {
     this.pool = pool;
     this.key = o.teamKey;
     this.now = o.now ?? Date.now;
     this.feed = feed;
     this.leases = new Leases(o, pool);
     this.reads = new RememberedReads(feed);
-    this.teamId = meta.teamId;
-    this.createdTeam = meta.created;
-    this.keyCheck = meta.created ? undefined : meta.keyCheck; // a new team's check value was sealed with this key just now
+    this.registration = meta.registration;
+    this.recordedRegistration = meta.recorded;
   }
 
   /** Connects, migrates, reads the team; STORE_UNAVAILABLE when the server cannot be reached. */
   static async connect(o: TeamStoreOptions): Promise<TeamStore> {
-    if (o.teamKey.length !== 32) throw new AppError('TEAM_KEY_WRONG', 'a team key is 32 bytes');
+    if (o.teamKey !== undefined && o.teamKey.length !== 32) throw new AppError('TEAM_KEY_WRONG', 'a team key is 32 bytes');
     const pool = createPool(o);
     const feed = new ChangeFeed(o);
     try {
       await migrate(pool, (o.now ?? Date.now)());
-      const meta = await loadTeamMeta(pool, o.teamKey, o.createTeam === true);
+      const meta = await loadTeamMeta(pool, o.register);
       await feed.start();
       return new TeamStore(o, pool, feed, meta);
     } catch (e) {
@@ -132,19 +136,17 @@ export class TeamStore implements Store, InviteStore {
     return this.feed.up;
   }
 
-  /** TEAM_KEY_WRONG when this machine's team key is not the one the team's check value was sealed with. */
+  /** TEAM_KEY_MISSING without a key; TEAM_KEY_WRONG when it is not the key of the team this store holds. */
   checkKey(): void {
-    if (this.keyCheck === undefined) return;
-    try {
-      open(this.key, this.keyCheck, teamKeyCheckAad(this.teamId));
-    } catch {
-      throw new AppError('TEAM_KEY_WRONG', `team ${this.teamId}`);
-    }
-    this.keyCheck = undefined;
+    this.sealingKey();
   }
 
   private sealingKey(): Buffer {
-    this.checkKey();
+    if (this.key === undefined) throw new AppError('TEAM_KEY_MISSING');
+    if (!this.keyProven) {
+      checkTeamKey(this.key, this.registration);
+      this.keyProven = true;
+    }
     return this.key;
   }
 
