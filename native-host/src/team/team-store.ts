@@ -14,9 +14,11 @@
  *    answer this process got (remembered-reads.ts); writes fail with STORE_UNAVAILABLE, a
  *    non-final error. When the server returns, the pool and the feed reconnect by themselves.
  *
- * Opening is async: `await TeamStore.connect({ url, teamKey })` connects, applies missing
- * migrations (schema.ts) and reads the team's key check; the key itself is proven at its first
- * use (checkKey), as the vault does.
+ * Opening is async: `await TeamStore.connect({ url, teamKey })` connects (one pool, one LISTEN
+ * connection), applies missing migrations (schema.ts) and reads the team's registration
+ * (team-meta.ts); the key itself is proven against it at its first use (checkKey), as the vault
+ * does. `team init` passes `register` to record the team in an empty store; a joining machine
+ * connects without `teamKey`. close() must be awaited: it ends the pool, the feed and any lease.
  */
 import type pg from 'pg';
 import { AppError } from '../../../shared/src/errors.js';
