@@ -28,7 +28,7 @@ import type { ClientAuthMethod } from '../oauth/anaf-client.js';
 import type { Store } from '../store/store.js';
 import {
   hashState,
-  mergeCertificate,
+  tokenRowFields,
   type ApiClientKey,
   type ApiClientOptions,
   type ApiClientRecord,
@@ -367,23 +367,20 @@ export class TeamStore implements Store, InviteStore {
         );
       }
       const prevRow = (await c.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE profile = $1`, [profile])).rows[0];
-      const prev = prevRow && rowToToken(prevRow);
-      const generation = (prev?.generation ?? 0) + 1;
-      const authorization = info.kind === 'authorization';
-      const cert = mergeCertificate(prev?.certificate, info.certificate, authorization);
-      const stateEchoed = info.kind === 'authorization' ? info.stateEchoed : prev?.stateEchoed !== false;
+      const f = tokenRowFields(info, prevRow && rowToToken(prevRow), now);
+      const cert = f.certificate;
       const r = await c.query<TokenRow>(
         `INSERT INTO tokens (profile, access, refresh, access_expires_at, refresh_expires_at, refresh_due_at, authorized_at,
            last_refresh_at, cert_subject, cert_serial, cert_issuer, cert_roles, cert_sha256, cert_source, cert_label, state_echoed,
            dead_reason, last_error, last_failure_at, generation)
-         VALUES ($1, $2, $3, $4, $5, $4 - $6::bigint * ${DAY_MS}, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, NULL, NULL, $17)
+         VALUES ($1, $2, $3, $4, $5, $4 - $6::bigint * ${DAY_MS}, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
          ON CONFLICT (profile) DO UPDATE SET access = excluded.access, refresh = excluded.refresh,
            access_expires_at = excluded.access_expires_at, refresh_expires_at = excluded.refresh_expires_at,
            refresh_due_at = excluded.refresh_due_at, authorized_at = excluded.authorized_at, last_refresh_at = excluded.last_refresh_at,
            cert_subject = excluded.cert_subject, cert_serial = excluded.cert_serial, cert_issuer = excluded.cert_issuer,
            cert_roles = excluded.cert_roles, cert_sha256 = excluded.cert_sha256, cert_source = excluded.cert_source,
-           cert_label = excluded.cert_label, state_echoed = excluded.state_echoed, dead_reason = NULL, last_error = NULL,
-           last_failure_at = NULL, generation = excluded.generation
+           cert_label = excluded.cert_label, state_echoed = excluded.state_echoed, dead_reason = excluded.dead_reason,
+           last_error = excluded.last_error, last_failure_at = excluded.last_failure_at, generation = excluded.generation
          RETURNING ${TOKEN_COLUMNS}`,
         [
           profile,
@@ -392,8 +389,8 @@ export class TeamStore implements Store, InviteStore {
           t.accessExpiresAt,
           t.refreshExpiresAt ?? null,
           stored.refresh_window_days,
-          authorization ? now : (prev?.authorizedAt ?? now),
-          authorization ? null : now,
+          f.authorizedAt,
+          f.lastRefreshAt,
           cert.subject ?? null,
           cert.serialHex ?? null,
           cert.issuer ?? null,
@@ -401,8 +398,11 @@ export class TeamStore implements Store, InviteStore {
           cert.sha256 ?? null,
           cert.source ?? null,
           cert.label ?? null,
-          stateEchoed,
-          generation,
+          f.stateEchoed,
+          f.deadReason,
+          f.lastError,
+          f.lastFailureAt,
+          f.generation,
         ],
       );
       await this.notifyIn(c, `tokens:${profile}`);
