@@ -90,6 +90,13 @@ describe('a team store set up from the command line', () => {
     const teamA = JSON.parse((await ok(a, ['team', 'status', '--json'])).stdout) as { machine: { teamId: string }; store: { opens: boolean } };
     expect(teamA.machine.teamId).toBe(status.teamId);
     expect(teamA.store.opens).toBe(true);
+    const doctor = JSON.parse((await runCli(['doctor', '--json'], b)).stdout) as { findings: { check: string; status: string; message: string }[] };
+    expect(doctor.findings.find((f) => f.check === 'team-store')).toMatchObject({ status: 'ok', message: expect.stringContaining(status.teamId) });
+    // A machine set to the store without the key: the doctor says so.
+    const stranger = machine('stranger');
+    await ok(stranger, ['store', 'use'], `${url}\n`);
+    const d2 = JSON.parse((await runCli(['doctor', '--json'], stranger)).stdout) as { findings: { check: string; status: string; message: string }[] };
+    expect(d2.findings.find((f) => f.check === 'team-store')).toMatchObject({ status: 'fail', message: expect.stringContaining('TEAM_KEY_MISSING') });
   });
 
   it('moves a vault with a live grant into the team store and back: the same token, one refresh after, nothing left behind', async () => {
