@@ -30,7 +30,7 @@ describe('validAccessToken', () => {
     const { store: vault, log, now } = setup(60);
     let calls = 0;
     const g = await validAccessToken({ store: vault, log, now }, 'p', { refresh: async () => void calls++ });
-    expect(g).toMatchObject({ profile: 'p', accessToken: 'old', due: false });
+    expect(g).toMatchObject({ profile: 'p', accessToken: 'old', generation: 1 });
     expect(calls).toBe(0);
     vault.close();
   });
@@ -42,7 +42,7 @@ describe('validAccessToken', () => {
         vault.saveTokens('p', { accessToken: 'new', refreshToken: 'r2', accessExpiresAt: now() + 90 * DAY, refreshExpiresAt: now() + 365 * DAY }, { kind: 'refresh', certificate: {} });
       },
     });
-    expect(g).toMatchObject({ accessToken: 'new', due: true, expiresAt: now() + 90 * DAY });
+    expect(g).toMatchObject({ accessToken: 'new', generation: 2, expiresAt: now() + 90 * DAY });
     vault.close();
   });
 
@@ -51,7 +51,7 @@ describe('validAccessToken', () => {
     const down = async () => {
       throw new AppError('ANAF_UNAVAILABLE', 'HTTP 503');
     };
-    expect(await validAccessToken({ store: vault, log, now }, 'p', { refresh: down })).toMatchObject({ accessToken: 'old', due: true });
+    expect(await validAccessToken({ store: vault, log, now }, 'p', { refresh: down })).toMatchObject({ accessToken: 'old', generation: 1 });
     expect(fs.readFileSync(paths.logFile, 'utf8')).toContain('token.served-stale');
     advance(3 * DAY - 30_000);
     await expect(validAccessToken({ store: vault, log, now }, 'p', { refresh: down })).rejects.toMatchObject({ code: 'TOKEN_EXPIRED', detail: 'ANAF_UNAVAILABLE: HTTP 503' });
@@ -65,7 +65,7 @@ describe('validAccessToken', () => {
       refresh: async () => void calls++,
       heldBack: () => new AppError('ANAF_UNAVAILABLE', 'retry in 30 s'),
     });
-    expect(held).toMatchObject({ accessToken: 'old', due: true });
+    expect(held).toMatchObject({ accessToken: 'old', generation: 1 });
     expect(calls).toBe(0);
     const dead = async () => {
       throw new AppError('TOKEN_DEAD', 'invalid_grant');
