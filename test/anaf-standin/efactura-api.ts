@@ -83,6 +83,8 @@ export interface ApiStandin {
   readonly requests: Record<ApiEndpoint, number>;
   /** Requests refused with 401/403. */
   readonly unauthorized: { count: number };
+  /** The stand-in's clock (advanceClock moves it), in epoch ms: for list periods. */
+  nowMs(): number;
   /** Today's calls (stand-in clock, Romanian day) of a daily-limited kind for a message id or CIF, refused ones included. */
   daily(kind: DailyKind, key: string): number;
   /** The most calls of a kind any message or CIF got on any day: compare with the limit. */
@@ -337,6 +339,7 @@ export function mountApi(deps: { nowMs(): number; bearer(token: string | undefin
     efactura,
     etransport,
     options,
+    nowMs: deps.nowMs,
     daily: (kind, key) => counter.count(kind, key, deps.nowMs()),
     maxDaily: (kind) => counter.max(kind),
     peakPerMinute: () => counter.peakPerMinute,

@@ -6,10 +6,19 @@
  * is down; and an F5 firewall that answers HTTP 200 with an HTML page instead of ANAF.
  */
 import { AppError, type ErrorCode } from '../../../shared/src/errors.js';
-import { FIREWALL_PAGE, safeText } from '../oauth/anaf-answers.js';
+import { FIREWALL_PAGE } from '../oauth/anaf-answers.js';
 import type { WireAnswer } from './wire.js';
 
 const SUPPORT_ID_RE = /support ID is:?\s*(\d{1,40})/i;
+
+/**
+ * ANAF's words, fit for a detail: one line, no control characters, short, and any long run of
+ * token characters (an echoed token) cut out. Its "CIF=…" and "id_descarcare=…" stay readable.
+ */
+export function anafText(s: unknown, max = 300): string | undefined {
+  if (typeof s !== 'string' || s === '') return undefined;
+  return s.replace(/\p{C}+/gu, ' ').replace(/[A-Za-z0-9_\-.~+/=]{40,}/g, '…').trim().slice(0, max);
+}
 
 /** ANAF's texts, by what the user must do about them. Order matters: the first match wins. */
 const TEXT_RULES: readonly [RegExp, ErrorCode][] = [
@@ -28,7 +37,7 @@ const TEXT_RULES: readonly [RegExp, ErrorCode][] = [
 export function anafRefusal(what: string, texts: string[]): AppError {
   const all = texts.join(' | ');
   const code = TEXT_RULES.find(([re]) => re.test(all))?.[1] ?? 'ANAF_API_REFUSED';
-  return new AppError(code, `${what}: ANAF answered "${safeText(all, 400) ?? ''}"`);
+  return new AppError(code, `${what}: ANAF answered "${anafText(all, 400) ?? ''}"`);
 }
 
 /** "Nu exista mesaje in ultimele 5 zile", "… in intervalul selectat": an empty list, not a failure. */
@@ -51,7 +60,7 @@ function springMessage(a: WireAnswer): string | undefined {
     if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
       const m = typeof o.message === 'string' ? o.message : typeof o.eroare === 'string' ? o.eroare : typeof o.error === 'string' ? o.error : undefined;
-      return safeText(m, 300);
+      return anafText(m, 300);
     }
   } catch {
     /* not JSON after all */
@@ -80,14 +89,14 @@ export function httpFailure(a: WireAnswer, what: string): AppError | undefined {
   }
   if (s === 429) {
     const after = a.headers['retry-after'];
-    return new AppError('ANAF_API_RATE_LIMITED', `${what}: ANAF answered 429${typeof after === 'string' ? ` (retry after ${safeText(after, 32)} s)` : ''}${tail}`);
+    return new AppError('ANAF_API_RATE_LIMITED', `${what}: ANAF answered 429${typeof after === 'string' ? ` (retry after ${anafText(after, 32)} s)` : ''}${tail}`);
   }
   if (s >= 500) return new AppError('ANAF_API_UNAVAILABLE', `${what}: ANAF answered HTTP ${s}${tail}`);
   if (s >= 300 && s < 400) {
     let where = 'elsewhere';
     try {
       const loc = a.headers.location;
-      if (typeof loc === 'string') where = safeText(new URL(loc, 'https://api.anaf.ro').pathname, 100) ?? where;
+      if (typeof loc === 'string') where = anafText(new URL(loc, 'https://api.anaf.ro').pathname, 100) ?? where;
     } catch {
       /* an unreadable Location says nothing more */
     }

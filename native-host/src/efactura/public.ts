@@ -4,8 +4,7 @@
  * text/plain; FACT1 is an invoice, FCN a credit note.
  */
 import { AppError } from '../../../shared/src/errors.js';
-import { safeText } from '../oauth/anaf-answers.js';
-import { jsonBody } from './answers.js';
+import { anafText, jsonBody } from './answers.js';
 import { checkDocument, exchange, FILE_ANSWER_MAX, SMALL_ANSWER_MAX, url, type PublicCall } from './call.js';
 import { parseAnswer, validationSchema } from './schemas.js';
 
@@ -67,7 +66,7 @@ export async function xmlToPdf(call: PublicCall, xml: Uint8Array | string, stand
   if (a.mediaType === 'application/json' || head.trimStart().startsWith('{')) {
     const v = parseAnswer(validationSchema(), jsonBody(a, what), what);
     const messages = (v.Messages ?? []).map((m) => m.message);
-    throw new AppError('ANAF_API_REFUSED', `${what}: ANAF did not render the invoice: ${safeText(messages.join(' | ') || v.stare, 400) ?? v.stare}`);
+    throw new AppError('ANAF_API_REFUSED', `${what}: ANAF did not render the invoice: ${anafText(messages.join(' | ') || v.stare, 400) ?? v.stare}`);
   }
   throw new AppError('ANAF_API_BAD_ANSWER', `${what}: neither a PDF nor ANAF's JSON (${a.mediaType || 'no content type'})`);
 }
