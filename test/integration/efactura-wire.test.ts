@@ -17,6 +17,7 @@ import {
   xmlToPdf,
   type ApiCall,
 } from '../../native-host/src/efactura/index.js';
+import { send } from '../../native-host/src/efactura/wire.js';
 import { DEFAULT_NOK_ERRORS } from '../anaf-standin/efactura.js';
 import { ANAF_LIMITS } from '../anaf-standin/efactura-limits.js';
 import { startEfacturaWorld, type EfacturaWorld } from '../anaf-standin/efactura-world.js';
@@ -363,6 +364,15 @@ describe('faults', () => {
     const e = await expectCode(uploadInvoice(gone, { xml: invoice(), cif: CIF }), 'ANAF_API_NOT_REACHED');
     expect(e.detail).toContain('ECONNREFUSED');
     expect(uploadOutcomeUnknown(e)).toBe(false);
+  });
+
+  it('an answer larger than the call expects is refused unread: ANAF_API_BAD_ANSWER', async () => {
+    w.anaf.api.seedMessages('77777777', 3);
+    const url = `${call.endpoints.efactura}/listaMesajeFactura?zile=1&cif=77777777`;
+    const e = await expectCode(send({ method: 'GET', url, headers: { authorization: `Bearer ${call.accessToken}` }, maxAnswerBytes: 200, what: 'list' }, call.wire), 'ANAF_API_BAD_ANSWER');
+    expect(e.detail).toMatch(/announces \d+ bytes, more than the 200 expected/);
+    const whole = await send({ method: 'GET', url, headers: { authorization: `Bearer ${call.accessToken}` }, maxAnswerBytes: 64 * 1024, what: 'list' }, call.wire);
+    expect(whole.status).toBe(200);
   });
 
   it('no error detail carries the access token', async () => {
