@@ -8,6 +8,7 @@ import { AppError, type ErrorCode } from '../../shared/src/errors.js';
 import {
   apiEndpoints,
   downloadMessage,
+  withTokenRetry,
   listMessages,
   listMessagesPage,
   messageState,
@@ -364,6 +365,31 @@ describe('faults', () => {
     const e = await expectCode(uploadInvoice(gone, { xml: invoice(), cif: CIF }), 'ANAF_API_NOT_REACHED');
     expect(e.detail).toContain('ECONNREFUSED');
     expect(uploadOutcomeUnknown(e)).toBe(false);
+    // A server whose certificate is not trusted is not ANAF: nothing is sent to it.
+    const untrusted = { ...call, wire: { timeoutMs: 5000 } };
+    const t = await expectCode(uploadInvoice(untrusted, { xml: invoice(), cif: CIF }), 'ANAF_API_NOT_REACHED');
+    expect(t.detail).toMatch(/CERT/);
+  });
+
+  it('a refused token is refreshed once and the call retried once, never more', async () => {
+    const index = await uploaded();
+    let refreshes = 0;
+    const tokens = (fresh: () => Promise<string>) => ({
+      current: async () => 'stale-token',
+      refreshed: async () => {
+        refreshes += 1;
+        return fresh();
+      },
+    });
+    const ok = await withTokenRetry(tokens(() => w.newToken()), (t) => messageState({ ...call, accessToken: t }, index));
+    expect([ok.state, refreshes]).toEqual(['ok', 1]);
+    const before = w.anaf.api.requests.stareMesaj;
+    await expectCode(withTokenRetry(tokens(async () => 'still-bad'), (t) => messageState({ ...call, accessToken: t }, index)), 'ANAF_API_NOT_AUTHORIZED');
+    expect([w.anaf.api.requests.stareMesaj - before, refreshes]).toEqual([2, 2]);
+    // Other failures are not retried.
+    w.anaf.api.setFaults({ status: 503, times: 5 });
+    await expectCode(withTokenRetry(tokens(() => w.newToken()), (t) => messageState({ ...call, accessToken: t }, index)), 'ANAF_API_UNAVAILABLE');
+    expect(refreshes).toBe(2);
   });
 
   it('an answer larger than the call expects is refused unread: ANAF_API_BAD_ANSWER', async () => {

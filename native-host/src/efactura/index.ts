@@ -2,6 +2,7 @@
 export { apiEndpoints, type ApiEndpoints, type ApiTarget } from './endpoints.js';
 export { MAX_UPLOAD_BYTES, normalizeCif, type ApiCall, type PublicCall } from './call.js';
 export { uploadOutcomeUnknown } from './answers.js';
+export { withTokenRetry, type TokenSource } from './authorized.js';
 export { uploadInvoice, UPLOAD_STANDARDS, type UploadInput, type UploadReceipt, type UploadStandard } from './upload.js';
 export { messageState, type MessageState, type MessageStateName } from './status.js';
 export { listMessages, listMessagesPage, type AnafMessage, type MessageFilter, type MessageList, type MessagePage, type PageQuery } from './messages.js';
