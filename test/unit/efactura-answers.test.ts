@@ -4,6 +4,7 @@ import { AppError } from '../../shared/src/errors.js';
 import { anafRefusal, anafText, httpFailure, uploadOutcomeUnknown } from '../../native-host/src/efactura/answers.js';
 import { checkDocument, MAX_UPLOAD_BYTES, normalizeCif } from '../../native-host/src/efactura/call.js';
 import { apiEndpoints } from '../../native-host/src/efactura/endpoints.js';
+import { headerOf } from '../../native-host/src/efactura/header.js';
 import { errorMessages, parseXml } from '../../native-host/src/efactura/xml.js';
 import type { WireAnswer } from '../../native-host/src/efactura/wire.js';
 
@@ -30,6 +31,7 @@ describe('ANAF\'s refusal texts', () => {
     ['Fisierul transmis nu este valid. cvc-elt.1.a', 'ANAF_API_REFUSED'],
     ['Numarul de zile trebuie sa fie intre 1 si 60', 'ANAF_API_REFUSED'],
     ['A aparut o eroare tehnica. Cod: 1814', 'ANAF_API_REFUSED'],
+    ['Limita de 1000 de apeluri pe minut a fost depasita', 'ANAF_API_RATE_LIMITED'],
   ] as const)('"%s" is %s', (text, code) => {
     const e = anafRefusal('x', [text]);
     expect(e.code).toBe(code);
@@ -81,6 +83,14 @@ describe('XML answers', () => {
     expect(root.name).toBe('header');
     expect(root.attrs.ExecutionStatus).toBe('1');
     expect(errorMessages(root)).toEqual(['Fișierul "a" & b', 'doi']);
+  });
+
+  it('takes a JSON eroare where ANAF usually answers an XML header, and refuses an XML header with ExecutionStatus 1 and no message', () => {
+    const json = answer(200, '{"eroare":"S-au facut deja 100 interogari de stare pentru mesajul cu id_incarcare= 5 in cursul zilei","titlu":"Stare mesaj"}');
+    expect(() => headerOf(json, 'w')).toThrow(expect.objectContaining({ code: 'ANAF_API_DAILY_LIMIT' }));
+    expect(() => headerOf(answer(200, '<header ExecutionStatus="1"/>', 'application/xml'), 'w')).toThrow(expect.objectContaining({ code: 'ANAF_API_REFUSED' }));
+    expect(() => headerOf(answer(200, '<Invoice/>', 'application/xml'), 'w')).toThrow(expect.objectContaining({ code: 'ANAF_API_BAD_ANSWER' }));
+    expect(headerOf(answer(200, '<header stare="ok" id_descarcare="1"/>', 'text/xml'), 'w').attrs).toEqual({ stare: 'ok', id_descarcare: '1' });
   });
 
   it.each([
