@@ -17,6 +17,8 @@ need=(
   # docs/erp-api.md's curl example is run by test/integration/serve-mutual.test.ts.
   "/usr/bin/curl:curl"
   "/usr/bin/wrk:wrk"
+  # The team store's tests run a real PostgreSQL (test/helpers/postgres.ts).
+  "/usr/bin/pg_ctlcluster:postgresql"
   # npm run package (docs/packaging.md): the MSIs, the Authenticode check of node.exe, the Windows
   # launcher (mingw-w64), the zips.
   "/usr/bin/wixl:wixl"

@@ -1,7 +1,7 @@
 /** What every command and every native request works with: paths, the store (opened on first use), a logger. */
 import { resolvePaths, type Paths } from './config/paths.js';
 import type { Logger } from './log/logger.js';
-import { Vault } from './vault/vault.js';
+import { openStore, openVault, storeLocation, type StoreLocation } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import type { TokenDeps } from './tokens/deps.js';
 
@@ -18,6 +18,7 @@ export class App {
   readonly now: () => number;
   private readonly timeoutMs: number | undefined;
   private opened: Store | undefined;
+  private where: StoreLocation | undefined;
 
   constructor(opts: AppOptions) {
     this.paths = opts.paths ?? resolvePaths();
@@ -26,9 +27,28 @@ export class App {
     this.timeoutMs = opts.timeoutMs;
   }
 
+  /**
+   * The store, once opened. The local vault opens here on first use (synchronously: a native
+   * message that needs no store never opens it); a team store must have been opened with
+   * ready() first, which every entry point (CLI, native host, serve) awaits.
+   */
   get store(): Store {
-    this.opened ??= Vault.open({ paths: this.paths, now: this.now });
+    if (this.opened) return this.opened;
+    if (this.location().engine !== 'sqlite') throw new Error('the team store is opened by App.ready()');
+    this.opened = openVault({ paths: this.paths, now: this.now });
     return this.opened;
+  }
+
+  /** Opens a team store when this machine uses one (the local vault stays lazy). */
+  async ready(): Promise<void> {
+    const where = this.location();
+    if (where.engine !== 'sqlite') this.opened ??= await openStore(where, { paths: this.paths, now: this.now });
+  }
+
+  /** Where the store is: read once per app. */
+  location(): StoreLocation {
+    this.where ??= storeLocation(this.paths);
+    return this.where;
   }
 
   get tokenDeps(): TokenDeps {

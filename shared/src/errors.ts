@@ -339,6 +339,27 @@ const catalogue = {
     en: 'The code does not match this invite. The invite is now used up, since each one allows a single try so that nobody can guess its code: ask for a new invite and its new code.',
     ro: 'Codul nu se potrivește cu această invitație. Invitația s-a consumat, pentru că fiecare permite o singură încercare, ca nimeni să nu-i poată ghici codul: cereți o invitație nouă și codul ei nou.',
   },
+  // ---- the team store (PostgreSQL, team/)
+  STORE_UNAVAILABLE: {
+    exit: EXIT.transient,
+    en: 'The team store (the PostgreSQL server) cannot be reached. Nothing was changed; tokens already obtained are still served while they are valid. Check the network and that the server is running, then try again.',
+    ro: 'Depozitul echipei (serverul PostgreSQL) nu poate fi contactat. Nu s-a modificat nimic; tokenurile deja obținute sunt servite în continuare cât timp sunt valabile. Verificați rețeaua și că serverul funcționează, apoi încercați din nou.',
+  },
+  STORE_ERROR: {
+    exit: EXIT.vault,
+    en: 'The team store (the PostgreSQL server) refused the operation. Check that the database user may read and write the anaf-token tables, and see the server\'s log.',
+    ro: 'Depozitul echipei (serverul PostgreSQL) a refuzat operația. Verificați că utilizatorul bazei de date poate citi și scrie tabelele anaf-token și consultați jurnalul serverului.',
+  },
+  STORE_NEWER: {
+    exit: EXIT.vault,
+    en: 'The team store was set up by a newer version of anaf-token. Update anaf-token on this machine.',
+    ro: 'Depozitul echipei a fost configurat de o versiune mai nouă a anaf-token. Actualizați anaf-token pe acest calculator.',
+  },
+  TEAM_NOT_SET_UP: {
+    exit: EXIT.vault,
+    en: 'This database holds no anaf-token team yet. Create one with "anaf-token team init", or check the database address.',
+    ro: 'Această bază de date nu conține încă o echipă anaf-token. Creați una cu "anaf-token team init" sau verificați adresa bazei de date.',
+  },
   // ---- ANAF's e-Factura and e-Transport APIs (efactura/): issue 16. The detail carries ANAF's own text.
   ANAF_API_NOT_REACHED: {
     exit: EXIT.transient,

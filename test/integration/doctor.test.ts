@@ -65,7 +65,7 @@ async function run(check: Check, o: Partial<DoctorContextOptions> & { paths: Pat
   try {
     return await check.run(ctx);
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }
 

@@ -48,6 +48,7 @@ export function makeApp(component: string, logToStderr = Boolean(cli.program.opt
 export async function withApp<T>(fn: (app: App) => Promise<T> | T): Promise<T> {
   const app = makeApp('cli');
   try {
+    await app.ready();
     return await fn(app);
   } finally {
     await app.close();

@@ -35,6 +35,8 @@ const GROUPS: Record<string, Group> = {
   serve: () => import('./commands/serve.js'),
   clients: () => import('./commands/clients.js'),
   audit: () => import('./commands/audit.js'),
+  store: () => import('./commands/store.js'),
+  team: () => import('./commands/team.js'),
   service: () => import('./commands/service.js'),
   doctor: () => import('./commands/doctor.js'),
 };

@@ -47,3 +47,17 @@ export async function readSecret(
   if (!secret) throw new AppError(missing, 'nothing was entered');
   return secret;
 }
+
+/** Several secrets in order: one prompt each, or one line each of standard input. */
+export async function readSecrets(prompts: readonly string[], missing: ErrorCode): Promise<string[]> {
+  const values: string[] = [];
+  if (process.stdin.isTTY) {
+    for (const p of prompts) values.push((await promptHidden(p)).trim());
+  } else {
+    const lines = (await readAll(process.stdin)).split(/\r?\n/);
+    for (let i = 0; i < prompts.length; i++) values.push((lines[i] ?? '').trim());
+  }
+  const empty = values.findIndex((v) => !v);
+  if (empty >= 0) throw new AppError(missing, `nothing was entered for: ${prompts[empty]!.replace(/[:\s(].*$/s, '')}`);
+  return values;
+}

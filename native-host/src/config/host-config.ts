@@ -1,4 +1,8 @@
-/** Host settings that are not secret: which extensions may call the native host. */
+/**
+ * Host settings: which extensions may call the native host, the PKCS#11 drivers, and where the
+ * store is (the team store's URL may carry its database password: the file is 0600 in a folder
+ * only its user can change).
+ */
 import fs from 'node:fs';
 import * as z from 'zod/mini';
 import { EXTENSION_ID } from '../../../shared/src/extension-id.js';
@@ -15,6 +19,8 @@ const configSchema = z.object({
   allowedExtensionIds: z._default(z.array(extensionIdSchema), defaultExtensionIds),
   /** PKCS#11 drivers the user named, scanned before the known ones. */
   pkcs11Modules: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(1024))), []),
+  /** The team store's PostgreSQL URL (\`store use\`); absent: the local vault. */
+  store: z.optional(z.string().check(z.regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'), z.maxLength(2048))),
 });
 export type HostConfig = z.infer<typeof configSchema>;
 

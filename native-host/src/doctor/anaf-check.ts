@@ -7,7 +7,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { ANAF_OAUTH_BASE, oauthEndpoints } from '../oauth/endpoints.js';
 import type { Bilingual, Check, DoctorContext, Finding } from './check.js';
-import { vaultOrNothing } from './check.js';
+import { storeOrNothing } from './check.js';
 import { ANAF_CAUSES } from '../../../shared/src/anaf-causes.js';
 
 const CHECK = 'anaf';
@@ -79,7 +79,7 @@ async function probe(ctx: DoctorContext, base: string): Promise<Finding> {
 export const anafCheck: Check = {
   id: CHECK,
   async run(ctx) {
-    const profiles = vaultOrNothing(ctx)?.listProfiles() ?? [];
+    const profiles = (await (await storeOrNothing(ctx))?.listProfiles()) ?? [];
     const bases = new Set(profiles.map((p) => oauthEndpoints(p.env).issuer));
     if (!bases.size) bases.add(ANAF_OAUTH_BASE);
     const findings: Finding[] = [];

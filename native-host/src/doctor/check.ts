@@ -8,7 +8,8 @@ import type { Bilingual } from '../../../shared/src/errors.js';
 export type { Bilingual };
 import type { Paths } from '../config/paths.js';
 import type { Runner } from '../service/runner.js';
-import type { Vault } from '../vault/vault.js';
+import type { StoreLocation } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
 
 /**
  * `fail`: tokens do not work, or will not (the exit code says so). `warn`: something to fix
@@ -45,12 +46,14 @@ export interface DoctorContext {
   run: Runner;
   /** One more CA to trust (PEM), for a test server; NODE_EXTRA_CA_CERTS does the same for a whole process. */
   extraCa?: string;
+  /** Where the store is: this user's vault, or a team store (store/open-store.ts). */
+  location(): StoreLocation;
   /**
-   * The vault, opened at most once: undefined when there is none yet; throws (the same error
-   * every time) when it does not open. Only the vault check reports that error; the others use
-   * `vaultOrNothing`.
+   * The store in use, opened at most once: undefined when there is no vault yet; rejects (with
+   * the same error every time) when it does not open. Only the store check reports that error;
+   * the others use `storeOrNothing`.
    */
-  vault(): Vault | undefined;
+  store(): Promise<Store | undefined>;
 }
 
 export interface Check {
@@ -58,9 +61,9 @@ export interface Check {
   run(ctx: DoctorContext): Promise<Finding[]>;
 }
 
-export function vaultOrNothing(ctx: DoctorContext): Vault | undefined {
+export async function storeOrNothing(ctx: DoctorContext): Promise<Store | undefined> {
   try {
-    return ctx.vault();
+    return await ctx.store();
   } catch {
     return undefined;
   }

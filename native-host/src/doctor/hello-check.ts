@@ -10,7 +10,7 @@ import { silentLogger } from '../log/logger.js';
 import { checkToken } from '../tokens/check-token.js';
 import { tokenState } from '../tokens/status.js';
 import type { Bilingual, Check, Finding } from './check.js';
-import { vaultOrNothing } from './check.js';
+import { storeOrNothing } from './check.js';
 import { explainAnafError } from '../../../shared/src/anaf-causes.js';
 
 const CHECK = 'hello';
@@ -42,13 +42,13 @@ export function makeHelloCheck(opts: HelloCheckOptions = {}): Check {
   return {
     id: CHECK,
     async run(ctx) {
-      const vault = vaultOrNothing(ctx);
+      const vault = await storeOrNothing(ctx);
       if (!vault) return [];
-      const tokens = vault.allTokens();
+      const tokens = await vault.allTokens();
       const now = ctx.now();
       const findings: Finding[] = [];
       // One at a time: a handful of profiles is usual, and ANAF counts calls per minute.
-      for (const p of vault.listProfiles()) {
+      for (const p of await vault.listProfiles()) {
         const state = tokenState(p, tokens.get(p.name), now);
         if (state !== 'valid' && state !== 'expiring') continue;
         try {

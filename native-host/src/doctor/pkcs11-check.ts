@@ -12,7 +12,7 @@ import { readConfig } from '../config/host-config.js';
 import { scanModules } from '../pkcs11/scan.js';
 import { tokenState } from '../tokens/status.js';
 import type { Bilingual, Check, CheckStatus, DoctorContext, Finding } from './check.js';
-import { vaultOrNothing } from './check.js';
+import { storeOrNothing } from './check.js';
 
 const CHECK = 'pkcs11';
 
@@ -22,12 +22,12 @@ export const KEY_ONLY_TO_AUTHORIZE: Bilingual = {
 };
 
 /** Profiles that need the USB key now: no token yet, or a dead one. */
-function profilesNeedingKey(ctx: DoctorContext): string[] {
-  const vault = vaultOrNothing(ctx);
+async function profilesNeedingKey(ctx: DoctorContext): Promise<string[]> {
+  const vault = await storeOrNothing(ctx);
   if (!vault) return [];
-  const tokens = vault.allTokens();
+  const tokens = await vault.allTokens();
   const now = ctx.now();
-  return vault.listProfiles().flatMap((p) => {
+  return (await vault.listProfiles()).flatMap((p) => {
     const s = tokenState(p, tokens.get(p.name), now);
     return s === 'none' || s === 'dead' ? [p.name] : [];
   });
@@ -95,7 +95,7 @@ export function makePkcs11Check(opts: Pkcs11CheckOptions = {}): Check {
         const holders = await inBrowserStore(ctx);
         if (holders.length) return [inStoreInstead(holders, 'no PKCS#11 driver found in the known places')];
         return [
-          keyAbsent(profilesNeedingKey(ctx), 'no PKCS#11 driver found in the known places', {
+          keyAbsent(await profilesNeedingKey(ctx), 'no PKCS#11 driver found in the known places', {
             ro: 'instalați programul cheii USB de la furnizorul certificatului (SafeNet Authentication Client, Bit4id, ...). Dacă driverul e în alt loc, adăugați calea în "pkcs11Modules" din config.json. Pe Remote Desktop, activați redirecționarea smart card.',
             en: 'install the USB token software from your certificate provider (SafeNet Authentication Client, Bit4id, ...). If the driver is elsewhere, add its path to "pkcs11Modules" in config.json. Over Remote Desktop, turn smart-card redirection on.',
           }),
@@ -146,7 +146,7 @@ export function makePkcs11Check(opts: Pkcs11CheckOptions = {}): Check {
       if (usable === 0 && holders.length) findings.push(inStoreInstead(holders, 'no USB key with a usable signature certificate was read through PKCS#11'));
       else if (usable === 0) {
         findings.push(
-          keyAbsent(profilesNeedingKey(ctx), 'no USB key with a usable signature certificate is plugged in', {
+          keyAbsent(await profilesNeedingKey(ctx), 'no USB key with a usable signature certificate is plugged in', {
             ro: 'introduceți cheia USB cu certificatul calificat înrolat în SPV. Dacă e introdusă, verificați driverul ("anaf-token certs").',
             en: 'plug in the USB token with the qualified certificate enrolled in SPV. If it is plugged in, check the driver ("anaf-token certs").',
           }),

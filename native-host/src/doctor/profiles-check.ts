@@ -5,7 +5,7 @@
  */
 import { oauthEndpoints } from '../oauth/endpoints.js';
 import type { Check, Finding } from './check.js';
-import { vaultOrNothing } from './check.js';
+import { storeOrNothing } from './check.js';
 import { ANAF_CAUSES } from '../../../shared/src/anaf-causes.js';
 
 const CHECK = 'profile';
@@ -29,10 +29,10 @@ export function callbackProblems(redirectUri: string): { status: 'fail' | 'warn'
 export const profilesCheck: Check = {
   id: CHECK,
   async run(ctx) {
-    const vault = vaultOrNothing(ctx);
+    const vault = await storeOrNothing(ctx);
     if (!vault) return [];
     const findings: Finding[] = [];
-    for (const p of vault.listProfiles()) {
+    for (const p of await vault.listProfiles()) {
       const server = p.env === 'prod' || p.env === 'test' ? `ANAF (${p.env})` : `OAuth server ${oauthEndpoints(p.env).issuer}`;
       const problems = callbackProblems(p.redirectUri);
       if (!problems.length) {

@@ -4,7 +4,8 @@ import os from 'node:os';
 import { AppError } from '../../../shared/src/errors.js';
 import type { Paths } from '../config/paths.js';
 import { runCommand } from '../service/runner.js';
-import { Vault } from '../vault/vault.js';
+import { openStore, openVault, storeLocation, type StoreLocation } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
 import type { Check, CheckStatus, DoctorContext, Finding } from './check.js';
 import { formatCauses } from '../../../shared/src/anaf-causes.js';
 
@@ -25,10 +26,12 @@ export interface DoctorContextOptions {
   extraCa?: string;
 }
 
-/** A context whose vault is opened on first use and kept (with its error) for every check. */
-export function doctorContext(o: DoctorContextOptions): DoctorContext & { close(): void } {
-  let opened: { vault?: Vault; error?: unknown } | undefined;
+/** A context whose store is opened on first use and kept (with its error) for every check. */
+export function doctorContext(o: DoctorContextOptions): DoctorContext & { close(): Promise<void> } {
+  let opened: Promise<Store | undefined> | undefined;
+  let where: StoreLocation | undefined;
   const env = o.env ?? process.env;
+  const location = () => (where ??= storeLocation(o.paths, env));
   return {
     paths: o.paths,
     platform: o.platform ?? process.platform,
@@ -39,23 +42,19 @@ export function doctorContext(o: DoctorContextOptions): DoctorContext & { close(
     timeoutMs: o.timeoutMs ?? 5_000,
     run: runCommand,
     ...(o.extraCa ? { extraCa: o.extraCa } : {}),
-    vault() {
-      if (!opened) {
-        // Vault.open would create a missing vault: the doctor only looks.
-        if (!fs.existsSync(o.paths.vaultFile)) opened = {};
-        else {
-          try {
-            opened = { vault: Vault.open({ paths: o.paths, env }) };
-          } catch (e) {
-            opened = { error: e };
-          }
-        }
-      }
-      if (opened.error !== undefined) throw opened.error;
-      return opened.vault;
+    location,
+    store() {
+      opened ??= (async () => {
+        const w = location();
+        if (w.engine !== 'sqlite') return openStore(w, { paths: o.paths, env });
+        // Opening would create a missing vault: the doctor only looks.
+        return fs.existsSync(o.paths.vaultFile) ? openVault({ paths: o.paths, env }) : undefined;
+      })();
+      return opened;
     },
-    close() {
-      opened?.vault?.close();
+    async close() {
+      const s = await opened?.catch(() => undefined);
+      await s?.close();
     },
   };
 }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { configuredPort, type ServiceContext } from '../service/manager.js';
 import { describeHolders, portOwner } from '../service/port-owner.js';
 import { probeServe } from '../service/probe.js';
-import { vaultOrNothing, type Check, type Finding } from './check.js';
+import { storeOrNothing, type Check, type Finding } from './check.js';
 
 const CHECK = 'serve-port';
 
@@ -18,7 +18,7 @@ export const servePortCheck: Check = {
     const uid = process.getuid?.();
     const svc: ServiceContext = { platform: ctx.platform, home: ctx.home, env: ctx.env, uid: uid ?? 0, run: ctx.run };
     const { port, from } = configuredPort(svc, ctx.paths.dataDir);
-    const clients = vaultOrNothing(ctx)?.listApiClients() ?? [];
+    const clients = (await (await storeOrNothing(ctx))?.listApiClients()) ?? [];
     const expected = from === 'service' || clients.length > 0;
     const subject = `port ${port}`;
     const whose = from === 'service' ? 'the installed service\'s port' : 'this user\'s default port';

@@ -9,7 +9,7 @@ import type { Profile } from '../../../shared/src/schemas/profile.js';
 import { tokenStatus } from '../tokens/status.js';
 import type { TokenRecord } from '../store/records.js';
 import type { Bilingual, Check, Finding } from './check.js';
-import { vaultOrNothing } from './check.js';
+import { storeOrNothing } from './check.js';
 import { explainAnafError } from '../../../shared/src/anaf-causes.js';
 
 const CHECK = 'token';
@@ -80,10 +80,10 @@ function finding(p: Profile, rec: TokenRecord | undefined, now: number): Omit<Fi
 export const tokensCheck: Check = {
   id: CHECK,
   async run(ctx) {
-    const vault = vaultOrNothing(ctx);
+    const vault = await storeOrNothing(ctx);
     if (!vault) return [];
-    const tokens = vault.allTokens();
+    const tokens = await vault.allTokens();
     const now = ctx.now();
-    return vault.listProfiles().map((p) => ({ check: CHECK, subject: p.name, ...finding(p, tokens.get(p.name), now) }));
+    return (await vault.listProfiles()).map((p) => ({ check: CHECK, subject: p.name, ...finding(p, tokens.get(p.name), now) }));
   },
 };

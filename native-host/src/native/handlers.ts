@@ -106,7 +106,11 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   },
 };
 
+/** Requests that never read the store: they work while a team store is out of reach. */
+const STORELESS: ReadonlySet<RequestType> = new Set(['hello', 'certs.browser', 'pin.check']);
+
 export async function handle(app: App, req: Request): Promise<unknown> {
+  if (!STORELESS.has(req.type)) await app.ready();
   const h = handlers[req.type] as (app: App, req: Request) => Promise<unknown>;
   return h(app, req);
 }

@@ -4,6 +4,7 @@
  * name (DNS rebinding). Browsers mark their requests (Origin, Sec-Fetch-*, Referer), programs do
  * not: a request with any of these is refused before anything about it is counted.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { AppError } from '../../../shared/src/errors.js';
 
 /** The Host values a local program uses for this port. */
@@ -22,49 +23,15 @@ export interface ApiHeaders {
   'transfer-encoding'?: string | undefined;
 }
 
-/** `name` in any case, without building a lower-case copy for the usual spellings. */
-const is = (name: string, lower: string, canonical: string): boolean =>
-  name === canonical || name === lower || (name.length === lower.length && name.toLowerCase() === lower);
-
 /**
- * The headers the API reads, from the parser's raw list: building `req.headers` (every
- * header, into a new object) cost a busy service more than its guards. A repeated Host,
- * Authorization or Content-Length counts by its first value, as in `req.headers`, which drops
- * the others (a test holds the two side by side); of Origin, Sec-Fetch-*, Referer and
- * Transfer-Encoding only presence matters.
+ * The headers the API reads. A repeated Host, Authorization or Content-Length counts by its
+ * first value (Node keeps the first); of Origin, Sec-Fetch-*, Referer and Transfer-Encoding only
+ * presence matters.
  */
-export function apiHeaders(raw: readonly string[]): ApiHeaders {
-  const h: ApiHeaders = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
-    switch (name.length) {
-      case 4:
-        if (h.host === undefined && is(name, 'host', 'Host')) h.host = value;
-        break;
-      case 6:
-        if (h.origin === undefined && is(name, 'origin', 'Origin')) h.origin = value;
-        break;
-      case 7:
-        if (h.browser === undefined && is(name, 'referer', 'Referer')) h.browser = name;
-        break;
-      case 13:
-        if (h.authorization === undefined && is(name, 'authorization', 'Authorization')) h.authorization = value;
-        break;
-      case 14:
-        if (h['content-length'] === undefined && is(name, 'content-length', 'Content-Length')) h['content-length'] = value;
-        // Sec-Fetch-Site, -Mode, -Dest and -User are all 14 characters long.
-        else if (h.browser === undefined && name.toLowerCase().startsWith('sec-fetch-')) h.browser = name;
-        break;
-      default:
-        // Longer Sec-Fetch-* headers (Sec-Fetch-Storage-Access, …).
-        if (h.browser === undefined && name.length > 14 && (name.charCodeAt(0) | 32) === 115 && name.toLowerCase().startsWith('sec-fetch-')) h.browser = name;
-      case 17:
-        if (h['transfer-encoding'] === undefined && is(name, 'transfer-encoding', 'Transfer-Encoding')) h['transfer-encoding'] = value;
-        break;
-    }
-  }
-  return h;
+export function apiHeaders(h: IncomingHttpHeaders): ApiHeaders {
+  let browser: string | undefined = h.referer !== undefined ? 'Referer' : undefined;
+  if (browser === undefined) for (const name in h) if (name.startsWith('sec-fetch-')) browser = name;
+  return { host: h.host, origin: h.origin, browser, authorization: h.authorization, 'content-length': h['content-length'], 'transfer-encoding': h['transfer-encoding'] };
 }
 
 export function checkHeaders(headers: Pick<ApiHeaders, 'host' | 'origin' | 'browser'>, hosts: ReadonlySet<string>): AppError | undefined {

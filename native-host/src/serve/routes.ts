@@ -4,7 +4,6 @@
  * per endpoint. Every answer is JSON; every failure is an AppError with its HTTP status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { AppError } from '../../../shared/src/errors.js';
 import { PROFILE_NAME_RE } from '../../../shared/src/schemas/profile.js';
 import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
@@ -143,16 +142,8 @@ function tokenBody(g: TokenGrant): TokenResponse {
   return { profile: g.profile, accessToken: g.accessToken, expiresAt: new Date(g.expiresAt).toISOString(), tokenType: 'Bearer' };
 }
 
-/** Each grant is serialized once: the token service hands the same one out until the vault changes. */
-const grantReplies = new WeakMap<TokenGrant, Reply>();
-
 function tokenReply(g: TokenGrant): Reply {
-  let reply = grantReplies.get(g);
-  if (reply === undefined) {
-    reply = new Reply(200, new JsonText(JSON.stringify(tokenBody(g))));
-    grantReplies.set(g, reply);
-  }
-  return reply;
+  return new Reply(200, new JsonText(JSON.stringify(tokenBody(g))));
 }
 
 /** An ERP's token request as it comes, already canonical: no URL parsing needed. */
@@ -257,11 +248,6 @@ async function route(ctx: RouteContext, req: IncomingMessage, r: Route, client: 
         ctx.audit.refused(client.name, r.profile);
         throw new AppError('API_PROFILE_NOT_ALLOWED', r.profile);
       }
-      const hot = r.kind === 'token' ? ctx.source.hotToken(r.profile) : undefined;
-      if (hot !== undefined) {
-        ctx.audit.served(client.name, r.profile, hot.generation, 'token');
-        return tokenReply(hot);
-      }
       return grant(ctx, r.kind, r.profile, client.name);
     }
     case 'bad-method':
@@ -271,16 +257,6 @@ async function route(ctx: RouteContext, req: IncomingMessage, r: Route, client: 
   }
 }
 
-/**
- * The client a kept connection last proved to be, by the exact Authorization header it sent: an
- * ERP sends the same one with every request until its nonce expires, and checking the proof each
- * time was a large part of a request's cost. Only that connection's own header is compared (so
- * its timing tells the peer nothing it did not send), and only while the nonce holds, the vault is
- * unchanged (a removed key ends it at once) and for at most a minute (when "last used" is
- * written again).
- */
-const proven = new WeakMap<Socket, { header: string; host: string; client: Client; nonce: string; vouch: Vouch | undefined; epoch: number; at: number }>();
-const PROVEN_MS = 60_000;
 /** last_used_at is written at most this often, so a busy ERP does not cost a disk sync per request. */
 const TOUCH_EVERY_MS = 60_000;
 
@@ -308,12 +284,6 @@ async function authenticate(ctx: RouteContext, req: IncomingMessage, headers: Ap
   const header = headers.authorization;
   const host = headers.host!; // checkHeaders let it through: one of ours
   const now = (ctx.deps.now ?? Date.now)();
-  const epoch = store.readEpoch();
-  const known = proven.get(req.socket);
-  if (known !== undefined && known.header === header && known.host === host && known.epoch === epoch && now - known.at < PROVEN_MS && ctx.nonces.expiresAt(known.nonce) !== undefined) {
-    return { ok: true, client: known.client, vouch: known.vouch };
-  }
-  proven.delete(req.socket);
   const auth = parseAuthorization(header);
   switch (auth.kind) {
     case 'none':
@@ -345,8 +315,6 @@ async function authenticate(ctx: RouteContext, req: IncomingMessage, headers: Ap
   }
   const vouch = auth.cnonce === undefined ? undefined : { key: c!.key!, cnonce: auth.cnonce, nonce: auth.nonce, host };
   const client: Client = { name: auth.client, scope: c!.profiles && new Set(c!.profiles) };
-  // The epoch after the check: "last used" may have been written.
-  if (header !== undefined) proven.set(req.socket, { header, host, client, nonce: auth.nonce, vouch, epoch: store.readEpoch(), at: now });
   return { ok: true, client, vouch };
 }
 
@@ -450,7 +418,7 @@ export function requestHandler(ctx: RouteContext): (req: IncomingMessage, res: S
   // Another OS user's connection: no answer at all, not even an error (server.ts closes it and counts it).
   const refusePeer = (req: IncomingMessage) => req.socket.destroy();
   return (req, res) => {
-    const headers = apiHeaders(req.rawHeaders);
+    const headers = apiHeaders(req.headers);
     limitBody(req, headers);
     if (req.destroyed) return;
     // Known at once after a connection's first request; that one waits for the socket table.

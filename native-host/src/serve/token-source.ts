@@ -1,7 +1,8 @@
 /**
- * Where the token service gets tokens: the vault, read afresh on every call (the extension's
- * host and the CLI write it too), with in-process single-flight refreshes on top of the
- * cross-process lease, and a per-profile backoff shared by ERP requests and the background loop.
+ * Where the token service gets tokens: the store, asked on every call (the extension's host,
+ * the CLI and other machines write it too; its read cache follows their commits), with
+ * in-process single-flight refreshes on top of the cross-process lease, and a per-profile
+ * backoff shared by ERP requests and the background loop.
  */
 import { AppError } from '../../../shared/src/errors.js';
 import type { TokenDeps } from '../tokens/deps.js';
@@ -20,16 +21,10 @@ export interface TokenSourceOptions {
 
 export type { DueOutcome };
 
-/** A token handed out without a look at the vault is at most this old. */
-const HOT_MS = 1_000;
-
 export class TokenSource {
   private readonly flights = new SingleFlight<RefreshResult>();
-  /** Tokens that needed no refresh, by profile, while the vault stays as it was when they were read. */
-  private readonly hot = new Map<string, { epoch: number; until: number; grant: TokenGrant }>();
   private readonly backoff: Backoff;
   private readonly minUsefulMs: number;
-  private readonly now: () => number;
 
   constructor(
     private readonly deps: TokenDeps,
@@ -37,26 +32,11 @@ export class TokenSource {
   ) {
     this.backoff = opts.backoff;
     this.minUsefulMs = opts.minUsefulMs ?? MIN_USEFUL_MS;
-    this.now = deps.now ?? Date.now;
-  }
-
-  /**
-   * The ERP's hot path, without an await: the token `token()` last handed out for this profile,
-   * when nothing in the vault changed since (no refresh, revoke or edit by anyone), it was not due
-   * for refresh, and it is under a second old. Undefined means: ask `token()`.
-   */
-  hotToken(name: string): TokenGrant | undefined {
-    const hit = this.hot.get(name);
-    if (hit === undefined) return undefined;
-    if (hit.epoch === this.deps.store.readEpoch() && this.now() < hit.until) return hit.grant;
-    this.hot.delete(name);
-    return undefined;
   }
 
   /** validAccessToken's rule, with this service's single-flight refresh and retry backoff. */
-  async token(name: string): Promise<TokenGrant> {
-    const epoch = this.deps.store.readEpoch();
-    const { due, ...grant } = await validAccessToken(this.deps, name, {
+  token(name: string): Promise<TokenGrant> {
+    return validAccessToken(this.deps, name, {
       refresh: (n) => this.refresh(n),
       // While waiting for the retry, say nothing: the backoff line already did, and an ERP may ask every second.
       heldBack: (n) => {
@@ -65,9 +45,6 @@ export class TokenSource {
       },
       minUsefulMs: this.minUsefulMs,
     });
-    // A token that needed nothing is kept for HOT_MS at most, never closer to its end than minUsefulMs.
-    if (!due && this.deps.store.readEpoch() === epoch) this.hot.set(name, { epoch, until: Math.min(this.now() + HOT_MS, grant.expiresAt - this.minUsefulMs), grant });
-    return grant;
   }
 
   /**

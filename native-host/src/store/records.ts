@@ -50,7 +50,9 @@ export interface OpenedTokens {
 /** How the tokens were obtained, for saveTokens. */
 export type TokenOrigin =
   | { kind: 'authorization'; certificate: CertificateRecord; stateEchoed: boolean }
-  | { kind: 'refresh'; certificate: CertificateRecord };
+  | { kind: 'refresh'; certificate: CertificateRecord }
+  /** Moved from another store (store/migrate.ts): the row's history comes along. */
+  | { kind: 'import'; record: TokenRecord };
 
 /** A program allowed to use the ERP token service (never its key). */
 export interface ApiClientRecord {
@@ -138,6 +140,47 @@ export function mergeCertificate(prev: CertificateRecord | undefined, fresh: Cer
   if (named) now.source = 'jwt';
   const same = prev !== undefined && (!authorization || (now.serialHex !== undefined && now.serialHex === prev.serialHex));
   return same ? { ...defined(prev), ...now } : now;
+}
+
+/** What a save of tokens writes beside them, in either engine: from how they were obtained and the row before. */
+export interface TokenRowFields {
+  authorizedAt: number;
+  lastRefreshAt: number | null;
+  certificate: CertificateRecord;
+  stateEchoed: boolean;
+  generation: number;
+  deadReason: string | null;
+  lastError: string | null;
+  lastFailureAt: number | null;
+}
+
+export function tokenRowFields(info: TokenOrigin, prev: TokenRecord | undefined, now: number): TokenRowFields {
+  const next = (prev?.generation ?? 0) + 1;
+  if (info.kind === 'import') {
+    const r = info.record;
+    return {
+      authorizedAt: r.authorizedAt,
+      lastRefreshAt: r.lastRefreshAt ?? null,
+      certificate: r.certificate,
+      stateEchoed: r.stateEchoed,
+      // Generations only grow: the audit's rows of the source keep meaning what they meant.
+      generation: Math.max(next, r.generation),
+      deadReason: r.deadReason ?? null,
+      lastError: r.lastError ?? null,
+      lastFailureAt: r.lastFailureAt ?? null,
+    };
+  }
+  const authorization = info.kind === 'authorization';
+  return {
+    authorizedAt: authorization ? now : (prev?.authorizedAt ?? now),
+    lastRefreshAt: authorization ? null : now,
+    certificate: mergeCertificate(prev?.certificate, info.certificate, authorization),
+    stateEchoed: authorization ? info.stateEchoed : prev?.stateEchoed !== false,
+    generation: next,
+    deadReason: null,
+    lastError: null,
+    lastFailureAt: null,
+  };
 }
 
 /** Pending authorizations are kept by a hash of their state: a copy of the store cannot finish one. */

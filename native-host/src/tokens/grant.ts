@@ -63,12 +63,12 @@ export async function readGrant(deps: TokenDeps, name: string, failure: AppError
 /**
  * The one rule for handing out an access token, for the CLI's `token` and the ERP service:
  * refreshed first when due; when that fails for a reason a retry may fix (ANAF down), the stored
- * one while it still lasts a minute. `due` says whether a refresh was called for.
+ * one while it still lasts a minute.
  */
-export async function validAccessToken(deps: TokenDeps, name: string, policy: GrantPolicy = {}): Promise<TokenGrant & { due: boolean }> {
+export async function validAccessToken(deps: TokenDeps, name: string, policy: GrantPolicy = {}): Promise<TokenGrant> {
   const now = deps.now ?? Date.now;
   const minUsefulMs = policy.minUsefulMs ?? MIN_USEFUL_MS;
-  if (!(await isDue(deps, name, await liveRecord(deps, name, now())))) return { ...(await readGrant(deps, name, undefined, minUsefulMs)), due: false };
+  if (!(await isDue(deps, name, await liveRecord(deps, name, now())))) return readGrant(deps, name, undefined, minUsefulMs);
   let failure = policy.heldBack?.(name);
   if (!failure) {
     try {
@@ -79,5 +79,5 @@ export async function validAccessToken(deps: TokenDeps, name: string, policy: Gr
       deps.log.log('warn', 'token.served-stale', { profile: name, code: e.code });
     }
   }
-  return { ...(await readGrant(deps, name, failure, minUsefulMs)), due: true };
+  return readGrant(deps, name, failure, minUsefulMs);
 }

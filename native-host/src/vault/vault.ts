@@ -8,7 +8,7 @@ import { AppError } from '../../../shared/src/errors.js';
 import type { Environment, Profile } from '../../../shared/src/schemas/profile.js';
 import {
   hashState,
-  mergeCertificate,
+  tokenRowFields,
   type ApiClientKey,
   type ApiClientOptions,
   type ApiClientRecord,
@@ -511,23 +511,21 @@ export class Vault implements Store {
           `the server, client ID or callback URL of profile "${profile}" changed while ANAF was asked: the tokens it answered were not kept; authorize again with the USB key`,
         );
       }
-      const prev = this.findToken(profile);
-      const generation = (prev?.generation ?? 0) + 1;
-      const authorization = info.kind === 'authorization';
-      const cert = mergeCertificate(prev?.certificate, info.certificate, authorization);
+      const f = tokenRowFields(info, this.findToken(profile), now);
+      const cert = f.certificate;
       this.sql(
         `INSERT OR REPLACE INTO tokens (profile, access, refresh, access_expires_at, refresh_expires_at, authorized_at,
            last_refresh_at, cert_subject, cert_serial, cert_issuer, cert_roles, cert_sha256, cert_source, cert_label, state_echoed,
            dead_reason, last_error, last_failure_at, generation)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         profile,
         access,
         refresh,
         t.accessExpiresAt,
         t.refreshExpiresAt ?? null,
-        authorization ? now : (prev?.authorizedAt ?? now),
-        authorization ? null : now,
+        f.authorizedAt,
+        f.lastRefreshAt,
         cert.subject ?? null,
         cert.serialHex ?? null,
         cert.issuer ?? null,
@@ -535,8 +533,11 @@ export class Vault implements Store {
         cert.sha256 ?? null,
         cert.source ?? null,
         cert.label ?? null,
-        authorization ? (info.stateEchoed ? 1 : 0) : prev?.stateEchoed === false ? 0 : 1,
-        generation,
+        f.stateEchoed ? 1 : 0,
+        f.deadReason,
+        f.lastError,
+        f.lastFailureAt,
+        f.generation,
       );
     };
     immediate(this.db, tx);

@@ -65,7 +65,7 @@ export function register(program: Command): void {
           if (!opts.json) process.stdout.write(renderStores(stores));
           if (failed) throw AppError.fromPayload(firstError);
         } finally {
-          app.close();
+          await app.close();
         }
       }),
     );

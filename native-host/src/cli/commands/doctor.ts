@@ -28,7 +28,7 @@ export function register(program: Command): void {
           }
           if (!report.ok) cli.exitCode = messagesFor('CHECKS_FAILED').exit;
         } finally {
-          ctx.close();
+          await ctx.close();
         }
       }),
     );

@@ -33,6 +33,6 @@ export function register(program: Command): void {
       }
       app.log.log('debug', 'native.start', { origin: origin?.slice(0, 100) });
       cli.exitCode = await runNative(app, origin, allowed, { input: process.stdin, output: process.stdout });
-      app.close();
+      await app.close();
     });
 }

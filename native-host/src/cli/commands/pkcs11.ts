@@ -104,7 +104,7 @@ export function register(program: Command): void {
           if (!opts.json) printReport(reports);
           if (failed) throw AppError.fromPayload(firstError);
         } finally {
-          app.close();
+          await app.close();
         }
       }),
     );
@@ -129,7 +129,7 @@ export function register(program: Command): void {
           app.log.log('warn', 'pkcs11.pin-check-failed', { code: e instanceof AppError ? e.code : 'INTERNAL' });
           throw e;
         } finally {
-          app.close();
+          await app.close();
         }
       }),
     );

@@ -34,6 +34,7 @@ export function register(program: Command): void {
       action(async (opts: { port?: number; checkInterval: number; retryBase: number; refusalLogEvery: number; json?: boolean }) => {
         const app = makeApp('serve');
         try {
+          await app.ready();
           const running = await startServe({
             app,
             port: opts.port ?? defaultServePort({ run: runCommand }),
