@@ -360,6 +360,77 @@ const catalogue = {
     en: 'This database holds no anaf-token team yet. Create one with "anaf-token team init", or check the database address.',
     ro: 'Această bază de date nu conține încă o echipă anaf-token. Creați una cu "anaf-token team init" sau verificați adresa bazei de date.',
   },
+  // ---- ANAF's e-Factura and e-Transport APIs (efactura/): issue 16. The detail carries ANAF's own text.
+  ANAF_API_NOT_REACHED: {
+    exit: EXIT.transient,
+    en: 'ANAF\'s e-Factura / e-Transport server could not be reached (network, DNS, TLS, or the connection dropped before the request was sent), so nothing was sent. Check the connection to api.anaf.ro and try again later.',
+    ro: 'Serverul e-Factura / e-Transport al ANAF nu a putut fi contactat (rețea, DNS, TLS sau conexiunea s-a întrerupt înainte de trimiterea cererii), așa că nu s-a trimis nimic. Verificați conexiunea la api.anaf.ro și încercați din nou mai târziu.',
+  },
+  ANAF_API_ANSWER_LOST: {
+    exit: EXIT.transient,
+    en: 'The request reached ANAF but its answer was lost (the connection dropped or ANAF did not answer in time). An upload may have been accepted: look for it in the message list before sending it again.',
+    ro: 'Cererea a ajuns la ANAF, dar răspunsul s-a pierdut (conexiunea s-a întrerupt sau ANAF nu a răspuns la timp). O încărcare poate să fi fost primită: căutați-o în lista de mesaje înainte de a o trimite din nou.',
+  },
+  ANAF_API_UNAVAILABLE: {
+    exit: EXIT.transient,
+    en: 'ANAF\'s e-Factura / e-Transport server answered with a server error (HTTP 5xx): it is down or in maintenance. Try again later; an upload answered this way may still have been accepted, so look for it in the message list first.',
+    ro: 'Serverul e-Factura / e-Transport al ANAF a răspuns cu o eroare de server (HTTP 5xx): este oprit sau în mentenanță. Încercați din nou mai târziu; o încărcare cu acest răspuns poate să fi fost totuși primită, așa că o căutați întâi în lista de mesaje.',
+  },
+  ANAF_API_FIREWALL: {
+    exit: EXIT.transient,
+    en: 'ANAF\'s firewall rejected the request with its "The requested URL was rejected" page, so ANAF did not process it. Try again in a few minutes; if it keeps happening for one file, something in the file trips the firewall: tell ANAF the support ID from the detail.',
+    ro: 'Firewall-ul ANAF a respins cererea cu pagina "The requested URL was rejected", așa că ANAF nu a prelucrat-o. Încercați din nou peste câteva minute; dacă se repetă pentru același fișier, ceva din fișier declanșează firewall-ul: comunicați ANAF codul de suport (support ID) din detaliu.',
+  },
+  ANAF_API_RATE_LIMITED: {
+    exit: EXIT.transient,
+    en: 'ANAF refused the call: more than 1000 calls a minute were made with this application (HTTP 429). Wait a minute and try again; repeated abuse can get the application blocked.',
+    ro: 'ANAF a refuzat apelul: s-au făcut peste 1000 de apeluri pe minut cu această aplicație (HTTP 429). Așteptați un minut și încercați din nou; depășirile repetate pot duce la blocarea aplicației.',
+  },
+  ANAF_API_DAILY_LIMIT: {
+    exit: EXIT.transient,
+    en: 'ANAF\'s daily limit for this call is used up (per CIF or per message; the detail quotes ANAF). Try again tomorrow; asking again today only counts against the limit.',
+    ro: 'Limita zilnică ANAF pentru acest apel este epuizată (pe CIF sau pe mesaj; detaliul citează ANAF). Încercați din nou mâine; o nouă cerere azi doar consumă din limită.',
+  },
+  ANAF_API_NO_SPV_RIGHT: {
+    exit: EXIT.rejected,
+    en: 'ANAF says the certificate holder whose token was used has no right in SPV for this CIF (or for this message). Have the company\'s legal representative or an authorised person enroll the certificate in SPV for this CIF; rights appear about 24 hours after enrolment.',
+    ro: 'ANAF spune că titularul certificatului cu al cărui token s-a făcut apelul nu are drept în SPV pentru acest CIF (sau pentru acest mesaj). Reprezentantul legal al firmei sau o persoană împuternicită trebuie să înroleze certificatul în SPV pentru acest CIF; drepturile apar la aproximativ 24 de ore după înrolare.',
+  },
+  ANAF_API_NOT_AUTHORIZED: {
+    exit: EXIT.rejected,
+    en: 'ANAF did not accept the access token for this call (HTTP 401/403). Refresh the token ("anaf-token refresh --profile <name>") and try once more; if it is still refused, authorize again with the USB key and check that the application in ANAF\'s portal has the e-Factura / e-Transport service.',
+    ro: 'ANAF nu a acceptat tokenul de acces pentru acest apel (HTTP 401/403). Reîmprospătați tokenul ("anaf-token refresh --profile <nume>") și încercați o singură dată din nou; dacă tot este refuzat, autorizați din nou cu cheia USB și verificați că aplicația din portalul ANAF are serviciul e-Factura / e-Transport.',
+  },
+  ANAF_API_TOO_OLD: {
+    exit: EXIT.rejected,
+    en: 'ANAF keeps messages for 60 days: this one (or the start of the requested period) is older, so ANAF no longer gives it out. Ask for a period within the last 60 days; an older invoice must be obtained from its issuer.',
+    ro: 'ANAF păstrează mesajele 60 de zile: acesta (sau începutul perioadei cerute) este mai vechi, așa că ANAF nu îl mai dă. Cereți o perioadă din ultimele 60 de zile; o factură mai veche se obține de la emitentul ei.',
+  },
+  ANAF_API_NOT_FOUND: {
+    exit: EXIT.notFound,
+    en: 'ANAF has no message with this id (upload index or download id). Check the id; right after an upload, ANAF may need a few minutes before it knows it.',
+    ro: 'ANAF nu are niciun mesaj cu acest id (index de încărcare sau id de descărcare). Verificați id-ul; imediat după o încărcare, ANAF poate avea nevoie de câteva minute până îl cunoaște.',
+  },
+  ANAF_API_REFUSED: {
+    exit: EXIT.rejected,
+    en: 'ANAF refused the request (the detail quotes its reason, e.g. a file that is not valid or a wrong parameter). Correct what it names and send again; sending the same request unchanged gets the same answer.',
+    ro: 'ANAF a refuzat cererea (detaliul citează motivul, de exemplu un fișier invalid sau un parametru greșit). Corectați ce indică și trimiteți din nou; aceeași cerere neschimbată primește același răspuns.',
+  },
+  ANAF_API_BAD_ANSWER: {
+    exit: EXIT.transient,
+    en: 'ANAF\'s e-Factura / e-Transport server sent an answer that could not be understood (wrong format, or larger than expected). Try again later; a proxy or antivirus that inspects TLS can cause this.',
+    ro: 'Serverul e-Factura / e-Transport al ANAF a trimis un răspuns care nu a putut fi înțeles (format greșit sau mai mare decât se aștepta). Încercați din nou mai târziu; un proxy sau un antivirus care inspectează TLS poate provoca asta.',
+  },
+  ANAF_API_ARCHIVE_INVALID: {
+    exit: EXIT.transient,
+    en: 'The ZIP archive downloaded from ANAF could not be unpacked safely (damaged, too large, unexpected files, or a file name that points outside its folder), so nothing from it was kept. Download it again later.',
+    ro: 'Arhiva ZIP descărcată de la ANAF nu a putut fi despachetată în siguranță (deteriorată, prea mare, fișiere neașteptate sau un nume de fișier care iese din dosarul ei), așa că nu s-a păstrat nimic din ea. Descărcați-o din nou mai târziu.',
+  },
+  ANAF_API_FILE_TOO_LARGE: {
+    exit: EXIT.usage,
+    en: 'The file is larger than ANAF accepts (5 MB for e-Factura and e-Transport), so it was not sent. Reduce it (attachments inside the invoice are the usual cause) and send again.',
+    ro: 'Fișierul este mai mare decât acceptă ANAF (5 MB pentru e-Factura și e-Transport), așa că nu a fost trimis. Micșorați-l (de obicei anexele din factură sunt cauza) și trimiteți din nou.',
+  },
 } satisfies Catalogue;
 
 export type ErrorCode = keyof typeof catalogue;

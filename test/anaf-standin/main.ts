@@ -3,7 +3,9 @@
 //     [--client-id X --client-secret Y --redirect-uri U [--redirect-uri U2]]
 //     [--server-name erp.example.ro ...] [--enrolled-subject "POPESCU ION" ...]
 //     [--omit-state] [--refresh-token-format jwt|opaque] [--dialect anaf|rfc]
-// Prints one JSON line {url, caFile, pid} on stdout and runs until SIGTERM/SIGINT.
+//     [--processing-delay-ms N] [--spv-cif CIF ...]   (e-Factura / e-Transport, efactura-api.ts)
+// Prints one JSON line {url, caFile, pid, api} on stdout and runs until SIGTERM/SIGINT; `api` holds
+// the API bases that stand for https://api.anaf.ro/prod and /test.
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { makePki } from '../pki/make-pki.js';
@@ -28,6 +30,8 @@ async function main(): Promise<void> {
       'omit-state': { type: 'boolean' },
       'refresh-token-format': { type: 'string' },
       dialect: { type: 'string' },
+      'processing-delay-ms': { type: 'string' },
+      'spv-cif': { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -38,6 +42,8 @@ async function main(): Promise<void> {
   if (format !== 'jwt' && format !== 'opaque') throw new Error('--refresh-token-format must be jwt or opaque');
   const dialect = values.dialect ?? 'anaf';
   if (dialect !== 'anaf' && dialect !== 'rfc') throw new Error('--dialect must be anaf or rfc');
+  const delayMs = Number(values['processing-delay-ms'] ?? '0');
+  if (!Number.isInteger(delayMs) || delayMs < 0) throw new Error('--processing-delay-ms must be a whole number of milliseconds');
 
   const pki = await makePki(path.resolve(values.dir), { serverNames: values['server-name'] ?? [] });
   const standin = await startAnafStandin({
@@ -56,6 +62,7 @@ async function main(): Promise<void> {
     refreshTokenFormat: format,
     dialect,
   });
+  standin.api.setOptions({ processing: { delayMs }, spvCifs: values['spv-cif'] });
 
   let closing = false;
   const stop = (): void => {
@@ -69,7 +76,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
-  process.stdout.write(JSON.stringify({ url: standin.url, caFile: pki.ca.certFile, pid: process.pid }) + '\n');
+  const api = { prod: `${standin.url}/prod`, test: `${standin.url}/test` };
+  process.stdout.write(JSON.stringify({ url: standin.url, caFile: pki.ca.certFile, pid: process.pid, api }) + '\n');
 }
 
 main().catch((err: unknown) => {

@@ -32,6 +32,7 @@ import {
   verifyJwt,
   type JwtAlg,
 } from './jwt.js';
+import { mountApi, type ApiStandin, type BearerState } from './efactura-api.js';
 import {
   ACCESS_DENIED_PAGE,
   LOGIN_WALL_PAGE,
@@ -46,6 +47,7 @@ import {
 } from './pages.js';
 
 export { certSerialColonHex } from './jwt.js';
+export type { ApiEndpoint, ApiFaults, ApiOptionsPatch, ApiStandin } from './efactura-api.js';
 export type { Dialect } from './dialect.js';
 
 export interface StandinClient {
@@ -145,6 +147,8 @@ export interface AnafStandin {
   resetCounters(): void;
   /** The signing key's public half; its alg follows the current dialect (RS512 or RS256). */
   readonly publicJwk: JsonWebKey;
+  /** e-Factura and e-Transport under /prod and /test (efactura-api.ts): knobs, faults, counters. */
+  readonly api: ApiStandin;
   close(): Promise<void>;
 }
 
@@ -346,6 +350,16 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
   let faults: Faults | undefined;
   const pendingTimers = new Set<NodeJS.Timeout>();
   let url = '';
+
+  // The API accepts the access tokens issued here, as long as they live.
+  const bearerState = (token: string | undefined): BearerState => {
+    if (!token) return 'missing';
+    const rec = accessTokens.get(token);
+    if (!rec) return 'unknown';
+    if (rec.revoked) return 'revoked';
+    return nowSec() >= rec.expSec ? 'expired' : 'ok';
+  };
+  const api = mountApi({ nowMs, bearer: bearerState, signingKey: key.privateKey, supportId: () => supportId() });
 
   function takeFault(endpoint: Endpoint): Faults | undefined {
     const f = faults;
@@ -691,6 +705,7 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const u = new URL(req.url ?? '/', 'https://standin.invalid');
+    if (api.owns(u.pathname)) return api.handle(req, res, u);
     const endpoint = ENDPOINT_BY_PATH.get(u.pathname);
     if (!endpoint) {
       req.resume();
@@ -772,6 +787,7 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     url,
     counters,
     issued,
+    api,
     get publicJwk(): JsonWebKey {
       return { ...key.publicJwk, alg: jwtAlg(cfg.dialect) };
     },
@@ -796,6 +812,7 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
       counters.grants.refresh_token = 0;
     },
     close(): Promise<void> {
+      api.close();
       for (const t of pendingTimers) clearTimeout(t);
       pendingTimers.clear();
       return new Promise((resolve) => {
