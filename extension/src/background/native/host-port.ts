@@ -13,8 +13,6 @@ import { NativePort } from './native-port.js';
 import { oneShot } from './one-shot.js';
 import type { AnyHostRequest } from './wire.js';
 
-export type { AnyHostRequest, HostRequest } from './wire.js';
-
 const ONE_SHOT: ReadonlySet<RequestType> = new Set<RequestType>(['pin.check']);
 
 export class NativeHost {

@@ -100,10 +100,9 @@ export class NativePort {
     return this.holders.size > 0;
   }
 
-  /** The handshake of the current connection (opening one if needed): the host's version. */
-  async ready(): Promise<string> {
+  /** Resolves once the current connection (opened if needed) passed the handshake: the host's version is in `current`. */
+  async ready(): Promise<void> {
     await this.open();
-    return this.state.kind === 'ready' ? this.state.hostVersion : '';
   }
 
   async request<R extends AnyHostRequest>(req: R): Promise<ResultOf<R['type']>> {

@@ -19,7 +19,7 @@ import {
 import { ExtError, HostError } from '../../shared/errors.js';
 import { installCommand } from '../../shared/install-command.js';
 
-export type HostRequest<T extends RequestType> = Omit<Extract<Request, { type: T }>, 'id'>;
+type HostRequest<T extends RequestType> = Omit<Extract<Request, { type: T }>, 'id'>;
 /** Any request without its id; `request()` infers the answer's type from the literal `type`. */
 export type AnyHostRequest = { [T in RequestType]: HostRequest<T> }[RequestType];
 export type Outgoing = AnyHostRequest & { id: string };
