@@ -293,6 +293,42 @@ describe('native port: holds and release', () => {
     expect(port.current).toEqual({ kind: 'closed', reason: 'released' });
   });
 
+  it('a request that timed out keeps the port until its late answer comes (the host may still be working on it)', async () => {
+    vi.useFakeTimers();
+    vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    let late: (() => void) | undefined;
+    fakeBrowser.native.script = (m, p) => {
+      if (m.type === 'token.refresh') late = () => p.answer({ id: m.id, ok: true, result: null });
+      else scriptedHost()(m, p);
+    };
+    const port = new NativePort();
+    const release = port.hold('popup');
+    const refresh = rejection(port.request({ type: 'token.refresh', profile: 'firma' }));
+    await vi.advanceTimersByTimeAsync(90_000);
+    expect(toUiError(await refresh)).toMatchObject({ code: 'HOST_TIMEOUT' });
+    release();
+    await vi.advanceTimersByTimeAsync(RELEASE_GRACE_MS * 10);
+    expect(port.current.kind).toBe('ready');
+    late!();
+    await vi.advanceTimersByTimeAsync(RELEASE_GRACE_MS);
+    expect(port.current).toEqual({ kind: 'closed', reason: 'released' });
+  });
+
+  it('…but not forever: one more timeout later it is released anyway', async () => {
+    vi.useFakeTimers();
+    fakeBrowser.native.script = (m, p) => {
+      if (m.type === 'hello') scriptedHost()(m, p);
+    };
+    const port = new NativePort();
+    const refresh = rejection(port.request({ type: 'token.refresh', profile: 'firma' }));
+    await vi.advanceTimersByTimeAsync(90_000);
+    await refresh;
+    await vi.advanceTimersByTimeAsync(90_000 - 1);
+    expect(port.current.kind).toBe('ready');
+    await vi.advanceTimersByTimeAsync(1 + RELEASE_GRACE_MS);
+    expect(port.current).toEqual({ kind: 'closed', reason: 'released' });
+  });
+
   it("a failure to open when held is kept as the closed state's reason", async () => {
     fakeBrowser.native.failConnect = 'Specified native messaging host not found.';
     const port = new NativePort();

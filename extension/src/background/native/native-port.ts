@@ -8,7 +8,8 @@
  *
  * It opens when something holds it (an extension page, a running flow) or a request comes, and
  * closes itself when nothing holds it and no request is in flight (after a short grace, so the
- * popup → options hand-over or a reopened popup reuses it). Closing the port closes the host's
+ * popup → options hand-over or a reopened popup reuses it; a request that timed out here still
+ * counts until its late answer, as Chrome kills a host soon after its port closes). Closing the port closes the host's
  * stdin, and the host exits once its answers are out. Every request has an id, a timeout and
  * the size caps of wire.ts; every answer is parsed with the shared schemas, and one for an
  * unknown id (a late answer after a timeout) is dropped. A host that exits or crashes fails
@@ -65,6 +66,12 @@ export class NativePort {
   private state: PortState = { kind: 'closed', reason: 'never-opened' };
   private handshake: Promise<Runtime.Port> | undefined;
   private readonly pending = new Map<string, Pending>();
+  /**
+   * Requests that timed out here while the host may still be working on them (a refresh waiting
+   * for ANAF): the port is not released under them, since Chrome kills a host soon after its
+   * port closes. Each is forgiven when its late answer comes, or after one more timeout.
+   */
+  private readonly owed = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly holders = new Set<string>();
   private releaseTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly releaseGraceMs: number;
@@ -166,8 +173,14 @@ export class NativePort {
         const error = timeoutError(type);
         reject(error);
         // A host that cannot even answer hello is not used for anything else.
-        if (type === 'hello') this.close(port, 'handshake-failed', error);
-        else this.maybeRelease();
+        if (type === 'hello') return this.close(port, 'handshake-failed', error);
+        this.owed.set(
+          id,
+          setTimeout(() => {
+            this.owed.delete(id);
+            this.maybeRelease();
+          }, timeoutFor(type)),
+        );
       }, timeoutFor(type));
       this.pending.set(id, { type, port, resolve, reject, timer });
       try {
@@ -204,6 +217,12 @@ export class NativePort {
     if (!entry) {
       // A late answer after its timeout, or an id this extension never sent.
       console.warn('anaf-token: a native answer for no pending request was dropped');
+      const owed = this.owed.get(answer.id);
+      if (owed !== undefined) {
+        clearTimeout(owed);
+        this.owed.delete(answer.id);
+        this.maybeRelease();
+      }
       return;
     }
     this.settle(answer.id, entry, () => {
@@ -242,6 +261,8 @@ export class NativePort {
     if (!this.isCurrent(port)) return;
     this.state = error ? { kind: 'closed', reason, error } : { kind: 'closed', reason };
     this.cancelRelease();
+    for (const timer of this.owed.values()) clearTimeout(timer);
+    this.owed.clear();
     const failed = error ?? new ExtError('HOST_FAILED', [], 'the connection closed');
     for (const [id, entry] of this.pending) {
       if (entry.port !== port) continue;
@@ -262,10 +283,10 @@ export class NativePort {
   }
 
   private maybeRelease(): void {
-    if (this.holders.size || this.pending.size || this.state.kind === 'closed' || this.releaseTimer) return;
+    if (this.holders.size || this.pending.size || this.owed.size || this.state.kind === 'closed' || this.releaseTimer) return;
     this.releaseTimer = setTimeout(() => {
       this.releaseTimer = undefined;
-      if (this.holders.size || this.pending.size || this.state.kind === 'closed') return;
+      if (this.holders.size || this.pending.size || this.owed.size || this.state.kind === 'closed') return;
       this.close(this.state.port, 'released');
     }, this.releaseGraceMs);
   }
