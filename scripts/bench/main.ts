@@ -18,6 +18,7 @@ import { CLI_ENTRY as CLI } from '../../native-host/src/config/entry.js';
 import { authorizationFor, newClientKey } from '../../native-host/src/serve/client-keys.js';
 import { challenge } from '../../test/helpers/serve-process.js';
 import { WINDOWS_EXE, wineStartup } from './wine-startup.js';
+import { popupBench } from './popup.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 31);
@@ -71,6 +72,9 @@ process.stdout.write('\nnative messaging\n');
   row({ figure: 'kept port status round trip p50', ours: percentile(kept, 50), unit: 'ms', goal: 'report' });
   row({ figure: 'kept port status round trip p99', ours: percentile(kept, 99), unit: 'ms', goal: 'report' });
 }
+
+process.stdout.write('\nthe popup in Chromium (headless, the extension\'s kept native port; medians)\n');
+for (const r of await popupBench(env, Math.min(RUNS, 15))) row(r);
 
 process.stdout.write('\nCLI as a whole process\n');
 {

@@ -36,7 +36,7 @@ const handlers: { [K in UiKind]: Handler<K> } = {
 
 export async function route(message: unknown, sender: Runtime.MessageSender): Promise<UiReply<UiKind>> {
   try {
-    // Only this extension's pages can reach onMessage (no externally_connectable); check anyway.
+    // page-port.ts checked this already; a second look costs nothing.
     if (sender.id !== browser.runtime.id) throw new ExtError('EXTENSION_FAILED', [], 'foreign sender');
     const parsed = uiRequestSchema.safeParse(message);
     if (!parsed.success) throw new ExtError('EXTENSION_FAILED', [], 'malformed request');

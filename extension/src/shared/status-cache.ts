@@ -57,6 +57,12 @@ export async function writeAllStatuses(profiles: TokenStatus[]): Promise<void> {
   await tx.done;
 }
 
+/** The host confirmed the cached list unchanged: only its time moves. */
+export async function touchStatuses(): Promise<void> {
+  const d = await open();
+  await d.put('meta', { key: 'list', fetchedAt: Date.now() });
+}
+
 export async function writeStatus(status: TokenStatus): Promise<void> {
   const d = await open();
   await d.put('statuses', { name: status.profile.name, status, fetchedAt: Date.now() });

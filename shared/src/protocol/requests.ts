@@ -2,9 +2,10 @@
  * What the extension may ask the native host. The host parses every message with
  * `parseRequest`; a message that does not parse is answered with BAD_REQUEST.
  *
- * Each type's schema is built the first time a message of that type is parsed: Chrome starts
- * a host process per message, and building all of them (with the profile schemas) was about
- * a twentieth of such a process.
+ * Each type's schema is built the first time a message of that type is parsed: a host process
+ * often answers a few messages only (one page's visit over the extension's kept port, or one
+ * message), and building all of them (with the profile schemas) was about a twentieth of a
+ * one-message process.
  */
 import * as z from 'zod/mini';
 import {
