@@ -32,7 +32,7 @@ export function load(port: number, pathname: string, headers: Record<string, str
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), `http://127.0.0.1:${port}${pathname}`];
   return new Promise((resolve, reject) => {
     execFile(WRK, args, { encoding: 'utf8' }, (err, out) => {
-      if (err) return reject(err);
+      if (err) return reject(new Error(`wrk failed: ${err.message}`));
       const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
       resolve({
         rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),

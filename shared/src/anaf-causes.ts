@@ -82,7 +82,7 @@ const REDIRECT_RE = /redirect[_ -]?ur[il]|callback/i;
  * OAuth error name; `detail` is the error's detail (it tells, for instance, a redirect mismatch
  * from another refused authorization). Unknown errors have no listed causes.
  */
-export function explainAnafError(code: ErrorCode | string, detail?: string): Bilingual[] {
+export function explainAnafError(code: string, detail?: string): Bilingual[] {
   const c = OAUTH_ERROR_TO_CODE[code] ?? code;
   const d = detail ?? '';
   switch (c) {

@@ -94,7 +94,7 @@ export const HOST_VERSION = '0.1.0';
 export function scriptedHost(results: Record<string, unknown> = {}, protocol = 1): NativeScript {
   return (m, port) => {
     if (m.type === 'hello') return port.answer({ id: m.id, ok: true, result: { protocol, hostVersion: HOST_VERSION } });
-    if (m.type !== undefined && String(m.type) in results) return port.answer({ id: m.id, ok: true, result: results[String(m.type)] });
+    if (typeof m.type === 'string' && m.type in results) return port.answer({ id: m.id, ok: true, result: results[m.type] });
     port.answer({ id: m.id, ok: false, error: { code: 'INTERNAL', message: { en: 'Unexpected error.', ro: 'Eroare neașteptată.' } } });
   };
 }
@@ -156,7 +156,7 @@ function makeFake() {
   const granted = { origins: new Set<string>(), permissions: new Set<string>() };
   const fake = {
     native: {
-      script: scriptedHost() as NativeScript,
+      script: scriptedHost(),
       ports: [] as FakeNativePort[],
       /** What sendNativeMessage sends (one host process each). */
       oneShots: [] as Record<string, unknown>[],

@@ -75,7 +75,7 @@ function vaultWith(paths: Paths, profiles: { name: string; redirectUri?: string;
   const vault = Vault.open({ paths, env });
   for (const p of profiles) {
     vault.saveProfile(
-      { name: p.name, clientId: 'cid', clientSecret: SECRET, redirectUri: p.redirectUri ?? REDIRECT, env: (p.env ?? anaf.url) as 'prod', refreshWindowDays: 14 },
+      { name: p.name, clientId: 'cid', clientSecret: SECRET, redirectUri: p.redirectUri ?? REDIRECT, env: (p.env ?? anaf.url), refreshWindowDays: 14 },
       'create',
     );
   }
@@ -301,7 +301,7 @@ describe('doctor: does ANAF accept the tokens (TestOauth hello)', () => {
     vault.close();
     const asked: string[] = [];
     const recording = (status: number, body?: string): typeof fetch => async (url, init) => {
-      asked.push(`${String(url)} ${(init?.headers as Record<string, string>).authorization}`);
+      asked.push(`${url instanceof Request ? url.url : url.toString()} ${(init?.headers as Record<string, string>).authorization}`);
       return answering(status, body)(url, init);
     };
 
@@ -396,7 +396,7 @@ describe('anaf-token doctor', () => {
     const ctx = doctorContext({ paths: tempPaths(), env });
     const boom: Check = { id: 'boom', run: async () => Promise.reject(new Error('kaput')) };
     const r = await runDoctor(ctx, [boom, vaultCheck]);
-    ctx.close();
+    await ctx.close();
     expect(r.summary).toEqual({ ok: 0, info: 0, warn: 1, fail: 1 });
     expect(renderReport(r)).toContain('FAIL  boom: the check itself failed: kaput');
   });

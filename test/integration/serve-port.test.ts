@@ -38,7 +38,7 @@ async function doctor(): Promise<Finding[]> {
   try {
     return (await runDoctor(ctx, [servePortCheck])).findings;
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }
 

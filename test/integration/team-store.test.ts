@@ -87,7 +87,7 @@ describe('team store on PostgreSQL', () => {
     const stores = await Promise.all([0, 1, 2].map(() => connect(url, key, undefined, true)));
     expect(stores.filter((s) => s.recordedRegistration)).toHaveLength(1);
     expect(new Set(stores.map((s) => s.registration.keyCheck.toString('hex'))).size).toBe(1);
-    for (const s of stores) await s.checkKey();
+    for (const s of stores) s.checkKey();
     const versions = await server.query<{ version: number }>(db, 'SELECT version FROM anaf_token.schema_migrations');
     expect(versions.rows.map((r) => r.version)).toEqual([1]);
     const tables = await server.query<{ t: string }>(db, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'anaf_token' ORDER BY 1");
@@ -126,7 +126,7 @@ describe('team store on PostgreSQL', () => {
     const again = await connect(url, key, undefined, true); // team init on a database that has a team
     expect(again.recordedRegistration).toBe(false);
     expect(again.registration).toEqual(first.registration);
-    await again.checkKey();
+    again.checkKey();
 
     const wrong = await connect(url, crypto.randomBytes(32));
     // Plain columns need no key; every sealed value does, and the answer is one clear error.

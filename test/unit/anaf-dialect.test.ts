@@ -119,12 +119,12 @@ describe("ANAF's token claims", () => {
   it('expiry: the JWT, else expires_in, else 90 days for access and 365 for refresh — never "now"', async () => {
     const now = Date.UTC(2026, 10, 30);
     const exp = Math.floor(now / 1000) + 1000;
-    const fromJwt = tokenSet({ access_token: await jwt({}, exp), token_type: 'bearer', refresh_token: await jwt({}, exp + 5) } as oauth.TokenEndpointResponse, now, now);
+    const fromJwt = tokenSet({ access_token: await jwt({}, exp), token_type: 'bearer', refresh_token: await jwt({}, exp + 5) }, now, now);
     expect(fromJwt.accessExpiresAt).toBe(exp * 1000);
     expect(fromJwt.refreshExpiresAt).toBe((exp + 5) * 1000);
-    const fromAnswer = tokenSet({ access_token: 'opaque', token_type: 'bearer', expires_in: 7_776_000, refresh_token: 'r' } as oauth.TokenEndpointResponse, now, now);
+    const fromAnswer = tokenSet({ access_token: 'opaque', token_type: 'bearer', expires_in: 7_776_000, refresh_token: 'r' }, now, now);
     expect(fromAnswer.accessExpiresAt).toBe(now + 7_776_000_000);
-    const neither = tokenSet({ access_token: 'opaque', token_type: 'bearer', refresh_token: 'r' } as oauth.TokenEndpointResponse, now, now);
+    const neither = tokenSet({ access_token: 'opaque', token_type: 'bearer', refresh_token: 'r' }, now, now);
     expect(neither.accessExpiresAt).toBe(now + ACCESS_TOKEN_FALLBACK_LIFETIME_MS);
     expect(neither.refreshExpiresAt).toBe(now + REFRESH_TOKEN_FALLBACK_LIFETIME_MS);
     expect(ACCESS_TOKEN_FALLBACK_LIFETIME_MS).toBe(90 * 86_400_000);

@@ -70,7 +70,7 @@ describe('the hello request', () => {
   it('is one GET with the Bearer token that follows no redirect, and reads only the start of a huge body', async () => {
     const calls: { url: string; init: RequestInit }[] = [];
     const fake: typeof fetch = async (url, init) => {
-      calls.push({ url: String(url), init: init! });
+      calls.push({ url: url instanceof Request ? url.url : url.toString(), init: init! });
       return new Response('x'.repeat(5_000_000), { status: 200 });
     };
     const v = await callHello({ name: 'p', clientId: 'c', redirectUri: 'https://erp.example.ro/cb', env: 'prod', refreshWindowDays: 14 }, ACCESS, { timeoutMs: 1000, fetch: fake });

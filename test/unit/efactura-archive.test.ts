@@ -68,8 +68,14 @@ describe('unpackMessage', () => {
     let patched = 0;
     for (let i = 0; i + 28 <= z.length; i++) {
       const sig = z.readUInt32LE(i);
-      if (sig === 0x04034b50 && z.readUInt32LE(i + 22) === 20 * 1024 * 1024) (z.writeUInt32LE(100, i + 22), patched++);
-      if (sig === 0x02014b50 && z.readUInt32LE(i + 24) === 20 * 1024 * 1024) (z.writeUInt32LE(100, i + 24), patched++);
+      if (sig === 0x04034b50 && z.readUInt32LE(i + 22) === 20 * 1024 * 1024) {
+        z.writeUInt32LE(100, i + 22);
+        patched++;
+      }
+      if (sig === 0x02014b50 && z.readUInt32LE(i + 24) === 20 * 1024 * 1024) {
+        z.writeUInt32LE(100, i + 24);
+        patched++;
+      }
     }
     expect(patched).toBe(2);
     expect(z.length).toBeLessThan(100 * 1024);

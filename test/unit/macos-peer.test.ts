@@ -59,7 +59,7 @@ const inSockinfo = layout(
     ['insi_fport', 4, 4], ['insi_lport', 4, 4], ['insi_gencnt', 8, 8], ['insi_flags', 4, 4], ['insi_flow', 4, 4], ['insi_vflag', 1, 1], ['insi_ip_ttl', 1, 1], ['rfu_1', 4, 4],
     ['insi_faddr', 16, 4], ['insi_laddr', 16, 4], ['insi_v4', 1, 1], ['insi_v6', 12, 4],
   ],
-  socketInfo.at.soi_proto!,
+  socketInfo.at.soi_proto,
 );
 const tcpsiState = inSockinfo.at.insi_fport! + inSockinfo.size;
 
@@ -73,13 +73,13 @@ describe('libproc structures', () => {
   /** A socket_fdinfo as the kernel fills it, at the offsets computed above. */
   function socketFdinfo(s: TcpSocketInfo, kind = 2): Buffer {
     const b = Buffer.alloc(SOCKET_FDINFO_SIZE);
-    b.writeInt32LE(kind, socketInfo.at.soi_kind!);
+    b.writeInt32LE(kind, socketInfo.at.soi_kind);
     const v6 = s.localAddress.includes(':');
-    b.writeInt32LE(v6 ? 30 : 2, socketInfo.at.soi_family!);
+    b.writeInt32LE(v6 ? 30 : 2, socketInfo.at.soi_family);
     // An int holding the port in network order: its first two bytes are the port, big-endian.
-    b.writeUInt16BE(s.remotePort, inSockinfo.at.insi_fport!);
-    b.writeUInt16BE(s.localPort, inSockinfo.at.insi_lport!);
-    b.writeUInt8(v6 ? 2 : 1, inSockinfo.at.insi_vflag!);
+    b.writeUInt16BE(s.remotePort, inSockinfo.at.insi_fport);
+    b.writeUInt16BE(s.localPort, inSockinfo.at.insi_lport);
+    b.writeUInt8(v6 ? 2 : 1, inSockinfo.at.insi_vflag);
     const put = (addr: string, at: number) => {
       const bytes = addressBytes(addr)!;
       Buffer.from(bytes).copy(b, bytes.length === 4 ? at + 12 : at); // in4in6_addr: 12 bytes of padding, then the IPv4 address
@@ -110,7 +110,7 @@ describe('libproc structures', () => {
     // struct proc_bsdshortinfo: pid, ppid, pgid, status, comm[16], flags, then uid.
     const info = layout([['pbsi_pid', 4, 4], ['pbsi_ppid', 4, 4], ['pbsi_pgid', 4, 4], ['pbsi_status', 4, 4], ['pbsi_comm', 16, 1], ['pbsi_flags', 4, 4], ['pbsi_uid', 4, 4], ['rest', 24, 4]]);
     const b = Buffer.alloc(info.size);
-    b.writeUInt32LE(501, info.at.pbsi_uid!);
+    b.writeUInt32LE(501, info.at.pbsi_uid);
     expect(info.size).toBe(64);
     expect(bsdUid(b, 64)).toBe(501);
     expect(bsdUid(b, 0)).toBeUndefined();
@@ -126,7 +126,7 @@ function procs(table: Record<number, { uid: number; listable: boolean; sockets: 
     calls: 0,
     pids: () => Object.keys(table).map(Number),
     uid: (pid: number) => table[pid]?.uid,
-    socketFds: (pid: number) => (src.calls++, table[pid]?.listable ? table[pid]!.sockets.map((_, i) => i + 3) : undefined),
+    socketFds: (pid: number) => (src.calls++, table[pid]?.listable ? table[pid].sockets.map((_, i) => i + 3) : undefined),
     tcp: (pid: number, fd: number) => table[pid]?.sockets[fd - 3],
   };
   return src;
@@ -157,7 +157,10 @@ describe('the macOS rule', () => {
   describe('over real connections', () => {
     const open: (net.Server | net.Socket)[] = [];
     afterEach(() => {
-      for (const x of open.splice(0)) x instanceof net.Server ? x.close() : x.destroy();
+      for (const x of open.splice(0)) {
+      if (x instanceof net.Server) x.close();
+      else x.destroy();
+    }
     });
 
     it('judges the connections accepted in one turn with one scan; lets through what it cannot tell, and says why', async () => {
@@ -179,7 +182,7 @@ describe('the macOS rule', () => {
       expect(check.kind).toBe('process-uid');
       const byPort = new Map(accepted.map((s) => [s.remotePort, s]));
       for (const s of accepted) check.accepted(s);
-      const verdicts = await Promise.all([mine, theirs, unseen].map((p) => check.verdict(byPort.get(p)!)));
+      const verdicts = await Promise.all([mine, theirs, unseen].map(async (p) => check.verdict(byPort.get(p)!)));
       expect(verdicts).toEqual([true, false, true]);
       expect(check.scans()).toBe(1);
       expect(check.unavailable).toMatch(/layout/);

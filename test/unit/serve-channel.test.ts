@@ -285,7 +285,7 @@ describe('peer checks', () => {
     const sock = (port: number) => ({ localAddress: '127.0.0.1', localPort: 8787, remoteAddress: '127.0.0.1', remotePort: port }) as net.Socket;
     const first = check.verdict(sock(54321));
     // Accepted while the first scan runs: all share the next one.
-    const later = [54321, 54322, 50001, 1].map((p) => check.verdict(sock(p)));
+    const later = [54321, 54322, 50001, 1].map(async (p) => check.verdict(sock(p)));
     expect(scans).toEqual(['tcp:1']);
     release();
     gate = Promise.resolve();

@@ -17,8 +17,6 @@ import { AppError } from '../../shared/src/index.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { SCHEMA_SQL } from '../../native-host/src/vault/schema.js';
 import { tempPaths } from '../helpers/temp.js';
-import { TokenSource } from '../../native-host/src/serve/token-source.js';
-import { createLogger } from '../../native-host/src/log/logger.js';
 
 const env = { ANAF_TOKEN_KEYSTORE: 'file' };
 

@@ -146,7 +146,10 @@ describe('the Windows rule', () => {
 describe('the Windows peer check over real connections', () => {
   const open: (net.Server | net.Socket)[] = [];
   afterEach(() => {
-    for (const x of open.splice(0)) x instanceof net.Server ? x.close() : x.destroy();
+    for (const x of open.splice(0)) {
+      if (x instanceof net.Server) x.close();
+      else x.destroy();
+    }
   });
 
   async function connections(n: number): Promise<{ port: number; clients: net.Socket[]; accepted: net.Socket[] }> {
@@ -188,7 +191,7 @@ describe('the Windows peer check over real connections', () => {
     expect(check.kind).toBe('sid');
     for (const s of accepted) check.accepted(s);
     const byPort = new Map(accepted.map((s) => [s.remotePort, s]));
-    const verdicts = await Promise.all(clients.map((c) => check.verdict(byPort.get(c.localPort)!)));
+    const verdicts = await Promise.all(clients.map(async (c) => check.verdict(byPort.get(c.localPort)!)));
     expect(verdicts).toEqual([true, true, false, false, false]);
     // Known at once afterwards.
     expect(check.verdict(byPort.get(clients[0]!.localPort)!)).toBe(true);
@@ -215,7 +218,7 @@ describe('the Windows peer check over real connections', () => {
     };
     const check = windowsPeerCheck(source);
     const first = check.verdict(accepted[0]!);
-    const rest = accepted.slice(1).map((s) => check.verdict(s));
+    const rest = accepted.slice(1).map(async (s) => check.verdict(s));
     expect(reads).toBe(1);
     release();
     expect(await first).toBe(true);

@@ -42,7 +42,7 @@ export async function route(message: unknown, sender: Runtime.MessageSender): Pr
     if (!parsed.success) throw new ExtError('EXTENSION_FAILED', [], 'malformed request');
     const req = parsed.data;
     const handler = handlers[req.kind] as Handler<UiKind>;
-    return { ok: true, result: await handler(req as Extract<UiRequest, { kind: UiKind }>) };
+    return { ok: true, result: await handler(req) };
   } catch (e) {
     const error = toUiError(e);
     console.warn('anaf-token:', error.source === 'host' ? error.payload.code : error.code);

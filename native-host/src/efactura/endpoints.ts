@@ -11,7 +11,7 @@ export const ANAF_API_HOST = 'https://api.anaf.ro';
 export const ANAF_PUBLIC_HOST = 'https://webservicesp.anaf.ro';
 
 /** `prod`, `test`, or the https URL that stands for `https://api.anaf.ro/{prod|test}`. */
-export type ApiTarget = 'prod' | 'test' | string;
+export type ApiTarget = string;
 
 export interface ApiEndpoints {
   /** e-Factura with a token: `…/FCTEL/rest`. */

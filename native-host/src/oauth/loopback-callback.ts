@@ -153,6 +153,8 @@ export async function startLoopbackCallback(opts: LoopbackCallbackOptions): Prom
   };
 
   const servers: https.Server[] = [];
+  // Set once the servers listen (below); closeAll may run before that.
+  // eslint-disable-next-line prefer-const
   let timer: NodeJS.Timeout | undefined;
   const closeAll = async () => {
     if (timer) clearTimeout(timer);

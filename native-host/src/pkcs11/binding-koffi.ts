@@ -215,7 +215,7 @@ function valueBytes(type: number, value: Template[number]['value']): Buffer | nu
 class Scratch {
   private readonly blocks: unknown[] = [];
   alloc(size: number): unknown {
-    const p = abi().koffi.alloc('uint8_t', Math.max(size, 1));
+    const p: unknown = abi().koffi.alloc('uint8_t', Math.max(size, 1));
     this.blocks.push(p);
     return p;
   }

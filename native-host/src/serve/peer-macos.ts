@@ -162,7 +162,7 @@ export function macPeerCheck(src: MacProcSource, uid: number, selfPid = process.
     } catch {
       found = batch.map(() => 'cannot-tell');
     }
-    batch.forEach((b, i) => answer(b, found[i]!));
+    batch.forEach((b, i) => answer(b, found[i]));
   }, true);
   const verdicts = verdictPerSocket(async (ours, theirs) => {
     const f = (await batcher.lookup(ours, theirs)) ?? 'cannot-tell';

@@ -127,7 +127,7 @@ export interface AuditQuery {
 }
 
 const defined = (c: CertificateRecord): CertificateRecord =>
-  Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) as CertificateRecord;
+  Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
 
 /**
  * The certificate facts to store with new tokens. A refresh keeps what was known (the holder's

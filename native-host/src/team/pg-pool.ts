@@ -7,10 +7,13 @@ import pg from 'pg';
 import { AppError } from '../../../shared/src/errors.js';
 import { DB_SCHEMA } from './db-schema.js';
 
+/** PostgreSQL's type OID of bigint (pg_type). */
+const INT8_OID = 20;
+
 /** bigint columns (ms timestamps, generations, ids) as numbers: all stay far below 2^53. */
 const types: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+    oid === INT8_OID ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as (v: string) => unknown)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 export interface ConnectionOptions {

@@ -8,7 +8,7 @@ import { certificateFromClaims } from '../oauth/token-claims.js';
 import type { TokenRecord } from '../store/records.js';
 import type { TokenDeps } from './deps.js';
 import { isDueAt } from './due.js';
-import { leaseActive, leaseName, withLease } from './lease.js';
+import { leaseActive, withLease } from './lease.js';
 import { deadError, storedError } from './stored-errors.js';
 
 export interface RefreshResult {

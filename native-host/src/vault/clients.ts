@@ -22,7 +22,7 @@ function parseScope(text: string | null): string[] | undefined {
   if (text === null) return undefined;
   try {
     const v: unknown = JSON.parse(text);
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
   } catch {
     /* a damaged scope grants nothing */
   }

@@ -79,7 +79,7 @@ export function extensionStorageDump(worker: Worker): Promise<string> {
     const session = await chrome.storage.session.get(null);
     const idb = await new Promise<unknown[]>((resolve, reject) => {
       const open = indexedDB.open('anaf-token');
-      open.onerror = () => reject(open.error);
+      open.onerror = () => reject(open.error ?? new Error('indexedDB.open failed'));
       open.onsuccess = () => {
         const db = open.result;
         const names = Array.from(db.objectStoreNames);

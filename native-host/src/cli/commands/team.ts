@@ -88,7 +88,7 @@ export function register(program: Command): void {
           teamUrl(app);
           await app.ready();
           const store = app.store as TeamStore;
-          await store.checkKey(); // only a machine whose key opens the store hands it on
+          store.checkKey(); // only a machine whose key opens the store hands it on
           const { createInvite } = await import('../../team/team-commands.js');
           const inv = await createInvite({ paths: app.paths, invites: store, team: store.registration, ttlMs: opts.valid, now: app.now() });
           app.log.log('info', 'team.invite', { inviteId: inv.inviteId, expiresAt: new Date(inv.expiresAt).toISOString() });
