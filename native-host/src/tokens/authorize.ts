@@ -34,14 +34,6 @@ export async function startAuthorization(store: Store, profileName: string): Pro
   };
 }
 
-/** The callback URL the browser would have been sent to, from its parts. */
-export function callbackUrlFrom(profile: Profile, code: string, state: string | undefined): string {
-  const u = new URL(profile.redirectUri);
-  u.searchParams.set('code', code);
-  if (state !== undefined) u.searchParams.set('state', state);
-  return u.toString();
-}
-
 /** Same scheme, host, port and path as the registered callback; its own query parameters kept. */
 export function isProfileCallback(profile: Profile, url: URL): boolean {
   const reg = new URL(profile.redirectUri);
