@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EXTENSION_ID } from '../../shared/src/index.js';
+import { EXTENSION_ID } from '#shared/index.js';
 import { resolvePaths } from '../../native-host/src/config/paths.js';
 import { tempDir } from '../../test/helpers/temp.js';
 import { keptPort, oneShot, type Cmd } from './native.js';

@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
 import { badgeText, extensionStorageDump, fireDailyAlarm, notificationIds, recordTiming, screenshot, sessionRuleCount, waitForState } from './support/popup.js';
 import { closeAndExpectClean, createWorld, PROFILE, type World } from './support/world.js';
 

@@ -6,7 +6,7 @@
  * the tests restart it where a fresh prompt is needed.
  */
 import { X509Certificate } from 'node:crypto';
-import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTiming, screenshot, waitForState } from './support/popup.js';
 import { closeAndExpectClean, createWorld, PROFILE, type World } from './support/world.js';

@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizationFor } from '../../native-host/src/serve/client-keys.js';
-import { EXTENSION_ID } from '../../shared/src/index.js';
+import { EXTENSION_ID } from '#shared/index.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { startNative } from '../helpers/native-client.js';
 import { idleAs, otherUser, requestAs, squat, type CapturedRequest } from '../helpers/other-user.js';

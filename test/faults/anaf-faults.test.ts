@@ -4,7 +4,7 @@
  * error; a stored token is never replaced by nothing; invalid_grant marks the token dead.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../shared/src/index.js';
+import { ERROR_CODES } from '#shared/index.js';
 import type { Faults } from '../anaf-standin/server.js';
 import { openAuthorize } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';

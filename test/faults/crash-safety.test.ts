@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXTENSION_ID } from '../../shared/src/index.js';
+import { EXTENSION_ID } from '#shared/index.js';
 import { resolvePaths } from '../../native-host/src/config/paths.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { makePki, type Pki } from '../pki/make-pki.js';

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ERROR_CODES, EXTENSION_ID, MAX_FROM_BROWSER_BYTES, responseSchema } from '../../shared/src/index.js';
+import { ERROR_CODES, EXTENSION_ID, MAX_FROM_BROWSER_BYTES, responseSchema } from '#shared/index.js';
 import { CLI } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { reportFaults } from '../helpers/fault-summary.js';

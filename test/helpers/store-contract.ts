@@ -5,8 +5,8 @@
  * awaited: the vault answers synchronously, the team store with promises.
  */
 import { describe, expect, it } from 'vitest';
-import { AppError, type ErrorCode } from '../../shared/src/errors.js';
-import type { Profile } from '../../shared/src/schemas/profile.js';
+import { AppError, type ErrorCode } from '#shared/errors.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import type { ProfileWrite, TokenSet } from '../../native-host/src/store/records.js';
 import type { Store } from '../../native-host/src/store/store.js';
 

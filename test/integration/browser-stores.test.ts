@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXTENSION_ID, browserCertsResultSchema, browserStoreReportSchema, certificateWarnings, type BrowserStoreReport } from '../../shared/src/index.js';
+import { EXTENSION_ID, browserCertsResultSchema, browserStoreReportSchema, certificateWarnings, type BrowserStoreReport } from '#shared/index.js';
 import { browserStores } from '../../native-host/src/certstores/browser-stores.js';
 import { findSoftokn, listNssDatabase } from '../../native-host/src/certstores/nss.js';
 import { makeNssDb } from '../e2e/support/nss.js';

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { tokenCheckSchema } from '../../shared/src/index.js';
+import { tokenCheckSchema } from '#shared/index.js';
 import { resolvePaths } from '../../native-host/src/config/paths.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';

@@ -14,7 +14,7 @@ import { tempDir } from '../helpers/temp.js';
 import { scanForSecrets } from '../helpers/secret-scan.js';
 import { request } from '../helpers/https.js';
 import { X509Certificate } from 'node:crypto';
-import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
 
 const CLIENT_ID = 'cli-test-client';
 const CLIENT_SECRET = `cli-secret-${Math.random().toString(36).slice(2)}`;

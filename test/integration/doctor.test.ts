@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openDatabase } from '../../native-host/src/vault/sqlite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXTENSION_ID, NATIVE_HOST_NAME } from '../../shared/src/index.js';
+import { EXTENSION_ID, NATIVE_HOST_NAME } from '#shared/index.js';
 import type { Paths } from '../../native-host/src/config/paths.js';
 import { anafCheck } from '../../native-host/src/doctor/anaf-check.js';
 import type { Check, Finding } from '../../native-host/src/doctor/check.js';
@@ -28,7 +28,7 @@ import { makePki, type Pki } from '../pki/make-pki.js';
 import { makeSoftHsmToken, type SoftHsmToken } from '../pki/softhsm-token.js';
 import { makePkcs11Check, pkcs11Check } from '../../native-host/src/doctor/pkcs11-check.js';
 import { makeHelloCheck } from '../../native-host/src/doctor/hello-check.js';
-import { AppError } from '../../shared/src/index.js';
+import { AppError } from '#shared/index.js';
 import { openAuthorize } from '../helpers/browser.js';
 
 const env = { ANAF_TOKEN_KEYSTORE: 'file' };

@@ -1,6 +1,6 @@
 /** The e-Transport wire client against the stand-in over HTTPS: upload → UIT, stareMesaj, lista, and ANAF's refusals. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AppError, type ErrorCode } from '../../shared/src/errors.js';
+import { AppError, type ErrorCode } from '#shared/errors.js';
 import { etransportList, etransportState, etransportUpload, type ApiCall } from '../../native-host/src/efactura/index.js';
 import { DEFAULT_NOK_ERRORS } from '../anaf-standin/efactura.js';
 import { ANAF_LIMITS } from '../anaf-standin/efactura-limits.js';

@@ -4,7 +4,7 @@
  * ANAF's limits refused the way ANAF refuses them.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AppError, type ErrorCode } from '../../shared/src/errors.js';
+import { AppError, type ErrorCode } from '#shared/errors.js';
 import {
   apiEndpoints,
   downloadMessage,

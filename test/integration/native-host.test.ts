@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXTENSION_ID, NATIVE_HOST_NAME, resultSchemas } from '../../shared/src/index.js';
+import { EXTENSION_ID, NATIVE_HOST_NAME, resultSchemas } from '#shared/index.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
 import { runCli } from '../helpers/cli.js';
@@ -15,7 +15,7 @@ import { encodeFrame, startNative, type NativeSession } from '../helpers/native-
 import { scanForSecrets } from '../helpers/secret-scan.js';
 import { tempDir } from '../helpers/temp.js';
 import { X509Certificate } from 'node:crypto';
-import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
 
 const CLIENT_ID = 'native-test-client';
 const CLIENT_SECRET = `native-secret-${Math.random().toString(36).slice(2)}`;

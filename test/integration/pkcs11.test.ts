@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXTENSION_ID, certificateWarnings, type ModuleReport, type TokenDetails } from '../../shared/src/index.js';
+import { EXTENSION_ID, certificateWarnings, type ModuleReport, type TokenDetails } from '#shared/index.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { makeSoftHsmToken, type SoftHsmToken } from '../pki/softhsm-token.js';
 import { buildFakeModule } from '../fixtures/fake-pkcs11.js';

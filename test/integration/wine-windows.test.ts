@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ENTRY } from '../../native-host/src/config/entry.js';
-import { browserStoreReportSchema, type BrowserStoreReport } from '../../shared/src/schemas/browser-certs.js';
-import { certificateWarnings } from '../../shared/src/certificate-warnings.js';
-import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
+import { browserStoreReportSchema, type BrowserStoreReport } from '#shared/schemas/browser-certs.js';
+import { certificateWarnings } from '#shared/certificate-warnings.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { IN_TREE_BUNDLES, KOFFI_WIN32_X64, bundleForWindows, makeWine, nodeWinExe, winPath, wineMissing, type Wine } from '../helpers/wine.js';
 

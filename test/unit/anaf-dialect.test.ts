@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { inspectAnswer, anafFailure } from '../../native-host/src/oauth/anaf-answers.js';
 import { ACCESS_TOKEN_FALLBACK_LIFETIME_MS, REFRESH_TOKEN_FALLBACK_LIFETIME_MS, tokenSet } from '../../native-host/src/oauth/anaf-client.js';
 import { certificateFromClaims } from '../../native-host/src/oauth/token-claims.js';
-import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
-import { withoutPersonalId } from '../../shared/src/personal-id.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
+import { withoutPersonalId } from '#shared/personal-id.js';
 
 const as: oauth.AuthorizationServer = { issuer: 'https://logincert.anaf.ro', token_endpoint: 'https://logincert.anaf.ro/anaf-oauth2/v1/token' };
 const client: oauth.Client = { client_id: 'c' };

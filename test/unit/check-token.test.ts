@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { messagesFor, tokenCheckSchema, type TokenCheck } from '../../shared/src/index.js';
+import { messagesFor, tokenCheckSchema, type TokenCheck } from '#shared/index.js';
 import { createLogger } from '../../native-host/src/log/logger.js';
 import { oauthEndpoints } from '../../native-host/src/oauth/endpoints.js';
 import { callHello, checkFailure, checkToken, classifyHelloAnswer, classifyHelloFailure } from '../../native-host/src/tokens/check-token.js';

@@ -3,7 +3,7 @@
  * a storm. ANAF warns that repeated abuse can block the application for every company using it.
  */
 import { describe, expect, it } from 'vitest';
-import type { Profile } from '../../shared/src/index.js';
+import type { Profile } from '#shared/index.js';
 import { isDueAt as isDue } from '../../native-host/src/tokens/due.js';
 import type { TokenRecord } from '../../native-host/src/store/records.js';
 import { tokenRecord } from '../helpers/token-record.js';

@@ -1,6 +1,6 @@
 /** How ANAF's e-Factura / e-Transport answers are read: texts, statuses, XML, endpoints, arguments. */
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { anafRefusal, anafText, httpFailure, uploadOutcomeUnknown } from '../../native-host/src/efactura/answers.js';
 import { checkDocument, MAX_UPLOAD_BYTES, normalizeCif } from '../../native-host/src/efactura/call.js';
 import { apiEndpoints } from '../../native-host/src/efactura/endpoints.js';

@@ -1,7 +1,7 @@
 /** The descarcare ZIP: ANAF's two files unpacked; anything odd refuses the whole archive. */
 import { strToU8, zipSync, type Zippable } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { readArchive, unpackMessage } from '../../native-host/src/efactura/archive.js';
 
 const INVOICE = '<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"><ID>F-1</ID></Invoice>';

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { certSummary, type BrowserListing, type TokenListing } from '../../extension/src/shared/cert-summary.js';
 import { certificateDetails } from '../../native-host/src/pkcs11/cert-details.js';
-import type { CertificateDetails } from '../../shared/src/schemas/pkcs11.js';
+import type { CertificateDetails } from '#shared/schemas/pkcs11.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { tempDir } from '../helpers/temp.js';
 

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_TO_BROWSER_BYTES, NATIVE_HOST_NAME, PROTOCOL_VERSION } from '../../shared/src/protocol/messages.js';
+import { MAX_TO_BROWSER_BYTES, NATIVE_HOST_NAME, PROTOCOL_VERSION } from '#shared/protocol/messages.js';
 import { fakeBrowser, HOST_VERSION, resetFakeBrowser, scriptedHost, settle, type FakeNativePort } from '../helpers/fake-browser.js';
 
 vi.mock('webextension-polyfill', () => ({ default: fakeBrowser }));

@@ -8,7 +8,7 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { TokenStatus } from '../../shared/src/schemas/token-status.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import { FLOWS_KEY, parseFlows, type Flow } from '../../extension/src/shared/flow-state.js';
 import { EXTENSION_ID, fakeBrowser, resetFakeBrowser, scriptedHost, settle } from '../helpers/fake-browser.js';
 

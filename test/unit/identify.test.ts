@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CertificateDetails, ModuleReport } from '../../shared/src/index.js';
+import type { CertificateDetails, ModuleReport } from '#shared/index.js';
 import { certificateWithSerial, nameHolders, onlyUsableCertificate } from '../../native-host/src/pkcs11/identify.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { mergeCertificate } from '../../native-host/src/store/records.js';

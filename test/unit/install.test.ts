@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NATIVE_HOST_NAME } from '../../shared/src/index.js';
+import { NATIVE_HOST_NAME } from '#shared/index.js';
 import { targetFor, targetForUserDataDir } from '../../native-host/src/install/browsers.js';
 import { hostManifest, install, writeLauncher } from '../../native-host/src/install/install.js';
 import { readConfig } from '../../native-host/src/config/host-config.js';

@@ -1,6 +1,6 @@
 /** The parts of `authorize --listen` that need no process: where it listens, its pages, when it opens a browser. */
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { callbackTarget, errorPage } from '../../native-host/src/oauth/loopback-callback.js';
 import { openInBrowser } from '../../native-host/src/cli/open-browser.js';
 

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXTENSION_ID } from '../../shared/src/extension-id.js';
+import { EXTENSION_ID } from '#shared/extension-id.js';
 import { allowedIds, packageConfig } from '../../scripts/package/config.mjs';
 import { nativeMessagingKeys, wxs } from '../../scripts/package/msi.mjs';
 import { tempDir } from '../helpers/temp.js';

@@ -8,7 +8,7 @@ import {
   messagesFor,
   parseRequest,
   profileInputSchema,
-} from '../../shared/src/index.js';
+} from '#shared/index.js';
 import { HOST_VERSION } from '../../native-host/src/version.js';
 
 describe('shared definitions', () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AppError } from '../../shared/src/index.js';
+import { AppError } from '#shared/index.js';
 import { CROCKFORD } from '../../native-host/src/team/crockford.js';
 import {
   acceptInvite,

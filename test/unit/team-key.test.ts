@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/src/index.js';
+import { AppError } from '#shared/index.js';
 import { fileKeyStore } from '../../native-host/src/vault/key-store.js';
 import { seal } from '../../native-host/src/vault/crypto.js';
 import { KEY_CHECK_AAD } from '../../native-host/src/vault/aad.js';

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/src/index.js';
+import { AppError } from '#shared/index.js';
 import { createLogger } from '../../native-host/src/log/logger.js';
 import { validAccessToken } from '../../native-host/src/tokens/grant.js';
 import { Vault } from '../../native-host/src/vault/vault.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { openDatabase } from '../../native-host/src/vault/sqlite.js';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/src/index.js';
+import { AppError } from '#shared/index.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { newLeaseOwner } from '../../native-host/src/vault/lease-owner.js';
 import { tempPaths } from '../helpers/temp.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ResEdit from 'resedit';
 import { describe, expect, it } from 'vitest';
-import { messagesFor } from '../../shared/src/errors.js';
+import { messagesFor } from '#shared/errors.js';
 import { artifact, installed, wine, winPath } from './wine.js';
 
 const version = (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version;

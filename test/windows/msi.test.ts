@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NATIVE_HOST_NAME } from '../../shared/src/protocol/constants.js';
+import { NATIVE_HOST_NAME } from '#shared/protocol/constants.js';
 import { allowedIds, packageConfig } from '../../scripts/package/config.mjs';
 import { EXTENSION_OFFERS, nativeMessagingKeys } from '../../scripts/package/msi.mjs';
 import { msiFile, regKeyExists, regQuery, wine, winePrefix, wineUserDir, winPath } from './wine.js';

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXTENSION_ID } from '../../shared/src/extension-id.js';
-import { PROTOCOL_VERSION } from '../../shared/src/protocol/constants.js';
+import { EXTENSION_ID } from '#shared/extension-id.js';
+import { PROTOCOL_VERSION } from '#shared/protocol/constants.js';
 import { frames, installed, readFrames, wine, winPath } from './wine.js';
 
 const home = () => winPath(fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-wine-native-')));

@@ -4,8 +4,8 @@
  * failed, and when an authorization ended. Warnings repeat at most once a day per profile.
  */
 import browser from 'webextension-polyfill';
-import type { RefreshOutcome } from '../../../shared/src/protocol/messages.js';
-import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import type { RefreshOutcome } from '#shared/protocol/messages.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import type { UiError } from '../shared/errors.js';
 import { errorText, t } from '../shared/i18n.js';
 

@@ -7,7 +7,7 @@
 import '../shared/zod-setup.js';
 import '../shared/page.css';
 import './options.css';
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import { ask, connectBackground } from '../shared/background-client.js';
 import { flowOrigins, flowPermissions } from '../shared/callback-url.js';
 import { toUiError } from '../shared/errors.js';

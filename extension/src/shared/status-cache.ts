@@ -4,7 +4,7 @@
  * The background writes after every answer from the host; pages only read.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import { tokenStatusSchema, type TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import { tokenStatusSchema, type TokenStatus } from '#shared/schemas/token-status.js';
 
 interface CacheDb extends DBSchema {
   statuses: { key: string; value: { name: string; status: TokenStatus; fetchedAt: number } };

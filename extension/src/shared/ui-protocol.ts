@@ -4,10 +4,10 @@
  * `uiRequestSchema`; every answer is `{ ok: true, result }` or `{ ok: false, error: UiError }`.
  */
 import * as z from 'zod/mini';
-import { profileFormFields, profileNameSchema } from '../../../shared/src/schemas/profile.js';
-import type { ResultOf } from '../../../shared/src/protocol/messages.js';
-import type { TokenCheck } from '../../../shared/src/schemas/token-check.js';
-import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import { profileFormFields, profileNameSchema } from '#shared/schemas/profile.js';
+import type { ResultOf } from '#shared/protocol/messages.js';
+import type { TokenCheck } from '#shared/schemas/token-check.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import { uiErrorSchema, type UiError } from './errors.js';
 
 /**

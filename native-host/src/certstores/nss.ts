@@ -9,9 +9,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AppError } from '../../../shared/src/errors.js';
-import type { BrowserStoreReport } from '../../../shared/src/schemas/browser-certs.js';
-import type { CertificateDetails } from '../../../shared/src/schemas/pkcs11.js';
+import { AppError } from '#shared/errors.js';
+import type { BrowserStoreReport } from '#shared/schemas/browser-certs.js';
+import type { CertificateDetails } from '#shared/schemas/pkcs11.js';
 import * as pkcs11js from '../pkcs11/binding.js';
 import { certificateDetails } from '../pkcs11/cert-details.js';
 import { withModule, type ModuleErrors } from '../pkcs11/with-module.js';

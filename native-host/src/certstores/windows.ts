@@ -5,9 +5,9 @@
  * Read through crypt32 with koffi, the store opened read-only.
  */
 import { createHash } from 'node:crypto';
-import { AppError } from '../../../shared/src/errors.js';
-import type { BrowserStoreReport } from '../../../shared/src/schemas/browser-certs.js';
-import type { CertificateDetails } from '../../../shared/src/schemas/pkcs11.js';
+import { AppError } from '#shared/errors.js';
+import type { BrowserStoreReport } from '#shared/schemas/browser-certs.js';
+import type { CertificateDetails } from '#shared/schemas/pkcs11.js';
 import { certificateDetails } from '../pkcs11/cert-details.js';
 import { loadKoffi, namedStruct, type Koffi } from '../platform/koffi.js';
 

@@ -1,8 +1,8 @@
 /** How the CLI prints: tables for people, `--json` for scripts, errors in Romanian and English. */
-import { AppError, messagesFor } from '../../../shared/src/errors.js';
-import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import { AppError, messagesFor } from '#shared/errors.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import { redact } from '../log/logger.js';
-import { explainAnafError, formatCauses } from '../../../shared/src/anaf-causes.js';
+import { explainAnafError, formatCauses } from '#shared/anaf-causes.js';
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');

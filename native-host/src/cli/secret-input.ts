@@ -1,5 +1,5 @@
 /** Secrets (the client secret, a PIN) come from standard input or a prompt that does not echo: never from argv. */
-import { AppError, type ErrorCode } from '../../../shared/src/errors.js';
+import { AppError, type ErrorCode } from '#shared/errors.js';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];

@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { ANAF_OAUTH_BASE, oauthEndpoints } from '../oauth/endpoints.js';
 import type { Bilingual, Check, DoctorContext, Finding } from './check.js';
 import { storeOrNothing } from './check.js';
-import { ANAF_CAUSES } from '../../../shared/src/anaf-causes.js';
+import { ANAF_CAUSES } from '#shared/anaf-causes.js';
 
 const CHECK = 'anaf';
 export const SKEW_WARN_MS = 60_000;

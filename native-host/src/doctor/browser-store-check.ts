@@ -4,8 +4,8 @@
  * token's certificates. On Windows this is what matters (the token's minidriver puts its
  * certificate there); elsewhere it covers a certificate imported into the browser.
  */
-import { CERTIFICATE_WARNING_TEXT, certificateWarnings, usableForAnaf } from '../../../shared/src/certificate-warnings.js';
-import type { BrowserStoreReport } from '../../../shared/src/schemas/browser-certs.js';
+import { CERTIFICATE_WARNING_TEXT, certificateWarnings, usableForAnaf } from '#shared/certificate-warnings.js';
+import type { BrowserStoreReport } from '#shared/schemas/browser-certs.js';
 import { browserStoresOnce, type BrowserStoresOptions } from '../certstores/browser-stores.js';
 import type { Check, Finding } from './check.js';
 

@@ -6,7 +6,7 @@
  * an unplugged key, a missing driver or no usable certificate is information, not a failure.
  * It is a warning only while a profile needs a new authorization now (no token, or a dead one).
  */
-import { CERTIFICATE_WARNING_TEXT, certificateWarnings, usableForAnaf } from '../../../shared/src/certificate-warnings.js';
+import { CERTIFICATE_WARNING_TEXT, certificateWarnings, usableForAnaf } from '#shared/certificate-warnings.js';
 import { browserStoresOnce } from '../certstores/browser-stores.js';
 import { readConfig } from '../config/host-config.js';
 import { scanModules } from '../pkcs11/scan.js';

@@ -1,6 +1,6 @@
 /** The store: the vault and its key (present, private, opening every sealed value), or the team store (reachable, opened by this machine's team key). */
 import fs from 'node:fs';
-import { AppError, messagesFor } from '../../../shared/src/errors.js';
+import { AppError, messagesFor } from '#shared/errors.js';
 import { shownUrl } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import type { TeamStore } from '../team/team-store.js';

@@ -5,7 +5,7 @@
  * parameter; 401/403 for a token ANAF does not take; 429 past 1000 calls a minute; 5xx when it
  * is down; and an F5 firewall that answers HTTP 200 with an HTML page instead of ANAF.
  */
-import { AppError, type ErrorCode } from '../../../shared/src/errors.js';
+import { AppError, type ErrorCode } from '#shared/errors.js';
 import { FIREWALL_PAGE } from '../oauth/anaf-answers.js';
 import type { WireAnswer } from './wire.js';
 

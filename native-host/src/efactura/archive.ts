@@ -7,7 +7,7 @@
  * whole archive: nothing is half-kept.
  */
 import { Unzip, UnzipInflate, UnzipPassThrough, unzipSync } from 'fflate';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { errorMessages, parseXml } from './xml.js';
 
 export interface ArchiveLimits {

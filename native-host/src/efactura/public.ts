@@ -3,7 +3,7 @@
  * invoice against ANAF's rules, `transformare` renders it as PDF. Both take the XML as
  * text/plain; FACT1 is an invoice, FCN a credit note.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { anafText, jsonBody } from './answers.js';
 import { checkDocument, exchange, FILE_ANSWER_MAX, SMALL_ANSWER_MAX, url, type PublicCall } from './call.js';
 import { parseAnswer, validationSchema } from './schemas.js';

@@ -1,7 +1,7 @@
 /** ANAF's answers, checked field by field before anything of them is used. */
 import * as z from 'zod/mini';
-import { AppError } from '../../../shared/src/errors.js';
-import { lazy } from '../../../shared/src/schemas/lazy.js';
+import { AppError } from '#shared/errors.js';
+import { lazy } from '#shared/schemas/lazy.js';
 
 /** ANAF writes its ids sometimes as JSON strings, sometimes as numbers. */
 export const idSchema = lazy(() =>

@@ -5,7 +5,7 @@
  * and entity definitions are how XML bombs work). Values stay strings; zod checks them after.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 
 export interface XmlElement {
   /** Local name, without namespace prefix. */

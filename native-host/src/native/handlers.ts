@@ -3,10 +3,10 @@
  * A host process serves one browser port (many messages) or one message: what a request type
  * needs is loaded when it first comes.
  */
-import { PROTOCOL_VERSION } from '../../../shared/src/protocol/constants.js';
-import type { Request, RequestType } from '../../../shared/src/protocol/requests.js';
-import type { ResultOf } from '../../../shared/src/protocol/results.js';
-import { DEFAULT_REFRESH_WINDOW_DAYS } from '../../../shared/src/schemas/profile.js';
+import { PROTOCOL_VERSION } from '#shared/protocol/constants.js';
+import type { Request, RequestType } from '#shared/protocol/requests.js';
+import type { ResultOf } from '#shared/protocol/results.js';
+import { DEFAULT_REFRESH_WINDOW_DAYS } from '#shared/schemas/profile.js';
 import type { App } from '../app.js';
 import { allStatuses, statusOf } from '../tokens/statuses.js';
 import { HOST_VERSION } from '../version.js';

@@ -5,10 +5,10 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { Output } from 'chrome-native-messaging';
-import { AppError } from '../../../shared/src/errors.js';
-import { MAX_TO_BROWSER_BYTES } from '../../../shared/src/protocol/constants.js';
-import { parseRequest } from '../../../shared/src/protocol/requests.js';
-import type { Response } from '../../../shared/src/protocol/results.js';
+import { AppError } from '#shared/errors.js';
+import { MAX_TO_BROWSER_BYTES } from '#shared/protocol/constants.js';
+import { parseRequest } from '#shared/protocol/requests.js';
+import type { Response } from '#shared/protocol/results.js';
 import type { App } from '../app.js';
 import { FrameReader, encodedSize, type Frame } from './framing.js';
 import { handle } from './handlers.js';

@@ -5,7 +5,7 @@
  * with an HTML page. Each becomes one of our typed errors, with no token or secret in its text.
  */
 import * as oauth from 'oauth4webapi';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 
 export type Step = 'exchange' | 'refresh' | 'revoke';
 

@@ -4,8 +4,8 @@
  * `anaf-answers.ts` turns its failures into our typed errors, in ANAF's dialect.
  */
 import * as oauth from 'oauth4webapi';
-import { AppError } from '../../../shared/src/errors.js';
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import { oauthEndpoints } from './endpoints.js';
 import { jwtExpiry } from './token-claims.js';
 import { anafFetch, describeRefusal, anafFailure } from './anaf-answers.js';

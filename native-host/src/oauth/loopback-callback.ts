@@ -12,7 +12,7 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { finished } from 'node:stream';
-import { AppError, messagesFor } from '../../../shared/src/errors.js';
+import { AppError, messagesFor } from '#shared/errors.js';
 import type { Logger } from '../log/logger.js';
 import { redact } from '../log/logger.js';
 import { IPV6_ABSENT, errnoOf, listenOn } from '../net/loopback.js';

@@ -6,8 +6,8 @@
 import crypto from 'node:crypto';
 // Named pkcs11js still: the loader has pkcs11js's shape, whichever binding it chose.
 import * as pkcs11js from './binding.js';
-import { AppError } from '../../../shared/src/errors.js';
-import type { CertificateDetails, ModuleReport, PinCheckResult, PinStatus, TokenDetails } from '../../../shared/src/schemas/pkcs11.js';
+import { AppError } from '#shared/errors.js';
+import type { CertificateDetails, ModuleReport, PinCheckResult, PinStatus, TokenDetails } from '#shared/schemas/pkcs11.js';
 import { certificateDetails } from './cert-details.js';
 import { withModule, type ModuleErrors } from './with-module.js';
 

@@ -6,8 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AppError } from '../../../shared/src/errors.js';
-import type { KnownModule } from '../../../shared/src/schemas/pkcs11.js';
+import { AppError } from '#shared/errors.js';
+import type { KnownModule } from '#shared/schemas/pkcs11.js';
 
 export interface ModuleEntry {
   id: string;

@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import * as z from 'zod/mini';
-import { AppError } from '../../../shared/src/errors.js';
-import { errorPayloadSchema } from '../../../shared/src/schemas/error-payload.js';
-import { moduleReportSchema, pinCheckResultSchema, type ModuleReport, type PinCheckResult } from '../../../shared/src/schemas/pkcs11.js';
+import { AppError } from '#shared/errors.js';
+import { errorPayloadSchema } from '#shared/schemas/error-payload.js';
+import { moduleReportSchema, pinCheckResultSchema, type ModuleReport, type PinCheckResult } from '#shared/schemas/pkcs11.js';
 import type { WorkerRequest } from './worker-main.js';
 import { workerArgs } from '../config/entry.js';
 

@@ -26,8 +26,8 @@
  */
 import crypto from 'node:crypto';
 import * as z from 'zod/mini';
-import { PROFILE_NAME_RE } from '../../../shared/src/schemas/profile.js';
-import { profileNameSchema } from '../../../shared/src/schemas/profile.js';
+import { PROFILE_NAME_RE } from '#shared/schemas/profile.js';
+import { profileNameSchema } from '#shared/schemas/profile.js';
 
 export const CLIENT_KEY_PREFIX = 'atk_';
 /** 32 random bytes, base64url without padding: 43 characters. */

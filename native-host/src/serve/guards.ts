@@ -5,7 +5,7 @@
  * not: a request with any of these is refused before anything about it is counted.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 
 /** The Host values a local program uses for this port. */
 export function allowedHosts(port: number): ReadonlySet<string> {

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { ensureSafeDir } from '../config/paths.js';
 import { writeFileAtomic } from '../config/safe-paths.js';
 import { defaultServePort } from '../serve/port.js';

@@ -6,7 +6,7 @@
  * from the source as soon as the destination committed them. A run cut short is run again: a
  * profile whose tokens already arrived is recognised and only removed from the source.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { App } from '../app.js';
 import { newLeaseOwner } from '../vault/lease-owner.js';
 import { leaseName } from '../tokens/lease.js';

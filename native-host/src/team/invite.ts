@@ -30,7 +30,7 @@
  * error's detail.
  */
 import { promisify } from 'node:util';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { open, seal } from '../vault/crypto.js';
 import { nodeCrypto } from '../vault/node-crypto.js';
 import { CROCKFORD, groupsOfFour, luhnCheckChar, luhnValid, normalizeCrockford } from './crockford.js';

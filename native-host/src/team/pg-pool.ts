@@ -4,7 +4,7 @@
  * reads still answer), anything else the server refuses is STORE_ERROR.
  */
 import pg from 'pg';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { DB_SCHEMA } from './db-schema.js';
 
 /** PostgreSQL's type OID of bigint (pg_type). */

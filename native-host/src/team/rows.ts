@@ -1,5 +1,5 @@
 /** The team store's rows as node-postgres returns them (bigint as number, bytea as Buffer), and the records made of them. */
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import type { CertificateRecord, TokenRecord } from '../store/records.js';
 
 export type ProfileRow = {

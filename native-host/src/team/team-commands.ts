@@ -6,7 +6,7 @@
  * handed on or kept.
  */
 import os from 'node:os';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { Paths } from '../config/paths.js';
 import type { KeyStoreKind } from '../vault/key-store.js';
 import { acceptInvite, DEFAULT_INVITE_TTL_MS, makeInvite, normalizeInviteCode, parseInvite } from './invite.js';

@@ -6,9 +6,9 @@
  * its code is exchanged at once.
  */
 import crypto from 'node:crypto';
-import { AppError } from '../../../shared/src/errors.js';
-import type { AuthorizeStart } from '../../../shared/src/protocol/results.js';
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import type { AuthorizeStart } from '#shared/protocol/results.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import type { CertificateRecord, TokenRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { registerSecret, type Logger } from '../log/logger.js';

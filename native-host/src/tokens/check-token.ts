@@ -4,9 +4,9 @@
  * the vault: it only reports what ANAF said. The token goes into the Authorization header and
  * nowhere else: not into a result, a detail, an error or a log line.
  */
-import { AppError } from '../../../shared/src/errors.js';
-import type { Profile } from '../../../shared/src/schemas/profile.js';
-import type { TokenCheck, TokenCheckResult } from '../../../shared/src/schemas/token-check.js';
+import { AppError } from '#shared/errors.js';
+import type { Profile } from '#shared/schemas/profile.js';
+import type { TokenCheck, TokenCheckResult } from '#shared/schemas/token-check.js';
 import { redact, type Logger } from '../log/logger.js';
 import { oauthEndpoints } from '../oauth/endpoints.js';
 import { FIREWALL_PAGE } from '../oauth/anaf-answers.js';

@@ -4,7 +4,7 @@
  * in the store lets one refresh while the others wait and then read what it stored.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { newLeaseOwner } from '../vault/lease-owner.js';
 import type { TokenDeps } from './deps.js';
 

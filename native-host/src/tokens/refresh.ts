@@ -2,7 +2,7 @@
  * Refreshing a grant: only when due (or forced), one process at a time (lease.ts), and what ANAF
  * answered is kept with the grant, so that waiting processes report it instead of asking again.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { clientAuthOf, refreshTokens } from '../oauth/anaf-client.js';
 import { certificateFromClaims } from '../oauth/token-claims.js';
 import type { TokenRecord } from '../store/records.js';

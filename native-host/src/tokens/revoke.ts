@@ -1,5 +1,5 @@
 /** Ending a grant: one try at ANAF's revoke endpoint, then the tokens are forgotten here. */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { clientAuthOf, revokeToken } from '../oauth/anaf-client.js';
 import type { TokenDeps } from './deps.js';
 import { withLease } from './lease.js';

@@ -1,5 +1,5 @@
 /** The ERP clients of the token service: each key sealed to the client's name and rights. */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { registerSecret } from '../log/logger.js';
 import type { ApiClientKey, ApiClientOptions, ApiClientRecord } from '../store/records.js';
 import { apiClientAad, legacyApiClientAad } from './aad.js';

@@ -1,6 +1,6 @@
 /** The profiles table: the OAuth application each profile names, its client secret sealed to it. */
-import { AppError } from '../../../shared/src/errors.js';
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import { registerSecret } from '../log/logger.js';
 import type { ClientAuthMethod } from '../oauth/anaf-client.js';
 import type { ProfileWrite, SavedProfile, TokenRecord } from '../store/records.js';

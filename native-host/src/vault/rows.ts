@@ -1,5 +1,5 @@
 /** The vault's rows as the table modules read them, and their records: no sealed value among them. */
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import type { CertificateRecord, TokenRecord } from '../store/records.js';
 
 export type ProfileRow = {

@@ -1,6 +1,6 @@
 /** The tokens table: one row per profile, its access and refresh tokens sealed to the profile's identity. */
-import { AppError } from '../../../shared/src/errors.js';
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import { registerSecret } from '../log/logger.js';
 import { tokenRowFields, type CertificateRecord, type OpenedTokens, type TokenOrigin, type TokenRecord, type TokenSet } from '../store/records.js';
 import { profileAad, sameIdentity } from './aad.js';

@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AppError } from '../../../shared/src/errors.js';
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import type { ClientAuthMethod } from '../oauth/anaf-client.js';
 import { ensurePrivateDir, type Paths } from '../config/paths.js';
 import type {

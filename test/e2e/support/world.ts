@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
-import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import { startAnafStandin, type AnafStandin } from '../../anaf-standin/server.js';
 import { runCli, type CliResult } from '../../helpers/cli.js';
 import { scanForSecrets } from '../../helpers/secret-scan.js';

@@ -6,7 +6,7 @@
  * only renew the cache's time, and wake no page.
  */
 import browser from 'webextension-polyfill';
-import type { TokenStatus } from '../../../../shared/src/schemas/token-status.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import { STATUS_STAMP_KEY } from '../../shared/flow-state.js';
 import { deleteStatus, readCachedStatuses, touchStatuses, writeAllStatuses, writeStatus } from '../../shared/status-cache.js';
 import { updateBadge } from '../attention.js';

@@ -8,7 +8,7 @@
  * takes it along. A PIN check loads a token driver anyway, so the saved start-up is not felt.
  * The port's handshake still checks the host's version first.
  */
-import type { RequestType, ResultOf } from '../../../../shared/src/protocol/messages.js';
+import type { RequestType, ResultOf } from '#shared/protocol/messages.js';
 import { NativePort } from './native-port.js';
 import { oneShot } from './one-shot.js';
 import type { AnyHostRequest } from './wire.js';

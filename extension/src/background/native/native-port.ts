@@ -16,7 +16,7 @@
  * the requests in flight at once with Chrome's reason; the next request starts a new host.
  */
 import browser, { type Runtime } from 'webextension-polyfill';
-import { NATIVE_HOST_NAME, PROTOCOL_VERSION, responseSchema, type RequestType, type ResultOf } from '../../../../shared/src/protocol/messages.js';
+import { NATIVE_HOST_NAME, PROTOCOL_VERSION, responseSchema, type RequestType, type ResultOf } from '#shared/protocol/messages.js';
 import { ExtError, HostError } from '../../shared/errors.js';
 import { answerTooLarge, outgoing, readResult, timeoutError, timeoutFor, transportError, versionMismatch, type AnyHostRequest, type Outgoing } from './wire.js';
 

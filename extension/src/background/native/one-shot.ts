@@ -3,7 +3,7 @@
  * see host-port.ts for where it is used and why. Same checks as the port (wire.ts).
  */
 import browser from 'webextension-polyfill';
-import { NATIVE_HOST_NAME, responseSchema, type ResultOf } from '../../../../shared/src/protocol/messages.js';
+import { NATIVE_HOST_NAME, responseSchema, type ResultOf } from '#shared/protocol/messages.js';
 import { ExtError } from '../../shared/errors.js';
 import { answerTooLarge, outgoing, readResult, timeoutError, timeoutFor, transportError, type AnyHostRequest } from './wire.js';
 

@@ -6,7 +6,7 @@
  */
 import browser from 'webextension-polyfill';
 import type * as z from 'zod/mini';
-import { AppError } from '../../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import {
   MAX_FROM_BROWSER_BYTES,
   MAX_TO_BROWSER_BYTES,
@@ -15,7 +15,7 @@ import {
   type Request,
   type RequestType,
   type ResultOf,
-} from '../../../../shared/src/protocol/messages.js';
+} from '#shared/protocol/messages.js';
 import { ExtError, HostError } from '../../shared/errors.js';
 import { installCommand } from '../../shared/install-command.js';
 

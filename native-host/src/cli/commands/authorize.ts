@@ -5,8 +5,8 @@
  */
 import { Option, type Command } from 'commander';
 import * as z from 'zod/mini';
-import { AppError } from '../../../../shared/src/errors.js';
-import type { Profile } from '../../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import type { App } from '../../app.js';
 import { PENDING_TTL_MS, completeAuthorization, startAuthorization } from '../../tokens/authorize.js';
 import { callbackTarget, startLoopbackCallback } from '../../oauth/loopback-callback.js';

@@ -5,9 +5,9 @@
  * certificate from the store, which the token's minidriver fills.
  */
 import type { Command } from 'commander';
-import { CERTIFICATE_HOLDER_TEXT, CERTIFICATE_WARNING_TEXT, certificateHolder, certificateWarnings } from '../../../../shared/src/certificate-warnings.js';
-import { AppError } from '../../../../shared/src/errors.js';
-import type { BrowserStoreReport } from '../../../../shared/src/schemas/browser-certs.js';
+import { CERTIFICATE_HOLDER_TEXT, CERTIFICATE_WARNING_TEXT, certificateHolder, certificateWarnings } from '#shared/certificate-warnings.js';
+import { AppError } from '#shared/errors.js';
+import type { BrowserStoreReport } from '#shared/schemas/browser-certs.js';
 import { browserStores } from '../../certstores/browser-stores.js';
 import { action, jsonOption, makeApp } from '../context.js';
 import { printJson, table } from '../output.js';

@@ -1,8 +1,8 @@
 /** `clients add|list|remove`: the programs (ERPs, scripts) allowed to ask `serve` for tokens. */
 import { Option, type Command } from 'commander';
 import * as z from 'zod/mini';
-import { AppError } from '../../../../shared/src/errors.js';
-import { profileNameSchema } from '../../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import { profileNameSchema } from '#shared/schemas/profile.js';
 import { registerSecret } from '../../log/logger.js';
 import { clientNameSchema, newClientKey } from '../../serve/client-keys.js';
 import { configuredPort, serviceContext } from '../../service/manager.js';

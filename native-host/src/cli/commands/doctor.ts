@@ -1,6 +1,6 @@
 /** `doctor`: checks the setup end to end and says what to do, in Romanian and English. */
 import type { Command } from 'commander';
-import { messagesFor } from '../../../../shared/src/errors.js';
+import { messagesFor } from '#shared/errors.js';
 import { resolvePaths } from '../../config/paths.js';
 import { DOCTOR_CHECKS } from '../../doctor/checks.js';
 import { doctorContext, renderReport, runDoctor } from '../../doctor/run-doctor.js';

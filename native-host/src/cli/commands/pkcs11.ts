@@ -1,9 +1,9 @@
 /** `modules`, `certs`, `pin-check`: what is on the USB token, before anything goes wrong at ANAF. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { CERTIFICATE_WARNING_TEXT, certificateWarnings } from '../../../../shared/src/certificate-warnings.js';
-import { AppError } from '../../../../shared/src/errors.js';
-import type { ModuleReport } from '../../../../shared/src/schemas/pkcs11.js';
+import { CERTIFICATE_WARNING_TEXT, certificateWarnings } from '#shared/certificate-warnings.js';
+import { AppError } from '#shared/errors.js';
+import type { ModuleReport } from '#shared/schemas/pkcs11.js';
 import { readConfig, writeConfig } from '../../config/host-config.js';
 import { resolvePaths } from '../../config/paths.js';
 import { knownModules } from '../../pkcs11/known-modules.js';

@@ -1,6 +1,6 @@
 /** `store use|status|migrate`: where profiles and tokens live (this user's vault, or a team store on PostgreSQL). */
 import { Option, type Command } from 'commander';
-import { AppError } from '../../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { readConfig, writeConfig } from '../../config/host-config.js';
 import type { TeamStore } from '../../team/team-store.js';
 import { shownUrl, storeLocation } from '../../store/open-store.js';

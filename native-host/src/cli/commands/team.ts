@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import * as z from 'zod/mini';
-import { AppError } from '../../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { App } from '../../app.js';
 import { shownUrl } from '../../store/open-store.js';
 import type { TeamStore } from '../../team/team-store.js';

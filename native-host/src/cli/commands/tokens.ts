@@ -1,7 +1,7 @@
 /** `list`, `token`, `refresh`, `revoke`: the life of a stored token. */
 import os from 'node:os';
 import type { Command } from 'commander';
-import { AppError } from '../../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { App } from '../../app.js';
 import { validAccessToken, type TokenGrant } from '../../tokens/grant.js';
 import { refreshProfile } from '../../tokens/refresh.js';
