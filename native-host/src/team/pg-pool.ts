@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { AppError } from '#shared/errors.js';
+import { registerSecret } from '../log/logger.js';
 import { DB_SCHEMA } from './db-schema.js';
 
 /** PostgreSQL's type OID of bigint (pg_type). */
@@ -33,6 +34,8 @@ const SERVER_KEEPALIVES = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=
 const SEARCH_PATH = `-c search_path=${DB_SCHEMA}`;
 
 export function clientConfig(o: ConnectionOptions, application: string): pg.ClientConfig {
+  // The database password never reaches a log, whatever error quotes it.
+  if (URL.canParse(o.url)) registerSecret(decodeURIComponent(new URL(o.url).password) || undefined);
   return {
     connectionString: o.url,
     connectionTimeoutMillis: o.connectTimeoutMs ?? 5_000,
