@@ -33,7 +33,14 @@ beforeAll(async () => {
 afterAll(async () => {
   const { scanned, hits } = await w.close();
   reportFaults({ group: 'anaf-faults', ...tally });
-  reportFaults({ group: 'secrets-anaf-faults', tried: scanned, refused: 0, crashed: 0, lost: hits.length, note: 'texts scanned for issued tokens, codes, secrets' });
+  reportFaults({
+    group: 'secrets-anaf-faults',
+    tried: scanned,
+    refused: 0,
+    crashed: 0,
+    lost: hits.length,
+    note: 'texts scanned for issued tokens, codes, secrets',
+  });
   expect(hits).toEqual([]);
 });
 

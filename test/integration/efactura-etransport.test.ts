@@ -56,7 +56,7 @@ describe('e-Transport', () => {
     expect(w.anaf.api.requests).toMatchObject({ etUpload: 1, etStareMesaj: 2, etLista: 2 });
   });
 
-  it('nok carries ANAF\'s reasons as the state, not as a failure of the question', async () => {
+  it("nok carries ANAF's reasons as the state, not as a failure of the question", async () => {
     w.anaf.api.setOptions({ processing: { outcome: 'nok' } });
     const r = await etransportUpload(call, { xml: declaration(), cif: CIF, version: 1 });
     w.anaf.advanceClock(1);

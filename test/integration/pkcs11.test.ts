@@ -21,14 +21,13 @@ let env: NodeJS.ProcessEnv;
 let home: string;
 let fakeModule: string;
 
-const json = async <T,>(args: string[], input?: string): Promise<T> => {
+const json = async <T>(args: string[], input?: string): Promise<T> => {
   const r = await runCli([...args, '--json'], env, input);
   expect(r.code, r.stderr + r.stdout).toBe(0);
   return JSON.parse(r.stdout) as T;
 };
 
-const rotoken = (reports: ModuleReport[]): TokenDetails =>
-  reports.flatMap((m) => m.tokens).find((t) => t.label === token.label)!;
+const rotoken = (reports: ModuleReport[]): TokenDetails => reports.flatMap((m) => m.tokens).find((t) => t.label === token.label)!;
 
 beforeAll(async () => {
   pki = await makePki(tempDir('pki'));

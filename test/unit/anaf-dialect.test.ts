@@ -62,7 +62,10 @@ describe("ANAF's refusals", () => {
   });
 
   it("the firewall's HTTP 200 HTML page and a redirect to the login wall are bad answers, kept transient", async () => {
-    const waf = await refusal(html(200, '<html><body>The requested URL was rejected. Please consult with your administrator.<br>Your support ID is: 123</body></html>'), 'refresh');
+    const waf = await refusal(
+      html(200, '<html><body>The requested URL was rejected. Please consult with your administrator.<br>Your support ID is: 123</body></html>'),
+      'refresh',
+    );
     expect(waf.code).toBe('ANAF_BAD_RESPONSE');
     expect(waf.detail).toMatch(/firewall/);
     const wall = await refusal(html(302, '', { location: '/my.policy?x=1' }), 'refresh');

@@ -114,7 +114,9 @@ describe('koffi and NSS parameters', () => {
   });
 
   it("opens NSS's database read-only, and refuses a path NSS's syntax cannot carry", () => {
-    expect(softoknParameters('/home/ion/.pki/nssdb')).toBe("configdir='sql:/home/ion/.pki/nssdb' certPrefix='' keyPrefix='' secmod='secmod.db' flags=readOnly ");
+    expect(softoknParameters('/home/ion/.pki/nssdb')).toBe(
+      "configdir='sql:/home/ion/.pki/nssdb' certPrefix='' keyPrefix='' secmod='secmod.db' flags=readOnly ",
+    );
     expect(() => softoknParameters("/home/o'brien/.pki/nssdb")).toThrow(/quote/);
   });
 });

@@ -12,7 +12,8 @@ import { makePki, type Pki } from '../pki/make-pki.js';
 import { tempDir } from '../helpers/temp.js';
 
 let pki: Pki;
-const details = (pem: string, privateKey: CertificateDetails['privateKey']) => certificateDetails(Buffer.from(new crypto.X509Certificate(pem).raw), '01', '', privateKey);
+const details = (pem: string, privateKey: CertificateDetails['privateKey']) =>
+  certificateDetails(Buffer.from(new crypto.X509Certificate(pem).raw), '01', '', privateKey);
 
 const tokenListing = (certs: CertificateDetails[]): TokenListing => ({
   modules: [{ path: '/usr/lib/libeTPkcs11.so', tokens: certs.length ? [{ slotId: '00', slotDescription: 'eToken', present: true, certificates: certs }] : [] }],

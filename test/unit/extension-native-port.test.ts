@@ -57,7 +57,7 @@ describe('native port: handshake', () => {
     port.hold('x')();
   });
 
-  it("a host that speaks another protocol: HOST_OUTDATED naming both versions (ro/en), nothing else sent, the port closed", async () => {
+  it('a host that speaks another protocol: HOST_OUTDATED naming both versions (ro/en), nothing else sent, the port closed', async () => {
     fakeBrowser.native.script = (m, p) => p.answer({ id: m.id, ok: true, result: { protocol: PROTOCOL_VERSION + 1, hostVersion: '9.0.0' } });
     const port = new NativePort();
     const e = await rejection(port.request({ type: 'status' }));
@@ -139,13 +139,17 @@ describe('native port: requests', () => {
     const port = new NativePort();
     const a = rejection(port.request({ type: 'status' }));
     const b = rejection(port.request({ type: 'certs.browser' }));
-    for (const e of [await a, await b]) expect(toUiError(e)).toMatchObject({ code: 'HOST_FAILED', detail: 'Error when communicating with the native messaging host.' });
+    for (const e of [await a, await b])
+      expect(toUiError(e)).toMatchObject({ code: 'HOST_FAILED', detail: 'Error when communicating with the native messaging host.' });
   });
 
   it('a missing host is HOST_MISSING with the install command; a forbidden one HOST_FORBIDDEN with this extension id', async () => {
     fakeBrowser.native.failConnect = 'Specified native messaging host not found.';
     const port = new NativePort();
-    expect(toUiError(await rejection(port.request({ type: 'status' })))).toMatchObject({ code: 'HOST_MISSING', params: [expect.stringMatching(/^anaf-token install --browser /)] });
+    expect(toUiError(await rejection(port.request({ type: 'status' })))).toMatchObject({
+      code: 'HOST_MISSING',
+      params: [expect.stringMatching(/^anaf-token install --browser /)],
+    });
     expect(port.current).toMatchObject({ kind: 'closed', reason: 'host-exited' });
     fakeBrowser.native.failConnect = 'Access to the specified native messaging host is forbidden.';
     expect(toUiError(await rejection(port.request({ type: 'status' })))).toMatchObject({
@@ -195,7 +199,10 @@ describe('native port: requests', () => {
       else scriptedHost({ status: PROFILES })(m, p);
     };
     const port = new NativePort();
-    expect(toUiError(await rejection(port.request({ type: 'profile.remove', profile: 'firma' })))).toMatchObject({ code: 'HOST_BAD_ANSWER', detail: 'profile.remove: removed' });
+    expect(toUiError(await rejection(port.request({ type: 'profile.remove', profile: 'firma' })))).toMatchObject({
+      code: 'HOST_BAD_ANSWER',
+      detail: 'profile.remove: removed',
+    });
     expect(await port.request({ type: 'status' })).toEqual(PROFILES);
   });
 

@@ -105,11 +105,15 @@ describe('obtain token: the start', () => {
   it("the host's refusal ends the flow with the host's error, in both languages", async () => {
     grant();
     fakeBrowser.native.script = (m, p) => {
-      if (m.type === 'authorize.start') p.answer({ id: m.id, ok: false, error: { code: 'PROFILE_NOT_FOUND', message: { en: 'No profile.', ro: 'Nu există profilul.' } } });
+      if (m.type === 'authorize.start')
+        p.answer({ id: m.id, ok: false, error: { code: 'PROFILE_NOT_FOUND', message: { en: 'No profile.', ro: 'Nu există profilul.' } } });
       else scriptedHost(hostResults)(m, p);
     };
     await expect(flow.startObtain(PROFILE)).rejects.toThrow();
-    expect(storedFlow()).toMatchObject({ phase: 'failed', error: { source: 'host', payload: { code: 'PROFILE_NOT_FOUND', message: { ro: 'Nu există profilul.' } } } });
+    expect(storedFlow()).toMatchObject({
+      phase: 'failed',
+      error: { source: 'host', payload: { code: 'PROFILE_NOT_FOUND', message: { ro: 'Nu există profilul.' } } },
+    });
     expect(fakeBrowser.tabs.all.size).toBe(0);
   });
 
@@ -144,7 +148,7 @@ describe("obtain token: ANAF's answer", () => {
     expect(fakeBrowser.browsingData.removed).toEqual([expect.objectContaining({ origins: [ANAF] })]);
   });
 
-  it('a state that is not the flow\'s: refused before the host hears of it; the flow fails, its tab shows why', async () => {
+  it("a state that is not the flow's: refused before the host hears of it; the flow fails, its tab shows why", async () => {
     grant();
     vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     await flow.startObtain(PROFILE);
@@ -195,7 +199,11 @@ describe('obtain token: other endings', () => {
     grant();
     await flow.startObtain(PROFILE);
     const tabId = storedFlow()!.tabId!;
-    await flow.onFlowTabUpdated(tabId, { status: 'complete' }, { url: `${ANAF}/anaf-oauth2/v1/authorize`, index: 0, highlighted: false, active: true, pinned: false, incognito: false });
+    await flow.onFlowTabUpdated(
+      tabId,
+      { status: 'complete' },
+      { url: `${ANAF}/anaf-oauth2/v1/authorize`, index: 0, highlighted: false, active: true, pinned: false, incognito: false },
+    );
     expect(storedFlow()).toMatchObject({ phase: 'waiting', notice: { code: 'NO_CERTIFICATE', params: ['logincert.anaf.ro'] } });
     await flow.onFlowTabRemoved(tabId);
     expect(storedFlow()).toMatchObject({ phase: 'failed', error: { code: 'NO_CERTIFICATE' } });

@@ -8,7 +8,7 @@ import { readConfig } from '../../native-host/src/config/host-config.js';
 import { tempDir, tempPaths } from '../helpers/temp.js';
 
 describe('native host registration', () => {
-  it('knows each browser\'s manifest place on Linux, macOS and Windows', () => {
+  it("knows each browser's manifest place on Linux, macOS and Windows", () => {
     expect(targetFor('chrome', 'linux', '/home/u')).toEqual({ kind: 'folder', browser: 'chrome', dir: '/home/u/.config/google-chrome/NativeMessagingHosts' });
     expect(targetFor('brave', 'linux', '/home/u')).toMatchObject({ dir: '/home/u/.config/BraveSoftware/Brave-Browser/NativeMessagingHosts' });
     expect(targetFor('edge', 'darwin', '/Users/u')).toMatchObject({ dir: '/Users/u/Library/Application Support/Microsoft Edge/NativeMessagingHosts' });
@@ -36,7 +36,7 @@ describe('native host registration', () => {
     expect(fs.readFileSync(sh, 'utf8')).toContain(`exec '/usr/lib/anaf-token/anaf-token' native "$@"`);
   });
 
-  it('writes the manifest and the allowed IDs for the host\'s own check', () => {
+  it("writes the manifest and the allowed IDs for the host's own check", () => {
     const paths = tempPaths();
     const udd = tempDir('udd');
     const ids = ['a'.repeat(32), 'b'.repeat(32)];

@@ -1,14 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  ERROR_CODES,
-  EXTENSION_ID,
-  EXTENSION_PUBLIC_KEY,
-  messagesFor,
-  parseRequest,
-  profileInputSchema,
-} from '#shared/index.js';
+import { ERROR_CODES, EXTENSION_ID, EXTENSION_PUBLIC_KEY, messagesFor, parseRequest, profileInputSchema } from '#shared/index.js';
 import { HOST_VERSION } from '../../native-host/src/version.js';
 
 describe('shared definitions', () => {
@@ -46,7 +39,9 @@ describe('shared definitions', () => {
     // Only the callback URL the browser was sent to: a bare code and state are not taken.
     expect(parseRequest({ ...complete, code: 'c', state: 's' }).success).toBe(false);
     expect(parseRequest({ ...complete, code: 'c', callbackUrl: 'https://erp.example.ro/cb?code=c' }).success).toBe(false);
-    expect(parseRequest({ ...complete, profile: 'firma', type: 'profile.save', name: 'firma', clientId: 'c', redirectUri: 'https://x/cb', env: 'prod' }).success).toBe(false);
+    expect(
+      parseRequest({ ...complete, profile: 'firma', type: 'profile.save', name: 'firma', clientId: 'c', redirectUri: 'https://x/cb', env: 'prod' }).success,
+    ).toBe(false);
     // The same parse the second time (the schema is built once, then kept).
     expect(parseRequest({ id: '2', type: 'status' }).success).toBe(true);
   });

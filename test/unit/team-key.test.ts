@@ -166,7 +166,9 @@ describe('team key', () => {
       expect(appError(() => checkTeamKey(key, { ...reg, keyCheck: altered })).code).toBe('TEAM_KEY_WRONG');
     }
     // A value sealed with the same key for another purpose (the vault's check AAD) or naming another team.
-    expect(appError(() => checkTeamKey(key, { ...reg, keyCheck: seal(key, `anaf-token team key check ${reg.teamId}`, KEY_CHECK_AAD) })).code).toBe('TEAM_KEY_WRONG');
+    expect(appError(() => checkTeamKey(key, { ...reg, keyCheck: seal(key, `anaf-token team key check ${reg.teamId}`, KEY_CHECK_AAD) })).code).toBe(
+      'TEAM_KEY_WRONG',
+    );
     expect(appError(() => checkTeamKey(key, { ...reg, keyCheck: seal(key, 'anaf-token team key check 0', TEAM_KEY_CHECK_AAD) })).code).toBe('TEAM_KEY_WRONG');
   });
 });

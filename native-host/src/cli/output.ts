@@ -10,12 +10,20 @@ export function printJson(value: unknown): void {
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 const day = (iso: string | undefined) => (iso ? iso.slice(0, 10) : '-');
-const left = (days: number | undefined, iso: string | undefined) =>
-  days === undefined ? '-' : `${days >= 0 ? `${days}d` : 'expired'} (${day(iso)})`;
+const left = (days: number | undefined, iso: string | undefined) => (days === undefined ? '-' : `${days >= 0 ? `${days}d` : 'expired'} (${day(iso)})`);
 const holder = (s: TokenStatus) => {
   const subject = s.certificate?.subject;
   const name = subject ? (/CN=([^,]+)/i.exec(subject)?.[1]?.trim() ?? subject) : undefined;

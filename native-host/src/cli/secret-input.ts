@@ -38,10 +38,7 @@ async function promptHidden(question: string): Promise<string> {
   }
 }
 
-export async function readSecret(
-  prompt = 'Client secret (nu se afișează / not shown): ',
-  missing: ErrorCode = 'SECRET_MISSING',
-): Promise<string> {
+export async function readSecret(prompt = 'Client secret (nu se afișează / not shown): ', missing: ErrorCode = 'SECRET_MISSING'): Promise<string> {
   const raw = process.stdin.isTTY ? await promptHidden(prompt) : ((await readAll(process.stdin)).split(/\r?\n/)[0] ?? '');
   const secret = raw.trim();
   if (!secret) throw new AppError(missing, 'nothing was entered');

@@ -16,14 +16,17 @@ export const SKEW_FAIL_MS = 5 * 60_000;
 
 const CLOCK_ADVICE: Bilingual = {
   ro: 'Potriviți ceasul calculatorului (sincronizare automată a orei și fusul orar corect).',
-  en: 'Set the computer\'s clock right (automatic time synchronisation and the right time zone).',
+  en: "Set the computer's clock right (automatic time synchronisation and the right time zone).",
 };
 
 /** What a failed request says about why, in words a user can act on. */
 function whyUnreachable(code: string): { message: string; advice: Bilingual } {
   if (code === 'TIMEOUT') return { message: 'no answer in time', advice: ANAF_CAUSES.network };
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return { message: `the name does not resolve (${code})`, advice: { ro: 'Verificați DNS-ul și conexiunea la internet.', en: 'Check DNS and the internet connection.' } };
+    return {
+      message: `the name does not resolve (${code})`,
+      advice: { ro: 'Verificați DNS-ul și conexiunea la internet.', en: 'Check DNS and the internet connection.' },
+    };
   }
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
     return {

@@ -18,7 +18,6 @@ import type { Store } from '../store/store.js';
  */
 export type CheckStatus = 'ok' | 'info' | 'warn' | 'fail';
 
-
 export interface Finding {
   /** The check's id, e.g. "native-host". */
   check: string;

@@ -56,7 +56,13 @@ export function makeHelloCheck(opts: HelloCheckOptions = {}): Check {
           findings.push({ check: CHECK, subject: p.name, ...finding(c) });
         } catch (e) {
           const err = AppError.from(e);
-          findings.push({ check: CHECK, subject: p.name, status: 'warn', message: `the token could not be checked: ${err.code}${err.detail ? ` (${err.detail})` : ''}`, advice: advise(err.code) });
+          findings.push({
+            check: CHECK,
+            subject: p.name,
+            status: 'warn',
+            message: `the token could not be checked: ${err.code}${err.detail ? ` (${err.detail})` : ''}`,
+            advice: advise(err.code),
+          });
         }
       }
       return findings;

@@ -83,7 +83,13 @@ export function renderReport(r: DoctorReport): string {
   for (const f of r.findings) {
     lines.push(`${MARK[f.status]}  ${f.check}${f.subject ? ` [${f.subject}]` : ''}: ${f.message}`);
     if (f.advice) lines.push(`      ro: ${f.advice.ro}`, `      en: ${f.advice.en}`);
-    if (f.causes?.length) lines.push(...formatCauses(f.causes).trimEnd().split('\n').map((l) => `    ${l}`));
+    if (f.causes?.length)
+      lines.push(
+        ...formatCauses(f.causes)
+          .trimEnd()
+          .split('\n')
+          .map((l) => `    ${l}`),
+      );
   }
   lines.push('', `${r.summary.ok} ok, ${r.summary.info} info, ${r.summary.warn} warn, ${r.summary.fail} fail`);
   return lines.join('\n') + '\n';

@@ -52,7 +52,10 @@ function finding(p: Profile, rec: TokenRecord | undefined, now: number): Omit<Fi
     return {
       status: 'warn',
       message: `the access token expired on ${day(s.accessExpiresAt)}; the refresh token still works${failure ? ` (last refresh failed: ${rec.lastError})` : ''}`,
-      advice: { ro: `Rulați "anaf-token refresh --profile ${p.name}" sau porniți "anaf-token serve".`, en: `Run "anaf-token refresh --profile ${p.name}" or start "anaf-token serve".` },
+      advice: {
+        ro: `Rulați "anaf-token refresh --profile ${p.name}" sau porniți "anaf-token serve".`,
+        en: `Run "anaf-token refresh --profile ${p.name}" or start "anaf-token serve".`,
+      },
       ...causes,
     };
   }

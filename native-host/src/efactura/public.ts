@@ -45,7 +45,12 @@ const PDF_MAGIC = '%PDF-';
  * The invoice as ANAF renders it. With `validate: false` ANAF skips its checks (`/DA`). An
  * invoice ANAF finds invalid is ANAF_API_REFUSED, its findings in the detail.
  */
-export async function xmlToPdf(call: PublicCall, xml: Uint8Array | string, standard: ValidationStandard = 'FACT1', opts: { validate?: boolean } = {}): Promise<Buffer> {
+export async function xmlToPdf(
+  call: PublicCall,
+  xml: Uint8Array | string,
+  standard: ValidationStandard = 'FACT1',
+  opts: { validate?: boolean } = {},
+): Promise<Buffer> {
   const what = 'e-Factura transformare';
   const a = await exchange(call.wire, {
     method: 'POST',

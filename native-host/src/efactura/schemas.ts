@@ -5,7 +5,10 @@ import { lazy } from '#shared/schemas/lazy.js';
 
 /** ANAF writes its ids sometimes as JSON strings, sometimes as numbers. */
 export const idSchema = lazy(() =>
-  z.pipe(z.union([z.string().check(z.regex(/^\d{1,20}$/)), z.int().check(z.nonnegative())]), z.transform((v: string | number) => String(v))),
+  z.pipe(
+    z.union([z.string().check(z.regex(/^\d{1,20}$/)), z.int().check(z.nonnegative())]),
+    z.transform((v: string | number) => String(v)),
+  ),
 );
 const text = () => z.string().check(z.maxLength(4000));
 const optionalId = () => z.optional(idSchema());

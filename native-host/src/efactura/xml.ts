@@ -82,5 +82,8 @@ export function parseXml(body: Uint8Array | string, what: string): XmlElement {
 
 /** Every `errorMessage` of the root's `Errors` / `Error` children, in order. */
 export function errorMessages(root: XmlElement): string[] {
-  return root.children.filter((c) => c.name === 'Errors' || c.name === 'Error').map((c) => c.attrs.errorMessage ?? c.text).filter((m) => m !== '');
+  return root.children
+    .filter((c) => c.name === 'Errors' || c.name === 'Error')
+    .map((c) => c.attrs.errorMessage ?? c.text)
+    .filter((m) => m !== '');
 }

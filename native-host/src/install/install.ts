@@ -38,7 +38,6 @@ export interface InstalledTarget {
   registryKey?: string;
 }
 
-
 /** The launcher: run by the browser as this user only. */
 export const LAUNCHER_MODE = 0o700;
 /** The host manifest: the browser (this user) reads it; nobody else may change it. */

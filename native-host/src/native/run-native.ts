@@ -21,7 +21,7 @@ export interface NativeIo {
 
 function idOf(value: unknown): string | null {
   if (value && typeof value === 'object' && 'id' in value) {
-    const id = (value).id;
+    const id = value.id;
     if (typeof id === 'string' && id.length > 0 && id.length <= 64) return id;
   }
   return null;

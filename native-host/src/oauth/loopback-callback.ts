@@ -41,8 +41,7 @@ export interface LoopbackCallback {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function page(title: string, ro: string, en: string, extra = ''): string {
   return (
@@ -68,7 +67,7 @@ export function errorPage(err: AppError): string {
 const NOT_FOUND_PAGE = page(
   'anaf-token: 404',
   'Aici nu este nimic. anaf-token așteaptă redirecționarea de la ANAF după autentificare.',
-  'Nothing here. anaf-token is waiting for ANAF\'s redirect after the login.',
+  "Nothing here. anaf-token is waiting for ANAF's redirect after the login.",
 );
 const NOT_AN_ANSWER_PAGE = page(
   'anaf-token: 400',

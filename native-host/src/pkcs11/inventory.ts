@@ -60,7 +60,11 @@ function findAll(p11: pkcs11js.PKCS11, session: Buffer, template: pkcs11js.Templ
 }
 
 function attrs(p11: pkcs11js.PKCS11, session: Buffer, obj: Buffer, types: number[]): Map<number, Buffer> {
-  const got = p11.C_GetAttributeValue(session, obj, types.map((type) => ({ type })));
+  const got = p11.C_GetAttributeValue(
+    session,
+    obj,
+    types.map((type) => ({ type })),
+  );
   return new Map(got.map((a) => [a.type, Buffer.isBuffer(a.value) ? a.value : Buffer.alloc(0)]));
 }
 

@@ -20,7 +20,6 @@ function timeoutMs(): number {
   return Number.isFinite(v) && v > 0 ? v : DEFAULT_PKCS11_TIMEOUT_MS;
 }
 
-
 function runWorker<T>(req: WorkerRequest, schema: z.ZodMiniType<T>, limitMs = timeoutMs()): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, workerArgs(), { stdio: ['pipe', 'pipe', 'ignore'] });

@@ -55,7 +55,10 @@ export class BackgroundRefresher {
       }
     } catch (e) {
       // A vault that is busy or briefly unreadable must not end the loop.
-      this.opts.log.log('error', 'serve.background-error', { error: e instanceof Error ? e.name : 'unknown', message: e instanceof Error ? e.message : undefined });
+      this.opts.log.log('error', 'serve.background-error', {
+        error: e instanceof Error ? e.name : 'unknown',
+        message: e instanceof Error ? e.message : undefined,
+      });
     }
     const now = this.now();
     const retry = this.backoff.nextAttemptAfter(now);

@@ -70,7 +70,10 @@ export function serverProofMessage(cnonce: string, nonce: string, host: string, 
 
 /** The AnafToken-Server-Proof value for an answer (base64url, no padding). */
 export function serverProofFor(key: string | Buffer, v: { cnonce: string; nonce: string; host: string }, status: number, body: string | Buffer): string {
-  return crypto.createHmac('sha256', key).update(serverProofMessage(v.cnonce, v.nonce, v.host, status, body)).digest('base64url');
+  return crypto
+    .createHmac('sha256', key)
+    .update(serverProofMessage(v.cnonce, v.nonce, v.host, status, body))
+    .digest('base64url');
 }
 
 export type ParsedAuthorization =

@@ -31,7 +31,14 @@ export interface ApiHeaders {
 export function apiHeaders(h: IncomingHttpHeaders): ApiHeaders {
   let browser: string | undefined = h.referer !== undefined ? 'Referer' : undefined;
   if (browser === undefined) for (const name in h) if (name.startsWith('sec-fetch-')) browser = name;
-  return { host: h.host, origin: h.origin, browser, authorization: h.authorization, 'content-length': h['content-length'], 'transfer-encoding': h['transfer-encoding'] };
+  return {
+    host: h.host,
+    origin: h.origin,
+    browser,
+    authorization: h.authorization,
+    'content-length': h['content-length'],
+    'transfer-encoding': h['transfer-encoding'],
+  };
 }
 
 export function checkHeaders(headers: Pick<ApiHeaders, 'host' | 'origin' | 'browser'>, hosts: ReadonlySet<string>): AppError | undefined {

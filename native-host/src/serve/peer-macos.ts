@@ -103,7 +103,9 @@ export interface MacProcSource {
 
 /** The end `local`→`remote` of a TCP socket, matched as the connection's addresses may be spelled. */
 function isEnd(s: TcpSocketInfo, local: Endpoint, remote: Endpoint): boolean {
-  return s.localPort === local.port && s.remotePort === remote.port && sameAddress(s.localAddress, local.address) && sameAddress(s.remoteAddress, remote.address);
+  return (
+    s.localPort === local.port && s.remotePort === remote.port && sameAddress(s.localAddress, local.address) && sameAddress(s.remoteAddress, remote.address)
+  );
 }
 
 export type MacFinding = 'ours' | 'not-ours' | 'cannot-tell';

@@ -67,7 +67,9 @@ function bind(given?: KoffiApi): Bound {
   const advapi32 = koffi.load('advapi32.dll');
   bound = {
     koffi,
-    GetExtendedTcpTable: iphlpapi.func('uint32 __stdcall GetExtendedTcpTable(_Out_ void *table, _Inout_ uint32 *size, int order, uint32 af, int tableClass, uint32 reserved)'),
+    GetExtendedTcpTable: iphlpapi.func(
+      'uint32 __stdcall GetExtendedTcpTable(_Out_ void *table, _Inout_ uint32 *size, int order, uint32 af, int tableClass, uint32 reserved)',
+    ),
     OpenProcess: kernel32.func('void * __stdcall OpenProcess(uint32 access, int inherit, uint32 pid)'),
     CloseHandle: kernel32.func('int __stdcall CloseHandle(void *h)'),
     GetLastError: kernel32.func('uint32 __stdcall GetLastError()'),
@@ -100,7 +102,9 @@ function tcpTable(af: number, tableClass: number): Buffer | number {
 
 function callAsync(fn: Fn, ...args: unknown[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    fn.async(...args, (err: unknown, rc: number) => (err ? reject(err instanceof Error ? err : new Error(typeof err === 'string' ? err : 'the call failed')) : resolve(rc)));
+    fn.async(...args, (err: unknown, rc: number) =>
+      err ? reject(err instanceof Error ? err : new Error(typeof err === 'string' ? err : 'the call failed')) : resolve(rc),
+    );
   });
 }
 

@@ -95,7 +95,12 @@ async function moveTokens(from: Store, dest: Store, name: string): Promise<boole
     if (already === undefined || already.refreshToken !== tokens.refreshToken || already.accessToken !== tokens.accessToken) {
       await dest.saveTokens(
         name,
-        { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, accessExpiresAt: record.accessExpiresAt, refreshExpiresAt: record.refreshExpiresAt },
+        {
+          accessToken: tokens.accessToken,
+          refreshToken: tokens.refreshToken,
+          accessExpiresAt: record.accessExpiresAt,
+          refreshExpiresAt: record.refreshExpiresAt,
+        },
         { kind: 'import', record },
       );
     }

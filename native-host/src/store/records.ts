@@ -126,8 +126,7 @@ export interface AuditQuery {
   limit: number;
 }
 
-const defined = (c: CertificateRecord): CertificateRecord =>
-  Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
+const defined = (c: CertificateRecord): CertificateRecord => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
 
 /**
  * The certificate facts to store with new tokens. A refresh keeps what was known (the holder's

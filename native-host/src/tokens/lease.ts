@@ -17,13 +17,7 @@ export const leaseName = (profile: string): string => `refresh:${profile}`;
  * is asked after each wait whether that process already did the work, and its answer ends the
  * wait. With `busy`, does not wait at all: another process holding the lease answers `busy`.
  */
-export async function withLease<T>(
-  deps: TokenDeps,
-  profile: string,
-  fn: () => Promise<T>,
-  settled: () => Promise<T | undefined>,
-  busy?: T,
-): Promise<T> {
+export async function withLease<T>(deps: TokenDeps, profile: string, fn: () => Promise<T>, settled: () => Promise<T | undefined>, busy?: T): Promise<T> {
   const { leaseTtlMs, waitTimeoutMs, pollMs } = { ...DEFAULTS, ...deps };
   const owner = newLeaseOwner();
   const deadline = Date.now() + waitTimeoutMs;

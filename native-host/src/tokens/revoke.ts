@@ -30,7 +30,8 @@ export async function revokeProfile(deps: TokenDeps, name: string): Promise<Revo
       const rec = (await store.findToken(name))!;
       const secret = await store.clientSecret(profile);
       const opts = { ...deps.client, clientAuth: await clientAuthOf(store, name) };
-      let answer = tokens.refreshToken && rec.deadReason === undefined ? await revokeToken(profile, secret, tokens.refreshToken, 'refresh_token', opts) : undefined;
+      let answer =
+        tokens.refreshToken && rec.deadReason === undefined ? await revokeToken(profile, secret, tokens.refreshToken, 'refresh_token', opts) : undefined;
       if (answer === undefined || answer.confirmed) answer = await revokeToken(profile, secret, tokens.accessToken, 'access_token', opts);
       await store.deleteTokens(name);
       log.log(answer.confirmed ? 'info' : 'warn', 'revoke.done', { profile: name, anafConfirmed: answer.confirmed, detail: answer.detail });

@@ -15,11 +15,13 @@ export function recordAudit(v: VaultCore, e: AuditEntry): void {
 }
 
 export function audit(v: VaultCore, q: AuditQuery): AuditEntry[] {
-  const rows = v.sql(
-    `SELECT at, profile, client, generation, host, os_user, action FROM audit
+  const rows = v
+    .sql(
+      `SELECT at, profile, client, generation, host, os_user, action FROM audit
      WHERE (?1 IS NULL OR profile = ?1) AND (?2 IS NULL OR client = ?2) AND at >= ?3
      ORDER BY at DESC, id DESC LIMIT ?4`,
-  ).all(q.profile ?? null, q.client ?? null, q.since ?? 0, q.limit) as {
+    )
+    .all(q.profile ?? null, q.client ?? null, q.since ?? 0, q.limit) as {
     at: number;
     profile: string;
     client: string;
@@ -28,5 +30,13 @@ export function audit(v: VaultCore, q: AuditQuery): AuditEntry[] {
     os_user: string;
     action: string;
   }[];
-  return rows.map((r) => ({ at: r.at, profile: r.profile, client: r.client, generation: r.generation, host: r.host, osUser: r.os_user, action: r.action === 'refused' ? 'refused' : 'token' }));
+  return rows.map((r) => ({
+    at: r.at,
+    profile: r.profile,
+    client: r.client,
+    generation: r.generation,
+    host: r.host,
+    osUser: r.os_user,
+    action: r.action === 'refused' ? 'refused' : 'token',
+  }));
 }

@@ -10,14 +10,14 @@ export function addPendingAuthorization(v: VaultCore, state: string, profile: st
   const now = v.now();
   const expiresAt = now + ttlMs;
   v.sql('DELETE FROM pending_authorizations WHERE expires_at < ?').run(now);
-  v.sql('INSERT INTO pending_authorizations (state_hash, profile, created_at, expires_at) VALUES (?, ?, ?, ?)')
-    .run(hashState(state), profile, now, expiresAt);
+  v.sql('INSERT INTO pending_authorizations (state_hash, profile, created_at, expires_at) VALUES (?, ?, ?, ?)').run(hashState(state), profile, now, expiresAt);
   return expiresAt;
 }
 
 /** Consumes a pending authorization: a state opens at most one exchange. */
 export function takePendingAuthorization(v: VaultCore, state: string, profile: string): boolean {
-  const r = v.sql('DELETE FROM pending_authorizations WHERE state_hash = ? AND profile = ? AND expires_at >= ? RETURNING state_hash')
+  const r = v
+    .sql('DELETE FROM pending_authorizations WHERE state_hash = ? AND profile = ? AND expires_at >= ? RETURNING state_hash')
     .get(hashState(state), profile, v.now());
   return r !== undefined;
 }
@@ -25,7 +25,8 @@ export function takePendingAuthorization(v: VaultCore, state: string, profile: s
 /** For an answer without `state`: the single pending authorization of the profile started since `since`. */
 export function takeOnlyRecentPending(v: VaultCore, profile: string, since: number): boolean {
   const tx = () => {
-    const rows = v.sql('SELECT state_hash FROM pending_authorizations WHERE profile = ? AND created_at >= ? AND expires_at >= ?')
+    const rows = v
+      .sql('SELECT state_hash FROM pending_authorizations WHERE profile = ? AND created_at >= ? AND expires_at >= ?')
       .all(profile, since, v.now()) as { state_hash: string }[];
     if (rows.length !== 1) return false;
     v.sql('DELETE FROM pending_authorizations WHERE state_hash = ?').run(rows[0]!.state_hash);
@@ -37,9 +38,7 @@ export function takeOnlyRecentPending(v: VaultCore, profile: string, since: numb
 export function tryAcquireLease(v: VaultCore, name: string, owner: string, ttlMs: number): boolean {
   const tx = () => {
     const now = v.now();
-    const cur = v.sql('SELECT owner, expires_at FROM leases WHERE name = ?').get(name) as
-      | { owner: string; expires_at: number }
-      | undefined;
+    const cur = v.sql('SELECT owner, expires_at FROM leases WHERE name = ?').get(name) as { owner: string; expires_at: number } | undefined;
     if (cur && cur.owner !== owner && cur.expires_at > now && !leaseOwnerGone(cur.owner)) return false;
     v.sql('INSERT OR REPLACE INTO leases (name, owner, expires_at) VALUES (?, ?, ?)').run(name, owner, now + ttlMs);
     return true;

@@ -74,7 +74,8 @@ export function listApiClients(v: VaultCore): ApiClientRecord[] {
  */
 export function apiClientKey(v: VaultCore, name: string): ApiClientKey | undefined {
   return v.cached(`api-client:${name}`, () => {
-    const r = v.sql('SELECT name, key_sealed, created_at, last_used_at, personal_id, profiles FROM api_clients WHERE name = ?').get(name) as ApiClientRow | undefined;
+    const r = v.sql('SELECT name, key_sealed, created_at, last_used_at, personal_id, profiles FROM api_clients WHERE name = ?').get(name) as
+      ApiClientRow | undefined;
     if (!r) return undefined;
     const personalId = r.personal_id === 1;
     const profiles = parseScope(r.profiles);

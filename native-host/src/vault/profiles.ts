@@ -10,7 +10,6 @@ import { seal } from './crypto.js';
 import { asBuffer } from './sqlite.js';
 import { PROFILE_COLUMNS, rowToProfile, rowToToken, TOKEN_COLUMNS, type ProfileRow, type TokenRow } from './rows.js';
 
-
 export function listProfiles(v: VaultCore): Profile[] {
   return (v.sql(`SELECT ${PROFILE_COLUMNS} FROM profiles ORDER BY name`).all() as ProfileRow[]).map(rowToProfile);
 }
@@ -51,9 +50,7 @@ export function saveProfile(v: VaultCore, p: ProfileWrite, mode: 'create' | 'ups
   if (!/^https:\/\//i.test(p.redirectUri)) throw new AppError('CALLBACK_INVALID', `the callback URL must start with https:// (${p.redirectUri.slice(0, 200)})`);
   v.checkKey(); // first: a migration re-seals what is read below
   const tx = () => {
-    const row = v.sql(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles WHERE name = ?`).get(p.name) as
-      | (ProfileRow & { secret: Uint8Array })
-      | undefined;
+    const row = v.sql(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles WHERE name = ?`).get(p.name) as (ProfileRow & { secret: Uint8Array }) | undefined;
     if (row && mode === 'create') throw new AppError('PROFILE_EXISTS', p.name);
     const before = row && rowToProfile(row);
     const moved = before !== undefined && !sameIdentity(before, p);
@@ -84,12 +81,11 @@ export function saveProfile(v: VaultCore, p: ProfileWrite, mode: 'create' | 'ups
       }
     }
     v.sql(
-        `INSERT INTO profiles (name, client_id, redirect_uri, env, refresh_window_days, secret, created_at)
+      `INSERT INTO profiles (name, client_id, redirect_uri, env, refresh_window_days, secret, created_at)
          VALUES (@name, @clientId, @redirectUri, @env, @refreshWindowDays, @secret, @now)
          ON CONFLICT(name) DO UPDATE SET client_id = excluded.client_id, redirect_uri = excluded.redirect_uri,
            env = excluded.env, refresh_window_days = excluded.refresh_window_days, secret = excluded.secret`,
-      )
-      .run({ name: p.name, clientId: p.clientId, redirectUri: p.redirectUri, env: p.env, refreshWindowDays: p.refreshWindowDays, secret, now: v.now() });
+    ).run({ name: p.name, clientId: p.clientId, redirectUri: p.redirectUri, env: p.env, refreshWindowDays: p.refreshWindowDays, secret, now: v.now() });
     return tokensDropped;
   };
   const tokensDropped = v.transaction(tx);

@@ -20,7 +20,7 @@ export function isSqliteExperimentalWarning(warning: string | Error, typeOrOptio
     typeof typeOrOptions === 'string'
       ? typeOrOptions
       : typeof typeOrOptions === 'object' && typeOrOptions !== null && 'type' in typeOrOptions
-        ? (typeOrOptions).type
+        ? typeOrOptions.type
         : warning instanceof Error
           ? warning.name
           : undefined;

@@ -10,7 +10,6 @@ import { findProfile, getProfile } from './profiles.js';
 import { PROFILE_COLUMNS, rowToProfile, rowToToken, TOKEN_COLUMNS, type ProfileRow, type TokenRow } from './rows.js';
 import { asBuffer } from './sqlite.js';
 
-
 export function findToken(v: VaultCore, profile: string): TokenRecord | undefined {
   return v.cached(`token:${profile}`, () => {
     const r = v.sql(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE profile = ?`).get(profile) as TokenRow | undefined;
@@ -34,8 +33,7 @@ export function readTokens(v: VaultCore, profile: string | Profile): OpenedToken
   return v.cached(`tokens:${profileAad('access', id)}`, () => {
     v.checkKey(); // first: a migration re-seals what is read below
     const r = v.sql('SELECT access, refresh, generation FROM tokens WHERE profile = ?').get(id.name) as
-      | { access: Uint8Array; refresh: Uint8Array | null; generation: number }
-      | undefined;
+      { access: Uint8Array; refresh: Uint8Array | null; generation: number } | undefined;
     if (!r) return undefined;
     const accessToken = v.openSealed(asBuffer(r.access), 'access', id);
     const refreshToken = r.refresh ? v.openSealed(asBuffer(r.refresh), 'refresh', id) : undefined;
@@ -118,8 +116,7 @@ export function setCertificateLabel(v: VaultCore, profile: string, label: string
 }
 
 export function markDead(v: VaultCore, profile: string, reason: string): void {
-  v.sql('UPDATE tokens SET dead_reason = ?, last_error = ?, last_failure_at = ? WHERE profile = ?')
-    .run(reason, reason, v.now(), profile);
+  v.sql('UPDATE tokens SET dead_reason = ?, last_error = ?, last_failure_at = ? WHERE profile = ?').run(reason, reason, v.now(), profile);
 }
 
 /** A failed refresh that left the tokens usable: recorded so waiting processes need not retry it. */
@@ -133,7 +130,8 @@ export function deleteTokens(v: VaultCore, profile: string): boolean {
 
 /** Profiles whose access token has entered its refresh window (or expired) and is not dead. */
 export function dueForRefresh(v: VaultCore, now = v.now()): string[] {
-  const rows = v.sql(
+  const rows = v
+    .sql(
       `SELECT t.profile FROM tokens t JOIN profiles p ON p.name = t.profile
        WHERE t.dead_reason IS NULL AND t.refresh IS NOT NULL
          AND t.access_expires_at - p.refresh_window_days * 86400000 <= ?

@@ -230,13 +230,6 @@ export class Vault implements Store {
     return immediate(this.db, fn);
   }
 
-
-
-
-
-
-
-
   // ---- what it stores: one module each (profiles.ts, tokens.ts, authorizations.ts, clients.ts, audit.ts)
 
   listProfiles(): Profile[] {
@@ -452,7 +445,10 @@ export class Vault implements Store {
       // Read fresh, its tag checked: another process may have migrated and recorded it since this one opened.
       const floor = this.verifiedKeyFloor();
       if (floor >= SCHEMA_VERSION) {
-        throw new AppError('VAULT_ROLLED_BACK', `the vault file's check value is of schema 1, but its key in the ${this.keyStore} was recorded with a vault of schema ${floor}`);
+        throw new AppError(
+          'VAULT_ROLLED_BACK',
+          `the vault file's check value is of schema 1, but its key in the ${this.keyStore} was recorded with a vault of schema ${floor}`,
+        );
       }
       const ids = new Map<string, Profile>();
       for (const r of this.sql(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles`).all() as (ProfileRow & { secret: Uint8Array })[]) {

@@ -30,7 +30,9 @@ export function renderStores(stores: BrowserStoreReport[], now = Date.now()): st
     if (s.error) out += `  ! [${s.error.code}] ${s.error.message.ro} / ${s.error.message.en}${s.error.detail ? ` (${s.error.detail})` : ''}\n`;
     else if (!s.certificates.length) out += '  no client certificates / niciun certificat client\n';
     for (const c of s.certificates) {
-      const q = c.qualified.compliance ? `qualified${c.qualified.qscd ? ' QSCD' : ''}${c.qualified.types.length ? ' ' + c.qualified.types.join(',') : ''}` : 'not qualified';
+      const q = c.qualified.compliance
+        ? `qualified${c.qualified.qscd ? ' QSCD' : ''}${c.qualified.types.length ? ' ' + c.qualified.types.join(',') : ''}`
+        : 'not qualified';
       const holder = CERTIFICATE_HOLDER_TEXT[certificateHolder(c.subject)];
       out += `  [${c.id || '-'}] ${c.commonName}${c.label && c.label !== c.commonName ? ` (${c.label})` : ''}\n`;
       out += table([

@@ -10,7 +10,9 @@ import { printJson } from '../output.js';
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('check the browsers\' host registration, the vault, the USB key, profiles, ANAF reachability and the clock, tokens, and whether ANAF accepts them')
+    .description(
+      "check the browsers' host registration, the vault, the USB key, profiles, ANAF reachability and the clock, tokens, and whether ANAF accepts them",
+    )
     .option('--user-data-dir <dir...>', 'check a browser started with --user-data-dir instead of the installed browsers')
     .addOption(jsonOption())
     .action(

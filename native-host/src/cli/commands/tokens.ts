@@ -86,7 +86,7 @@ export function register(program: Command): void {
 
   program
     .command('label')
-    .description('name the certificate that authenticated, when ANAF\'s token does not say (shown by list and the popup)')
+    .description("name the certificate that authenticated, when ANAF's token does not say (shown by list and the popup)")
     .addOption(profileOption())
     .requiredOption('--certificate <text>', 'e.g. "POPESCU ION, certSIGN token"')
     .addOption(jsonOption())
@@ -105,7 +105,7 @@ export function register(program: Command): void {
 
   program
     .command('revoke')
-    .description('forget the tokens here, after one try at ANAF\'s revoke endpoint; says whether ANAF confirmed')
+    .description("forget the tokens here, after one try at ANAF's revoke endpoint; says whether ANAF confirmed")
     .addOption(profileOption())
     .addOption(jsonOption())
     .action(
