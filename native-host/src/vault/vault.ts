@@ -40,9 +40,9 @@ import * as tokens from './tokens.js';
 
 /**
  * Another process's commit is seen at most this late (ms) by a connection that only reads (the
- * ERP service between two requests). Asking costs a read transaction: at 1 ms it was a tenth of
- * a busy service's time per request. This connection's own writes (a lease taken, a token
- * stored) drop its cached reads at once, so no refresh decision rests on a stale read.
+ * ERP service between two requests): asking costs a read transaction, too much for every request.
+ * This connection's own writes (a lease taken, a token stored) drop its cached reads at once, so
+ * no refresh decision rests on a stale read.
  */
 const VERSION_CHECK_MS = 10;
 
