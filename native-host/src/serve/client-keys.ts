@@ -1,7 +1,7 @@
 /**
  * Client keys for the ERP token service, and the proof that replaces sending them.
  *
- * A key is random, shown once, and kept in the vault sealed with the vault key. It never
+ * A key is random, shown once, and kept in the store sealed with its key (vault or team key). It never
  * travels: the ERP fetches a nonce from `GET /v1/challenge` and sends
  *
  *   Authorization: AnafToken client="<name>", nonce="<nonce>", proof="<base64url HMAC-SHA256(key, msg)>"

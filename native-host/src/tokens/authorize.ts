@@ -22,7 +22,7 @@ export const STATELESS_MATCH_WINDOW_MS = 5 * 60_000;
 
 export async function startAuthorization(store: Store, profileName: string): Promise<AuthorizeStart> {
   const profile = await store.getProfile(profileName);
-  // Not even the browser goes to a server written into the vault behind anaf-token's back.
+  // Not even the browser goes to a server written into the store behind anaf-token's back.
   await store.checkProfile(profile);
   const state = crypto.randomBytes(32).toString('base64url');
   const expiresAt = await store.addPendingAuthorization(state, profile.name, PENDING_TTL_MS);
@@ -108,7 +108,7 @@ export async function completeAuthorization(
     stateEchoed,
   });
   log.log('info', 'authorize.completed', { profile: profile.name, generation: record.generation, stateEchoed });
-  // The tokens are safe in the vault first; which certificate logged in is learnt afterwards.
+  // The tokens are safe in the store first; which certificate logged in is learnt afterwards.
   if (record.certificate.subject === undefined && record.certificate.sha256 === undefined && opts.identify) {
     const found = await opts.identify(record.certificate.serialHex);
     if (found) {

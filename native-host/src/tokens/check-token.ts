@@ -1,7 +1,7 @@
 /**
  * "Does the token work right now?": one GET to ANAF's TestOauth hello with the stored access
  * token (see ../shared/anaf-facts.md). It never refreshes, never retries, and never writes to
- * the vault: it only reports what ANAF said. The token goes into the Authorization header and
+ * the store: it only reports what ANAF said. The token goes into the Authorization header and
  * nowhere else: not into a result, a detail, an error or a log line.
  */
 import { AppError } from '#shared/errors.js';

@@ -29,7 +29,7 @@ export function register(program: Command): void {
 
   clients
     .command('add')
-    .description('make a client key; it is printed once and kept only sealed in the vault (a client made by an older version is replaced)')
+    .description('make a client key; it is printed once and kept only sealed in the store (a client made by an older version is replaced)')
     .argument('<name>', 'who will use the key, e.g. the ERP program')
     .option('--personal-id', 'let this client see the personal ID number (serialNumber=PNO…) in certificate subjects')
     .addOption(new Option('--profiles <names>', 'only these profiles (comma-separated; default: all)').argParser(parseWith(profileListSchema, '--profiles')))
