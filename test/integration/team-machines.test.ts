@@ -257,6 +257,7 @@ describe('the refresh scheduler of three serves', () => {
       expect(anaf.counters.grants.refresh_token).toBe(SCHEDULED);
       expect(perServe.reduce((x, y) => x + y, 0)).toBe(SCHEDULED);
     } finally {
+      for (const s of sched.serves) serveOutput.push(s.output().stdout, s.output().stderr);
       await sched.stopServes();
     }
   }, 300_000);
