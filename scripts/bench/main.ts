@@ -19,6 +19,7 @@ import { authorizationFor, newClientKey } from '../../native-host/src/serve/clie
 import { challenge } from '../../test/helpers/serve-process.js';
 import { WINDOWS_EXE, wineStartup } from './wine-startup.js';
 import { popupBench } from './popup.js';
+import { teamStoreBench } from './team-store.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 31);
@@ -216,6 +217,9 @@ const bigHome = tempDir('bench-10k');
   row({ figure: 'RSS after 4 more full listings', ours: rssMiB(serve.child.pid!) ?? NaN, unit: 'MiB', goal: 'report' });
   await serve.stop();
 }
+
+process.stdout.write('\nteam store on PostgreSQL (3 machines, the ANAF stand-in)\n');
+for (const r of await teamStoreBench(RUNS)) row(r);
 
 // The e2e suite (scripts/test.sh) measures the real flow in Chromium and keeps its figures here.
 const e2eTimings = path.join(root, '.artifacts', 'e2e', 'timings.json');
