@@ -10,10 +10,10 @@ import { allFlows, onFlowsStored } from './flows/flow-store.js';
 import { recordRedirect } from './flows/redirect-witness.js';
 import { holdWhileFlowsRun } from './native/flow-hold.js';
 import { onPageConnect } from './page-port.js';
-import { isRequestCallback, listenForWitnessAsks, relayRequestCallback } from '../request/relay.js';
+import { isRequestCallback, listenForRequestAsks, relayRequestCallback } from '../request/relay.js';
 
 browser.runtime.onConnect.addListener((port) => onPageConnect(port));
-listenForWitnessAsks();
+listenForRequestAsks();
 onFlowsStored(holdWhileFlowsRun);
 browser.tabs.onRemoved.addListener((tabId) => void onFlowTabRemoved(tabId));
 browser.tabs.onUpdated.addListener((tabId, info, tab) => void onFlowTabUpdated(tabId, info, tab));

@@ -18,7 +18,7 @@ import { requestAuthorizeUrl } from '../../../shared/src/request/oauth.js';
 import { toB64u, randomBytes } from '../../../shared/src/request/bytes.js';
 import { flowOrigins, flowPermissions, rebuildCallbackUrl } from '../shared/callback-url.js';
 import { exchangeCode } from './exchange.js';
-import { relayMessageSchema, requestCallbackRule, witnessAnswerSchema, type RelayMessage } from './protocol.js';
+import { HELD_PARAM, relayMessageSchema, requestCallbackRule, takeAnswerSchema, witnessAnswerSchema, type RelayMessage } from './protocol.js';
 import { errorMessage, w, type Word } from './text.js';
 
 const AUTH_TIMEOUT_MS = 5 * 60_000;
@@ -27,9 +27,18 @@ const QR_MAX_CHARS = 2_800;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-// The link is read once and dropped from the address bar and this History entry.
-const link = location.hash;
-if (location.hash) history.replaceState(null, '', location.pathname);
+// The link is read once and dropped from the address bar. A link pasted into the popup comes from
+// the worker's memory (a one-time ticket in the address), so it never reaches History.
+const linkInAddress = location.hash;
+const heldTicket = new URLSearchParams(location.search).get(HELD_PARAM);
+if (location.hash || location.search) history.replaceState(null, '', location.pathname);
+
+async function readLink(): Promise<string> {
+  if (linkInAddress || heldTicket === null) return linkInAddress;
+  const answer: unknown = await chrome.runtime.sendMessage({ type: 'anaf-request-take', ticket: heldTicket });
+  const parsed = takeAnswerSchema.safeParse(answer);
+  return parsed.success && parsed.data !== null ? parsed.data : '';
+}
 
 let request: CheckedRequest | undefined;
 
@@ -227,9 +236,11 @@ function decline(): void {
   say('declined');
 }
 
-chrome.runtime.onMessage.addListener((msg: unknown) => {
+chrome.runtime.onMessage.addListener((msg: unknown, _sender, reply: (answer: unknown) => void) => {
   const parsed = relayMessageSchema.safeParse(msg);
-  if (parsed.success) void onCallback(parsed.data);
+  if (!parsed.success || !run || parsed.data.nonce !== run.nonce) return false;
+  reply(true);
+  void onCallback(parsed.data);
   return false;
 });
 // Leaving the page ends a running authorization with it.
@@ -242,7 +253,9 @@ document.documentElement.lang = navigator.language.startsWith('ro') ? 'ro' : 'en
 $('approve').addEventListener('click', () => void approve());
 $('decline').addEventListener('click', decline);
 
-checkRequestLink(link, Date.now()).then(
+readLink()
+  .then((link) => checkRequestLink(link, Date.now()))
+  .then(
   (r) => {
     request = r;
     drawDetails(r);

@@ -3,7 +3,7 @@
  * click opens the same request page. Only the link's fragment is used; nothing is stored.
  */
 import { AppError } from '../../../shared/src/errors.js';
-import { fragmentOf, splitLink, REQUEST_PAGE } from '../../../shared/src/request/format.js';
+import { fragmentOf, splitLink } from '../../../shared/src/request/format.js';
 import { errorMessage, w } from './text.js';
 
 export function wireRequestPaste(): void {
@@ -20,7 +20,8 @@ export function wireRequestPaste(): void {
     try {
       const fragment = fragmentOf(splitLink(input.value));
       input.value = '';
-      void chrome.tabs.create({ url: `${chrome.runtime.getURL(REQUEST_PAGE)}#${fragment}` });
+      // The worker holds it and opens the page with a ticket: the link stays out of History.
+      void chrome.runtime.sendMessage({ type: 'anaf-request-hold', fragment });
     } catch (e) {
       const err = AppError.from(e);
       error.textContent = errorMessage(err.code, err.detail);

@@ -41,3 +41,9 @@ export function requestCallbackRule(ruleId: number, tabId: number, redirectUri: 
     condition: { regexFilter: callbackRegex(redirectUri), isUrlFilterCaseSensitive: true, resourceTypes: ['main_frame'], tabIds: [tabId] },
   };
 }
+
+/** The popup hands a pasted link to the worker, which opens the request page with a one-time ticket. */
+export const holdAskSchema = z.object({ type: z.literal('anaf-request-hold'), fragment: z.string().check(z.maxLength(8192)) });
+export const takeAskSchema = z.object({ type: z.literal('anaf-request-take'), ticket: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/)) });
+export const takeAnswerSchema = z.nullable(z.string());
+export const HELD_PARAM = 'held';

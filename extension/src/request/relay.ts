@@ -6,7 +6,7 @@
  * Nothing is stored: the worker may stop at any time and the page holds the request.
  */
 import { redirectedTo } from '../background/flows/redirect-witness.js';
-import { isRequestCallback, splitRequestSearch, witnessAskSchema, type RelayMessage } from './protocol.js';
+import { HELD_PARAM, holdAskSchema, isRequestCallback, splitRequestSearch, takeAskSchema, witnessAskSchema, type RelayMessage } from './protocol.js';
 
 export { isRequestCallback };
 
@@ -22,12 +22,47 @@ export async function relayRequestCallback(nav: { url: string; mode: string; des
   }
 }
 
-/** Answers the request page's "which redirect led to this URL?" (once: one redirect proves one callback). */
-export function listenForWitnessAsks(): void {
+/**
+ * A link pasted into the popup, held in the worker's memory until its page takes it (once, within
+ * a minute): the page's address then carries only a one-time ticket, so the link (whose fragment
+ * opens the client secret) never reaches the browser's History.
+ */
+const HOLD_MS = 60_000;
+const held = new Map<string, { fragment: string; at: number }>();
+
+function ticket(): string {
+  let bin = '';
+  for (const b of crypto.getRandomValues(new Uint8Array(32))) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+const fromPage = (sender: chrome.runtime.MessageSender, page: string) => sender.id === chrome.runtime.id && sender.url?.startsWith(chrome.runtime.getURL(page)) === true;
+
+/** The request page's and the popup's asks: which redirect led to a URL; hold a pasted link; take it. */
+export function listenForRequestAsks(): void {
   chrome.runtime.onMessage.addListener((msg: unknown, sender, reply: (answer: unknown) => void) => {
-    const ask = witnessAskSchema.safeParse(msg);
-    if (!ask.success || sender.id !== chrome.runtime.id || !sender.url?.startsWith(chrome.runtime.getURL('request.html'))) return false;
-    void redirectedTo(ask.data.url).then((hop) => reply(hop ?? null));
-    return true;
+    const witness = witnessAskSchema.safeParse(msg);
+    if (witness.success && fromPage(sender, 'request.html')) {
+      // Once: one redirect proves one callback.
+      void redirectedTo(witness.data.url).then((hop) => reply(hop ?? null));
+      return true;
+    }
+    const hold = holdAskSchema.safeParse(msg);
+    if (hold.success && fromPage(sender, 'popup.html')) {
+      const now = Date.now();
+      for (const [k, v] of held) if (now - v.at > HOLD_MS) held.delete(k);
+      const t = ticket();
+      held.set(t, { fragment: hold.data.fragment, at: now });
+      void chrome.tabs.create({ url: `${chrome.runtime.getURL('request.html')}?${HELD_PARAM}=${t}` }).then(() => reply(true));
+      return true;
+    }
+    const take = takeAskSchema.safeParse(msg);
+    if (take.success && fromPage(sender, 'request.html')) {
+      const h = held.get(take.data.ticket);
+      held.delete(take.data.ticket);
+      reply(h && Date.now() - h.at <= HOLD_MS ? h.fragment : null);
+      return false;
+    }
+    return false;
   });
 }
