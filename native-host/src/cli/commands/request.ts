@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
+import QRCode from 'qrcode';
 import * as z from 'zod/mini';
 import { AppError } from '../../../../shared/src/errors.js';
 import { DEFAULT_VALID_MS, NOTE_MAX_LENGTH, requestIdSchema } from '../../../../shared/src/request/format.js';
@@ -72,13 +73,16 @@ export function register(program: Command): void {
             const file = path.resolve(opts.out ?? `anaf-token-request-${made.id}.txt`);
             // The link opens the client secret: the file is for its owner only, like the vault.
             fs.writeFileSync(file, made.link + '\n', { mode: 0o600, flag: 'wx' });
+            // The same link as a QR code, for a phone's camera (a link of ~750 characters fits easily).
+            const qr = file.replace(/\.txt$/i, '') + '.png';
+            fs.writeFileSync(qr, await QRCode.toBuffer(made.link, { type: 'png', errorCorrectionLevel: 'M', margin: 2 }), { mode: 0o600, flag: 'wx' });
             app.log.log('info', 'request.created', { profile: opts.profile, request: made.id, passphrase: passphrase !== undefined });
             const expiresAt = iso(made.expiresAt);
-            if (opts.json) return printJson({ id: made.id, link: made.link, file, expiresAt });
+            if (opts.json) return printJson({ id: made.id, link: made.link, file, qr, expiresAt });
             process.stdout.write(
               `${made.link}\n\n` +
-                `Trimiteți linkul (sau fișierul ${file}) titularului certificatului; valabil până la ${expiresAt}.\n` +
-                `Send the link (or the file ${file}) to the certificate holder; valid until ${expiresAt}.\n` +
+                `Trimiteți linkul (sau fișierul ${file}, ori codul QR ${qr}) titularului certificatului; valabil până la ${expiresAt}.\n` +
+                `Send the link (or the file ${file}, or the QR code ${qr}) to the certificate holder; valid until ${expiresAt}.\n` +
                 (passphrase ? 'Spuneți-i parola la telefon. / Tell them the passphrase by phone.\n' : '') +
                 'Apoi / then: anaf-token request import FILE\n',
             );
