@@ -86,6 +86,14 @@ function drawDetails(r: CheckedRequest): void {
   fact(dl, 'callback', body.cb, 'request-callback');
   fact(dl, 'env', body.env === 'prod' || body.env === 'test' ? `ANAF (${body.env})` : body.env, 'request-env');
   fact(dl, 'expires', new Date(body.exp).toLocaleString(), 'request-expires');
+  // The certificate is presented to this server: one that is not ANAF's is said plainly.
+  if (body.env !== 'prod' && body.env !== 'test') {
+    const warn = document.createElement('p');
+    warn.className = 'banner error';
+    warn.dataset.testid = 'request-not-anaf';
+    warn.textContent = w('notAnaf');
+    dl.after(warn);
+  }
   $('passphrase-row').hidden = !r.needsPassphrase;
   $('passphrase-label').textContent = w('passphrase');
   $('approve').textContent = w('approve');

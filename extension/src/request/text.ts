@@ -37,6 +37,10 @@ const WORDS = {
   tabClosed: { ro: 'Fila de autorizare a fost închisă înainte de răspunsul ANAF.', en: 'The authorization tab was closed before ANAF answered.' },
   timeout: { ro: 'ANAF nu a răspuns în 5 minute.', en: 'ANAF did not answer within 5 minutes.' },
   unexpected: { ro: 'Răspunsul primit nu vine de la autorizarea ANAF pornită aici: a fost refuzat.', en: 'The answer did not come from the ANAF authorization started here: refused.' },
+  notAnaf: {
+    ro: 'Atenție: acest server NU este al ANAF (logincert.anaf.ro). Continuați doar dacă știți de ce (de exemplu un mediu de test).',
+    en: "Warning: this server is NOT ANAF's (logincert.anaf.ro). Go on only if you know why (a test environment, say).",
+  },
   pastePlaceholder: { ro: 'Lipiți aici un link de cerere primit', en: 'Paste a request link you received' },
   pasteOpen: { ro: 'Deschide', en: 'Open' },
   permission: { ro: 'Fără permisiunea cerută pentru callback, extensia nu poate opri codul înainte să plece din browser.', en: 'Without the permission asked for the callback, the extension cannot keep the code inside the browser.' },
