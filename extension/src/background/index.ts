@@ -10,8 +10,10 @@ import { allFlows, onFlowsStored } from './flows/flow-store.js';
 import { recordRedirect } from './flows/redirect-witness.js';
 import { holdWhileFlowsRun } from './native/flow-hold.js';
 import { onPageConnect } from './page-port.js';
+import { isRequestCallback, listenForRequestAsks, relayRequestCallback } from '../request/relay.js';
 
 browser.runtime.onConnect.addListener((port) => onPageConnect(port));
+listenForRequestAsks();
 onFlowsStored(holdWhileFlowsRun);
 browser.tabs.onRemoved.addListener((tabId) => void onFlowTabRemoved(tabId));
 browser.tabs.onUpdated.addListener((tabId, info, tab) => void onFlowTabUpdated(tabId, info, tab));
@@ -48,6 +50,12 @@ chrome.webRequest.onBeforeRedirect.addListener((d) => recordRedirect(d), { urls:
 self.addEventListener('fetch', (event) => {
   const e = event as FetchEventLike;
   const { url, mode, destination } = e.request;
+  // A request link's authorization (request/relay.ts): answered the same way, handed to its page.
+  if (isRequestCallback(new URL(url), callbackPageOrigins)) {
+    e.respondWith(new Response(null, { status: 204, headers: { 'Content-Type': 'text/html' } }));
+    e.waitUntil(relayRequestCallback({ url, mode, destination }));
+    return;
+  }
   if (!isCallbackNavigation(new URL(url), callbackPageOrigins)) return;
   // A renderable type: without one Chrome makes the empty answer a download (with the URL in its list).
   e.respondWith(new Response(null, { status: 204, headers: { 'Content-Type': 'text/html' } }));

@@ -17,9 +17,12 @@ import { FLOWS_KEY, STATUS_STAMP_KEY, parseFlows, type Flows } from '../shared/f
 import { formatDate, localizePage, showError, t } from '../shared/i18n.js';
 import { readCachedStatuses } from '../shared/status-cache.js';
 import { renderCard, type CardActions } from './render.js';
+import { wireRequestPaste } from '../request/paste.js';
 
 // First: the host starts while this page draws, and stays for as long as it is open.
 connectBackground();
+// Answering a request link needs no host: the field works whatever the host says.
+wireRequestPaste();
 
 const POPUP_MARKS = { cache: 'anaf:drawn-from-cache', host: 'anaf:drawn-from-host' } as const;
 const REVOKE_CONFIRM_MS = 4000;
