@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkRequestLink, openSecret, sealAnswer } from '../../shared/src/request/crypto.js';
+import { checkRequestLink, openSecret, sealAnswer } from '#shared/request/crypto.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 

@@ -3,8 +3,8 @@
  * same as the native host's), the callback rule and the worker's recognition of its redirect.
  */
 import { describe, expect, it } from 'vitest';
-import { requestAuthorizeUrl, requestTokenEndpoint } from '../../shared/src/request/oauth.js';
-import type { RequestBody } from '../../shared/src/request/format.js';
+import { requestAuthorizeUrl, requestTokenEndpoint } from '#shared/request/oauth.js';
+import type { RequestBody } from '#shared/request/format.js';
 import { authorizationUrl } from '../../native-host/src/oauth/anaf-client.js';
 import { oauthEndpoints } from '../../native-host/src/oauth/endpoints.js';
 import { isRequestCallback, requestCallbackRule, splitRequestSearch } from '../../extension/src/request/protocol.js';

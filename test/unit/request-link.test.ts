@@ -7,9 +7,9 @@
 import fs from 'node:fs';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AppError, type ErrorCode } from '../../shared/src/errors.js';
-import { checkRequestLink, openSecret, sealAnswer } from '../../shared/src/request/crypto.js';
-import { IMPORT_GRACE_MS, splitAnswer, splitLink, joinAnswer, type AnswerTokens } from '../../shared/src/request/format.js';
+import { AppError, type ErrorCode } from '#shared/errors.js';
+import { checkRequestLink, openSecret, sealAnswer } from '#shared/request/crypto.js';
+import { IMPORT_GRACE_MS, splitAnswer, splitLink, joinAnswer, type AnswerTokens } from '#shared/request/format.js';
 import { createLogger } from '../../native-host/src/log/logger.js';
 import { PendingRequests } from '../../native-host/src/request/pending-store.js';
 import { cancelLinkRequest, createLinkRequest, importAnswer, EXTENSION_ORIGIN } from '../../native-host/src/request/requests.js';

@@ -4,9 +4,9 @@
  * the form body when ANAF answers invalid_client to that (as the native host does). No cookies
  * and no client certificate are sent (credentials: 'omit'). Pure fetch: unit-tested under Node.
  */
-import { AppError } from '../../../shared/src/errors.js';
-import { answerTokensSchema, type AnswerTokens, type RequestBody } from '../../../shared/src/request/format.js';
-import { requestTokenEndpoint } from '../../../shared/src/request/oauth.js';
+import { AppError } from '#shared/errors.js';
+import { answerTokensSchema, type AnswerTokens, type RequestBody } from '#shared/request/format.js';
+import { requestTokenEndpoint } from '#shared/request/oauth.js';
 
 const TIMEOUT_MS = 30_000;
 const MAX_ANSWER_CHARS = 64 * 1024;

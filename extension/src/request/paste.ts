@@ -2,8 +2,8 @@
  * The popup's "paste a request link" field: a link that a mail program would not let the holder
  * click opens the same request page. Only the link's fragment is used; nothing is stored.
  */
-import { AppError } from '../../../shared/src/errors.js';
-import { fragmentOf, splitLink } from '../../../shared/src/request/format.js';
+import { AppError } from '#shared/errors.js';
+import { fragmentOf, splitLink } from '#shared/request/format.js';
 import { errorMessage, w } from './text.js';
 
 export function wireRequestPaste(): void {

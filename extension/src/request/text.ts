@@ -1,6 +1,6 @@
 /** The request page's words, in the UI language (its own, so the shared _locales stay as they are). */
-import type { ErrorCode } from '../../../shared/src/errors.js';
-import { messagesFor } from '../../../shared/src/errors.js';
+import type { ErrorCode } from '#shared/errors.js';
+import { messagesFor } from '#shared/errors.js';
 
 export type Lang = 'ro' | 'en';
 

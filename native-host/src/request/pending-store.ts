@@ -7,8 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Environment } from '../../../shared/src/schemas/profile.js';
-import { IMPORT_GRACE_MS } from '../../../shared/src/request/format.js';
+import type { Environment } from '#shared/schemas/profile.js';
+import { IMPORT_GRACE_MS } from '#shared/request/format.js';
 import { openDatabase, type DatabaseSync } from '../vault/sqlite.js';
 
 export type RequestStatus = 'pending' | 'used' | 'cancelled' | 'expired';

@@ -3,10 +3,10 @@
  * answer. The formats and the cryptography are shared with the extension (shared/src/request/).
  */
 import type * as oauth from 'oauth4webapi';
-import { AppError } from '../../../shared/src/errors.js';
-import { EXTENSION_ID } from '../../../shared/src/extension-id.js';
-import { answerRequestId, createRequest, openAnswer } from '../../../shared/src/request/crypto.js';
-import { IMPORT_GRACE_MS, MAX_VALID_MS, MIN_VALID_MS, joinLink } from '../../../shared/src/request/format.js';
+import { AppError } from '#shared/errors.js';
+import { EXTENSION_ID } from '#shared/extension-id.js';
+import { answerRequestId, createRequest, openAnswer } from '#shared/request/crypto.js';
+import { IMPORT_GRACE_MS, MAX_VALID_MS, MIN_VALID_MS, joinLink } from '#shared/request/format.js';
 import type { Logger } from '../log/logger.js';
 import { tokenSet } from '../oauth/anaf-client.js';
 import { certificateFromClaims } from '../oauth/token-claims.js';
