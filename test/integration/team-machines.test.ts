@@ -247,8 +247,7 @@ describe('the refresh scheduler of three serves', () => {
       const tookMs = Date.now() - started;
       await sleep(1_000); // a refresh sent late by a slower instance would show now
       const gens = await pg.query<{ generation: string; n: string }>('scheduler', 'SELECT generation, count(*) AS n FROM anaf_token.tokens GROUP BY generation');
-      // Which instance refreshed how many (the refresher logs refresh.done in its machine's log;
-      // serve.background's "refreshed" also counts a grant another instance refreshed meanwhile).
+      // Which instance refreshed how many (the refresher logs refresh.done in its machine's log).
       const perServe = sched.machines.map((m) => (fs.readFileSync(path.join(m.home, 'logs', 'anaf-token.log'), 'utf8').match(/refresh\.done profile="due-\d+"/g) ?? []).length);
       console.log(
         `team-machines: 3 serves refreshed ${SCHEDULED} due grants in ${tookMs} ms; ${anaf.counters.grants.refresh_token} refreshes at ANAF; per instance ${perServe.join(' + ')}`,

@@ -79,7 +79,7 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   'refresh.due': async (app) => ({
     outcomes: (await (await refresh()).refreshDue(app.tokenDeps)).map(({ profile, outcome, error }) => ({
       profile,
-      outcome: outcome === 'waiting' || outcome === 'busy' ? 'not-due' : outcome,
+      outcome: outcome === 'waiting' || outcome === 'busy' ? 'not-due' : outcome === 'refreshed-elsewhere' ? 'refreshed' : outcome,
       ...(error ? { error: error.toPayload() } : {}),
     })),
   }),

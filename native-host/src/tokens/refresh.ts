@@ -95,7 +95,8 @@ export async function refreshProfile(deps: TokenDeps, name: string, opts: Refres
   );
 }
 
-export type DueOutcome = 'refreshed' | 'not-due' | 'waiting' | 'busy' | 'failed' | 'dead';
+/** 'refreshed-elsewhere': another process stored a new pair while this one waited for its lease. */
+export type DueOutcome = 'refreshed' | 'refreshed-elsewhere' | 'not-due' | 'waiting' | 'busy' | 'failed' | 'dead';
 
 /** How a caller runs the due refreshes: the token service adds its backoff and single-flight. */
 export interface DuePolicy {
@@ -122,7 +123,7 @@ export async function refreshDue(deps: TokenDeps, policy: DuePolicy = {}): Promi
     }
     try {
       const r = await refresh(profile);
-      outcomes.push({ profile, outcome: r.outcome === 'not-due' ? 'not-due' : r.outcome === 'busy' ? 'busy' : 'refreshed' });
+      outcomes.push({ profile, outcome: r.outcome });
     } catch (e) {
       const error = AppError.from(e);
       outcomes.push({ profile, outcome: error.code === 'TOKEN_DEAD' ? 'dead' : 'failed', error });
