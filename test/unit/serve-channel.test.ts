@@ -44,6 +44,22 @@ describe('the proof of a client key', () => {
     expect(proofMatches(undefined, NONCE, '127.0.0.1:8787', proof)).toBe(false);
   });
 
+  it('answers the same when asked again (its expected proofs are remembered per key object): another key, Host or nonce never matches', () => {
+    const proof = proofFor(KEY, NONCE, '127.0.0.1:8787');
+    const key = Buffer.from(KEY);
+    for (let i = 0; i < 3; i++) expect(proofMatches(key, NONCE, '127.0.0.1:8787', proof)).toBe(true);
+    // The same bytes in a new object (the store read it again) and other bytes (a replaced key).
+    expect(proofMatches(Buffer.from(KEY), NONCE, '127.0.0.1:8787', proof)).toBe(true);
+    const other = Buffer.from(KEY.replace('A', 'B'));
+    for (let i = 0; i < 3; i++) expect(proofMatches(other, NONCE, '127.0.0.1:8787', proof)).toBe(false);
+    for (let i = 0; i < 3; i++) expect(proofMatches(undefined, NONCE, '127.0.0.1:8787', proof)).toBe(false);
+    // More nonces than a key remembers: the oldest is computed again, still right.
+    const nonces = Array.from({ length: 40 }, (_, n) => NONCE.slice(0, -2) + String(n).padStart(2, '0'));
+    for (const n of nonces) expect(proofMatches(key, n, 'h', proofFor(KEY, n, 'h'))).toBe(true);
+    expect(proofMatches(key, nonces[0]!, 'h', proofFor(KEY, nonces[0]!, 'h'))).toBe(true);
+    expect(proofMatches(key, nonces[0]!, 'h', proofFor(KEY, nonces[1]!, 'h'))).toBe(false);
+  });
+
   it('is read from the header in any parameter order, quoted or not, in base64url or base64', () => {
     const proof = proofFor(KEY, NONCE, 'h');
     const want = { kind: 'proof', client: 'erp.1', nonce: NONCE, proof };

@@ -126,8 +126,31 @@ export function parseAuthorization(header: string | undefined): ParsedAuthorizat
 /** A key no client has: an unknown client's proof is checked against it, so it takes the same time. */
 const NOBODY = crypto.randomBytes(32);
 
+/**
+ * The proofs a key makes, by nonce and Host: an ERP sends the same proof with every request until
+ * its nonce expires, and the HMAC was most of a request's cost. Not a cache of anything that can
+ * change: answers of a pure function of immutable inputs (the key as the store handed it out,
+ * whose bytes never change in place; a new or removed key is another object or none), so there
+ * is nothing to invalidate. Bounded per key; nonces are the service's own (checked first).
+ */
+const expectedProofs = new WeakMap<Buffer, Map<string, Buffer>>();
+const PROOFS_PER_KEY = 16;
+
+function expectedProof(key: Buffer, nonce: string, host: string): Buffer {
+  let byNonce = expectedProofs.get(key);
+  if (byNonce === undefined) expectedProofs.set(key, (byNonce = new Map<string, Buffer>()));
+  const at = `${nonce} ${host}`;
+  let proof = byNonce.get(at);
+  if (proof === undefined) {
+    proof = proofFor(key, nonce, host);
+    if (byNonce.size >= PROOFS_PER_KEY) byNonce.delete(byNonce.keys().next().value!);
+    byNonce.set(at, proof);
+  }
+  return proof;
+}
+
 /** Whether `proof` is the HMAC of the nonce and Host under `key`, compared in constant time. */
 export function proofMatches(key: Buffer | undefined, nonce: string, host: string, proof: Buffer): boolean {
-  const expected = proofFor(key ?? NOBODY, nonce, host);
+  const expected = expectedProof(key ?? NOBODY, nonce, host);
   return crypto.timingSafeEqual(expected, proof) && key !== undefined;
 }
