@@ -449,8 +449,8 @@ const catalogue = {
   },
   GATEWAY_API_NOT_SET: {
     exit: EXIT.usage,
-    en: "The profile's OAuth server is not ANAF's, so where its e-Factura / e-Transport API is cannot be guessed. Set it with `anaf-token profile api --profile NAME --api URL` (or `profile add … --api URL`).",
-    ro: 'Serverul OAuth al profilului nu este al ANAF, așa că adresa API-ului e-Factura / e-Transport nu poate fi dedusă. Setați-o cu `anaf-token profile api --profile NUME --api URL` (sau `profile add … --api URL`).',
+    en: "The profile's OAuth server is not ANAF's, so where its e-Factura / e-Transport API is cannot be guessed. Set it with `anaf-token efactura api --profile NAME URL` (or `profile add … --api URL`).",
+    ro: 'Serverul OAuth al profilului nu este al ANAF, așa că adresa API-ului e-Factura / e-Transport nu poate fi dedusă. Setați-o cu `anaf-token efactura api --profile NUME URL` (sau `profile add … --api URL`).',
   },
   GATEWAY_WEBHOOK_REFUSED: {
     exit: EXIT.usage,

@@ -39,6 +39,8 @@ const GROUPS: Record<string, Group> = {
   team: () => import('./commands/team.js'),
   service: () => import('./commands/service.js'),
   doctor: () => import('./commands/doctor.js'),
+  efactura: () => import('./commands/efactura.js'),
+  etransport: () => import('./commands/etransport.js'),
 };
 
 const program = cli.program
