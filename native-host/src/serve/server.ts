@@ -25,6 +25,7 @@ import { FailureDelay } from './rate-limit.js';
 import { RefusalLog } from './refusal-log.js';
 import { requestHandler } from './routes.js';
 import { TokenSource } from './token-source.js';
+import { startGateway } from './gateway-start.js';
 
 export interface ServeOptions {
   app: App;
@@ -134,6 +135,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
   const peers = opts.peers ?? peerCheck();
   let hosts: ReadonlySet<string> = new Set();
   const audit = new Audit(app.store, app.log, 60_000, app.now);
+  const gateway = await startGateway(app, (p) => source.token(p));
   const handler = requestHandler({
     deps,
     peers,
@@ -144,6 +146,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     audit,
     log: app.log,
     hosts: () => hosts,
+    gateway: gateway.routes,
   });
   // Once per connection, from its acceptance: its first request waits for the answer, and a
   // connection of another user is closed as soon as that is known, request or not.
@@ -186,6 +189,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     async close() {
       await background?.stop();
       await Promise.all([close(v4), close(v6)]);
+      await gateway.close();
       await source.idle();
       await audit.flush();
       refusals.close();
