@@ -46,7 +46,9 @@ export interface GatewayWorld {
 
 const quiet: Logger = { log: () => {} };
 
-export async function startGatewayWorld(opts: { env?: NodeJS.ProcessEnv; home?: string; store?: string } = {}): Promise<GatewayWorld> {
+export async function startGatewayWorld(
+  opts: { env?: NodeJS.ProcessEnv; home?: string; /** Runs before the profile is added (e.g. a team store set up). */ setup?: (cli: GatewayWorld['cli']) => Promise<void> } = {},
+): Promise<GatewayWorld> {
   const pki = await makePki(tempDir('gateway-pki'));
   const anaf = await startAnafStandin({ pki, clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT] }] });
   const home = opts.home ?? tempDir('gateway-home');
@@ -64,6 +66,7 @@ export async function startGatewayWorld(opts: { env?: NodeJS.ProcessEnv; home?: 
     return JSON.parse(code === 0 ? r.stdout : r.stdout || r.stderr) as T;
   };
   const profile = 'firma';
+  await opts.setup?.(cli);
   const added = await cli(['profile', 'add', '--name', profile, '--client-id', CLIENT_ID, '--redirect-uri', REDIRECT, '--env', anaf.url, '--api', `${anaf.url}/test`], `${CLIENT_SECRET}\n`);
   if (added.code !== 0) throw new Error(`profile add: ${added.stderr}`);
   const start = JSON.parse((await cli(['authorize', '--profile', profile, '--json'])).stdout) as { authorizeUrl: string };
