@@ -45,7 +45,7 @@ afterAll(async () => {
 describe('the gateway on a team store', () => {
   it('keeps its own tables and migrations in the team database', async () => {
     const t = await pg.query<{ table_name: string }>('firm', "SELECT table_name FROM information_schema.tables WHERE table_schema = 'anaf_token' AND table_name LIKE 'gateway_%' ORDER BY 1");
-    expect(t.rows.map((r) => r.table_name)).toEqual(['gateway_downloads', 'gateway_jobs', 'gateway_limit_daily', 'gateway_limit_minute', 'gateway_schema_migrations', 'gateway_settings']);
+    expect(t.rows.map((r) => r.table_name)).toEqual(['gateway_downloads', 'gateway_jobs', 'gateway_limit_daily', 'gateway_limit_minute', 'gateway_schema_migrations', 'gateway_seen_messages', 'gateway_settings']);
     const s = await pg.query<{ api_base: string }>('firm', 'SELECT api_base FROM anaf_token.gateway_settings');
     expect(s.rows).toEqual([{ api_base: `${w.anaf.url}/test` }]);
   });

@@ -58,6 +58,7 @@ CREATE TABLE gateway_limit_minute (second bigint PRIMARY KEY, n integer NOT NULL
 CREATE TABLE gateway_limit_daily (kind text NOT NULL, key text NOT NULL, day text NOT NULL, n integer NOT NULL, PRIMARY KEY (kind, key, day));
 CREATE TABLE gateway_downloads (cif text NOT NULL, id text NOT NULL, folder text NOT NULL, kind text NOT NULL, files text NOT NULL, at bigint NOT NULL, PRIMARY KEY (cif, id));
 CREATE TABLE gateway_settings (profile text PRIMARY KEY, api_base text NOT NULL);
+CREATE TABLE gateway_seen_messages (id text PRIMARY KEY, hash text NOT NULL, at bigint NOT NULL);
 `,
   },
 ];
@@ -255,6 +256,15 @@ export class PgGatewayStore implements GatewayStore {
       'INSERT INTO gateway_downloads (cif, id, folder, kind, files, at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (cif, id) DO UPDATE SET folder = excluded.folder, kind = excluded.kind, files = excluded.files, at = excluded.at',
       [d.cif, d.id, d.folder, d.kind, JSON.stringify(d.files), d.at],
     );
+  }
+
+  async seenHash(id: string): Promise<string | undefined> {
+    const r = await run<{ hash: string }>(this.pool, 'SELECT hash FROM gateway_seen_messages WHERE id = $1', [id]);
+    return r.rows[0]?.hash;
+  }
+
+  async saveSeenHash(id: string, hash: string, now: number): Promise<void> {
+    await run(this.pool, 'INSERT INTO gateway_seen_messages (id, hash, at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [id, hash, now]);
   }
 
   async apiBase(profile: string): Promise<string | undefined> {

@@ -29,7 +29,7 @@ import type { ClaimedJob, JobPatch } from './types.js';
 /** How far before the job was taken a message may be dated (clocks differ; ANAF dates to the minute). */
 const SKEW_MS = 10 * 60_000;
 /** ANAF refuses an endTime in its future: stay a little behind our clock. */
-const END_BEHIND_MS = 5_000;
+const END_BEHIND_MS = 1_000;
 const MAX_PAGES = 20;
 
 export interface ReconcileContext {
@@ -39,7 +39,7 @@ export interface ReconcileContext {
   timing: GatewayTiming;
   /** Runs a call with a token (and the 401/403 rule). */
   authorized<T>(profile: string, fn: (call: ApiCall) => Promise<T>): Promise<T>;
-  /** SHA-256 of the invoices already downloaded by this process, by download id. */
+  /** SHA-256 of the invoices already looked at, by download id (a cache of the store's). */
   seen: Map<string, string>;
 }
 
@@ -71,13 +71,15 @@ export async function reconcile(ctx: ReconcileContext, job: ClaimedJob): Promise
   if (job.kind === 'efactura') {
     const want = sha256(job.doc);
     for (const m of await candidates(ctx, job)) {
-      let hash = ctx.seen.get(m.id);
+      // Each candidate is downloaded once, by whichever process looks first: descarcare is 10 a day.
+      let hash = ctx.seen.get(m.id) ?? (await ctx.store.seenHash(m.id));
       if (hash === undefined) {
         await ctx.limits.one({ kind: 'descarcare', key: m.id });
         const d = await ctx.authorized(job.profile, (call) => downloadMessage(call, m.id));
         hash = d.kind === 'invoice' ? sha256(d.document.data) : '';
-        ctx.seen.set(m.id, hash);
+        await ctx.store.saveSeenHash(m.id, hash, now);
       }
+      ctx.seen.set(m.id, hash);
       if (hash === want) {
         return { state: 'ok', indexIncarcare: m.uploadIndex, idDescarcare: m.id, sentAt: job.sendingAt ?? now, errorCode: null, errorDetail: null, resendIfAbsent: false };
       }

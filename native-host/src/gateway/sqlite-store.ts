@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS limit_minute (second INTEGER PRIMARY KEY, n INTEGER N
 CREATE TABLE IF NOT EXISTS limit_daily (kind TEXT NOT NULL, key TEXT NOT NULL, day TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (kind, key, day));
 CREATE TABLE IF NOT EXISTS downloads (cif TEXT NOT NULL, id TEXT NOT NULL, folder TEXT NOT NULL, kind TEXT NOT NULL, files TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (cif, id));
 CREATE TABLE IF NOT EXISTS settings (profile TEXT PRIMARY KEY, api_base TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen_messages (id TEXT PRIMARY KEY, hash TEXT NOT NULL, at INTEGER NOT NULL);
 `;
 
 const bool = (b: boolean): number => (b ? 1 : 0);
@@ -226,6 +227,15 @@ export class SqliteGatewayStore implements GatewayStore {
         .prepare('INSERT INTO downloads (cif, id, folder, kind, files, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cif, id) DO UPDATE SET folder = excluded.folder, kind = excluded.kind, files = excluded.files, at = excluded.at')
         .run(d.cif, d.id, d.folder, d.kind, JSON.stringify(d.files), d.at),
     );
+  }
+
+  async seenHash(id: string): Promise<string | undefined> {
+    const v = firstValue(this.db.prepare('SELECT hash FROM seen_messages WHERE id = ?'), id);
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  async saveSeenHash(id: string, hash: string, now: number): Promise<void> {
+    this.tx(() => this.db.prepare('INSERT INTO seen_messages (id, hash, at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING').run(id, hash, now));
   }
 
   async apiBase(profile: string): Promise<string | undefined> {

@@ -54,6 +54,9 @@ export interface GatewayStore {
   counted(want: LimitWant, now: number): Promise<number>;
   download(cif: string, id: string): Promise<DownloadRecord | undefined>;
   saveDownload(d: DownloadRecord): Promise<void>;
+  /** SHA-256 of a message's document, remembered once reconciliation downloaded it (descarcare is 10 a day). */
+  seenHash(id: string): Promise<string | undefined>;
+  saveSeenHash(id: string, hash: string, now: number): Promise<void>;
   apiBase(profile: string): Promise<string | undefined>;
   setApiBase(profile: string, base: string | undefined): Promise<void>;
   close(): Promise<void>;
