@@ -18,6 +18,7 @@ import { CLI_ENTRY as CLI } from '../../native-host/src/config/entry.js';
 import { authorizationFor, newClientKey } from '../../native-host/src/serve/client-keys.js';
 import { challenge } from '../../test/helpers/serve-process.js';
 import { WINDOWS_EXE, wineStartup } from './wine-startup.js';
+import { gatewayBench } from './gateway.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 31);
@@ -211,6 +212,15 @@ const bigHome = tempDir('bench-10k');
   for (let i = 0; i < 4; i++) await erp(serve.port, '/v1/profiles', { as });
   row({ figure: 'RSS after 4 more full listings', ours: rssMiB(serve.child.pid!) ?? NaN, unit: 'MiB', goal: 'report' });
   await serve.stop();
+}
+
+process.stdout.write('\ne-Factura gateway (200 uploads, 16 in flight, each run: straight to the stand-in, then through the gateway)\n');
+for (const latency of [0, 20]) {
+  const g = await gatewayBench(Math.min(RUNS, 5), latency);
+  const where = latency ? `, ANAF answering in ${latency} ms` : '';
+  row({ figure: `gateway upload throughput${where}`, ours: g.gatewayPerSec, baseline: g.directPerSec, unit: '/s', ratio: g.ratio, goal: '≥ 0.8×', met: g.ratio >= 0.8 });
+  row({ figure: `gateway: accepted → upload started p50${where}`, ours: g.waitP50, unit: 'ms', goal: 'report' });
+  row({ figure: `gateway: accepted → upload started p99${where}`, ours: g.waitP99, unit: 'ms', goal: 'report' });
 }
 
 // The e2e suite (scripts/test.sh) measures the real flow in Chromium and keeps its figures here.

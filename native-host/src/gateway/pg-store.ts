@@ -175,20 +175,20 @@ export class PgGatewayStore implements GatewayStore {
     return r.rows.map(claimedOf);
   }
 
-  async release(updates: { id: string; owner: string; patch: JobPatch }[], now: number): Promise<boolean[]> {
+  async release(updates: { id: string; owner: string; patch: JobPatch }[], now: number): Promise<(JobRecord | undefined)[]> {
     if (updates.length === 0) return [];
     return transaction(this.pool, async (c) => {
-      const out: boolean[] = [];
+      const out: (JobRecord | undefined)[] = [];
       for (const { id, owner, patch } of updates) {
         const cols = patchColumns(patch, (b) => b);
         if (patch.nextAt === undefined) cols.push(['next_at', FAR_FUTURE]);
         const set = cols.map(([col], i) => `${col} = $${i + 1}`).join(', ');
         const n = cols.length;
-        const r = await c.query(
-          `UPDATE ${JOBS} SET ${set}, lease_owner = NULL, lease_until = NULL, updated_at = $${n + 1}, change = change + 1 WHERE id = $${n + 2} AND lease_owner = $${n + 3}`,
+        const r = await c.query<Row>(
+          `UPDATE ${JOBS} SET ${set}, lease_owner = NULL, lease_until = NULL, updated_at = $${n + 1}, change = change + 1 WHERE id = $${n + 2} AND lease_owner = $${n + 3} RETURNING ${JOB_COLUMNS}`,
           [...cols.map(([, v]) => v), now, id, owner],
         );
-        out.push(r.rowCount === 1);
+        out.push(r.rows[0] && jobOf(r.rows[0]));
       }
       return out;
     });

@@ -35,7 +35,7 @@ import { Limits } from './limits.js';
 import type { GatewayStore } from './store.js';
 import { endpointsFor } from './target.js';
 import { timingFromEnv, type GatewayTiming } from './timing.js';
-import { profileTokens, type Grant } from './tokens.js';
+import { profileTokens, reusedGrant, type Grant } from './tokens.js';
 import type { DownloadRecord, JobFlags, JobKind, JobRecord, LimitRules, NewJob } from './types.js';
 import { GatewayWorker } from './worker.js';
 
@@ -143,10 +143,11 @@ export class Gateway {
     this.limits = new Limits(o.store, o.rules, o.app.now);
     this.wire = o.wire;
     this.downloadsDir = o.downloadsDir ?? path.join(o.app.paths.dataDir, 'efactura');
+    const reused = reusedGrant(this.grant, o.app.now);
     this.worker = new GatewayWorker({
       store: o.store,
       limits: this.limits,
-      tokens: (p) => profileTokens(this.deps, this.grant, p),
+      tokens: (p) => profileTokens(this.deps, reused, p, this.grant),
       endpoints: (p) => endpointsFor(o.app.store, o.store, p),
       wire: o.wire,
       now: o.app.now,
@@ -189,7 +190,8 @@ export class Gateway {
 
   /** Writes every waiting submit in one commit, then the ones that came meanwhile. */
   private async flush(): Promise<void> {
-    await Promise.resolve();
+    // Let the requests that arrived in the same turn of the event loop join this commit.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, 256);
       try {

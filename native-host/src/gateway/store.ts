@@ -40,8 +40,8 @@ export interface GatewayStore {
    * (its process died) becomes `checking`; `sent` and `checking` ones keep their state.
    */
   claim(o: ClaimOptions): Promise<ClaimedJob[]>;
-  /** Writes what the owner did, and lets the lease go; false when the lease was lost meanwhile. */
-  release(updates: { id: string; owner: string; patch: JobPatch }[], now: number): Promise<boolean[]>;
+  /** Writes what the owner did, and lets the lease go: the job as written, or undefined when the lease was lost meanwhile. */
+  release(updates: { id: string; owner: string; patch: JobPatch }[], now: number): Promise<(JobRecord | undefined)[]>;
   /** The earliest time a job becomes due (for the worker's sleep), undefined when none is active. */
   nextDue(): Promise<number | undefined>;
   /**

@@ -12,8 +12,10 @@ export interface GatewayTiming {
   checkEveryMs: number;
   /** How long it keeps looking before it is decided (sent again when ANAF said 5xx, else unresolved). */
   graceMs: number;
-  /** Jobs taken at once (and sent at once). */
+  /** Jobs taken at once (and sent at once), per lane. */
   batch: number;
+  /** Batches worked on at the same time. */
+  lanes: number;
   /** Longest sleep of an idle worker (other processes may have queued jobs meanwhile). */
   idleMs: number;
 }
@@ -27,6 +29,7 @@ export const DEFAULT_TIMING: GatewayTiming = {
   checkEveryMs: 60_000,
   graceMs: 30 * 60_000,
   batch: 16,
+  lanes: 2,
   idleMs: 5_000,
 };
 
@@ -39,6 +42,7 @@ const KNOBS: Record<keyof GatewayTiming, string> = {
   checkEveryMs: 'CHECK_MS',
   graceMs: 'GRACE_MS',
   batch: 'BATCH',
+  lanes: 'LANES',
   idleMs: 'IDLE_MS',
 };
 

@@ -11,7 +11,26 @@ import { refreshProfile } from '../tokens/refresh.js';
 
 export type Grant = (profile: string) => Promise<TokenGrant>;
 
-export function profileTokens(deps: TokenDeps, grant: Grant, profile: string): TokenSource {
+/** How long a handed-out token is reused by the worker without reading the store again. */
+const REUSE_MS = 5_000;
+
+/** `grant` with a few seconds' memory per profile: a busy worker does not read and decrypt the token per batch. */
+export function reusedGrant(grant: Grant, now: () => number = Date.now): Grant {
+  const kept = new Map<string, { at: number; g: Promise<TokenGrant> }>();
+  return (profile) => {
+    const t = now();
+    const k = kept.get(profile);
+    if (k && t - k.at < REUSE_MS) return k.g;
+    const g = grant(profile);
+    kept.set(profile, { at: t, g });
+    // A failure is not kept; a token closer than a minute to its end is read afresh next time.
+    g.then((x) => x.expiresAt - t < 60_000 && kept.delete(profile), () => kept.delete(profile));
+    return g;
+  };
+}
+
+/** `grant` may answer from a short cache; `fresh` reads the store (after a refusal). */
+export function profileTokens(deps: TokenDeps, grant: Grant, profile: string, fresh: Grant = grant): TokenSource {
   let cached: Promise<TokenGrant> | undefined;
   return {
     async current() {
@@ -26,10 +45,10 @@ export function profileTokens(deps: TokenDeps, grant: Grant, profile: string): T
     async refreshed(refused: string) {
       cached = undefined;
       // Another process may have refreshed it already: then that token is the one to try.
-      const now = await grant(profile);
+      const now = await fresh(profile);
       if (now.accessToken !== refused) return now.accessToken;
       await refreshProfile(deps, profile, { force: true });
-      return (await grant(profile)).accessToken;
+      return (await fresh(profile)).accessToken;
     },
   };
 }

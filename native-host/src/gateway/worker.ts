@@ -76,7 +76,7 @@ export class GatewayWorker {
   readonly owner = `${process.pid}-${crypto.randomBytes(6).toString('hex')}`;
   private running = false;
   private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private readonly wakers = new Set<() => void>();
   private readonly seen = new Map<string, string>();
 
   constructor(private readonly d: WorkerDeps) {}
@@ -84,30 +84,64 @@ export class GatewayWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    this.loop = this.pump();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wakeUp?.();
+    this.wake();
     await this.loop;
+    while (this.inflight > 0 || this.releasing) {
+      await (this.releasing ?? new Promise<void>((r) => setTimeout(r, 5)));
+    }
   }
 
-  /** New work (a submit in this process): do not wait for the next look. */
+  /** New work (a submit in this process, a finished job): look again now. */
   wake(): void {
-    this.wakeUp?.();
+    for (const w of [...this.wakers]) w();
   }
 
-  private async run(): Promise<void> {
+  /** Jobs being worked on by this worker now. */
+  private inflight = 0;
+  /** Finished jobs waiting for the next commit: many share one disk sync. */
+  private releaseQueue: { job: ClaimedJob; patch: JobPatch }[] = [];
+  private releasing: Promise<void> | undefined;
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(t);
+        this.wakers.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.wakers.add(done);
+    });
+  }
+
+  /**
+   * Keeps up to batch × lanes jobs in flight, each moving on its own (no batch waits for its
+   * slowest call): due jobs are claimed as slots free up, and finished ones are written back
+   * together in one commit.
+   */
+  private async pump(): Promise<void> {
+    const max = Math.max(1, this.d.timing.batch * this.d.timing.lanes);
     while (this.running) {
+      const free = max - this.inflight;
       let n = 0;
-      try {
-        n = await this.tick();
-      } catch (e) {
-        this.d.log.log('warn', 'gateway.tick-failed', { code: AppError.from(e).code });
+      if (free > 0) {
+        try {
+          n = await this.dispatch(Math.min(free, this.d.timing.batch));
+        } catch (e) {
+          this.d.log.log('warn', 'gateway.tick-failed', { code: AppError.from(e).code });
+        }
       }
       if (!this.running) break;
-      if (n >= this.d.timing.batch) continue;
+      if (n > 0) continue;
+      if (free <= 0) {
+        await this.sleep(this.d.timing.idleMs);
+        continue;
+      }
       let wait = this.d.timing.idleMs;
       try {
         const due = await this.d.store.nextDue();
@@ -115,24 +149,78 @@ export class GatewayWorker {
       } catch {
         /* the store will answer again later */
       }
-      if (wait > 0) await new Promise<void>((resolve) => {
-        const t = setTimeout(done, wait);
-        function done() {
-          clearTimeout(t);
-          resolve();
-        }
-        this.wakeUp = done;
-      });
-      this.wakeUp = undefined;
+      if (wait > 0) await this.sleep(wait);
     }
   }
 
-  /** One batch: the jobs due now (or only `ids`); how many were taken. */
-  async tick(ids?: string[]): Promise<number> {
-    const { store, timing } = this.d;
-    const jobs = await store.claim({ owner: this.owner, now: this.d.now(), leaseMs: timing.leaseMs, limit: timing.batch, ids });
+  /** Claims up to `limit` due jobs and starts them; how many. */
+  private async dispatch(limit: number): Promise<number> {
+    const jobs = await this.d.store.claim({ owner: this.owner, now: this.d.now(), leaseMs: this.d.timing.leaseMs, limit });
     if (jobs.length === 0) return 0;
-    // One limit commit for the batch's sends and polls; reconciliation counts its own calls.
+    const simple = jobs.filter((j) => j.state !== 'checking');
+    const verdicts = await this.d.limits.take(simple.map((j) => ({ daily: dailyOf(j) })));
+    const verdictOf = new Map<string, LimitVerdict>(simple.map((j, i) => [j.id, verdicts[i]!]));
+    this.endpointCache.clear();
+    const tokens = new Map<string, TokenSource>();
+    const tokenOf = (p: string): TokenSource => {
+      let t = tokens.get(p);
+      if (!t) tokens.set(p, (t = this.d.tokens(p)));
+      return t;
+    };
+    for (const j of jobs) {
+      this.inflight += 1;
+      void this.workSafely(j, verdictOf.get(j.id), tokenOf).then((patch) => this.finish(j, patch));
+    }
+    return jobs.length;
+  }
+
+  private async workSafely(j: ClaimedJob, verdict: LimitVerdict | undefined, tokenOf: (p: string) => TokenSource): Promise<JobPatch> {
+    try {
+      return await this.work(j, verdict, tokenOf);
+    } catch (e) {
+      const err = AppError.from(e);
+      this.d.log.log('warn', 'gateway.job-failed', { job: j.id, state: j.state, code: err.code });
+      return this.retryPatch(j, err);
+    }
+  }
+
+  private finish(job: ClaimedJob, patch: JobPatch): void {
+    this.releaseQueue.push({ job, patch });
+    this.releasing ??= this.flushReleases();
+  }
+
+  private async flushReleases(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.releaseQueue.length > 0) {
+      const batch = this.releaseQueue.splice(0);
+      try {
+        await this.written(batch);
+      } catch (e) {
+        // Not written: the leases run out and the jobs are taken again (a sending one is checked first).
+        this.d.log.log('warn', 'gateway.release-failed', { code: AppError.from(e).code, jobs: batch.length });
+      }
+      this.inflight -= batch.length;
+    }
+    this.releasing = undefined;
+    this.wake();
+  }
+
+  /** Writes the outcomes in one commit, then tells the webhook and the log. */
+  private async written(batch: { job: ClaimedJob; patch: JobPatch }[]): Promise<void> {
+    const applied = await this.d.store.release(
+      batch.map(({ job, patch }) => ({ id: job.id, owner: this.owner, patch })),
+      this.d.now(),
+    );
+    if (this.d.onChange) for (const after of applied) if (after) this.d.onChange(after);
+    for (const { job: j, patch: p } of batch) {
+      if (p.state && p.state !== j.state) this.d.log.log('info', 'gateway.job', { job: j.id, from: j.state, to: p.state, ...(p.errorCode ? { code: p.errorCode } : {}) });
+    }
+  }
+
+  /** One batch, worked to the end before it returns (the CLI moving its own job on): how many were taken. */
+  async tick(ids?: string[]): Promise<number> {
+    const jobs = await this.d.store.claim({ owner: this.owner, now: this.d.now(), leaseMs: this.d.timing.leaseMs, limit: this.d.timing.batch, ids });
+    if (jobs.length === 0) return 0;
     const simple = jobs.filter((j) => j.state !== 'checking');
     const verdicts = await this.d.limits.take(simple.map((j) => ({ daily: dailyOf(j) })));
     const verdictOf = new Map<string, LimitVerdict>(simple.map((j, i) => [j.id, verdicts[i]!]));
@@ -142,38 +230,22 @@ export class GatewayWorker {
       if (!t) tokens.set(p, (t = this.d.tokens(p)));
       return t;
     };
-    const patches = await Promise.all(
-      jobs.map(async (j) => {
-        try {
-          return await this.work(j, verdictOf.get(j.id), tokenOf);
-        } catch (e) {
-          const err = AppError.from(e);
-          this.d.log.log('warn', 'gateway.job-failed', { job: j.id, state: j.state, code: err.code });
-          return this.retryPatch(j, err);
-        }
-      }),
-    );
-    const now = this.d.now();
-    const applied = await store.release(
-      jobs.map((j, i) => ({ id: j.id, owner: this.owner, patch: patches[i]! })),
-      now,
-    );
-    if (this.d.onChange) {
-      for (const [i, j] of jobs.entries()) {
-        if (!applied[i]) continue;
-        const after = await store.get(j.id);
-        if (after) this.d.onChange(after);
-      }
-    }
-    for (const [i, j] of jobs.entries()) {
-      const p = patches[i]!;
-      if (p.state && p.state !== j.state) this.d.log.log('info', 'gateway.job', { job: j.id, from: j.state, to: p.state, ...(p.errorCode ? { code: p.errorCode } : {}) });
-    }
+    const patches = await Promise.all(jobs.map((j) => this.workSafely(j, verdictOf.get(j.id), tokenOf)));
+    await this.written(jobs.map((job, i) => ({ job, patch: patches[i]! })));
     return jobs.length;
   }
 
+  /** A profile's endpoints, looked up once per batch. */
+  private readonly endpointCache = new Map<string, Promise<ApiEndpoints>>();
+
   private async authorized<T>(tokens: TokenSource, profile: string, fn: (call: ApiCall) => Promise<T>): Promise<T> {
-    const endpoints = await this.d.endpoints(profile);
+    let ep = this.endpointCache.get(profile);
+    if (!ep) {
+      ep = this.d.endpoints(profile);
+      this.endpointCache.set(profile, ep);
+      ep.catch(() => this.endpointCache.delete(profile));
+    }
+    const endpoints = await ep;
     return withTokenRetry(tokens, (accessToken) => fn({ endpoints, accessToken, wire: this.d.wire }));
   }
 
