@@ -19,9 +19,13 @@ export interface GatewayFigures {
   gatewayPerSec: number;
   /** How fast the ERP's uploads are accepted (on disk, answered). */
   acceptPerSec: number;
+  /** One upload at a time: accepted → upload started, and → ANAF's index stored, ms. */
+  idleWaitP50: number;
+  idleWaitP99: number;
+  idleSentP50: number;
   directPerSec: number;
   ratio: number;
-  /** Accepted → upload started (claimed by the worker), ms. */
+  /** Under the throughput load (a queue forms): accepted → upload started, ms. */
   waitP50: number;
   waitP99: number;
   /** Accepted → ANAF's index stored, ms. */
@@ -62,6 +66,8 @@ export async function gatewayBench(runs: number, latencyMs = 0, docs = 200, conc
   const waits: number[] = [];
   const sents: number[] = [];
   const accepts: number[] = [];
+  const single: number[] = [];
+  const singleSent: number[] = [];
   let seq = 0;
   try {
     for (let r = 0; r < runs; r++) {
@@ -95,6 +101,17 @@ export async function gatewayBench(runs: number, latencyMs = 0, docs = 200, conc
         sents.push(j.sentAt! - j.createdAt);
       }
     }
+    // One upload at a time (no queue): how long an accepted job waits for the worker.
+    for (let i = 0; i < 50; i++) {
+      let done = (): void => {};
+      const sent = new Promise<void>((res) => (done = res));
+      onSent = done;
+      const id = (await gateway.upload({ profile: w.profile, kind: 'efactura', cif: CIF, xml: Buffer.from(invoice(`B-${++seq}`)) })).job.id;
+      await sent;
+      const j = (await store.get(id))!;
+      single.push(j.sendingAt! - j.createdAt);
+      singleSent.push(j.sentAt! - j.createdAt);
+    }
   } finally {
     await gateway.close();
     await store.close();
@@ -105,6 +122,9 @@ export async function gatewayBench(runs: number, latencyMs = 0, docs = 200, conc
   return {
     gatewayPerSec: median(gw),
     acceptPerSec: median(accepts),
+    idleWaitP50: percentile(single, 50),
+    idleWaitP99: percentile(single, 99),
+    idleSentP50: percentile(singleSent, 50),
     directPerSec: median(direct),
     ratio: median(ratios),
     waitP50: percentile(waits, 50),

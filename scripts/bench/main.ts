@@ -219,8 +219,9 @@ for (const latency of [0, 20]) {
   const g = await gatewayBench(Math.min(RUNS, 5), latency);
   const where = latency ? `, ANAF answering in ${latency} ms` : '';
   row({ figure: `gateway upload throughput${where}`, ours: g.gatewayPerSec, baseline: g.directPerSec, unit: '/s', ratio: g.ratio, goal: '≥ 0.8×', met: g.ratio >= 0.8 });
-  row({ figure: `gateway: accepted → upload started p50${where}`, ours: g.waitP50, unit: 'ms', goal: 'report' });
-  row({ figure: `gateway: accepted → upload started p99${where}`, ours: g.waitP99, unit: 'ms', goal: 'report' });
+  row({ figure: `gateway: accepted → upload started, one at a time, p50${where}`, ours: g.idleWaitP50, unit: 'ms', goal: 'report' });
+  row({ figure: `gateway: accepted → upload started, one at a time, p99${where}`, ours: g.idleWaitP99, unit: 'ms', goal: 'report' });
+  row({ figure: `gateway: accepted → upload started under the 200-upload burst, p50${where}`, ours: g.waitP50, unit: 'ms', goal: 'report' });
 }
 
 // The e2e suite (scripts/test.sh) measures the real flow in Chromium and keeps its figures here.
