@@ -50,6 +50,6 @@ export default defineConfig({
     target: 'chrome120',
     sourcemap: true,
     // callback.html is reached through the redirect rule and the worker opening it: no manifest field names it as a page.
-    rollupOptions: { input: { callback: path.join(here, 'extension', 'callback.html') } },
+    rollupOptions: { input: { callback: path.join(here, 'extension', 'callback.html'), request: path.join(here, 'extension', 'request.html') } },
   },
 });

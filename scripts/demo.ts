@@ -61,7 +61,9 @@ try {
   process.stdout.write(`certificate playing the USB token: ${pki.client.subject}\n`);
 
   step('anaf-token profile add --name demo … (secret on stdin)');
-  process.stdout.write(await cli(['profile', 'add', '--name', 'demo', '--client-id', CLIENT_ID, '--redirect-uri', REDIRECT, '--env', anaf.url], `${CLIENT_SECRET}\n`));
+  process.stdout.write(
+    await cli(['profile', 'add', '--name', 'demo', '--client-id', CLIENT_ID, '--redirect-uri', REDIRECT, '--env', anaf.url], `${CLIENT_SECRET}\n`),
+  );
 
   step('anaf-token authorize --profile demo --listen --no-open (waits on https://localhost for the browser)');
   const listening = spawnCli(['authorize', '--profile', 'demo', '--listen', '--no-open'], env);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command (README, CI): sets up a fresh Debian machine, builds, type-checks, and
+# The one test command (README, CI): sets up a fresh Debian machine, builds, type-checks, lints, and
 # runs every suite. Prints "tests: N passed, N failed" at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ rm -rf .artifacts/vitest-*.json .artifacts/faults
 npm run build --silent
 npm run build:extension --silent >/dev/null
 npm run typecheck --silent
+# House rules: typescript-eslint's type-checked recommended set (eslint.config.mjs).
+npm run lint --silent
 
 status=0
 # Unit tests, the ANAF stand-in, and CLI / native-messaging / serve / doctor / PKCS#11 integration.

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EXTENSION_ID } from '../../shared/src/index.js';
+import { EXTENSION_ID } from '#shared/index.js';
 import { resolvePaths } from '../../native-host/src/config/paths.js';
 import { tempDir } from '../../test/helpers/temp.js';
 import { keptPort, oneShot, type Cmd } from './native.js';
@@ -18,6 +18,8 @@ import { CLI_ENTRY as CLI } from '../../native-host/src/config/entry.js';
 import { authorizationFor, newClientKey } from '../../native-host/src/serve/client-keys.js';
 import { challenge } from '../../test/helpers/serve-process.js';
 import { WINDOWS_EXE, wineStartup } from './wine-startup.js';
+import { popupBench } from './popup.js';
+import { teamStoreBench } from './team-store.js';
 import { gatewayBench } from './gateway.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -72,6 +74,9 @@ process.stdout.write('\nnative messaging\n');
   row({ figure: 'kept port status round trip p50', ours: percentile(kept, 50), unit: 'ms', goal: 'report' });
   row({ figure: 'kept port status round trip p99', ours: percentile(kept, 99), unit: 'ms', goal: 'report' });
 }
+
+process.stdout.write('\nthe popup in Chromium (headless, the extension\'s kept native port; medians)\n');
+for (const r of await popupBench(env, Math.min(RUNS, 15))) row(r);
 
 process.stdout.write('\nCLI as a whole process\n');
 {
@@ -213,6 +218,9 @@ const bigHome = tempDir('bench-10k');
   row({ figure: 'RSS after 4 more full listings', ours: rssMiB(serve.child.pid!) ?? NaN, unit: 'MiB', goal: 'report' });
   await serve.stop();
 }
+
+process.stdout.write('\nteam store on PostgreSQL (3 machines, the ANAF stand-in)\n');
+for (const r of await teamStoreBench(RUNS)) row(r);
 
 process.stdout.write('\ne-Factura gateway (200 uploads, 16 in flight, each run: straight to the stand-in, then through the gateway)\n');
 for (const latency of [0, 20]) {

@@ -29,10 +29,17 @@ function ms(text: string | undefined): number {
  */
 export function load(port: number, pathname: string, headers: Record<string, string>, connections: number, seconds: number): Promise<LoadResult> {
   if (!fs.existsSync(WRK)) throw new Error('the HTTP figures need wrk: run scripts/setup-debian.sh (apt-get install wrk)');
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), `http://127.0.0.1:${port}${pathname}`];
+  const args = [
+    '-t1',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--latency',
+    ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+    `http://127.0.0.1:${port}${pathname}`,
+  ];
   return new Promise((resolve, reject) => {
     execFile(WRK, args, { encoding: 'utf8' }, (err, out) => {
-      if (err) return reject(err);
+      if (err) return reject(new Error(`wrk failed: ${err.message}`));
       const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
       resolve({
         rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
@@ -46,7 +53,10 @@ export function load(port: number, pathname: string, headers: Record<string, str
 }
 
 export async function startBare(bodyBytes: number): Promise<{ port: number; pid: number; stop: () => void }> {
-  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'bare-server.mjs')], { env: { ...process.env, BODY_BYTES: String(bodyBytes) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'bare-server.mjs')], {
+    env: { ...process.env, BODY_BYTES: String(bodyBytes) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port)));
   return { port, pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }

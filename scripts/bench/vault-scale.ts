@@ -13,19 +13,26 @@ export function fillVault(paths: Paths, count: number): void {
   const vault = Vault.open({ paths, env: { ANAF_TOKEN_KEYSTORE: 'file' } });
   const now = Date.now();
   vault.batch(() => {
-  for (let i = 0; i < count; i++) {
-    const name = `firma-${String(i).padStart(5, '0')}`;
-    vault.saveProfile(
-      { name, clientId: `client-${i}`, clientSecret: `secret-${i}-xxxxxxxx`, redirectUri: 'https://erp.example.ro/cb', env: UNREACHABLE, refreshWindowDays: 14 },
-      'create',
-    );
-    // Expiries spread over 60..1 days: about a quarter is due; profile 0 (the one timed) is not.
-    vault.saveTokens(
-      name,
-      { accessToken: `access-${i}`, refreshToken: `refresh-${i}`, accessExpiresAt: now + (60 - (i % 60)) * DAY, refreshExpiresAt: now + 300 * DAY },
-      { kind: 'authorization', certificate: { subject: 'CN=POPESCU ION' }, stateEchoed: true },
-    );
-  }
+    for (let i = 0; i < count; i++) {
+      const name = `firma-${String(i).padStart(5, '0')}`;
+      vault.saveProfile(
+        {
+          name,
+          clientId: `client-${i}`,
+          clientSecret: `secret-${i}-xxxxxxxx`,
+          redirectUri: 'https://erp.example.ro/cb',
+          env: UNREACHABLE,
+          refreshWindowDays: 14,
+        },
+        'create',
+      );
+      // Expiries spread over 60..1 days: about a quarter is due; profile 0 (the one timed) is not.
+      vault.saveTokens(
+        name,
+        { accessToken: `access-${i}`, refreshToken: `refresh-${i}`, accessExpiresAt: now + (60 - (i % 60)) * DAY, refreshExpiresAt: now + 300 * DAY },
+        { kind: 'authorization', certificate: { subject: 'CN=POPESCU ION' }, stateEchoed: true },
+      );
+    }
   });
   vault.close();
 }

@@ -39,5 +39,7 @@ export async function wineStartup(runs: number): Promise<{ exe: number; node: nu
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   const runs = Number(process.argv[2] ?? 11);
   const w = await wineStartup(runs);
-  process.stdout.write(`wine, ${runs} runs each, medians: anaf-token.exe --version ${w.exe.toFixed(0)} ms, node.exe -e 0 ${w.node.toFixed(0)} ms, ratio ${w.ratio.toFixed(2)}×\n`);
+  process.stdout.write(
+    `wine, ${runs} runs each, medians: anaf-token.exe --version ${w.exe.toFixed(0)} ms, node.exe -e 0 ${w.node.toFixed(0)} ms, ratio ${w.ratio.toFixed(2)}×\n`,
+  );
 }

@@ -46,7 +46,10 @@ fs.mkdirSync(out, { recursive: true });
 fs.mkdirSync(work, { recursive: true });
 
 await step('build host bundle', () => run('node', ['scripts/build-host.mjs'], { stdio: 'inherit' }));
-const hostBundle = path.join('dist', fs.readdirSync('dist').find((f) => /^host-[A-Za-z0-9]+\.cjs$/.test(f)));
+const hostBundle = path.join(
+  'dist',
+  fs.readdirSync('dist').find((f) => /^host-[A-Za-z0-9]+\.cjs$/.test(f)),
+);
 const linuxNode = await step('Node 22 binaries (pinned)', () => nodeBinary('linux-x64', cache));
 const blob = await step('SEA blob', () => buildSeaBlob({ work: path.join(work, 'sea'), linuxNode, hostBundle, allowedExtensionIds: ids }));
 
@@ -63,8 +66,12 @@ fs.writeFileSync(path.join(win, 'ro.anaftoken.host.json'), manifestFor('anaf-tok
 fs.copyFileSync(path.join(win, 'anaf-token.exe'), path.join(out, 'anaf-token.exe'));
 // The same folder as the MSI installs, for a portable install or a firm's own deployment tool.
 await step('Windows zip', () => run('zip', ['-X', '-q', '-r', path.join(out, `anaf-token-${version}-windows-x64.zip`), '.'], { cwd: win }));
-await step('MSI (per user)', () => buildMsi({ scope: 'user', stage: win, version, config, icon, output: path.join(out, `anaf-token-${version}-x64.msi`), work }));
-await step('MSI (per machine)', () => buildMsi({ scope: 'machine', stage: win, version, config, icon, output: path.join(out, `anaf-token-${version}-x64-machine.msi`), work }));
+await step('MSI (per user)', () =>
+  buildMsi({ scope: 'user', stage: win, version, config, icon, output: path.join(out, `anaf-token-${version}-x64.msi`), work }),
+);
+await step('MSI (per machine)', () =>
+  buildMsi({ scope: 'machine', stage: win, version, config, icon, output: path.join(out, `anaf-token-${version}-x64-machine.msi`), work }),
+);
 fs.writeFileSync(path.join(out, 'anaf-token-force-install.reg'), forceInstallReg(config));
 
 if (only !== 'windows') {
@@ -72,7 +79,16 @@ if (only !== 'windows') {
   const plist = launchdPlist({ nodePath: macExe, dataDir: '/Users/USERNAME/Library/Application Support/anaf-token', port: 8787 });
   for (const arch of ['arm64', 'x64']) {
     await step(`macOS ${arch}`, () =>
-      buildMacZip({ arch, nodeBinary: nodeBinary(`darwin-${arch}`, cache), blob, manifest: manifestFor(macExe), plist, natives: (dir) => writeNativePackages(dir, `darwin_${arch}`), work, output: path.join(out, `anaf-token-${version}-macos-${arch}.zip`) }),
+      buildMacZip({
+        arch,
+        nodeBinary: nodeBinary(`darwin-${arch}`, cache),
+        blob,
+        manifest: manifestFor(macExe),
+        plist,
+        natives: (dir) => writeNativePackages(dir, `darwin_${arch}`),
+        work,
+        output: path.join(out, `anaf-token-${version}-macos-${arch}.zip`),
+      }),
     );
   }
 
@@ -84,7 +100,17 @@ if (only !== 'windows') {
     .split('\n')
     .filter((l) => !l.startsWith('Environment="ANAF_TOKEN_HOME='))
     .join('\n');
-  await step('.deb', () => buildDeb({ exe: linuxExe, natives: (dir) => writeNativePackages(dir, 'linux_x64'), manifest: manifestFor(DEB_BIN), unit, version, work, output: path.join(out, `anaf-token_${version}_amd64.deb`) }));
+  await step('.deb', () =>
+    buildDeb({
+      exe: linuxExe,
+      natives: (dir) => writeNativePackages(dir, 'linux_x64'),
+      manifest: manifestFor(DEB_BIN),
+      unit,
+      version,
+      work,
+      output: path.join(out, `anaf-token_${version}_amd64.deb`),
+    }),
+  );
 
   await step('extension zip', () => {
     run('npx', ['vite', 'build', '--logLevel', 'error'], { env: { ...process.env, ANAF_EXT_TEST_ORIGINS: '' } });
@@ -94,4 +120,6 @@ if (only !== 'windows') {
 
 const files = writeSums(out);
 for (const f of files) console.log(`  ${(fs.statSync(path.join(out, f)).size / 1e6).toFixed(1).padStart(6)} MB  ${f}`);
-console.log(`package: ${files.length} artifacts in ${path.relative(process.cwd(), out)}/ (${((Date.now() - t0) / 1000).toFixed(0)} s); extension IDs allowed: ${ids.join(', ')}`);
+console.log(
+  `package: ${files.length} artifacts in ${path.relative(process.cwd(), out)}/ (${((Date.now() - t0) / 1000).toFixed(0)} s); extension IDs allowed: ${ids.join(', ')}`,
+);

@@ -22,7 +22,11 @@ const NM_KEYS = {
 /** Where each browser looks for extensions to offer from its store, and that store's update URL. */
 export const EXTENSION_OFFERS = (config) => [
   { browser: 'chrome', key: `Software\\Google\\Chrome\\Extensions\\${config.chromeWebStoreId}`, updateUrl: 'https://clients2.google.com/service/update2/crx' },
-  { browser: 'edge', key: `Software\\Microsoft\\Edge\\Extensions\\${config.edgeAddonsId}`, updateUrl: 'https://edge.microsoft.com/extensionwebstorebase/v1/crx' },
+  {
+    browser: 'edge',
+    key: `Software\\Microsoft\\Edge\\Extensions\\${config.edgeAddonsId}`,
+    updateUrl: 'https://edge.microsoft.com/extensionwebstorebase/v1/crx',
+  },
 ];
 export const nativeMessagingKeys = () => Object.entries(NM_KEYS).map(([browser, key]) => ({ browser, key: `${key}\\${HOST_NAME}` }));
 
@@ -36,7 +40,8 @@ const ident = (s) => s.replace(/[^A-Za-z0-9_.]/g, '_').replace(/^([^A-Za-z_])/, 
 
 /** Every file under `dir`, as paths relative to it, folders first-level sorted. */
 function walk(dir, rel = '') {
-  return fs.readdirSync(path.join(dir, rel), { withFileTypes: true })
+  return fs
+    .readdirSync(path.join(dir, rel), { withFileTypes: true })
     .sort((a, b) => a.name.localeCompare(b.name))
     .flatMap((e) => (e.isDirectory() ? walk(dir, path.join(rel, e.name)) : [path.join(rel, e.name)]));
 }
@@ -109,7 +114,10 @@ ${indent}</Directory>`;
 
   // Per user: %LOCALAPPDATA%\Programs\anaf-token (where per-user apps go); per machine: Program Files.
   const [openRoot, closeRoot] = perUser
-    ? ['<Directory Id="LocalAppDataFolder">\n        <Directory Id="ProgramsFolder" Name="Programs">\n          <Directory Id="INSTALLDIR" Name="anaf-token">', '          </Directory>\n        </Directory>\n      </Directory>']
+    ? [
+        '<Directory Id="LocalAppDataFolder">\n        <Directory Id="ProgramsFolder" Name="Programs">\n          <Directory Id="INSTALLDIR" Name="anaf-token">',
+        '          </Directory>\n        </Directory>\n      </Directory>',
+      ]
     : ['<Directory Id="ProgramFiles64Folder">\n          <Directory Id="INSTALLDIR" Name="anaf-token">', '          </Directory>\n      </Directory>'];
   componentIds.push('installdir');
   const upgradeCode = perUser ? config.upgradeCodePerUser : config.upgradeCodePerMachine;

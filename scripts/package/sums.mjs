@@ -4,7 +4,10 @@ import path from 'node:path';
 import { sha256File } from './run.mjs';
 
 export function writeSums(dir) {
-  const files = fs.readdirSync(dir).filter((f) => f !== 'SHA256SUMS' && fs.statSync(path.join(dir, f)).isFile()).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f !== 'SHA256SUMS' && fs.statSync(path.join(dir, f)).isFile())
+    .sort();
   const text = files.map((f) => `${sha256File(path.join(dir, f))}  ${f}\n`).join('');
   fs.writeFileSync(path.join(dir, 'SHA256SUMS'), text);
   return files;

@@ -13,7 +13,12 @@ export function setWindowsResources(exeFile, { icon, version, description, produ
 
   const iconFile = ResEdit.Data.IconFile.from(icon);
   // node.exe's own icon group is 1: replaced, so Explorer shows ours.
-  ResEdit.Resource.IconGroupEntry.replaceIconsForResource(res.entries, 1, LANG_EN_US, iconFile.icons.map((i) => i.data));
+  ResEdit.Resource.IconGroupEntry.replaceIconsForResource(
+    res.entries,
+    1,
+    LANG_EN_US,
+    iconFile.icons.map((i) => i.data),
+  );
 
   const [vi] = ResEdit.Resource.VersionInfo.fromEntries(res.entries);
   if (!vi) throw new Error(`${exeFile} has no version information to replace`);

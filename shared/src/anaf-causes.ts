@@ -11,11 +11,11 @@ const CAUSE = {
     ro: 'Certificatul nu este înrolat în SPV (Spațiul Privat Virtual) pentru un CIF valid: înrolați-l pe anaf.ro (SPV, persoane juridice / fizice) și așteptați confirmarea.',
   },
   wrongCertificate: {
-    en: 'The wrong certificate was picked in the browser (another person\'s, an expired one, or one that is not the qualified signature certificate): start again and pick the qualified certificate from the USB key.',
+    en: "The wrong certificate was picked in the browser (another person's, an expired one, or one that is not the qualified signature certificate): start again and pick the qualified certificate from the USB key.",
     ro: 'A fost ales alt certificat în browser (al altei persoane, unul expirat sau unul care nu este certificatul calificat de semnătură): reluați și alegeți certificatul calificat de pe cheia USB.',
   },
   driverMissing: {
-    en: 'The USB key\'s driver (PKCS#11 module / middleware from the certificate provider) is missing or not loaded by the browser, so no certificate was offered: install it and restart the browser.',
+    en: "The USB key's driver (PKCS#11 module / middleware from the certificate provider) is missing or not loaded by the browser, so no certificate was offered: install it and restart the browser.",
     ro: 'Lipsește driverul cheii USB (modulul PKCS#11 / middleware-ul furnizorului de certificat) sau browserul nu îl încarcă, deci nu a fost oferit niciun certificat: instalați-l și reporniți browserul.',
   },
   remoteDesktop: {
@@ -23,7 +23,7 @@ const CAUSE = {
     ro: 'Prin Remote Desktop cheia USB rămâne pe calculatorul local dacă redirecționarea smart card este oprită: bifați "Smart cards" la Local Resources în clientul Remote Desktop sau autorizați pe calculatorul cu cheia.',
   },
   redirectMismatch: {
-    en: 'The callback URL of the profile differs from the one registered for the application in ANAF\'s portal (scheme, host, port, path and trailing slash must be identical): copy it exactly into one of them.',
+    en: "The callback URL of the profile differs from the one registered for the application in ANAF's portal (scheme, host, port, path and trailing slash must be identical): copy it exactly into one of them.",
     ro: 'Adresa de callback a profilului diferă de cea înregistrată pentru aplicație în portalul ANAF (schema, domeniul, portul, calea și bara finală trebuie să fie identice): copiați-o exact într-unul din locuri.',
   },
   badClientCredentials: {
@@ -35,7 +35,7 @@ const CAUSE = {
     ro: 'Codul este valabil 60 de secunde după autentificare și merge o singură dată: porniți din nou (extensia sau „authorize --listen” îl schimbă imediat).',
   },
   codeOtherCallback: {
-    en: 'The code was issued for another callback URL or another application than the profile\'s.',
+    en: "The code was issued for another callback URL or another application than the profile's.",
     ro: 'Codul a fost emis pentru altă adresă de callback sau altă aplicație decât ale profilului.',
   },
   refreshExpired: {
@@ -43,11 +43,11 @@ const CAUSE = {
     ro: 'Tokenul de reîmprospătare a ajuns la capăt (cam 365 de zile de la autorizarea cu cheia USB): autorizați din nou cu cheia.',
   },
   refreshRevoked: {
-    en: 'The tokens were revoked (here, in ANAF\'s portal, or by a new authorization elsewhere): authorize again with the USB key.',
+    en: "The tokens were revoked (here, in ANAF's portal, or by a new authorization elsewhere): authorize again with the USB key.",
     ro: 'Tokenurile au fost revocate (aici, în portalul ANAF sau de o nouă autorizare în altă parte): autorizați din nou cu cheia USB.',
   },
   refreshUsedElsewhere: {
-    en: 'Another program refreshed with the same refresh token (for example the ERP\'s own ANAF module, or a copy of this vault on another computer). ANAF rotates it on every refresh, so only one program may refresh: let only anaf-token refresh, and authorize again.',
+    en: "Another program refreshed with the same refresh token (for example the ERP's own ANAF module, or a copy of this vault on another computer). ANAF rotates it on every refresh, so only one program may refresh: let only anaf-token refresh, and authorize again.",
     ro: 'Alt program a reîmprospătat cu același token de reîmprospătare (de exemplu modulul ANAF al ERP-ului sau o copie a acestui seif pe alt calculator). ANAF îl schimbă la fiecare reîmprospătare, deci doar un program poate reîmprospăta: lăsați doar anaf-token să o facă și autorizați din nou.',
   },
   network: {
@@ -82,7 +82,7 @@ const REDIRECT_RE = /redirect[_ -]?ur[il]|callback/i;
  * OAuth error name; `detail` is the error's detail (it tells, for instance, a redirect mismatch
  * from another refused authorization). Unknown errors have no listed causes.
  */
-export function explainAnafError(code: ErrorCode | string, detail?: string): Bilingual[] {
+export function explainAnafError(code: string, detail?: string): Bilingual[] {
   const c = OAUTH_ERROR_TO_CODE[code] ?? code;
   const d = detail ?? '';
   switch (c) {

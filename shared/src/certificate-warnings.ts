@@ -12,9 +12,15 @@ export type CertificateWarning = 'expired' | 'not-yet-valid' | 'expires-soon' | 
 export const CERTIFICATE_WARNING_TEXT: Record<CertificateWarning, { en: string; ro: string }> = {
   expired: { en: 'expired: ANAF will refuse it', ro: 'expirat: ANAF îl va refuza' },
   'not-yet-valid': { en: 'not valid yet', ro: 'încă nevalid' },
-  'expires-soon': { en: `expires within ${EXPIRY_WARNING_DAYS} days: renew it with your provider`, ro: `expiră în mai puțin de ${EXPIRY_WARNING_DAYS} de zile: reînnoiți-l la furnizor` },
+  'expires-soon': {
+    en: `expires within ${EXPIRY_WARNING_DAYS} days: renew it with your provider`,
+    ro: `expiră în mai puțin de ${EXPIRY_WARNING_DAYS} de zile: reînnoiți-l la furnizor`,
+  },
   'not-signature': { en: 'not a signature certificate', ro: 'nu este certificat de semnătură' },
-  'not-client-auth': { en: 'not for client authentication: the browser will not offer it at the ANAF login', ro: 'nu este pentru autentificarea clientului: browserul nu îl va oferi la autentificarea ANAF' },
+  'not-client-auth': {
+    en: 'not for client authentication: the browser will not offer it at the ANAF login',
+    ro: 'nu este pentru autentificarea clientului: browserul nu îl va oferi la autentificarea ANAF',
+  },
   'not-qualified': { en: 'not marked as a qualified certificate', ro: 'nu este marcat drept certificat calificat' },
   'no-private-key': { en: 'no private key for it (on the token or in the store)', ro: 'cheia privată lipsește (de pe token sau din depozit)' },
 };

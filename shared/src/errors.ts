@@ -431,6 +431,52 @@ const catalogue = {
     en: 'The file is larger than ANAF accepts (5 MB for e-Factura and e-Transport), so it was not sent. Reduce it (attachments inside the invoice are the usual cause) and send again.',
     ro: 'Fișierul este mai mare decât acceptă ANAF (5 MB pentru e-Factura și e-Transport), așa că nu a fost trimis. Micșorați-l (de obicei anexele din factură sunt cauza) și trimiteți din nou.',
   },
+  // ---- request links (issue 12): asking the certificate holder from afar
+  REQUEST_EXPIRED: {
+    exit: EXIT.rejected,
+    en: 'This request link (or its answer) has expired. Ask the person who sent it for a new one: `anaf-token request create`.',
+    ro: 'Acest link de cerere (sau răspunsul lui) a expirat. Cereți persoanei care l-a trimis unul nou: `anaf-token request create`.',
+  },
+  REQUEST_USED: {
+    exit: EXIT.rejected,
+    en: 'This request was already answered and its answer imported: a request link works only once. Make a new request if another token is needed.',
+    ro: 'Această cerere a primit deja răspuns și răspunsul a fost importat: un link de cerere funcționează o singură dată. Faceți o cerere nouă dacă e nevoie de alt token.',
+  },
+  REQUEST_CANCELLED: {
+    exit: EXIT.rejected,
+    en: 'This request was cancelled by its requester: its answer cannot be imported. Make a new request.',
+    ro: 'Această cerere a fost anulată de cel care a făcut-o: răspunsul ei nu poate fi importat. Faceți o cerere nouă.',
+  },
+  REQUEST_NOT_FOUND: {
+    exit: EXIT.notFound,
+    en: 'There is no request with this id here. See `anaf-token request list`.',
+    ro: 'Nu există aici nicio cerere cu acest id. Vedeți `anaf-token request list`.',
+  },
+  REQUEST_FOREIGN: {
+    exit: EXIT.rejected,
+    en: 'This answer is for a request that was not made here (another request, or another computer or user). Import it where the request was created.',
+    ro: 'Acest răspuns este pentru o cerere care nu a fost făcută aici (altă cerere, sau alt calculator ori utilizator). Importați-l acolo unde a fost creată cererea.',
+  },
+  REQUEST_TAMPERED: {
+    exit: EXIT.rejected,
+    en: 'The request link or the answer is incomplete or was changed on the way, so it was refused. Copy it again whole (a mail program may cut long lines), or ask for a new one.',
+    ro: 'Linkul de cerere sau răspunsul este incomplet ori a fost modificat pe drum, așa că a fost refuzat. Copiați-l din nou întreg (un program de e-mail poate tăia rândurile lungi) sau cereți unul nou.',
+  },
+  REQUEST_PASSPHRASE_WRONG: {
+    exit: EXIT.rejected,
+    en: 'The passphrase is missing or wrong. Ask the person who sent the link for it (by phone, not by mail).',
+    ro: 'Parola lipsește sau este greșită. Cereți-o persoanei care a trimis linkul (la telefon, nu prin e-mail).',
+  },
+  REQUEST_PROFILE_CHANGED: {
+    exit: EXIT.rejected,
+    en: "The profile's server, client ID or callback URL changed after the request was made: the answer's tokens belong to the old ones, so they were not saved. Make a new request.",
+    ro: 'Serverul, client ID-ul sau URL-ul de callback al profilului s-au schimbat după ce a fost făcută cererea: tokenurile din răspuns aparțin celor vechi, așa că nu au fost salvate. Faceți o cerere nouă.',
+  },
+  REQUEST_ANAF_REFUSED: {
+    exit: EXIT.rejected,
+    en: 'ANAF refused the authorization or the exchange of its code (the detail quotes its reason). Check that the certificate is enrolled in SPV (rights appear about 24 hours after enrolment) and that the application\'s client ID and secret are right, then open the link again.',
+    ro: 'ANAF a refuzat autorizarea sau schimbul codului (detaliul citează motivul). Verificați că certificatul este înrolat în SPV (drepturile apar la circa 24 de ore după înrolare) și că client ID-ul și secretul aplicației sunt corecte, apoi deschideți din nou linkul.',
+  },
   // The e-Factura / e-Transport gateway (native-host/src/gateway/).
   GATEWAY_LIMIT_DEFERRED: {
     exit: EXIT.transient,

@@ -139,7 +139,10 @@ const ET_NAMES: Record<string, [ApiEndpoint, 'GET' | 'POST']> = {
 const MAX_BODY = 6 * 1024 * 1024;
 
 function route(pathname: string): Route | undefined {
-  for (const [re, names] of [[EF, EF_NAMES], [ET, ET_NAMES]] as const) {
+  for (const [re, names] of [
+    [EF, EF_NAMES],
+    [ET, ET_NAMES],
+  ] as const) {
     const m = re.exec(pathname);
     if (!m) continue;
     const hit = names[m[2]!];
@@ -233,7 +236,9 @@ export function mountApi(deps: { nowMs(): number; bearer(token: string | undefin
     unauthorized.count += 1;
     const status = options.unauthorizedStatus ?? (state === 'revoked' ? 403 : 401);
     const challenge = state === 'missing' ? 'Bearer realm="api.anaf.ro"' : 'Bearer error="invalid_token"';
-    return springError(status, status === 401 ? 'Unauthorized' : 'Forbidden', status === 401 ? 'Unauthorized' : 'Access is denied', deps.nowMs(), { 'WWW-Authenticate': challenge });
+    return springError(status, status === 401 ? 'Unauthorized' : 'Forbidden', status === 401 ? 'Unauthorized' : 'Access is denied', deps.nowMs(), {
+      'WWW-Authenticate': challenge,
+    });
   }
 
   /** A forced HTTP 200 refusal, in the shape the endpoint uses. */
@@ -309,7 +314,8 @@ export function mountApi(deps: { nowMs(): number; bearer(token: string | undefin
     if (fault?.down) return write(res, htmlReply(503, faultPage(503)));
     if (fault?.waf) return write(res, htmlReply(200, wafPage(deps.supportId())));
     if (fault?.status !== undefined) return write(res, springError(fault.status, 'Error', `Eroare simulata ${fault.status}`, now));
-    if (req.method !== r.method) return write(res, springError(405, 'Method Not Allowed', `Request method '${req.method ?? ''}' not supported`, now, { Allow: r.method }));
+    if (req.method !== r.method)
+      return write(res, springError(405, 'Method Not Allowed', `Request method '${req.method ?? ''}' not supported`, now, { Allow: r.method }));
     if (!counter.minute(now)) {
       return write(res, { ...springError(429, 'Too Many Requests', 'Limita de 1000 de apeluri pe minut a fost depasita', now, { 'Retry-After': '60' }) });
     }
@@ -322,7 +328,12 @@ export function mountApi(deps: { nowMs(): number; bearer(token: string | undefin
       if (state !== 'ok') return write(res, denied(state));
     }
     if (body === 'too-large') {
-      return write(res, r.endpoint.startsWith('et') ? etErrors(now, ['Marime fisier transmis mai mare de 5 MB.']) : uploadHeader(now, { errors: ['Marime fisier transmis mai mare de 5 MB.'] }));
+      return write(
+        res,
+        r.endpoint.startsWith('et')
+          ? etErrors(now, ['Marime fisier transmis mai mare de 5 MB.'])
+          : uploadHeader(now, { errors: ['Marime fisier transmis mai mare de 5 MB.'] }),
+      );
     }
     if (fault?.eroare) return write(res, forcedRefusal(r, fault.eroare, u.searchParams));
     const reply = dispatch(r, u.searchParams, body, fault);

@@ -67,7 +67,8 @@ export function uploadHeader(nowMs: number, accepted: { index: string } | { erro
 }
 
 export function stateHeader(state: { stare: string; idDescarcare?: string } | { errors: string[] }): ApiReply {
-  if ('errors' in state) return xmlReply(`<header xmlns="${NS_STATE}">${state.errors.map((e) => `<Errors errorMessage="${xmlEscape(e)}"/>`).join('')}</header>`);
+  if ('errors' in state)
+    return xmlReply(`<header xmlns="${NS_STATE}">${state.errors.map((e) => `<Errors errorMessage="${xmlEscape(e)}"/>`).join('')}</header>`);
   const id = state.idDescarcare ? ` id_descarcare="${state.idDescarcare}"` : '';
   return xmlReply(`<header xmlns="${NS_STATE}" stare="${xmlEscape(state.stare)}"${id}/>`);
 }

@@ -115,7 +115,9 @@ export class EfacturaStandin {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const id = String(this.nextDownload++);
-      const doc = Buffer.from(`<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"><cbc:ID>P-${id}</cbc:ID><cbc:IssueDate>2026-11-30</cbc:IssueDate></Invoice>`);
+      const doc = Buffer.from(
+        `<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"><cbc:ID>P-${id}</cbc:ID><cbc:IssueDate>2026-11-30</cbc:IssueDate></Invoice>`,
+      );
       this.seeded.push({
         id,
         cif,
@@ -151,7 +153,8 @@ export class EfacturaStandin {
     if (body.length === 0) return refuse('Fisierul transmis este gol');
     if (body.length > MAX_BODY) return refuse('Marime fisier transmis mai mare de 5 MB.');
     const root = rootName(body);
-    if (root === undefined) return refuse('Fisierul transmis nu este valid. org.xml.sax.SAXParseException: XML document structures must start and end within the same entity.');
+    if (root === undefined)
+      return refuse('Fisierul transmis nu este valid. org.xml.sax.SAXParseException: XML document structures must start and end within the same entity.');
     if (root !== ROOT_OF[standard]) {
       return refuse(`Fisierul transmis nu este valid. cvc-elt.1.a: Cannot find the declaration of element '${root}' pentru standardul ${standard}.`);
     }
@@ -184,7 +187,8 @@ export class EfacturaStandin {
     if (!id) return springError(400, 'Bad Request', 'Parametrul id_incarcare este obligatoriu', now);
     if (!/^\d+$/.test(id)) return stateHeader({ errors: [`Id_incarcare introdus= ${id} nu este un numar intreg`] });
     const limit = this.ctx.counter.day('stareMesaj', id, now);
-    if (limit !== undefined) return stateHeader({ errors: [`S-au facut deja ${limit} interogari de stare pentru mesajul cu id_incarcare= ${id} in cursul zilei`] });
+    if (limit !== undefined)
+      return stateHeader({ errors: [`S-au facut deja ${limit} interogari de stare pentru mesajul cu id_incarcare= ${id} in cursul zilei`] });
     const u = this.uploads.get(id);
     if (!u) return stateHeader({ errors: [`Nu exista factura cu id_incarcare= ${id}`] });
     if (!this.hasRight(u.cif)) return stateHeader({ errors: [`Nu aveti dreptul de inteorgare pentru id_incarcare= ${id}`] });
@@ -218,7 +222,9 @@ export class EfacturaStandin {
 
   private errorsXml(u: UploadRecord): Buffer {
     const errs = u.errors.map((e) => `<Error errorMessage="${xmlEscape(e)}"/>`).join('');
-    return Buffer.from(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<header xmlns="${NS_ERRORS}" Index_incarcare="${u.index}" Cif_emitent="${u.cif}">${errs}</header>`);
+    return Buffer.from(
+      `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<header xmlns="${NS_ERRORS}" Index_incarcare="${u.index}" Cif_emitent="${u.cif}">${errs}</header>`,
+    );
   }
 
   private static readonly FILTER_TIP: Record<string, RegExp> = { E: /^ERORI/, T: /TRIMISA$/, P: /PRIMITA$/, R: /^MESAJ CUMPARATOR/ };
@@ -258,7 +264,10 @@ export class EfacturaStandin {
     const msgs = this.messages(now).filter((m) => m.cif === g.cif && m.atMs >= now - zile * DAY_MS && m.atMs <= now && (!g.filter || g.filter.test(m.tip)));
     if (msgs.length === 0) return eroare(`Nu exista mesaje in ultimele ${zile} zile`, 'Lista Mesaje');
     if (msgs.length > PAGE_SIZE) {
-      return eroare(`Lista de mesaje este mai mare decat numarul de ${PAGE_SIZE} elemente permise in pagina. Folositi endpoint-ul cu paginatie.`, 'Lista Mesaje');
+      return eroare(
+        `Lista de mesaje este mai mare decat numarul de ${PAGE_SIZE} elemente permise in pagina. Folositi endpoint-ul cu paginatie.`,
+        'Lista Mesaje',
+      );
     }
     return jsonReply({ mesaje: this.listJson(msgs), serial: '1234AA456', cui: g.cif, titlu: `Lista Mesaje disponibile din ultimele ${zile} zile` });
   }
@@ -269,11 +278,16 @@ export class EfacturaStandin {
     if (s === null || e === null || p === null || q.get('cif') === null) {
       return springError(400, 'Bad Request', 'Parametrii startTime, endTime, cif si pagina sunt obligatorii', now);
     }
-    for (const [name, v] of [['startTime', s], ['endTime', e], ['pagina', p]] as const) {
+    for (const [name, v] of [
+      ['startTime', s],
+      ['endTime', e],
+      ['pagina', p],
+    ] as const) {
       if (!/^\d+$/.test(v)) return eroare(`${name} = ${v} nu este un numar sau nu are o valoare acceptata de sistem`, 'Lista Mesaje');
     }
     const [start, end, page] = [Number(s), Number(e), Number(p)];
-    if (start < now - this.ctx.retentionDays * DAY_MS) return eroare(`startTime = ${s} nu poate fi mai vechi de ${this.ctx.retentionDays} de zile fata de momentul requestului`, 'Lista Mesaje');
+    if (start < now - this.ctx.retentionDays * DAY_MS)
+      return eroare(`startTime = ${s} nu poate fi mai vechi de ${this.ctx.retentionDays} de zile fata de momentul requestului`, 'Lista Mesaje');
     if (end > now) return eroare(`endTime = ${e} nu poate fi in viitor`, 'Lista Mesaje');
     if (end < start) return eroare(`endTime = ${e} nu poate fi mai mic decat startTime = ${s}`, 'Lista Mesaje');
     const g = this.listGuard(q, 'listaPaginated', now);
@@ -307,7 +321,10 @@ export class EfacturaStandin {
     if (!m) return eroare(`Pentru id=${id} nu exista inregistrata nici o factura`, 'Descarcare mesaj');
     if (!this.hasRight(m.cif)) return eroare('Nu aveti dreptul sa descarcati aceasta factura', 'Descarcare mesaj');
     if (m.atMs < now - this.ctx.retentionDays * DAY_MS) {
-      return eroare(`Fisierul nu mai poate fi descarcat pentru ca a trecut perioada de ${this.ctx.retentionDays} de zile in care este disponibil`, 'Descarcare mesaj');
+      return eroare(
+        `Fisierul nu mai poate fi descarcat pentru ca a trecut perioada de ${this.ctx.retentionDays} de zile in care este disponibil`,
+        'Descarcare mesaj',
+      );
     }
     const zip = this.zipFor(m, zipFault);
     return binaryReply(zip, 'application/octet-stream', { 'Content-Disposition': `attachment; filename="${id}.zip"` });
@@ -318,7 +335,9 @@ export class EfacturaStandin {
     const digest = createHash('sha256').update(doc).digest('base64');
     const signedInfo = `<SignedInfo><CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><Reference URI="${xmlEscape(name)}"><DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue>${digest}</DigestValue></Reference></SignedInfo>`;
     const value = rsaSign('sha256', Buffer.from(signedInfo), this.ctx.signingKey).toString('base64');
-    return Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<Signature xmlns="http://www.w3.org/2000/09/xmldsig#">${signedInfo}<SignatureValue>${value}</SignatureValue></Signature>`);
+    return Buffer.from(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Signature xmlns="http://www.w3.org/2000/09/xmldsig#">${signedInfo}<SignatureValue>${value}</SignatureValue></Signature>`,
+    );
   }
 
   private zipFor(m: ListedMessage, fault: ZipFault | undefined): Buffer {
@@ -335,7 +354,9 @@ export class EfacturaStandin {
     const root = standard === 'FACT1' ? 'Invoice' : standard === 'FCN' ? 'CreditNote' : undefined;
     if (!root) return springError(400, 'Bad Request', 'Standardul acceptat este FACT1 sau FCN', this.ctx.nowMs());
     const f = findings(body, root);
-    return jsonReply(f.length === 0 ? { stare: 'ok', trace_id: traceId() } : { stare: 'nok', Messages: f.map((message) => ({ message })), trace_id: traceId() });
+    return jsonReply(
+      f.length === 0 ? { stare: 'ok', trace_id: traceId() } : { stare: 'nok', Messages: f.map((message) => ({ message })), trace_id: traceId() },
+    );
   }
 
   transformare(standard: string, body: Buffer, skipValidation: boolean): ApiReply {

@@ -45,11 +45,7 @@ export function signJwt(key: SigningKey, input: SignInput): Promise<string> {
 }
 
 /** Payload when the signature, alg, issuer, nbf and exp (by the given clock) all check out. */
-export async function verifyJwt(
-  key: SigningKey,
-  token: string,
-  expect: { alg: JwtAlg; issuer: string; nowMs: number },
-): Promise<JWTPayload | undefined> {
+export async function verifyJwt(key: SigningKey, token: string, expect: { alg: JwtAlg; issuer: string; nowMs: number }): Promise<JWTPayload | undefined> {
   try {
     const { payload } = await jwtVerify(token, key.publicKey, {
       algorithms: [expect.alg],

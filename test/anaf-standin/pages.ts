@@ -13,15 +13,9 @@ function page(title: string, text: string): string {
   );
 }
 
-export const ACCESS_DENIED_PAGE = page(
-  'Access denied',
-  'Access denied. Certificatul digital nu a fost prezentat sau nu este valid.',
-);
+export const ACCESS_DENIED_PAGE = page('Access denied', 'Access denied. Certificatul digital nu a fost prezentat sau nu este valid.');
 
-export const UNKNOWN_CLIENT_PAGE = page(
-  'OAuth Error',
-  'error=invalid_client: unknown client_id.',
-);
+export const UNKNOWN_CLIENT_PAGE = page('OAuth Error', 'error=invalid_client: unknown client_id.');
 
 export const REDIRECT_MISMATCH_PAGE = page(
   'OAuth Error',
@@ -42,10 +36,7 @@ export function faultPage(status: number): string {
  * What ANAF's F5 APM front shows at /my.policy: a login wall for browsers, never an OAuth
  * answer. Reached by the 302 that revoke and unknown paths get in the anaf dialect.
  */
-export const LOGIN_WALL_PAGE = page(
-  'Autentificare',
-  'Sesiunea a expirat sau nu este valid&#259;. Pentru a continua, autentifica&#539;i-v&#259; din nou.',
-);
+export const LOGIN_WALL_PAGE = page('Autentificare', 'Sesiunea a expirat sau nu este valid&#259;. Pentru a continua, autentifica&#539;i-v&#259; din nou.');
 
 /**
  * The F5 WAF rejection page ANAF's API front sometimes serves, with HTTP 200, for a request

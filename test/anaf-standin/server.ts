@@ -170,7 +170,7 @@ const LOGIN_WALL_REDIRECT: Reply = Object.freeze({
   status: 302,
   headers: Object.freeze({ Location: LOGIN_WALL_PATH, 'Cache-Control': 'no-cache, must-revalidate' }),
   body: '',
-}) as Reply;
+});
 
 interface CodeRecord {
   clientId: string;
@@ -320,12 +320,12 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     omitState: opts.omitState ?? false,
     refreshTokenFormat: opts.refreshTokenFormat ?? 'jwt',
     refreshRotationExtends: opts.refreshRotationExtends ?? false,
-    dialect: opts.dialect ?? ('anaf' as Dialect),
-    deadGrantError: opts.deadGrantError ?? ('invalid_request' as 'invalid_request' | 'invalid_grant'),
-    clientAuth: opts.clientAuth ?? ('both' as 'basic' | 'post' | 'both'),
+    dialect: opts.dialect ?? ('anaf'),
+    deadGrantError: opts.deadGrantError ?? ('invalid_request'),
+    clientAuth: opts.clientAuth ?? ('both'),
     invalidClientChallenge: opts.invalidClientChallenge ?? true,
     // undefined: follow the dialect, so switching dialect with setOptions brings its default along.
-    capAccessAtRefreshEnd: opts.capAccessAtRefreshEnd as boolean | undefined,
+    capAccessAtRefreshEnd: opts.capAccessAtRefreshEnd,
     authorizeCacheControl: opts.authorizeCacheControl === undefined ? 'no-store' : opts.authorizeCacheControl,
     replayCode: opts.replayCode,
   };

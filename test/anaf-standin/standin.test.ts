@@ -10,14 +10,7 @@ import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { serialColonHex } from './jwt.js';
-import {
-  ANAF_PATHS,
-  certSerialColonHex,
-  startAnafStandin,
-  type AnafStandin,
-  type Dialect,
-  type StandinOptions,
-} from './server.js';
+import { ANAF_PATHS, certSerialColonHex, startAnafStandin, type AnafStandin, type Dialect, type StandinOptions } from './server.js';
 
 const CLIENT_ID = 'client-1';
 const CLIENT_SECRET = 's3cr:et+/%&='; // characters that need form-urlencoding in Basic auth
@@ -69,9 +62,7 @@ function request(url: string, o: ReqOpts = {}): Promise<Res> {
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-        );
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       },
     );
@@ -92,10 +83,7 @@ function authorizeUrl(params: Record<string, string>): string {
   return `${standin.url}${ANAF_PATHS.authorize}?${q.toString()}`;
 }
 
-async function authorize(
-  params: Record<string, string> = {},
-  cert: ReqOpts['cert'] | null = pki.client,
-): Promise<{ res: Res; location: URL | undefined }> {
+async function authorize(params: Record<string, string> = {}, cert: ReqOpts['cert'] | null = pki.client): Promise<{ res: Res; location: URL | undefined }> {
   const res = await request(authorizeUrl(params), { cert: cert ?? undefined });
   const loc = res.headers.location;
   return { res, location: loc ? new URL(loc) : undefined };
@@ -243,7 +231,6 @@ afterEach(async () => {
   await standin.close();
 });
 
-
 describe('test PKI', () => {
   it('writes the files with private keys 0600 and reuses them on the next call', async () => {
     for (const f of [pki.ca.keyFile, pki.server.keyFile, pki.client.keyFile, pki.client.p12File, pki.clientEc.keyFile]) {
@@ -278,8 +265,23 @@ describe('certSerialColonHex', () => {
   it('drops the DER sign byte of a serial whose top bit is set', () => {
     const pem = execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null',
-        '-subj', '/CN=sign byte', '-set_serial', '0x80a10003', '-days', '1'],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        '/dev/null',
+        '-subj',
+        '/CN=sign byte',
+        '-set_serial',
+        '0x80a10003',
+        '-days',
+        '1',
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     );
     const der = new X509Certificate(pem).raw;
@@ -377,11 +379,7 @@ describe.each(['anaf', 'rfc'] as const)('%s dialect: shared behaviour', (d) => {
   describe('token: client authentication and parameters', () => {
     it('exchanges a code with HTTP Basic client authentication', async () => {
       const code = await getCode();
-      const res = await post(
-        'token',
-        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
-        { Authorization: basic(CLIENT_ID, CLIENT_SECRET) },
-      );
+      const res = await post('token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT }, { Authorization: basic(CLIENT_ID, CLIENT_SECRET) });
       const t = tokens(res);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.headers['content-type']).toContain('application/json');
@@ -415,11 +413,7 @@ describe.each(['anaf', 'rfc'] as const)('%s dialect: shared behaviour', (d) => {
 
     it('answers 401 invalid_client for a wrong secret or an unknown client', async () => {
       const code = await getCode();
-      const viaBasic = await post(
-        'token',
-        { grant_type: 'authorization_code', code, redirect_uri: REDIRECT },
-        { Authorization: basic(CLIENT_ID, 'wrong') },
-      );
+      const viaBasic = await post('token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT }, { Authorization: basic(CLIENT_ID, 'wrong') });
       expect(viaBasic.status).toBe(401);
       expect(errorOf(viaBasic)).toBe('invalid_client');
       expect(viaBasic.headers['www-authenticate']).toBe(ANAF_CHALLENGE);
@@ -497,20 +491,12 @@ describe.each(['anaf', 'rfc'] as const)('%s dialect: shared behaviour', (d) => {
       );
       expect(basicRefresh.status).toBe(401);
       standin.setOptions({ clientAuth: 'both' });
-      tokens(
-        await post(
-          'token',
-          { grant_type: 'refresh_token', refresh_token: a.refresh_token },
-          { Authorization: basic(CLIENT_ID, CLIENT_SECRET) },
-        ),
-      );
+      tokens(await post('token', { grant_type: 'refresh_token', refresh_token: a.refresh_token }, { Authorization: basic(CLIENT_ID, CLIENT_SECRET) }));
     });
 
     it('answers invalid_request for missing parameters and unsupported_grant_type for others', async () => {
       expect(errorOf(await post('token', { ...formAuth }))).toBe('invalid_request');
-      expect(errorOf(await post('token', { ...formAuth, grant_type: 'authorization_code', redirect_uri: REDIRECT }))).toBe(
-        'invalid_request',
-      );
+      expect(errorOf(await post('token', { ...formAuth, grant_type: 'authorization_code', redirect_uri: REDIRECT }))).toBe('invalid_request');
       expect(errorOf(await post('token', { ...formAuth, grant_type: 'refresh_token' }))).toBe('invalid_request');
       const cc = await post('token', { ...formAuth, grant_type: 'client_credentials' });
       expect(cc.status).toBe(400);
@@ -982,9 +968,7 @@ describe('anaf dialect (the default)', () => {
       expect(bodyOf(await refresh('nope'))).toEqual(DEAD_REFRESH);
 
       const second = await login();
-      expect(bodyOf(await refresh(second.refresh_token, { client_id: OTHER_ID, client_secret: OTHER_SECRET }))).toEqual(
-        DEAD_REFRESH,
-      );
+      expect(bodyOf(await refresh(second.refresh_token, { client_id: OTHER_ID, client_secret: OTHER_SECRET }))).toEqual(DEAD_REFRESH);
       standin.advanceClock(365 * 86400 + 1);
       const expired = await refresh(second.refresh_token);
       expect(expired.status).toBe(400);
@@ -1172,9 +1156,13 @@ describe('main.ts', () => {
   it('prints {url, caFile, pid} and stops on SIGTERM', async () => {
     const here = path.dirname(fileURLToPath(import.meta.url));
     const tsx = path.resolve(here, '../../node_modules/.bin/tsx');
-    const child = spawn(tsx, [path.join(here, 'main.ts'), '--dir', pkiDir, '--client-id', 'cid', '--client-secret', 'sec', '--redirect-uri', REDIRECT, '--dialect', 'rfc'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      tsx,
+      [path.join(here, 'main.ts'), '--dir', pkiDir, '--client-id', 'cid', '--client-secret', 'sec', '--redirect-uri', REDIRECT, '--dialect', 'rfc'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = '';

@@ -50,7 +50,10 @@ describe.skipIf(!process.env.ANAF_E2E)('authorization failures (headless, NSS ce
     const { tab, authorizeUrl, state } = await startHeldFlow(w, popup);
     // A page in the tab sends it through ANAF with another state: ANAF redirects back with a code and that state.
     const forged = new URL(authorizeUrl);
-    forged.searchParams.set('state', state.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')));
+    forged.searchParams.set(
+      'state',
+      state.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')),
+    );
     await navigateFromPage(tab, `https://${ERP_HOST}/elsewhere`, forged.href);
 
     expect(await callbackMessage(tab)).toContain('does not belong to an authorization the extension started');

@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
 import { badgeText, extensionStorageDump, fireDailyAlarm, notificationIds, recordTiming, screenshot, sessionRuleCount, waitForState } from './support/popup.js';
 import { closeAndExpectClean, createWorld, PROFILE, type World } from './support/world.js';
 
@@ -45,7 +45,14 @@ describe.skipIf(!process.env.ANAF_E2E)('obtain a token from the popup (headless,
     expect(await popup.getByTestId(`flow-${PROFILE}`).textContent()).toMatch(/\d+(\.\d)? s/);
 
     // The authorization tab closed itself and its redirect rule is gone.
-    await expect.poll(() => w.browser.context.pages().filter((p) => p !== popup && p.url() !== 'about:blank').map((p) => p.url())).toEqual([]);
+    await expect
+      .poll(() =>
+        w.browser.context
+          .pages()
+          .filter((p) => p !== popup && p.url() !== 'about:blank')
+          .map((p) => p.url()),
+      )
+      .toEqual([]);
     expect(await sessionRuleCount(w.browser.worker)).toBe(0);
     // Nothing secret is kept by the extension: no token, no code, no client secret.
     const stored = await extensionStorageDump(w.browser.worker);
@@ -113,7 +120,7 @@ describe.skipIf(!process.env.ANAF_E2E)('obtain a token from the popup (headless,
     await popup.close();
   });
 
-  it('revoke (two clicks) against ANAF\'s login wall: forgotten here, the popup says ANAF did not confirm and what to do', async () => {
+  it("revoke (two clicks) against ANAF's login wall: forgotten here, the popup says ANAF did not confirm and what to do", async () => {
     const popup = await w.openPopup();
     await popup.locator(`[data-testid="status-${PROFILE}"]:not([data-state="none"])`).waitFor();
     const revoke = popup.getByTestId(`revoke-${PROFILE}`);

@@ -6,7 +6,7 @@
  * the tests restart it where a fresh prompt is needed.
  */
 import { X509Certificate } from 'node:crypto';
-import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTiming, screenshot, waitForState } from './support/popup.js';
 import { closeAndExpectClean, createWorld, PROFILE, type World } from './support/world.js';
@@ -14,7 +14,7 @@ import { answerPinDialog, cancelDialog, startDisplay, typePin, waitForPinDialog,
 
 const WRONG_PIN = '0000';
 
-describe.skipIf(!process.env.ANAF_E2E)('USB key on a PKCS#11 token, PIN typed in Chromium\'s dialog (headful, Xvfb)', () => {
+describe.skipIf(!process.env.ANAF_E2E)("USB key on a PKCS#11 token, PIN typed in Chromium's dialog (headful, Xvfb)", () => {
   let display: Display;
   let w: World;
   beforeAll(async () => {
@@ -43,7 +43,7 @@ describe.skipIf(!process.env.ANAF_E2E)('USB key on a PKCS#11 token, PIN typed in
     await popup.close();
   });
 
-  it('options lists the token\'s certificates: the one Chromium logged in with, and the expired one with its warning', async () => {
+  it("options lists the token's certificates: the one Chromium logged in with, and the expired one with its warning", async () => {
     const [status] = await w.list();
     const loggedIn = /CN=([^,]+)/.exec(status?.certificate?.subject ?? '')?.[1];
     expect(loggedIn).toBe('POPESCU ION');

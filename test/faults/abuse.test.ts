@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizationFor } from '../../native-host/src/serve/client-keys.js';
-import { EXTENSION_ID } from '../../shared/src/index.js';
+import { EXTENSION_ID } from '#shared/index.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { startNative } from '../helpers/native-client.js';
 import { idleAs, otherUser, requestAs, squat, type CapturedRequest } from '../helpers/other-user.js';
@@ -37,7 +37,14 @@ afterAll(async () => {
   w.texts.push(...erpAnswers.filter((b) => !b.includes('"accessToken"')), serve.output().stdout, serve.output().stderr);
   const { scanned, hits } = await w.close();
   reportFaults({ group: 'abuse', ...tally });
-  reportFaults({ group: 'secrets-abuse', tried: scanned, refused: 0, crashed: 0, lost: hits.length, note: 'texts scanned for issued tokens, client keys, codes, secrets' });
+  reportFaults({
+    group: 'secrets-abuse',
+    tried: scanned,
+    refused: 0,
+    crashed: 0,
+    lost: hits.length,
+    note: 'texts scanned for issued tokens, client keys, codes, secrets',
+  });
   expect(hits).toEqual([]);
 });
 
@@ -75,7 +82,10 @@ describe('abuse of the local token service', () => {
     // No Host, or an empty one (node:http would fill it in, so these go raw), with a proof made for either.
     const nonce = await challenge(p);
     for (const hostLine of ['', 'Host: \r\n']) {
-      const answer = await raw(p, `GET /v1/profiles/firma/token HTTP/1.1\r\n${hostLine}Authorization: ${authorizationFor(cred.name, cred.key, nonce, '')}\r\nConnection: close\r\n\r\n`);
+      const answer = await raw(
+        p,
+        `GET /v1/profiles/firma/token HTTP/1.1\r\n${hostLine}Authorization: ${authorizationFor(cred.name, cred.key, nonce, '')}\r\nConnection: close\r\n\r\n`,
+      );
       tally.tried++;
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
       if (status === 400 || status === 403) tally.refused++;
@@ -135,7 +145,10 @@ describe('abuse of the local token service', () => {
     const p = serve.port;
     const wrong = { name: 'erp', key: `atk_${'g'.repeat(43)}` };
     // Browser-marked requests and /healthz, however many: refused or answered before anything is counted.
-    for (const headers of [{ 'Sec-Fetch-Site': 'cross-site' }, { 'Sec-Fetch-Mode': 'navigate' }, { Referer: 'https://evil.example/' }] as Record<string, string>[]) {
+    for (const headers of [{ 'Sec-Fetch-Site': 'cross-site' }, { 'Sec-Fetch-Mode': 'navigate' }, { Referer: 'https://evil.example/' }] as Record<
+      string,
+      string
+    >[]) {
       for (let i = 0; i < 10; i++) await refused(403, erp(p, '/v1/profiles/firma/token', { as: wrong, headers }));
     }
     for (let i = 0; i < 30; i++) expect((await erp(p, '/healthz')).status).toBe(200);
@@ -270,7 +283,15 @@ describe.skipIf(!otherUser())('another OS user on the same machine (a terminal s
         expect(failed).toContain(`${taken.includes(':') ? `[${taken}]` : taken}:${port} is in use (EADDRINUSE) by another user: user ${u.name} (uid ${u.uid})`);
         // Nothing of ours is left listening on the other address.
         const other = taken === '::1' ? '127.0.0.1' : '::1';
-        const open = await new Promise<boolean>((resolve) => net.connect(port, other).on('connect', function (this: net.Socket) { this.destroy(); resolve(true); }).on('error', () => resolve(false)));
+        const open = await new Promise<boolean>((resolve) =>
+          net
+            .connect(port, other)
+            .on('connect', function (this: net.Socket) {
+              this.destroy();
+              resolve(true);
+            })
+            .on('error', () => resolve(false)),
+        );
         expect(open).toBe(false);
       } finally {
         await sq.stop();
@@ -320,7 +341,14 @@ describe.skipIf(!otherUser())('another OS user on the same machine (a terminal s
 
 describe('abuse of the native host', () => {
   it('refuses callers that are not the allowed extension', async () => {
-    for (const origin of [`chrome-extension://${'a'.repeat(32)}/`, `chrome-extension://${EXTENSION_ID}`, `moz-extension://${EXTENSION_ID}/`, 'file:///', '--parent-window=0', '']) {
+    for (const origin of [
+      `chrome-extension://${'a'.repeat(32)}/`,
+      `chrome-extension://${EXTENSION_ID}`,
+      `moz-extension://${EXTENSION_ID}/`,
+      'file:///',
+      '--parent-window=0',
+      '',
+    ]) {
       const s = startNative(process.execPath, [CLI, 'native', origin], w.env);
       const first = await s.next();
       tally.tried++;

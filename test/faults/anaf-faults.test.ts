@@ -4,7 +4,7 @@
  * error; a stored token is never replaced by nothing; invalid_grant marks the token dead.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../shared/src/index.js';
+import { ERROR_CODES } from '#shared/index.js';
 import type { Faults } from '../anaf-standin/server.js';
 import { openAuthorize } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
@@ -33,7 +33,14 @@ beforeAll(async () => {
 afterAll(async () => {
   const { scanned, hits } = await w.close();
   reportFaults({ group: 'anaf-faults', ...tally });
-  reportFaults({ group: 'secrets-anaf-faults', tried: scanned, refused: 0, crashed: 0, lost: hits.length, note: 'texts scanned for issued tokens, codes, secrets' });
+  reportFaults({
+    group: 'secrets-anaf-faults',
+    tried: scanned,
+    refused: 0,
+    crashed: 0,
+    lost: hits.length,
+    note: 'texts scanned for issued tokens, codes, secrets',
+  });
   expect(hits).toEqual([]);
 });
 

@@ -16,7 +16,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const { scanned, hits } = await w.close();
-  reportFaults({ group: 'secrets-concurrency', tried: scanned, refused: 0, crashed: 0, lost: hits.length, note: 'texts scanned for issued tokens, codes, secrets' });
+  reportFaults({
+    group: 'secrets-concurrency',
+    tried: scanned,
+    refused: 0,
+    crashed: 0,
+    lost: hits.length,
+    note: 'texts scanned for issued tokens, codes, secrets',
+  });
   expect(hits).toEqual([]);
 });
 
@@ -29,7 +36,14 @@ describe('concurrency', () => {
     const tokens = results.map((r) => (r.code === 0 ? (JSON.parse(r.stdout) as { accessToken: string }).accessToken : `exit ${r.code}: ${r.stderr}`));
     const newest = w.anaf.issued.accessTokens.at(-1);
     const lost = tokens.filter((t) => t !== newest).length;
-    reportFaults({ group: 'concurrency', tried: PROCESSES, refused: 0, crashed: results.filter((r) => r.code !== 0).length, lost, note: `${w.anaf.counters.grants.refresh_token} refresh request(s) reached ANAF` });
+    reportFaults({
+      group: 'concurrency',
+      tried: PROCESSES,
+      refused: 0,
+      crashed: results.filter((r) => r.code !== 0).length,
+      lost,
+      note: `${w.anaf.counters.grants.refresh_token} refresh request(s) reached ANAF`,
+    });
     expect(results.map((r) => r.code)).toEqual(Array(PROCESSES).fill(0));
     expect(w.anaf.counters.grants.refresh_token).toBe(1);
     expect(new Set(tokens)).toEqual(new Set([newest]));

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXTENSION_ID } from '../../shared/src/index.js';
+import { EXTENSION_ID } from '#shared/index.js';
 import { resolvePaths } from '../../native-host/src/config/paths.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
@@ -33,7 +33,11 @@ beforeAll(async () => {
   anaf = await startAnafStandin({ pki, clients: [CLIENT] });
   home = tempDir('crash');
   env = { ...process.env, ANAF_TOKEN_HOME: home, ANAF_TOKEN_KEYSTORE: 'file', NODE_EXTRA_CA_CERTS: pki.ca.certFile };
-  await runCli(['profile', 'add', '--name', 'firma', '--client-id', CLIENT.clientId, '--redirect-uri', CLIENT.redirectUris[0]!, '--env', anaf.url], env, `${CLIENT.clientSecret}\n`);
+  await runCli(
+    ['profile', 'add', '--name', 'firma', '--client-id', CLIENT.clientId, '--redirect-uri', CLIENT.redirectUris[0]!, '--env', anaf.url],
+    env,
+    `${CLIENT.clientSecret}\n`,
+  );
   const start = JSON.parse((await runCli(['authorize', '--profile', 'firma', '--json'], env)).stdout) as { authorizeUrl: string };
   const res = await openAuthorize(start.authorizeUrl, pki.ca.certPem, pki.client);
   expect((await runCli(['authorize', '--profile', 'firma', '--callback-url'], env, `${res.location!}\n`)).code).toBe(0);
@@ -42,7 +46,14 @@ beforeAll(async () => {
 afterAll(async () => {
   const log = fs.readFileSync(path.join(home, 'logs', 'anaf-token.log'), 'utf8');
   const hits = scanForSecrets([log, ...transcript], [CLIENT.clientSecret, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens, ...anaf.issued.codes]);
-  reportFaults({ group: 'secrets-crash-safety', tried: 1 + transcript.length, refused: 0, crashed: 0, lost: hits.length, note: `host log and CLI output scanned for ${anaf.issued.accessTokens.length * 2} issued tokens` });
+  reportFaults({
+    group: 'secrets-crash-safety',
+    tried: 1 + transcript.length,
+    refused: 0,
+    crashed: 0,
+    lost: hits.length,
+    note: `host log and CLI output scanned for ${anaf.issued.accessTokens.length * 2} issued tokens`,
+  });
   await anaf.close();
   expect(hits).toEqual([]);
 });

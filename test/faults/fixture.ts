@@ -9,7 +9,11 @@ import { openAuthorize } from '../helpers/browser.js';
 import { scanForSecrets } from '../helpers/secret-scan.js';
 import { tempDir } from '../helpers/temp.js';
 
-export const CLIENT = { clientId: 'fault-client', clientSecret: `fault-secret-${Math.random().toString(36).slice(2)}`, redirectUris: ['https://erp.example.ro/cb'] };
+export const CLIENT = {
+  clientId: 'fault-client',
+  clientSecret: `fault-secret-${Math.random().toString(36).slice(2)}`,
+  redirectUris: ['https://erp.example.ro/cb'],
+};
 
 export interface FaultWorld {
   pki: Pki;
@@ -37,7 +41,11 @@ export async function faultWorld(): Promise<FaultWorld> {
     texts: [],
     secrets: [],
     async addProfile(profile = 'firma') {
-      const r = await runCli(['profile', 'add', '--name', profile, '--client-id', CLIENT.clientId, '--redirect-uri', CLIENT.redirectUris[0]!, '--env', anaf.url], env, `${CLIENT.clientSecret}\n`);
+      const r = await runCli(
+        ['profile', 'add', '--name', profile, '--client-id', CLIENT.clientId, '--redirect-uri', CLIENT.redirectUris[0]!, '--env', anaf.url],
+        env,
+        `${CLIENT.clientSecret}\n`,
+      );
       expect(r.code, r.stderr).toBe(0);
     },
     async authorize(profile = 'firma') {

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ERROR_CODES, EXTENSION_ID, MAX_FROM_BROWSER_BYTES, responseSchema } from '../../shared/src/index.js';
+import { ERROR_CODES, EXTENSION_ID, MAX_FROM_BROWSER_BYTES, responseSchema } from '#shared/index.js';
 import { CLI } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { reportFaults } from '../helpers/fault-summary.js';
@@ -34,24 +34,25 @@ const templates: Record<string, unknown>[] = [
   { id: 'x', type: 'profile.save', name: 'fz', clientId: 'c', redirectUri: 'https://erp.example.ro/cb', env: 'https://127.0.0.1:1' },
 ];
 
-const mutated = fc
-  .tuple(fc.constantFrom(...templates), fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }), fc.nat(3))
-  .map(([t, key, value, how]) => {
-    const m: Record<string, unknown> = { ...t };
-    const keys = Object.keys(m);
-    if (how === 0) delete m[keys[key.length % keys.length]!];
-    else if (how === 1) m[keys[key.length % keys.length]!] = value;
-    else if (how === 2) m[key || 'extra'] = value;
-    // how === 3: left valid
-    return Buffer.from(JSON.stringify(m));
-  });
+const mutated = fc.tuple(fc.constantFrom(...templates), fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }), fc.nat(3)).map(([t, key, value, how]) => {
+  const m: Record<string, unknown> = { ...t };
+  const keys = Object.keys(m);
+  if (how === 0) delete m[keys[key.length % keys.length]!];
+  else if (how === 1) m[keys[key.length % keys.length]!] = value;
+  else if (how === 2) m[key || 'extra'] = value;
+  // how === 3: left valid
+  return Buffer.from(JSON.stringify(m));
+});
 
 const deep = fc.integer({ min: 1, max: 20_000 }).map((d) => Buffer.from('['.repeat(d) + ']'.repeat(d)));
 const deepObject = fc.integer({ min: 1, max: 5_000 }).map((d) => Buffer.from('{"id":"d","type":'.repeat(d) + '1' + '}'.repeat(d)));
 const anyJson = fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? 'null'));
 const garbage = fc.uint8Array({ minLength: 0, maxLength: 64 }).map((a) => Buffer.from(a));
 const wrongTypes = fc
-  .record({ id: fc.oneof(fc.integer(), fc.constant(null), fc.string({ maxLength: 200 }), fc.boolean()), type: fc.oneof(fc.integer(), fc.string({ maxLength: 20 }), fc.constant(null)) })
+  .record({
+    id: fc.oneof(fc.integer(), fc.constant(null), fc.string({ maxLength: 200 }), fc.boolean()),
+    type: fc.oneof(fc.integer(), fc.string({ maxLength: 20 }), fc.constant(null)),
+  })
   .map((r) => Buffer.from(JSON.stringify(r)));
 const frameBody = fc.oneof(
   { arbitrary: mutated, weight: 6 },

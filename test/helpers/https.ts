@@ -6,7 +6,11 @@ export interface Answer {
   body: string;
 }
 
-export function request(url: string, ca: string, opts: { method?: string; headers?: Record<string, string>; form?: Record<string, string> } = {}): Promise<Answer> {
+export function request(
+  url: string,
+  ca: string,
+  opts: { method?: string; headers?: Record<string, string>; form?: Record<string, string> } = {},
+): Promise<Answer> {
   const body = opts.form ? new URLSearchParams(opts.form).toString() : undefined;
   return new Promise((resolve, reject) => {
     const req = https.request(

@@ -28,7 +28,6 @@ export const LARGEST_REQUESTS: Record<string, Record<string, unknown>> = {
   'profile.remove': { id, type: 'profile.remove', profile: name },
   'authorize.start': { id, type: 'authorize.start', profile: name },
   'authorize.complete': { id, type: 'authorize.complete', profile: name, callbackUrl: url(8192) },
-  'authorize.complete (code)': { id, type: 'authorize.complete', profile: name, code: worst(4096), state: worst(512) },
   'token.refresh': { id, type: 'token.refresh', profile: name, force: false },
   'token.revoke': { id, type: 'token.revoke', profile: name },
   'token.check': { id, type: 'token.check', profile: name },

@@ -115,9 +115,19 @@ export function squat(u: OtherUser, port: number, hosts: string[], nonce?: strin
 }
 
 /** One request made by the other user; `error` when the connection was closed without an answer. */
-export function requestAs(u: OtherUser, port: number, address: string, urlPath: string, headers: Record<string, string>): Promise<{ status?: number; body?: string; error?: string }> {
+export function requestAs(
+  u: OtherUser,
+  port: number,
+  address: string,
+  urlPath: string,
+  headers: Record<string, string>,
+): Promise<{ status?: number; body?: string; error?: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('runuser', ['-u', u.name, '--', process.execPath, squatterScript(), 'request', String(port), address, urlPath, JSON.stringify(headers)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'runuser',
+      ['-u', u.name, '--', process.execPath, squatterScript(), 'request', String(port), address, urlPath, JSON.stringify(headers)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -135,7 +145,9 @@ export function requestAs(u: OtherUser, port: number, address: string, urlPath: 
 /** The other user connects and sends nothing: how soon the connection is closed (or that it stays open 5 s). */
 export function idleAs(u: OtherUser, port: number, address: string): Promise<{ closedAfterMs?: number; open?: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('runuser', ['-u', u.name, '--', process.execPath, squatterScript(), 'idle', String(port), address], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('runuser', ['-u', u.name, '--', process.execPath, squatterScript(), 'idle', String(port), address], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('close', () => {

@@ -38,4 +38,3 @@ export function peerUid(ours: Endpoint, theirs: Endpoint, source: TableSource = 
   }
   return undefined;
 }
-

@@ -132,7 +132,12 @@ export interface WineRun {
 }
 
 /** Runs `wine program args…` with stdin from a file (empty unless given) and stdout and stderr into files. */
-export function runWine(env: NodeJS.ProcessEnv, program: string, args: string[], opts: { stdin?: Buffer | string; cwd?: string; timeoutMs?: number } = {}): WineRun {
+export function runWine(
+  env: NodeJS.ProcessEnv,
+  program: string,
+  args: string[],
+  opts: { stdin?: Buffer | string; cwd?: string; timeoutMs?: number } = {},
+): WineRun {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-wine-io-'));
   try {
     const inFile = path.join(dir, 'stdin');

@@ -71,7 +71,13 @@ beforeEach(() => {
   homes.push(home);
   env = { ANAF_TOKEN_HOME: home, ANAF_TOKEN_KEYSTORE: 'file', NODE_EXTRA_CA_CERTS: pki.ca.certFile };
   anaf.clearFaults();
-  anaf.setOptions({ accessTokenTtlSec: 90 * DAY, refreshTokenTtlSec: 365 * DAY, deadGrantError: 'invalid_request', clientAuth: 'both', invalidClientChallenge: true });
+  anaf.setOptions({
+    accessTokenTtlSec: 90 * DAY,
+    refreshTokenTtlSec: 365 * DAY,
+    deadGrantError: 'invalid_request',
+    clientAuth: 'both',
+    invalidClientChallenge: true,
+  });
   anaf.resetCounters();
 });
 
@@ -167,7 +173,7 @@ describe('the 60-second code', () => {
   });
 });
 
-describe("who the token belongs to", () => {
+describe('who the token belongs to', () => {
   it("list shows the client certificate's serial and issuer from ANAF's RS512 token, and its roles", async () => {
     await authorized();
     const access = anaf.issued.accessTokens.at(-1)!;
@@ -229,7 +235,7 @@ describe('ANAF busy, its firewall, and other refusals', () => {
     expect((await cli(['token', '--profile', 'firma'])).code).toBe(0);
   });
 
-  it('another 4xx refusal is not asked again by itself; the user\'s own refresh asks', async () => {
+  it("another 4xx refusal is not asked again by itself; the user's own refresh asks", async () => {
     anaf.setOptions({ accessTokenTtlSec: 10 * DAY });
     await authorized();
     anaf.setFaults({ status: 403, endpoints: ['token'] });
@@ -246,7 +252,7 @@ describe('ANAF busy, its firewall, and other refusals', () => {
 });
 
 describe('no refresh storms', () => {
-  it('5 token calls with an access token capped at the grant\'s end → 1 refresh', async () => {
+  it("5 token calls with an access token capped at the grant's end → 1 refresh", async () => {
     // The grant ends in 10 days, inside the 14-day window: ANAF caps the access token there.
     anaf.setOptions({ refreshTokenTtlSec: 10 * DAY });
     await authorized();
@@ -268,8 +274,11 @@ describe('no refresh storms', () => {
 });
 
 describe('callback URLs', () => {
-  it('profile add refuses http:// (ANAF\'s portal does too)', async () => {
-    const r = await cli(['profile', 'add', '--name', 'plain', '--client-id', CLIENT_ID, '--redirect-uri', 'http://erp.example.ro/cb', '--env', anaf.url], `${CLIENT_SECRET}\n`);
+  it("profile add refuses http:// (ANAF's portal does too)", async () => {
+    const r = await cli(
+      ['profile', 'add', '--name', 'plain', '--client-id', CLIENT_ID, '--redirect-uri', 'http://erp.example.ro/cb', '--env', anaf.url],
+      `${CLIENT_SECRET}\n`,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('CALLBACK_INVALID');
     expect(r.stderr).toContain('https://');

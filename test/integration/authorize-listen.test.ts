@@ -68,8 +68,18 @@ async function listen(extra: string[] = []): Promise<{ run: RunningCli; start: L
 /** The browser's login at the stand-in with the client certificate: returns where ANAF redirects. */
 async function login(authorizeUrl: string): Promise<string> {
   const { stdout } = await execFileP(CURL, [
-    '-sS', '--cacert', pki.ca.certFile, '--cert', pki.client.certFile, '--key', pki.client.keyFile,
-    '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', authorizeUrl,
+    '-sS',
+    '--cacert',
+    pki.ca.certFile,
+    '--cert',
+    pki.client.certFile,
+    '--key',
+    pki.client.keyFile,
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code} %{redirect_url}',
+    authorizeUrl,
   ]);
   const [status, location] = stdout.split(' ');
   expect(status).toBe('302');
@@ -211,7 +221,10 @@ describe('anaf-token authorize --listen', () => {
     await addProfile();
     const { run, start } = await listen();
     const url = new URL(await login(start.authorizeUrl));
-    url.searchParams.set('state', url.searchParams.get('state')!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')));
+    url.searchParams.set(
+      'state',
+      url.searchParams.get('state')!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')),
+    );
     await expectStateRefused(run, start, url.toString());
     expect(anaf.counters.requests.token).toBe(0);
     expect((JSON.parse((await cli(['list', '--json'])).stdout) as { state: string }[])[0]!.state).toBe('none');

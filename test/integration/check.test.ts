@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { tokenCheckSchema } from '../../shared/src/index.js';
+import { tokenCheckSchema } from '#shared/index.js';
 import { resolvePaths } from '../../native-host/src/config/paths.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
@@ -84,7 +84,10 @@ afterAll(async () => {
     const f = path.join(h, 'logs', 'anaf-token.log');
     return fs.existsSync(f) ? [fs.readFileSync(f, 'utf8')] : [];
   });
-  const hits = scanForSecrets([...transcript, ...logs], [CLIENT_SECRET, PLANTED, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens, ...anaf.issued.codes]);
+  const hits = scanForSecrets(
+    [...transcript, ...logs],
+    [CLIENT_SECRET, PLANTED, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens, ...anaf.issued.codes],
+  );
   await anaf.close();
   expect(logs.join('\n')).toContain('token.check');
   expect(anaf.issued.accessTokens.length).toBeGreaterThan(2);
@@ -125,7 +128,12 @@ describe('anaf-token check', () => {
       expect(r.stderr).toContain('cheia USB');
       const j = await cli(['check', '--profile', 'firma', '--json']);
       expect(j.code).toBe(6);
-      expect(tokenCheckSchema.parse(JSON.parse(j.stdout))).toMatchObject({ profile: 'firma', result: 'not-authorized', httpStatus: 401, detail: 'ANAF answered 401 invalid_token' });
+      expect(tokenCheckSchema.parse(JSON.parse(j.stdout))).toMatchObject({
+        profile: 'firma',
+        result: 'not-authorized',
+        httpStatus: 401,
+        detail: 'ANAF answered 401 invalid_token',
+      });
     } finally {
       anaf.advanceClock(-91 * DAY);
     }

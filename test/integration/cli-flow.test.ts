@@ -14,7 +14,7 @@ import { tempDir } from '../helpers/temp.js';
 import { scanForSecrets } from '../helpers/secret-scan.js';
 import { request } from '../helpers/https.js';
 import { X509Certificate } from 'node:crypto';
-import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
 
 const CLIENT_ID = 'cli-test-client';
 const CLIENT_SECRET = `cli-secret-${Math.random().toString(36).slice(2)}`;
@@ -82,7 +82,10 @@ afterAll(async () => {
     ['vault.sqlite', 'vault.sqlite-wal', 'vault.key'].flatMap((f) => (fs.existsSync(path.join(h, f)) ? [fs.readFileSync(path.join(h, f), 'latin1')] : [])),
   );
   expect(stored.length).toBeGreaterThan(1);
-  const hits = scanForSecrets([...transcript, ...logs, ...stored], [CLIENT_SECRET, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens, ...anaf.issued.codes]);
+  const hits = scanForSecrets(
+    [...transcript, ...logs, ...stored],
+    [CLIENT_SECRET, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens, ...anaf.issued.codes],
+  );
   await anaf.close();
   expect(logs.length).toBeGreaterThan(5);
   expect(hits).toEqual([]);
@@ -149,7 +152,13 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
       };
       setEnv(evil.url);
       anaf.resetCounters();
-      for (const args of [['refresh', '--profile', 'firma'], ['token', '--profile', 'firma'], ['check', '--profile', 'firma'], ['revoke', '--profile', 'firma'], ['authorize', '--profile', 'firma']]) {
+      for (const args of [
+        ['refresh', '--profile', 'firma'],
+        ['token', '--profile', 'firma'],
+        ['check', '--profile', 'firma'],
+        ['revoke', '--profile', 'firma'],
+        ['authorize', '--profile', 'firma'],
+      ]) {
         const r = await cli(args);
         expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(7);
         expect(r.stderr).toContain('PROFILE_ALTERED');
@@ -174,7 +183,10 @@ describe('anaf-token CLI against the ANAF stand-in', () => {
     await addProfile();
     const { callbackUrl } = await authorize();
     const url = new URL(callbackUrl);
-    url.searchParams.set('state', url.searchParams.get('state')!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')));
+    url.searchParams.set(
+      'state',
+      url.searchParams.get('state')!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')),
+    );
     const r = await finish('firma', url.toString());
     expect(r.code).toBe(6);
     expect(r.stderr).toContain('STATE_MISMATCH');

@@ -60,9 +60,7 @@ describe('code cache of the CLI bundle', () => {
     fs.utimesSync(old, weekAgo, weekAgo);
     fs.utimesSync(other, weekAgo, weekAgo);
     await runCli(tokenArgs, env);
-    expect(fs.readdirSync(cacheDir).sort()).toEqual(
-      [path.basename(recent), 'notes.txt', `${bundle}.token.${process.version}-${process.arch}.v8cache`].sort(),
-    );
+    expect(fs.readdirSync(cacheDir).sort()).toEqual([path.basename(recent), 'notes.txt', `${bundle}.token.${process.version}-${process.arch}.v8cache`].sort());
   });
 
   it('a garbled cache is rejected by V8, the command runs as before, and a good cache replaces it', async () => {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openDatabase } from '../../native-host/src/vault/sqlite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXTENSION_ID, NATIVE_HOST_NAME } from '../../shared/src/index.js';
+import { EXTENSION_ID, NATIVE_HOST_NAME } from '#shared/index.js';
 import type { Paths } from '../../native-host/src/config/paths.js';
 import { anafCheck } from '../../native-host/src/doctor/anaf-check.js';
 import type { Check, Finding } from '../../native-host/src/doctor/check.js';
@@ -28,7 +28,7 @@ import { makePki, type Pki } from '../pki/make-pki.js';
 import { makeSoftHsmToken, type SoftHsmToken } from '../pki/softhsm-token.js';
 import { makePkcs11Check, pkcs11Check } from '../../native-host/src/doctor/pkcs11-check.js';
 import { makeHelloCheck } from '../../native-host/src/doctor/hello-check.js';
-import { AppError } from '../../shared/src/index.js';
+import { AppError } from '#shared/index.js';
 import { openAuthorize } from '../helpers/browser.js';
 
 const env = { ANAF_TOKEN_KEYSTORE: 'file' };
@@ -75,7 +75,7 @@ function vaultWith(paths: Paths, profiles: { name: string; redirectUri?: string;
   const vault = Vault.open({ paths, env });
   for (const p of profiles) {
     vault.saveProfile(
-      { name: p.name, clientId: 'cid', clientSecret: SECRET, redirectUri: p.redirectUri ?? REDIRECT, env: (p.env ?? anaf.url) as 'prod', refreshWindowDays: 14 },
+      { name: p.name, clientId: 'cid', clientSecret: SECRET, redirectUri: p.redirectUri ?? REDIRECT, env: p.env ?? anaf.url, refreshWindowDays: 14 },
       'create',
     );
   }
@@ -86,7 +86,12 @@ function saveToken(vault: Vault, name: string, accessDays: number, refreshDays: 
   const now = Date.now();
   vault.saveTokens(
     name,
-    { accessToken: `access-${name}-0123456789`, refreshToken: `refresh-${name}-0123456789`, accessExpiresAt: now + accessDays * DAY, refreshExpiresAt: now + refreshDays * DAY },
+    {
+      accessToken: `access-${name}-0123456789`,
+      refreshToken: `refresh-${name}-0123456789`,
+      accessExpiresAt: now + accessDays * DAY,
+      refreshExpiresAt: now + refreshDays * DAY,
+    },
     { kind: 'authorization', certificate: {}, stateEchoed: true },
   );
 }
@@ -141,7 +146,10 @@ describe('doctor: native messaging host', () => {
   it('fails when the manifest is damaged or names a missing, non-executable or broken launcher', async () => {
     const a = installed();
     fs.writeFileSync(a.manifestFile, '{ not json');
-    expect((await run(nativeHostCheck, { paths: a.paths, userDataDirs: [a.udd] }))[0]).toMatchObject({ status: 'fail', message: expect.stringContaining('not valid') });
+    expect((await run(nativeHostCheck, { paths: a.paths, userDataDirs: [a.udd] }))[0]).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('not valid'),
+    });
 
     const b = installed();
     const m = JSON.parse(fs.readFileSync(b.manifestFile, 'utf8')) as Record<string, unknown>;
@@ -259,7 +267,10 @@ describe('doctor: ANAF reachable and the clock', () => {
 describe('doctor: tokens', () => {
   it('says which tokens are fine, missing, dead, failing, refused, expired or near the end of their refresh token', async () => {
     const paths = tempPaths();
-    const vault = vaultWith(paths, ['ok', 'none', 'dead', 'failing', 'refused', 'ending', 'expired'].map((name) => ({ name })));
+    const vault = vaultWith(
+      paths,
+      ['ok', 'none', 'dead', 'failing', 'refused', 'ending', 'expired'].map((name) => ({ name })),
+    );
     saveToken(vault, 'ok', 80, 300);
     saveToken(vault, 'dead', 80, 300);
     vault.markDead('dead', 'refresh: ANAF answered 400 invalid_grant');
@@ -275,7 +286,11 @@ describe('doctor: tokens', () => {
     expect(of('ok').status).toBe('ok');
     expect(of('none')).toMatchObject({ status: 'warn', message: 'no token yet' });
     expect(of('dead')).toMatchObject({ status: 'fail' });
-    expect(of('dead').causes!.map((c) => c.en).join(' ')).toContain('Another program refreshed with the same refresh token');
+    expect(
+      of('dead')
+        .causes!.map((c) => c.en)
+        .join(' '),
+    ).toContain('Another program refreshed with the same refresh token');
     expect(of('failing')).toMatchObject({ status: 'warn', message: expect.stringContaining('last refresh failed') });
     expect(of('failing').causes![0]!.en).toContain('proxy');
     // A retry cannot fix a refused client: the token stops working when the access token ends.
@@ -288,11 +303,17 @@ describe('doctor: tokens', () => {
 });
 
 describe('doctor: does ANAF accept the tokens (TestOauth hello)', () => {
-  const answering = (status: number, body = ''): typeof fetch => async () => new Response(body, { status, headers: status === 401 ? { 'WWW-Authenticate': 'Bearer error="invalid_token"' } : {} });
+  const answering =
+    (status: number, body = ''): typeof fetch =>
+    async () =>
+      new Response(body, { status, headers: status === 401 ? { 'WWW-Authenticate': 'Bearer error="invalid_token"' } : {} });
 
   it('asks once for each live token: ok is ok, not-authorized fails, unavailable warns; none, expired and dead tokens are not asked about', async () => {
     const paths = tempPaths();
-    const vault = vaultWith(paths, ['live', 'due', 'none', 'expired', 'dead'].map((name) => ({ name })));
+    const vault = vaultWith(
+      paths,
+      ['live', 'due', 'none', 'expired', 'dead'].map((name) => ({ name })),
+    );
     saveToken(vault, 'live', 80, 300);
     saveToken(vault, 'due', 5, 300);
     saveToken(vault, 'expired', -1, 300);
@@ -300,23 +321,39 @@ describe('doctor: does ANAF accept the tokens (TestOauth hello)', () => {
     vault.markDead('dead', 'refresh: ANAF answered 400 invalid_grant');
     vault.close();
     const asked: string[] = [];
-    const recording = (status: number, body?: string): typeof fetch => async (url, init) => {
-      asked.push(`${String(url)} ${(init?.headers as Record<string, string>).authorization}`);
-      return answering(status, body)(url, init);
-    };
+    const recording =
+      (status: number, body?: string): typeof fetch =>
+      async (url, init) => {
+        asked.push(`${url instanceof Request ? url.url : url.toString()} ${(init?.headers as Record<string, string>).authorization}`);
+        return answering(status, body)(url, init);
+      };
 
     const ok = await run(makeHelloCheck({ fetch: recording(200, 'Hello test') }), { paths });
-    expect(ok.map((f) => [f.subject, f.status])).toEqual([['due', 'ok'], ['live', 'ok']]);
-    expect(asked).toEqual([`${anaf.url}/TestOauth/jaxrs/hello?name=test Bearer access-due-0123456789`, `${anaf.url}/TestOauth/jaxrs/hello?name=test Bearer access-live-0123456789`]);
+    expect(ok.map((f) => [f.subject, f.status])).toEqual([
+      ['due', 'ok'],
+      ['live', 'ok'],
+    ]);
+    expect(asked).toEqual([
+      `${anaf.url}/TestOauth/jaxrs/hello?name=test Bearer access-due-0123456789`,
+      `${anaf.url}/TestOauth/jaxrs/hello?name=test Bearer access-live-0123456789`,
+    ]);
     expect(JSON.stringify(ok)).not.toContain('access-live');
 
     const denied = await run(makeHelloCheck({ fetch: answering(401) }), { paths });
     expect(denied.map((f) => f.status)).toEqual(['fail', 'fail']);
-    expect(denied[0]).toMatchObject({ check: 'hello', subject: 'due', status: 'fail', message: 'ANAF does not accept the access token (ANAF answered 401 invalid_token)' });
+    expect(denied[0]).toMatchObject({
+      check: 'hello',
+      subject: 'due',
+      status: 'fail',
+      message: 'ANAF does not accept the access token (ANAF answered 401 invalid_token)',
+    });
     expect(denied[0]!.advice!.en).toContain('24 hours');
     expect(denied[0]!.advice!.ro).toContain('SPV');
 
-    const waf = await run(makeHelloCheck({ fetch: answering(200, '<html><body>The requested URL was rejected. Please consult with your administrator.</body></html>') }), { paths });
+    const waf = await run(
+      makeHelloCheck({ fetch: answering(200, '<html><body>The requested URL was rejected. Please consult with your administrator.</body></html>') }),
+      { paths },
+    );
     expect(waf[0]).toMatchObject({ status: 'warn', message: expect.stringContaining('The requested URL was rejected') });
     const down = await run(makeHelloCheck({ fetch: answering(503) }), { paths });
     expect(down[0]).toMatchObject({ status: 'warn', message: 'ANAF gave no verdict on the access token (ANAF answered HTTP 503)' });
@@ -375,7 +412,13 @@ describe('anaf-token doctor', () => {
     const udd = tempDir('udd');
     install({ paths, targets: [targetForUserDataDir(udd)], extensionIds: [EXTENSION_ID], cliPath: CLI, platform: 'linux' });
     vaultWith(paths, [{ name: 'firma' }]).close();
-    const cliEnv = { HOME: home, ANAF_TOKEN_HOME: paths.dataDir, ANAF_TOKEN_KEYSTORE: 'file', NODE_EXTRA_CA_CERTS: pki.ca.certFile, SOFTHSM2_CONF: emptySoftHsm() };
+    const cliEnv = {
+      HOME: home,
+      ANAF_TOKEN_HOME: paths.dataDir,
+      ANAF_TOKEN_KEYSTORE: 'file',
+      NODE_EXTRA_CA_CERTS: pki.ca.certFile,
+      SOFTHSM2_CONF: emptySoftHsm(),
+    };
     await authorizeForReal(cliEnv, 'firma');
 
     const r = await runCli(['doctor', '--user-data-dir', udd], cliEnv);
@@ -396,7 +439,7 @@ describe('anaf-token doctor', () => {
     const ctx = doctorContext({ paths: tempPaths(), env });
     const boom: Check = { id: 'boom', run: async () => Promise.reject(new Error('kaput')) };
     const r = await runDoctor(ctx, [boom, vaultCheck]);
-    ctx.close();
+    await ctx.close();
     expect(r.summary).toEqual({ ok: 0, info: 0, warn: 1, fail: 1 });
     expect(renderReport(r)).toContain('FAIL  boom: the check itself failed: kaput');
   });
@@ -479,14 +522,30 @@ describe('pkcs11 check', () => {
 
   it('warns, not fails, about a locked PIN', async () => {
     const cert = {
-      id: '01', label: 'sig', subject: 'CN=POPESCU ION', commonName: 'POPESCU ION', serialHex: '0A', issuer: 'CN=CA',
-      notBefore: new Date(Date.now() - DAY).toISOString(), notAfter: new Date(Date.now() + 300 * DAY).toISOString(), sha256: 'ab',
-      keyAlgorithm: 'RSA', keyUsage: ['digitalSignature', 'nonRepudiation'], extendedKeyUsage: [],
-      qualified: { compliance: true, qscd: true, types: ['esign'] }, privateKey: 'present' as const, signature: true,
+      id: '01',
+      label: 'sig',
+      subject: 'CN=POPESCU ION',
+      commonName: 'POPESCU ION',
+      serialHex: '0A',
+      issuer: 'CN=CA',
+      notBefore: new Date(Date.now() - DAY).toISOString(),
+      notAfter: new Date(Date.now() + 300 * DAY).toISOString(),
+      sha256: 'ab',
+      keyAlgorithm: 'RSA',
+      keyUsage: ['digitalSignature', 'nonRepudiation'],
+      extendedKeyUsage: [],
+      qualified: { compliance: true, qscd: true, types: ['esign'] },
+      privateKey: 'present' as const,
+      signature: true,
     };
     const locked = makePkcs11Check({
       scan: async () => [
-        { path: '/usr/lib/vendor.so', tokens: [{ slotId: '0', slotDescription: 'slot', present: true, label: 'KEY', pin: { countLow: true, finalTry: false, locked: true }, certificates: [cert] }] },
+        {
+          path: '/usr/lib/vendor.so',
+          tokens: [
+            { slotId: '0', slotDescription: 'slot', present: true, label: 'KEY', pin: { countLow: true, finalTry: false, locked: true }, certificates: [cert] },
+          ],
+        },
       ],
     });
     const findings = await run(locked, { paths: tempPaths() });

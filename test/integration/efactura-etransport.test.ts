@@ -1,6 +1,6 @@
 /** The e-Transport wire client against the stand-in over HTTPS: upload → UIT, stareMesaj, lista, and ANAF's refusals. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AppError, type ErrorCode } from '../../shared/src/errors.js';
+import { AppError, type ErrorCode } from '#shared/errors.js';
 import { etransportList, etransportState, etransportUpload, type ApiCall } from '../../native-host/src/efactura/index.js';
 import { DEFAULT_NOK_ERRORS } from '../anaf-standin/efactura.js';
 import { ANAF_LIMITS } from '../anaf-standin/efactura-limits.js';
@@ -56,7 +56,7 @@ describe('e-Transport', () => {
     expect(w.anaf.api.requests).toMatchObject({ etUpload: 1, etStareMesaj: 2, etLista: 2 });
   });
 
-  it('nok carries ANAF\'s reasons as the state, not as a failure of the question', async () => {
+  it("nok carries ANAF's reasons as the state, not as a failure of the question", async () => {
     w.anaf.api.setOptions({ processing: { outcome: 'nok' } });
     const r = await etransportUpload(call, { xml: declaration(), cif: CIF, version: 1 });
     w.anaf.advanceClock(1);

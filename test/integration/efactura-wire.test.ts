@@ -4,7 +4,7 @@
  * ANAF's limits refused the way ANAF refuses them.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AppError, type ErrorCode } from '../../shared/src/errors.js';
+import { AppError, type ErrorCode } from '#shared/errors.js';
 import {
   apiEndpoints,
   downloadMessage,
@@ -66,7 +66,12 @@ beforeEach(async () => {
   // A token of its own for each test: some move the stand-in's clock past a token's 90 days.
   call = { ...w.call, accessToken: await w.newToken() };
   w.anaf.api.clearFaults();
-  w.anaf.api.setOptions({ limits: ANAF_LIMITS, processing: { delayMs: 0, outcome: 'ok', errors: DEFAULT_NOK_ERRORS }, spvCifs: undefined, unauthorizedStatus: undefined });
+  w.anaf.api.setOptions({
+    limits: ANAF_LIMITS,
+    processing: { delayMs: 0, outcome: 'ok', errors: DEFAULT_NOK_ERRORS },
+    spvCifs: undefined,
+    unauthorizedStatus: undefined,
+  });
   w.anaf.api.resetCounters();
 });
 
@@ -96,7 +101,7 @@ describe('an invoice sent, tracked and fetched', () => {
     expect(d.zip.subarray(0, 2).toString()).toBe('PK');
   });
 
-  it('nok: the state says so and the ZIP holds ANAF\'s errors', async () => {
+  it("nok: the state says so and the ZIP holds ANAF's errors", async () => {
     const errors = ['E: [BR-CO-15] suma nu corespunde', 'E: [BR-RO-110] judetul lipseste & "altele"'];
     w.anaf.api.setOptions({ processing: { outcome: 'nok', errors } });
     const index = await uploaded();
@@ -122,9 +127,17 @@ describe('an invoice sent, tracked and fetched', () => {
     expect(w.anaf.api.requests.uploadb2c).toBe(1);
     const cn = await uploadInvoice(call, { xml: creditNote, cif: CIF, standard: 'CN' });
     expect(w.anaf.api.efactura.uploads.get(cn.indexIncarcare)?.standard).toBe('CN');
-    const cii = await uploadInvoice(call, { xml: '<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"/>', cif: CIF, standard: 'CII' });
+    const cii = await uploadInvoice(call, {
+      xml: '<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"/>',
+      cif: CIF,
+      standard: 'CII',
+    });
     expect(w.anaf.api.efactura.uploads.get(cii.indexIncarcare)?.standard).toBe('CII');
-    const rasp = await uploadInvoice(call, { xml: '<header xmlns="mfp:anaf:dgti:efactura:reqMesaj:v1" index_incarcare="5000000001" message="Marfa a ajuns"/>', cif: CIF, standard: 'RASP' });
+    const rasp = await uploadInvoice(call, {
+      xml: '<header xmlns="mfp:anaf:dgti:efactura:reqMesaj:v1" index_incarcare="5000000001" message="Marfa a ajuns"/>',
+      cif: CIF,
+      standard: 'RASP',
+    });
     expect(w.anaf.api.efactura.uploads.get(rasp.indexIncarcare)?.standard).toBe('RASP');
   });
 });
@@ -211,7 +224,7 @@ describe('message lists', () => {
   });
 });
 
-describe('ANAF\'s limits', () => {
+describe("ANAF's limits", () => {
   it('stareMesaj: the 101st question about one message in a day is refused (HTTP 200), the next day answered', async () => {
     const index = await uploaded();
     for (let i = 0; i < ANAF_LIMITS.stareMesajPerMessage; i++) expect((await messageState(call, index)).state).toBe('ok');
@@ -304,7 +317,7 @@ describe('faults', () => {
     expect(w.anaf.api.efactura.uploads.size).toBeGreaterThan(0);
   });
 
-  it('the firewall\'s HTML page (HTTP 200) is ANAF_API_FIREWALL with its support ID, and nothing was accepted', async () => {
+  it("the firewall's HTML page (HTTP 200) is ANAF_API_FIREWALL with its support ID, and nothing was accepted", async () => {
     const before = w.anaf.api.efactura.uploads.size;
     w.anaf.api.setFaults({ waf: true, endpoints: ['upload'], times: 1 });
     const e = await expectCode(uploadInvoice(call, { xml: invoice(), cif: CIF }), 'ANAF_API_FIREWALL');
@@ -381,23 +394,44 @@ describe('faults', () => {
         return fresh();
       },
     });
-    const ok = await withTokenRetry(tokens(() => w.newToken()), (t) => messageState({ ...call, accessToken: t }, index));
+    const ok = await withTokenRetry(
+      tokens(() => w.newToken()),
+      (t) => messageState({ ...call, accessToken: t }, index),
+    );
     expect([ok.state, refreshes]).toEqual(['ok', 1]);
     const before = w.anaf.api.requests.stareMesaj;
-    await expectCode(withTokenRetry(tokens(async () => 'still-bad'), (t) => messageState({ ...call, accessToken: t }, index)), 'ANAF_API_NOT_AUTHORIZED');
+    await expectCode(
+      withTokenRetry(
+        tokens(async () => 'still-bad'),
+        (t) => messageState({ ...call, accessToken: t }, index),
+      ),
+      'ANAF_API_NOT_AUTHORIZED',
+    );
     expect([w.anaf.api.requests.stareMesaj - before, refreshes]).toEqual([2, 2]);
     // Other failures are not retried.
     w.anaf.api.setFaults({ status: 503, times: 5 });
-    await expectCode(withTokenRetry(tokens(() => w.newToken()), (t) => messageState({ ...call, accessToken: t }, index)), 'ANAF_API_UNAVAILABLE');
+    await expectCode(
+      withTokenRetry(
+        tokens(() => w.newToken()),
+        (t) => messageState({ ...call, accessToken: t }, index),
+      ),
+      'ANAF_API_UNAVAILABLE',
+    );
     expect(refreshes).toBe(2);
   });
 
   it('an answer larger than the call expects is refused unread: ANAF_API_BAD_ANSWER', async () => {
     w.anaf.api.seedMessages('77777777', 3);
     const url = `${call.endpoints.efactura}/listaMesajeFactura?zile=1&cif=77777777`;
-    const e = await expectCode(send({ method: 'GET', url, headers: { authorization: `Bearer ${call.accessToken}` }, maxAnswerBytes: 200, what: 'list' }, call.wire), 'ANAF_API_BAD_ANSWER');
+    const e = await expectCode(
+      send({ method: 'GET', url, headers: { authorization: `Bearer ${call.accessToken}` }, maxAnswerBytes: 200, what: 'list' }, call.wire),
+      'ANAF_API_BAD_ANSWER',
+    );
     expect(e.detail).toMatch(/announces \d+ bytes, more than the 200 expected/);
-    const whole = await send({ method: 'GET', url, headers: { authorization: `Bearer ${call.accessToken}` }, maxAnswerBytes: 64 * 1024, what: 'list' }, call.wire);
+    const whole = await send(
+      { method: 'GET', url, headers: { authorization: `Bearer ${call.accessToken}` }, maxAnswerBytes: 64 * 1024, what: 'list' },
+      call.wire,
+    );
     expect(whole.status).toBe(200);
   });
 
@@ -409,7 +443,7 @@ describe('faults', () => {
 });
 
 describe('validare and transformare (no token)', () => {
-  it('validates an invoice and a credit note; lists ANAF\'s findings on a bad one', async () => {
+  it("validates an invoice and a credit note; lists ANAF's findings on a bad one", async () => {
     expect(await validateXml(w.publicCall, invoice())).toMatchObject({ valid: true, messages: [] });
     expect((await validateXml(w.publicCall, creditNote, 'FCN')).valid).toBe(true);
     const bad = await validateXml(w.publicCall, '<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"/>');
@@ -429,7 +463,7 @@ describe('validare and transformare (no token)', () => {
     expect((await xmlToPdf(w.publicCall, noDate, 'FACT1', { validate: false })).subarray(0, 5).toString()).toBe('%PDF-');
   });
 
-  it('on the test environment both answer 404, as ANAF\'s do', async () => {
+  it("on the test environment both answer 404, as ANAF's do", async () => {
     const onTest = { endpoints: call.endpoints, wire: call.wire };
     const e = await expectCode(validateXml(onTest, invoice()), 'ANAF_API_REFUSED');
     expect(e.detail).toContain('404');

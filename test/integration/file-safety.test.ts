@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXTENSION_ID, NATIVE_HOST_NAME } from '../../shared/src/index.js';
+import { EXTENSION_ID, NATIVE_HOST_NAME } from '#shared/index.js';
 import { LOG_KEEP, LOG_MAX_BYTES } from '../../native-host/src/log/logger.js';
 import { CLI, runCli, type CliResult } from '../helpers/cli.js';
 import { startNative } from '../helpers/native-client.js';

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXTENSION_ID, NATIVE_HOST_NAME, resultSchemas } from '../../shared/src/index.js';
+import { EXTENSION_ID, NATIVE_HOST_NAME, resultSchemas } from '#shared/index.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
 import { runCli } from '../helpers/cli.js';
@@ -15,7 +15,7 @@ import { encodeFrame, startNative, type NativeSession } from '../helpers/native-
 import { scanForSecrets } from '../helpers/secret-scan.js';
 import { tempDir } from '../helpers/temp.js';
 import { X509Certificate } from 'node:crypto';
-import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
 
 const CLIENT_ID = 'native-test-client';
 const CLIENT_SECRET = `native-secret-${Math.random().toString(36).slice(2)}`;
@@ -121,7 +121,15 @@ describe('native messaging host', () => {
 
   it('checks the stored token with ANAF on token.check: the verdict is the answer, never the token', async () => {
     const s = session();
-    await s.request({ id: 'c1', type: 'profile.save', name: 'checked', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: REDIRECT, env: anaf.url });
+    await s.request({
+      id: 'c1',
+      type: 'profile.save',
+      name: 'checked',
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUri: REDIRECT,
+      env: anaf.url,
+    });
     const none = await s.request({ id: 'c2', type: 'token.check', profile: 'checked' });
     expect(none).toMatchObject({ id: 'c2', ok: false, error: { code: 'NO_TOKEN' } });
     const start = resultSchemas['authorize.start'].parse((await s.request({ id: 'c3', type: 'authorize.start', profile: 'checked' })).result);
@@ -148,7 +156,11 @@ describe('native messaging host', () => {
     expect(anaf.counters.requests.hello).toBe(3);
     expect(anaf.counters.requests.token).toBe(0); // a check never refreshes
 
-    expect(await s.request({ id: 'c8', type: 'token.check', profile: 'checked', force: true })).toMatchObject({ id: 'c8', ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(await s.request({ id: 'c8', type: 'token.check', profile: 'checked', force: true })).toMatchObject({
+      id: 'c8',
+      ok: false,
+      error: { code: 'BAD_REQUEST' },
+    });
     expect(await s.request({ id: 'c9', type: 'token.check', profile: 'nobody' })).toMatchObject({ id: 'c9', ok: false, error: { code: 'PROFILE_NOT_FOUND' } });
     expect((await s.end()).code).toBe(0);
   });
@@ -159,7 +171,10 @@ describe('native messaging host', () => {
     expect(await s.request({ id: 'm1', ...base, clientSecret: CLIENT_SECRET, env: anaf.url })).toMatchObject({ ok: true, result: { state: 'none' } });
     const start = resultSchemas['authorize.start'].parse((await s.request({ id: 'm2', type: 'authorize.start', profile: 'moving' })).result);
     const browser = await openAuthorize(start.authorizeUrl, pki.ca.certPem, pki.client);
-    expect(await s.request({ id: 'm3', type: 'authorize.complete', profile: 'moving', callbackUrl: browser.location! })).toMatchObject({ ok: true, result: { state: 'valid' } });
+    expect(await s.request({ id: 'm3', type: 'authorize.complete', profile: 'moving', callbackUrl: browser.location! })).toMatchObject({
+      ok: true,
+      result: { state: 'valid' },
+    });
 
     const refused = await s.request({ id: 'm4', ...base, env: 'test' });
     expect(refused).toMatchObject({ id: 'm4', ok: false, error: { code: 'SECRET_MISSING', detail: expect.stringContaining('needs its client secret again') } });
@@ -180,7 +195,15 @@ describe('native messaging host', () => {
 
   it('authorize.complete (the extension) must carry the state: an answer without it is refused before ANAF', async () => {
     const s = session();
-    await s.request({ id: 's1', type: 'profile.save', name: 'stateless', clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: REDIRECT, env: anaf.url });
+    await s.request({
+      id: 's1',
+      type: 'profile.save',
+      name: 'stateless',
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUri: REDIRECT,
+      env: anaf.url,
+    });
     anaf.setOptions({ omitState: true });
     try {
       const tokensBefore = anaf.counters.requests.token;
@@ -194,9 +217,16 @@ describe('native messaging host', () => {
         error: { code: 'STATE_MISMATCH', detail: 'the answer carries no state' },
       });
       const code = new URL(browser.location!).searchParams.get('code')!;
-      expect(await s.request({ id: 's4', type: 'authorize.complete', profile: 'stateless', code })).toMatchObject({ id: 's4', ok: false, error: { code: 'STATE_MISMATCH' } });
+      // A bare code (no callback URL) is not a request this host takes at all.
+      expect(await s.request({ id: 's4', type: 'authorize.complete', profile: 'stateless', code })).toMatchObject({
+        id: 's4',
+        ok: false,
+        error: { code: 'BAD_REQUEST' },
+      });
       expect(anaf.counters.requests.token).toBe(tokensBefore);
-      expect(resultSchemas.status.parse((await s.request({ id: 's5', type: 'status' })).result).profiles.find((p) => p.profile.name === 'stateless')?.state).toBe('none');
+      expect(
+        resultSchemas.status.parse((await s.request({ id: 's5', type: 'status' })).result).profiles.find((p) => p.profile.name === 'stateless')?.state,
+      ).toBe('none');
     } finally {
       anaf.setOptions({ omitState: false });
     }
@@ -228,7 +258,15 @@ describe('native messaging host', () => {
     });
     // ANAF's portal registers only https callbacks: the options page cannot save an http one.
     expect(
-      await s.request({ id: 'd3', type: 'profile.save', name: 'plain', clientId: 'c', clientSecret: 's', redirectUri: 'http://erp.example.ro/cb', env: 'prod' }),
+      await s.request({
+        id: 'd3',
+        type: 'profile.save',
+        name: 'plain',
+        clientId: 'c',
+        clientSecret: 's',
+        redirectUri: 'http://erp.example.ro/cb',
+        env: 'prod',
+      }),
     ).toMatchObject({ id: 'd3', ok: false, error: { code: 'CALLBACK_INVALID' } });
     expect(await s.request([1, 2, 3] as unknown as Record<string, unknown>)).toMatchObject({ id: null, ok: false });
     expect(await s.request({ id: 'e', type: 'hello', protocol: 1 })).toMatchObject({ id: 'e', ok: true });

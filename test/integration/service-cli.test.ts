@@ -23,7 +23,13 @@ function freePort(): Promise<number> {
 describe.skipIf(process.platform !== 'linux')('anaf-token service (Linux, no user systemd)', () => {
   it('installs the unit, reports whether serve answers on its port, and uninstalls', async () => {
     const home = tempDir('svc-home');
-    const env = { HOME: home, XDG_CONFIG_HOME: '', XDG_RUNTIME_DIR: path.join(home, 'run'), ANAF_TOKEN_HOME: path.join(home, 'data'), ANAF_TOKEN_KEYSTORE: 'file' };
+    const env = {
+      HOME: home,
+      XDG_CONFIG_HOME: '',
+      XDG_RUNTIME_DIR: path.join(home, 'run'),
+      ANAF_TOKEN_HOME: path.join(home, 'data'),
+      ANAF_TOKEN_KEYSTORE: 'file',
+    };
     const port = await freePort();
     const unit = path.join(home, '.config', 'systemd', 'user', 'anaf-token.service');
 

@@ -83,7 +83,13 @@ describe('a team store set up from the command line', () => {
     expect(again.stderr).toContain('INVITE_USED_OR_EXPIRED');
 
     expect(await tokenOf(b, 'firma')).toBe(anaf.issued.accessTokens.at(-1));
-    const status = JSON.parse((await ok(b, ['store', 'status', '--json'])).stdout) as { engine: string; url: string; teamId: string; profiles: number; tokens: number };
+    const status = JSON.parse((await ok(b, ['store', 'status', '--json'])).stdout) as {
+      engine: string;
+      url: string;
+      teamId: string;
+      profiles: number;
+      tokens: number;
+    };
     expect(status).toMatchObject({ engine: 'postgres', profiles: 1, tokens: 1 });
     expect(status.url).toContain('***');
     expect(status.url).not.toContain(pg.password);

@@ -87,11 +87,20 @@ describe('team store on PostgreSQL', () => {
     const stores = await Promise.all([0, 1, 2].map(() => connect(url, key, undefined, true)));
     expect(stores.filter((s) => s.recordedRegistration)).toHaveLength(1);
     expect(new Set(stores.map((s) => s.registration.keyCheck.toString('hex'))).size).toBe(1);
-    for (const s of stores) await s.checkKey();
+    for (const s of stores) s.checkKey();
     const versions = await server.query<{ version: number }>(db, 'SELECT version FROM anaf_token.schema_migrations');
     expect(versions.rows.map((r) => r.version)).toEqual([1]);
     const tables = await server.query<{ t: string }>(db, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'anaf_token' ORDER BY 1");
-    expect(tables.rows.map((r) => r.t)).toEqual(['api_clients', 'audit', 'pending_authorizations', 'profiles', 'schema_migrations', 'team_invites', 'team_meta', 'tokens']);
+    expect(tables.rows.map((r) => r.t)).toEqual([
+      'api_clients',
+      'audit',
+      'pending_authorizations',
+      'profiles',
+      'schema_migrations',
+      'team_invites',
+      'team_meta',
+      'tokens',
+    ]);
 
     await server.query(db, 'INSERT INTO anaf_token.schema_migrations (version, applied_at) VALUES (99, 0)');
     expect(await codeOf(() => TeamStore.connect({ url, teamKey: key }))).toBe('STORE_NEWER');
@@ -114,7 +123,7 @@ describe('team store on PostgreSQL', () => {
     expect(await codeOf(() => TeamStore.connect({ url: server.url(db, { ...login, password: 'wrong' }), teamKey: key }))).toBe('STORE_ERROR');
   });
 
-  it('refuses a database without a team, and a team key that is not the team\'s', async () => {
+  it("refuses a database without a team, and a team key that is not the team's", async () => {
     const { url } = await freshDb();
     expect(await codeOf(() => TeamStore.connect({ url, teamKey: crypto.randomBytes(32) }))).toBe('TEAM_NOT_SET_UP');
     const key = crypto.randomBytes(32);
@@ -126,7 +135,7 @@ describe('team store on PostgreSQL', () => {
     const again = await connect(url, key, undefined, true); // team init on a database that has a team
     expect(again.recordedRegistration).toBe(false);
     expect(again.registration).toEqual(first.registration);
-    await again.checkKey();
+    again.checkKey();
 
     const wrong = await connect(url, crypto.randomBytes(32));
     // Plain columns need no key; every sealed value does, and the answer is one clear error.
@@ -146,7 +155,12 @@ describe('team store on PostgreSQL', () => {
     expect(joiner.registration).toEqual(store.registration);
     expect((await joiner.listProfiles()).map((p) => p.name)).toEqual(['a']);
     expect((await joiner.takeInvite('inv', Date.now()))?.createdBy).toBe('ws1');
-    for (const call of [() => joiner.checkKey(), () => joiner.clientSecret('a'), () => joiner.readTokens('a'), () => joiner.saveProfile(profileWrite('b'), 'create')]) {
+    for (const call of [
+      () => joiner.checkKey(),
+      () => joiner.clientSecret('a'),
+      () => joiner.readTokens('a'),
+      () => joiner.saveProfile(profileWrite('b'), 'create'),
+    ]) {
       expect(await codeOf(call)).toBe('TEAM_KEY_MISSING');
     }
   });
@@ -171,7 +185,9 @@ describe('team store on PostgreSQL', () => {
     expect(await b.clientSecret('firma')).toBe('secret-of-firma');
     // The invite was used up.
     const third = { paths: tempPaths('team-third'), keyStoreEnv: env };
-    expect(await codeOf(() => joinTeam({ ...third, inviteText: invite.text, code: invite.code, invites: keyless, team: keyless.registration }))).toBe('INVITE_USED_OR_EXPIRED');
+    expect(await codeOf(() => joinTeam({ ...third, inviteText: invite.text, code: invite.code, invites: keyless, team: keyless.registration }))).toBe(
+      'INVITE_USED_OR_EXPIRED',
+    );
   });
 
   it('holds no secret in clear: the database alone reads nothing', async () => {
@@ -239,7 +255,9 @@ describe('team store on PostgreSQL', () => {
       const k = await reader.apiClientKey('erp');
       expect(k?.state, edit).toBe('unreadable');
       expect(k?.key).toBeUndefined();
-      await server.query(db, "UPDATE anaf_token.api_clients SET profiles = ARRAY['a'], personal_id = false, key_sealed = $1 WHERE name = 'erp'", [saved.rows[0]!.key_sealed]);
+      await server.query(db, "UPDATE anaf_token.api_clients SET profiles = ARRAY['a'], personal_id = false, key_sealed = $1 WHERE name = 'erp'", [
+        saved.rows[0]!.key_sealed,
+      ]);
     }
     const reader = await connect(url, key);
     expect(await reader.apiClientKey('erp')).toMatchObject({ state: 'ok', profiles: ['a'], key: Buffer.from('k'.repeat(43)) });
@@ -269,7 +287,11 @@ describe('team store on PostgreSQL', () => {
     const { url, db, key, store: a } = await team();
     const b = await connect(url, key);
     expect((await b.findToken('a'))?.generation).toBe(1);
-    const ended = await server.query(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'anaf-token listen' AND datname = $1", [db]);
+    const ended = await server.query(
+      db,
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'anaf-token listen' AND datname = $1",
+      [db],
+    );
     expect(ended.rowCount).toBe(2); // a's and b's
     await until('b to notice', () => !b.listening, 5_000);
     // Deaf: a change by a is not heard, so b reads it afresh instead of from memory.
@@ -290,7 +312,9 @@ describe('team store on PostgreSQL', () => {
     const b = await connect(url, key);
     // The first authorization of a profile too: no token row yet to lock.
     await a.saveProfile(profileWrite('fresh'), 'create');
-    const firsts = await Promise.all([a, b, a, b].map((s, i) => s.saveTokens('fresh', tokens(`f${i}`, Date.now() + DAY), { kind: 'authorization', certificate: {}, stateEchoed: true })));
+    const firsts = await Promise.all(
+      [a, b, a, b].map((s, i) => s.saveTokens('fresh', tokens(`f${i}`, Date.now() + DAY), { kind: 'authorization', certificate: {}, stateEchoed: true })),
+    );
     expect(firsts.map((r) => r.generation).sort()).toEqual([1, 2, 3, 4]);
     const saves = Array.from({ length: 20 }, (_, i) =>
       (i % 2 ? a : b).saveTokens('a', tokens(`c${i}`, Date.now() + 90 * DAY), { kind: 'refresh', certificate: {} }),
@@ -301,7 +325,7 @@ describe('team store on PostgreSQL', () => {
     expect(final?.generation).toBe(21);
   });
 
-  it('gives a lease to one machine at a time, and sees the other machine\'s lease', async () => {
+  it("gives a lease to one machine at a time, and sees the other machine's lease", async () => {
     const { url, key, store: a } = await team();
     const b = await connect(url, key);
     expect(await a.tryAcquireLease('refresh:a', 'a-owner', 60_000)).toBe(true);

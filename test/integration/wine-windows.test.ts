@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ENTRY } from '../../native-host/src/config/entry.js';
-import { browserStoreReportSchema, type BrowserStoreReport } from '../../shared/src/schemas/browser-certs.js';
-import { certificateWarnings } from '../../shared/src/certificate-warnings.js';
-import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
+import { browserStoreReportSchema, type BrowserStoreReport } from '#shared/schemas/browser-certs.js';
+import { certificateWarnings } from '#shared/certificate-warnings.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { IN_TREE_BUNDLES, KOFFI_WIN32_X64, bundleForWindows, makeWine, nodeWinExe, winPath, wineMissing, type Wine } from '../helpers/wine.js';
 
@@ -99,7 +99,11 @@ describe.skipIf(missing !== undefined)(`Windows code under wine${missing ? ` (sk
     expect(foreign.result.refused).toBe(true);
 
     // The vault's schema floor is recorded inside the DPAPI wrap, the file replaced whole, the key unchanged.
-    const floor = run<{ before: number; raised: boolean; again: boolean; floor: number; sameKey: boolean; keyInFile: boolean }>(inTree, 'dpapi-floor', winPath(keyFile));
+    const floor = run<{ before: number; raised: boolean; again: boolean; floor: number; sameKey: boolean; keyInFile: boolean }>(
+      inTree,
+      'dpapi-floor',
+      winPath(keyFile),
+    );
     expect(floor.result).toEqual({ before: 1, raised: true, again: false, floor: 2, sameKey: true, keyInFile: false });
     expect(fs.readFileSync(keyFile, 'utf8')).toMatch(/^dpapi:[A-Za-z0-9+/=]+\n$/);
     expect(fs.readdirSync(work).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -149,7 +153,9 @@ describe.skipIf(missing !== undefined)(`Windows code under wine${missing ? ` (sk
 
     // The doctor's check on Windows (the run fails as a whole offline: ANAF cannot be reached from CI).
     const doctor = wine.node([winPath(CLI_ENTRY), 'doctor', '--json']);
-    const findings = (JSON.parse(doctor.stdout) as { findings: { check: string; status: string; message: string }[] }).findings.filter((f) => f.check === 'browser-certs');
+    const findings = (JSON.parse(doctor.stdout) as { findings: { check: string; status: string; message: string }[] }).findings.filter(
+      (f) => f.check === 'browser-certs',
+    );
     expect(findings).toContainEqual(expect.objectContaining({ status: 'ok', message: expect.stringContaining('the browser will offer POPESCU ION') }));
     expect(findings).toContainEqual(expect.objectContaining({ status: 'warn', message: expect.stringContaining('no-private-key') }));
   }, 120_000);

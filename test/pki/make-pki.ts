@@ -113,9 +113,17 @@ function commonNameOf(subject: string): string {
 }
 
 function extFile(sections: Record<string, Record<string, string>>): string {
-  return Object.entries(sections)
-    .map(([name, kv]) => `[ ${name} ]\n` + Object.entries(kv).map(([k, v]) => `${k} = ${v}`).join('\n'))
-    .join('\n\n') + '\n';
+  return (
+    Object.entries(sections)
+      .map(
+        ([name, kv]) =>
+          `[ ${name} ]\n` +
+          Object.entries(kv)
+            .map(([k, v]) => `${k} = ${v}`)
+            .join('\n'),
+      )
+      .join('\n\n') + '\n'
+  );
 }
 
 const CLIENT_EXT = {
@@ -132,39 +140,62 @@ const CLIENT_EXT = {
 async function makeCa(work: string, key: string, cert: string, subj: string): Promise<void> {
   await openssl(
     [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256',
-      '-keyout', key, '-out', cert, '-days', String(CA_DAYS), '-subj', subj,
-      '-addext', 'basicConstraints=critical,CA:true',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-      '-addext', 'subjectKeyIdentifier=hash',
-      '-set_serial', randomSerial(),
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      String(CA_DAYS),
+      '-subj',
+      subj,
+      '-addext',
+      'basicConstraints=critical,CA:true',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-addext',
+      'subjectKeyIdentifier=hash',
+      '-set_serial',
+      randomSerial(),
     ],
     work,
   );
 }
 
 async function makeCsr(work: string, key: string, csr: string, subj: string, ec: boolean): Promise<void> {
-  const keyArgs = ec
-    ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']
-    : ['-newkey', 'rsa:2048'];
+  const keyArgs = ec ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048'];
   await openssl(['req', '-new', ...keyArgs, '-nodes', '-keyout', key, '-out', csr, '-subj', subj], work);
 }
 
-async function signLeaf(
-  work: string,
-  csr: string,
-  caCert: string,
-  caKey: string,
-  out: string,
-  ext: Record<string, string>,
-): Promise<void> {
+async function signLeaf(work: string, csr: string, caCert: string, caKey: string, out: string, ext: Record<string, string>): Promise<void> {
   const extPath = path.join(work, `${out}.ext`);
   await fsp.writeFile(extPath, extFile({ v3: ext }));
   await openssl(
     [
-      'x509', '-req', '-sha256', '-in', csr, '-CA', caCert, '-CAkey', caKey,
-      '-set_serial', randomSerial(), '-days', String(LEAF_DAYS),
-      '-extfile', extPath, '-extensions', 'v3', '-out', out,
+      'x509',
+      '-req',
+      '-sha256',
+      '-in',
+      csr,
+      '-CA',
+      caCert,
+      '-CAkey',
+      caKey,
+      '-set_serial',
+      randomSerial(),
+      '-days',
+      String(LEAF_DAYS),
+      '-extfile',
+      extPath,
+      '-extensions',
+      'v3',
+      '-out',
+      out,
     ],
     work,
   );
@@ -196,9 +227,26 @@ async function signExpired(work: string, csr: string, caCert: string, caKey: str
   );
   await openssl(
     [
-      'ca', '-batch', '-config', cnf, '-cert', caCert, '-keyfile', caKey, '-in', csr, '-out', out,
-      '-notext', '-preserveDN', '-extensions', 'ext_client',
-      '-startdate', '20230101000000Z', '-enddate', '20240101000000Z',
+      'ca',
+      '-batch',
+      '-config',
+      cnf,
+      '-cert',
+      caCert,
+      '-keyfile',
+      caKey,
+      '-in',
+      csr,
+      '-out',
+      out,
+      '-notext',
+      '-preserveDN',
+      '-extensions',
+      'ext_client',
+      '-startdate',
+      '20230101000000Z',
+      '-enddate',
+      '20240101000000Z',
     ],
     work,
   );
@@ -206,10 +254,7 @@ async function signExpired(work: string, csr: string, caCert: string, caKey: str
 
 async function exportP12(work: string, cert: string, key: string, ca: string, name: string, out: string): Promise<void> {
   // OpenSSL 3 defaults (PBES2/AES-256, SHA-256 MAC) with an empty password.
-  await openssl(
-    ['pkcs12', '-export', '-in', cert, '-inkey', key, '-certfile', ca, '-name', name, '-passout', 'pass:', '-out', out],
-    work,
-  );
+  await openssl(['pkcs12', '-export', '-in', cert, '-inkey', key, '-certfile', ca, '-name', name, '-passout', 'pass:', '-out', out], work);
 }
 
 async function generate(dir: string, serverNames: string[]): Promise<void> {

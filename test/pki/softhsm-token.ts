@@ -11,7 +11,8 @@ import type { Pki } from './make-pki.js';
 
 const run = promisify(execFile);
 
-export const SOFTHSM_MODULE = ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so'].find((p) => fs.existsSync(p)) ?? '/usr/lib/softhsm/libsofthsm2.so';
+export const SOFTHSM_MODULE =
+  ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so'].find((p) => fs.existsSync(p)) ?? '/usr/lib/softhsm/libsofthsm2.so';
 
 export interface SoftHsmToken {
   /** Set SOFTHSM2_CONF to this for every process that opens the token (host, browser, modutil). */
@@ -42,7 +43,11 @@ export async function makeSoftHsmToken(dir: string, pki: Pki, label = 'ROTOKEN')
     }
     const der = path.join(dir, `${id}.der`);
     await run('openssl', ['x509', '-in', certPem, '-outform', 'DER', '-out', der]);
-    await run('pkcs11-tool', ['--module', SOFTHSM_MODULE, '--token-label', label, '--login', '--pin', pin, '--write-object', der, '--type', 'cert', '--id', id, '--label', name], { env });
+    await run(
+      'pkcs11-tool',
+      ['--module', SOFTHSM_MODULE, '--token-label', label, '--login', '--pin', pin, '--write-object', der, '--type', 'cert', '--id', id, '--label', name],
+      { env },
+    );
   };
   await put(ids.rsa, 'POPESCU ION', pki.client.certFile, pki.client.keyFile);
   await put(ids.ec, 'IONESCU MARIA', pki.clientEc.certFile, pki.clientEc.keyFile);

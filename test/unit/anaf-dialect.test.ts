@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { inspectAnswer, anafFailure } from '../../native-host/src/oauth/anaf-answers.js';
 import { ACCESS_TOKEN_FALLBACK_LIFETIME_MS, REFRESH_TOKEN_FALLBACK_LIFETIME_MS, tokenSet } from '../../native-host/src/oauth/anaf-client.js';
 import { certificateFromClaims } from '../../native-host/src/oauth/token-claims.js';
-import { normalizeSerialHex } from '../../shared/src/certificate-serial.js';
-import { withoutPersonalId } from '../../shared/src/personal-id.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
+import { withoutPersonalId } from '#shared/personal-id.js';
 
 const as: oauth.AuthorizationServer = { issuer: 'https://logincert.anaf.ro', token_endpoint: 'https://logincert.anaf.ro/anaf-oauth2/v1/token' };
 const client: oauth.Client = { client_id: 'c' };
@@ -62,7 +62,10 @@ describe("ANAF's refusals", () => {
   });
 
   it("the firewall's HTTP 200 HTML page and a redirect to the login wall are bad answers, kept transient", async () => {
-    const waf = await refusal(html(200, '<html><body>The requested URL was rejected. Please consult with your administrator.<br>Your support ID is: 123</body></html>'), 'refresh');
+    const waf = await refusal(
+      html(200, '<html><body>The requested URL was rejected. Please consult with your administrator.<br>Your support ID is: 123</body></html>'),
+      'refresh',
+    );
     expect(waf.code).toBe('ANAF_BAD_RESPONSE');
     expect(waf.detail).toMatch(/firewall/);
     const wall = await refusal(html(302, '', { location: '/my.policy?x=1' }), 'refresh');
@@ -119,12 +122,12 @@ describe("ANAF's token claims", () => {
   it('expiry: the JWT, else expires_in, else 90 days for access and 365 for refresh — never "now"', async () => {
     const now = Date.UTC(2026, 10, 30);
     const exp = Math.floor(now / 1000) + 1000;
-    const fromJwt = tokenSet({ access_token: await jwt({}, exp), token_type: 'bearer', refresh_token: await jwt({}, exp + 5) } as oauth.TokenEndpointResponse, now, now);
+    const fromJwt = tokenSet({ access_token: await jwt({}, exp), token_type: 'bearer', refresh_token: await jwt({}, exp + 5) }, now, now);
     expect(fromJwt.accessExpiresAt).toBe(exp * 1000);
     expect(fromJwt.refreshExpiresAt).toBe((exp + 5) * 1000);
-    const fromAnswer = tokenSet({ access_token: 'opaque', token_type: 'bearer', expires_in: 7_776_000, refresh_token: 'r' } as oauth.TokenEndpointResponse, now, now);
+    const fromAnswer = tokenSet({ access_token: 'opaque', token_type: 'bearer', expires_in: 7_776_000, refresh_token: 'r' }, now, now);
     expect(fromAnswer.accessExpiresAt).toBe(now + 7_776_000_000);
-    const neither = tokenSet({ access_token: 'opaque', token_type: 'bearer', refresh_token: 'r' } as oauth.TokenEndpointResponse, now, now);
+    const neither = tokenSet({ access_token: 'opaque', token_type: 'bearer', refresh_token: 'r' }, now, now);
     expect(neither.accessExpiresAt).toBe(now + ACCESS_TOKEN_FALLBACK_LIFETIME_MS);
     expect(neither.refreshExpiresAt).toBe(now + REFRESH_TOKEN_FALLBACK_LIFETIME_MS);
     expect(ACCESS_TOKEN_FALLBACK_LIFETIME_MS).toBe(90 * 86_400_000);

@@ -1,6 +1,6 @@
 /** ANAF's error answers → known causes, as doctor and the CLI print them. */
 import { describe, expect, it } from 'vitest';
-import { ANAF_CAUSES, explainAnafError, formatCauses } from '../../shared/src/anaf-causes.js';
+import { ANAF_CAUSES, explainAnafError, formatCauses } from '#shared/anaf-causes.js';
 
 describe('explainAnafError', () => {
   it('lists SPV enrolment, wrong certificate, driver and Remote Desktop for access denied', () => {

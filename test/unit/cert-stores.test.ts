@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { certificateHolder, certificateWarnings, clientAuth } from '../../shared/src/certificate-warnings.js';
+import { certificateHolder, certificateWarnings, clientAuth } from '#shared/certificate-warnings.js';
 import { keychainCertificates, parseFindIdentity, parsePemCertificates } from '../../native-host/src/certstores/macos.js';
 import { softoknParameters } from '../../native-host/src/certstores/nss.js';
 import { koffiCandidates, koffiTriplets, loadKoffi, koffiFile } from '../../native-host/src/platform/koffi.js';
@@ -114,7 +114,9 @@ describe('koffi and NSS parameters', () => {
   });
 
   it("opens NSS's database read-only, and refuses a path NSS's syntax cannot carry", () => {
-    expect(softoknParameters('/home/ion/.pki/nssdb')).toBe("configdir='sql:/home/ion/.pki/nssdb' certPrefix='' keyPrefix='' secmod='secmod.db' flags=readOnly ");
+    expect(softoknParameters('/home/ion/.pki/nssdb')).toBe(
+      "configdir='sql:/home/ion/.pki/nssdb' certPrefix='' keyPrefix='' secmod='secmod.db' flags=readOnly ",
+    );
     expect(() => softoknParameters("/home/o'brien/.pki/nssdb")).toThrow(/quote/);
   });
 });

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { messagesFor, tokenCheckSchema, type TokenCheck } from '../../shared/src/index.js';
+import { messagesFor, tokenCheckSchema, type TokenCheck } from '#shared/index.js';
 import { createLogger } from '../../native-host/src/log/logger.js';
 import { oauthEndpoints } from '../../native-host/src/oauth/endpoints.js';
 import { callHello, checkFailure, checkToken, classifyHelloAnswer, classifyHelloFailure } from '../../native-host/src/tokens/check-token.js';
@@ -38,7 +38,11 @@ describe('classifyHelloAnswer', () => {
       httpStatus: 401,
       detail: 'ANAF answered 401 invalid_token',
     });
-    const noisy = classifyHelloAnswer({ status: 401, wwwAuthenticate: `Bearer realm="x", error="invalid_token", error_description="${ACCESS} is expired"`, body: '' });
+    const noisy = classifyHelloAnswer({
+      status: 401,
+      wwwAuthenticate: `Bearer realm="x", error="invalid_token", error_description="${ACCESS} is expired"`,
+      body: '',
+    });
     expect(noisy.detail).toBe('ANAF answered 401 invalid_token');
     expect(classifyHelloAnswer({ status: 403, body: 'Forbidden' })).toEqual({ result: 'not-authorized', httpStatus: 403, detail: 'ANAF answered 403' });
   });
@@ -54,7 +58,10 @@ describe('classifyHelloAnswer', () => {
 
 describe('classifyHelloFailure', () => {
   it('says a timeout, or the system error of a failed connection', () => {
-    expect(classifyHelloFailure(new DOMException('timed out', 'TimeoutError'), 15_000)).toEqual({ result: 'unavailable', detail: 'no answer from ANAF in 15 s' });
+    expect(classifyHelloFailure(new DOMException('timed out', 'TimeoutError'), 15_000)).toEqual({
+      result: 'unavailable',
+      detail: 'no answer from ANAF in 15 s',
+    });
     const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
     expect(classifyHelloFailure(refused, 1000)).toEqual({ result: 'unavailable', detail: 'the request to ANAF failed: ECONNREFUSED' });
   });
@@ -70,10 +77,13 @@ describe('the hello request', () => {
   it('is one GET with the Bearer token that follows no redirect, and reads only the start of a huge body', async () => {
     const calls: { url: string; init: RequestInit }[] = [];
     const fake: typeof fetch = async (url, init) => {
-      calls.push({ url: String(url), init: init! });
+      calls.push({ url: url instanceof Request ? url.url : url.toString(), init: init! });
       return new Response('x'.repeat(5_000_000), { status: 200 });
     };
-    const v = await callHello({ name: 'p', clientId: 'c', redirectUri: 'https://erp.example.ro/cb', env: 'prod', refreshWindowDays: 14 }, ACCESS, { timeoutMs: 1000, fetch: fake });
+    const v = await callHello({ name: 'p', clientId: 'c', redirectUri: 'https://erp.example.ro/cb', env: 'prod', refreshWindowDays: 14 }, ACCESS, {
+      timeoutMs: 1000,
+      fetch: fake,
+    });
     expect(v).toEqual({ result: 'ok', httpStatus: 200 });
     expect(calls).toHaveLength(1);
     expect(calls[0]!.url).toBe('https://api.anaf.ro/TestOauth/jaxrs/hello?name=test');
@@ -86,7 +96,10 @@ describe('the hello request', () => {
     const broken: typeof fetch = async () => {
       throw new TypeError('fetch failed', { cause: { code: 'ENOTFOUND' } });
     };
-    const v = await callHello({ name: 'p', clientId: 'c', redirectUri: 'https://erp.example.ro/cb', env: 'test', refreshWindowDays: 14 }, ACCESS, { timeoutMs: 1000, fetch: broken });
+    const v = await callHello({ name: 'p', clientId: 'c', redirectUri: 'https://erp.example.ro/cb', env: 'test', refreshWindowDays: 14 }, ACCESS, {
+      timeoutMs: 1000,
+      fetch: broken,
+    });
     expect(v).toEqual({ result: 'unavailable', detail: 'the request to ANAF failed: ENOTFOUND' });
   });
 });
@@ -95,17 +108,32 @@ describe('checkToken', () => {
   function setup() {
     const paths = tempPaths('check-unit');
     const vault = Vault.open({ paths, env });
-    vault.saveProfile({ name: 'p', clientId: 'c', clientSecret: 's', redirectUri: 'https://erp.example.ro/cb', env: 'https://127.0.0.1:9', refreshWindowDays: 14 }, 'create');
+    vault.saveProfile(
+      { name: 'p', clientId: 'c', clientSecret: 's', redirectUri: 'https://erp.example.ro/cb', env: 'https://127.0.0.1:9', refreshWindowDays: 14 },
+      'create',
+    );
     const log = createLogger({ component: 'test', file: paths.logFile });
     return { store: vault, log, paths };
   }
-  const answering = (status: number, body = '', headers: Record<string, string> = {}): typeof fetch => async () => new Response(body, { status, headers });
+  const answering =
+    (status: number, body = '', headers: Record<string, string> = {}): typeof fetch =>
+    async () =>
+      new Response(body, { status, headers });
 
   it('answers the shared shape, logs the verdict and never the token, and changes nothing in the vault', async () => {
     const { store: vault, log, paths } = setup();
     await expect(checkToken({ store: vault, log }, 'p', { fetch: answering(200) })).rejects.toMatchObject({ code: 'NO_TOKEN' });
     await expect(checkToken({ store: vault, log }, 'nobody', { fetch: answering(200) })).rejects.toMatchObject({ code: 'PROFILE_NOT_FOUND' });
-    vault.saveTokens('p', { accessToken: ACCESS, refreshToken: 'refresh-0123456789', accessExpiresAt: Date.now() + 80 * 86_400_000, refreshExpiresAt: Date.now() + 300 * 86_400_000 }, { kind: 'authorization', certificate: {}, stateEchoed: true });
+    vault.saveTokens(
+      'p',
+      {
+        accessToken: ACCESS,
+        refreshToken: 'refresh-0123456789',
+        accessExpiresAt: Date.now() + 80 * 86_400_000,
+        refreshExpiresAt: Date.now() + 300 * 86_400_000,
+      },
+      { kind: 'authorization', certificate: {}, stateEchoed: true },
+    );
     const before = vault.findToken('p');
     const t = Date.parse('2026-03-01T10:00:00Z');
     const ok = await checkToken({ store: vault, log, now: () => t }, 'p', { fetch: answering(200, 'Hello test') });

@@ -3,7 +3,7 @@
  * a storm. ANAF warns that repeated abuse can block the application for every company using it.
  */
 import { describe, expect, it } from 'vitest';
-import type { Profile } from '../../shared/src/index.js';
+import type { Profile } from '#shared/index.js';
 import { isDueAt as isDue } from '../../native-host/src/tokens/due.js';
 import type { TokenRecord } from '../../native-host/src/store/records.js';
 import { tokenRecord } from '../helpers/token-record.js';
@@ -27,7 +27,7 @@ describe('isDue', () => {
     expect(isDue(profile, rec({ accessExpiresAt: now + 10 * DAY, lastRefreshAt: now - HOUR }), now)).toBe(true);
   });
 
-  it('an access token capped at the grant\'s end inside the window: one refresh to learn, then only to keep it alive', () => {
+  it("an access token capped at the grant's end inside the window: one refresh to learn, then only to keep it alive", () => {
     const capped = { accessExpiresAt: now + 10 * DAY, refreshExpiresAt: now + 10 * DAY };
     // Never refreshed in this grant: whether ANAF extends the refresh token on rotation is unknown.
     expect(isDue(profile, rec(capped), now)).toBe(true);

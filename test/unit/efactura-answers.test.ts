@@ -1,6 +1,6 @@
 /** How ANAF's e-Factura / e-Transport answers are read: texts, statuses, XML, endpoints, arguments. */
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { anafRefusal, anafText, httpFailure, uploadOutcomeUnknown } from '../../native-host/src/efactura/answers.js';
 import { checkDocument, MAX_UPLOAD_BYTES, normalizeCif } from '../../native-host/src/efactura/call.js';
 import { apiEndpoints } from '../../native-host/src/efactura/endpoints.js';
@@ -15,7 +15,7 @@ const answer = (status: number, body: string, mediaType = 'application/json', he
   body: Buffer.from(body),
 });
 
-describe('ANAF\'s refusal texts', () => {
+describe("ANAF's refusal texts", () => {
   it.each([
     ['Nu aveti drept in SPV pentru CIF=12345678', 'ANAF_API_NO_SPV_RIGHT'],
     ['Nu exista niciun CIF pentru care sa aveti drept in SPV', 'ANAF_API_NO_SPV_RIGHT'],
@@ -38,7 +38,7 @@ describe('ANAF\'s refusal texts', () => {
     expect(e.detail).toContain(text);
   });
 
-  it('keeps ANAF\'s words readable and cuts what could be a token', () => {
+  it("keeps ANAF's words readable and cuts what could be a token", () => {
     expect(anafText('CIF=123\u0000\nid=4')).toBe('CIF=123 id=4');
     const jwt = `eyJhbGciOiJSUzUxMiJ9.${'a'.repeat(60)}.${'b'.repeat(60)}`;
     expect(anafText(`bad token ${jwt} here`)).toBe('bad token … here');
@@ -55,12 +55,15 @@ describe('HTTP statuses', () => {
     expect(httpFailure(answer(503, '<html/>', 'text/html'), 'w')?.code).toBe('ANAF_API_UNAVAILABLE');
     const bad = httpFailure(answer(400, '{"timestamp":"x","status":400,"error":"Bad Request","message":"Parametrul id este obligatoriu"}'), 'w')!;
     expect([bad.code, bad.detail]).toEqual(['ANAF_API_REFUSED', 'w: ANAF answered 400: Parametrul id este obligatoriu']);
-    expect(httpFailure(answer(302, '', '', { location: 'https://api.anaf.ro/my.policy?x=secret' }), 'w')?.detail).toBe('w: ANAF answered 302, a redirect to /my.policy');
+    expect(httpFailure(answer(302, '', '', { location: 'https://api.anaf.ro/my.policy?x=secret' }), 'w')?.detail).toBe(
+      'w: ANAF answered 302, a redirect to /my.policy',
+    );
     expect(httpFailure(answer(200, '<header/>', 'application/xml'), 'w')).toBeUndefined();
   });
 
-  it('the firewall\'s page with HTTP 200 is ANAF_API_FIREWALL, its support ID kept', () => {
-    const page = '<html><head><title>Request Rejected</title></head><body>The requested URL was rejected. Please consult with your administrator.<br><br>Your support ID is: 14828432019452839745</body></html>';
+  it("the firewall's page with HTTP 200 is ANAF_API_FIREWALL, its support ID kept", () => {
+    const page =
+      '<html><head><title>Request Rejected</title></head><body>The requested URL was rejected. Please consult with your administrator.<br><br>Your support ID is: 14828432019452839745</body></html>';
     const e = httpFailure(answer(200, page, 'text/html'), 'w')!;
     expect([e.code, e.detail]).toEqual(['ANAF_API_FIREWALL', 'w: "The requested URL was rejected" (support ID 14828432019452839745)']);
   });
@@ -116,7 +119,7 @@ describe('XML answers', () => {
 });
 
 describe('endpoints and arguments', () => {
-  it('prod and test are ANAF\'s; validare and transformare live on webservicesp prod; an https URL stands for both', () => {
+  it("prod and test are ANAF's; validare and transformare live on webservicesp prod; an https URL stands for both", () => {
     expect(apiEndpoints('test')).toEqual({
       efactura: 'https://api.anaf.ro/test/FCTEL/rest',
       etransport: 'https://api.anaf.ro/test/ETRANSPORT/ws/v1',

@@ -1,12 +1,13 @@
 /** The descarcare ZIP: ANAF's two files unpacked; anything odd refuses the whole archive. */
 import { strToU8, zipSync, type Zippable } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { readArchive, unpackMessage } from '../../native-host/src/efactura/archive.js';
 
 const INVOICE = '<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"><ID>F-1</ID></Invoice>';
 const SIGNATURE = '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo/></Signature>';
-const ERRORS = '<header xmlns="mfp:anaf:dgti:efactura:mesajEroriFactuta:v1" Index_incarcare="5001" Cif_emitent="123"><Error errorMessage="E: [BR-02] lipseste"/><Error errorMessage="E: [BR-03] lipseste"/></header>';
+const ERRORS =
+  '<header xmlns="mfp:anaf:dgti:efactura:mesajEroriFactuta:v1" Index_incarcare="5001" Cif_emitent="123"><Error errorMessage="E: [BR-02] lipseste"/><Error errorMessage="E: [BR-03] lipseste"/></header>';
 
 const zip = (files: Record<string, string | Uint8Array>, level: 0 | 6 = 6): Uint8Array => {
   const z: Zippable = {};
@@ -26,7 +27,7 @@ function refused(f: () => unknown): string {
 }
 
 describe('unpackMessage', () => {
-  it('gives the invoice and ANAF\'s signature', () => {
+  it("gives the invoice and ANAF's signature", () => {
     const m = unpackMessage(zip({ '5001.xml': INVOICE, 'semnatura_5001.xml': SIGNATURE }));
     expect(m.kind).toBe('invoice');
     expect([m.document.name, m.document.data.toString()]).toEqual(['5001.xml', INVOICE]);
@@ -42,9 +43,12 @@ describe('unpackMessage', () => {
     }
   });
 
-  it.each(['../5001.xml', '/etc/5001.xml', 'a/5001.xml', 'a\\5001.xml', 'C:5001.xml', '.5001.xml', '5001..xml', ' 5001.xml'])('refuses the entry name %j', (name) => {
-    expect(refused(() => unpackMessage(zip({ [name]: INVOICE, 'semnatura_5001.xml': SIGNATURE })))).toContain('unsafe name');
-  });
+  it.each(['../5001.xml', '/etc/5001.xml', 'a/5001.xml', 'a\\5001.xml', 'C:5001.xml', '.5001.xml', '5001..xml', ' 5001.xml'])(
+    'refuses the entry name %j',
+    (name) => {
+      expect(refused(() => unpackMessage(zip({ [name]: INVOICE, 'semnatura_5001.xml': SIGNATURE })))).toContain('unsafe name');
+    },
+  );
 
   it('refuses a missing signature, an extra file, two documents, XML that does not parse', () => {
     expect(refused(() => unpackMessage(zip({ '5001.xml': INVOICE })))).toContain('one document and one signature');
@@ -68,13 +72,23 @@ describe('unpackMessage', () => {
     let patched = 0;
     for (let i = 0; i + 28 <= z.length; i++) {
       const sig = z.readUInt32LE(i);
-      if (sig === 0x04034b50 && z.readUInt32LE(i + 22) === 20 * 1024 * 1024) (z.writeUInt32LE(100, i + 22), patched++);
-      if (sig === 0x02014b50 && z.readUInt32LE(i + 24) === 20 * 1024 * 1024) (z.writeUInt32LE(100, i + 24), patched++);
+      if (sig === 0x04034b50 && z.readUInt32LE(i + 22) === 20 * 1024 * 1024) {
+        z.writeUInt32LE(100, i + 22);
+        patched++;
+      }
+      if (sig === 0x02014b50 && z.readUInt32LE(i + 24) === 20 * 1024 * 1024) {
+        z.writeUInt32LE(100, i + 24);
+        patched++;
+      }
     }
     expect(patched).toBe(2);
     expect(z.length).toBeLessThan(100 * 1024);
     expect(refused(() => readArchive(z))).toContain('size limit');
     // Within a lower total limit, an honest archive is refused too.
-    expect(refused(() => readArchive(zip({ 'a.xml': new Uint8Array(2000), 'b.xml': new Uint8Array(2000) }), { maxEntries: 8, maxEntryBytes: 4000, maxTotalBytes: 3000 }))).toContain('size limit');
+    expect(
+      refused(() =>
+        readArchive(zip({ 'a.xml': new Uint8Array(2000), 'b.xml': new Uint8Array(2000) }), { maxEntries: 8, maxEntryBytes: 4000, maxTotalBytes: 3000 }),
+      ),
+    ).toContain('size limit');
   });
 });

@@ -7,12 +7,13 @@ import crypto from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { certSummary, type BrowserListing, type TokenListing } from '../../extension/src/shared/cert-summary.js';
 import { certificateDetails } from '../../native-host/src/pkcs11/cert-details.js';
-import type { CertificateDetails } from '../../shared/src/schemas/pkcs11.js';
+import type { CertificateDetails } from '#shared/schemas/pkcs11.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 import { tempDir } from '../helpers/temp.js';
 
 let pki: Pki;
-const details = (pem: string, privateKey: CertificateDetails['privateKey']) => certificateDetails(Buffer.from(new crypto.X509Certificate(pem).raw), '01', '', privateKey);
+const details = (pem: string, privateKey: CertificateDetails['privateKey']) =>
+  certificateDetails(Buffer.from(new crypto.X509Certificate(pem).raw), '01', '', privateKey);
 
 const tokenListing = (certs: CertificateDetails[]): TokenListing => ({
   modules: [{ path: '/usr/lib/libeTPkcs11.so', tokens: certs.length ? [{ slotId: '00', slotDescription: 'eToken', present: true, certificates: certs }] : [] }],

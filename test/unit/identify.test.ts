@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CertificateDetails, ModuleReport } from '../../shared/src/index.js';
+import type { CertificateDetails, ModuleReport } from '#shared/index.js';
 import { certificateWithSerial, nameHolders, onlyUsableCertificate } from '../../native-host/src/pkcs11/identify.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { mergeCertificate } from '../../native-host/src/store/records.js';
@@ -48,7 +48,7 @@ describe('the certificate that authenticated, when ANAF does not say', () => {
   });
 });
 
-describe("the holder of a token ANAF names only by serial", () => {
+describe('the holder of a token ANAF names only by serial', () => {
   it('is the certificate with that serial on the USB token, whatever else is there', () => {
     const r = [report(cert({ serialHex: '4A1F', sha256: 'mine' }), cert({ serialHex: 'AB', sha256: 'other', subject: 'CN=ALTCINEVA' }))];
     expect(certificateWithSerial(r, '4A1F')).toEqual({ subject: 'CN=POPESCU ION, C=RO', serialHex: '4A1F', sha256: 'mine', source: 'jwt' });
@@ -74,7 +74,13 @@ describe("the holder of a token ANAF names only by serial", () => {
   });
 
   it('merging: a refresh takes what the new token says over what was known', () => {
-    expect(mergeCertificate({ subject: 'CN=X', serialHex: '01', label: 'l' }, { serialHex: '01', roles: 'R' }, false)).toEqual({ subject: 'CN=X', serialHex: '01', label: 'l', roles: 'R', source: 'jwt' });
+    expect(mergeCertificate({ subject: 'CN=X', serialHex: '01', label: 'l' }, { serialHex: '01', roles: 'R' }, false)).toEqual({
+      subject: 'CN=X',
+      serialHex: '01',
+      label: 'l',
+      roles: 'R',
+      source: 'jwt',
+    });
     expect(mergeCertificate({ subject: 'CN=X', source: 'user', label: 'l' }, {}, false)).toEqual({ subject: 'CN=X', source: 'user', label: 'l' });
   });
 });

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NATIVE_HOST_NAME } from '../../shared/src/index.js';
+import { NATIVE_HOST_NAME } from '#shared/index.js';
 import { targetFor, targetForUserDataDir } from '../../native-host/src/install/browsers.js';
 import { hostManifest, install, writeLauncher } from '../../native-host/src/install/install.js';
 import { readConfig } from '../../native-host/src/config/host-config.js';
 import { tempDir, tempPaths } from '../helpers/temp.js';
 
 describe('native host registration', () => {
-  it('knows each browser\'s manifest place on Linux, macOS and Windows', () => {
+  it("knows each browser's manifest place on Linux, macOS and Windows", () => {
     expect(targetFor('chrome', 'linux', '/home/u')).toEqual({ kind: 'folder', browser: 'chrome', dir: '/home/u/.config/google-chrome/NativeMessagingHosts' });
     expect(targetFor('brave', 'linux', '/home/u')).toMatchObject({ dir: '/home/u/.config/BraveSoftware/Brave-Browser/NativeMessagingHosts' });
     expect(targetFor('edge', 'darwin', '/Users/u')).toMatchObject({ dir: '/Users/u/Library/Application Support/Microsoft Edge/NativeMessagingHosts' });
@@ -36,7 +36,7 @@ describe('native host registration', () => {
     expect(fs.readFileSync(sh, 'utf8')).toContain(`exec '/usr/lib/anaf-token/anaf-token' native "$@"`);
   });
 
-  it('writes the manifest and the allowed IDs for the host\'s own check', () => {
+  it("writes the manifest and the allowed IDs for the host's own check", () => {
     const paths = tempPaths();
     const udd = tempDir('udd');
     const ids = ['a'.repeat(32), 'b'.repeat(32)];

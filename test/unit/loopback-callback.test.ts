@@ -1,12 +1,17 @@
 /** The parts of `authorize --listen` that need no process: where it listens, its pages, when it opens a browser. */
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { callbackTarget, errorPage } from '../../native-host/src/oauth/loopback-callback.js';
 import { openInBrowser } from '../../native-host/src/cli/open-browser.js';
 
 describe('authorize --listen', () => {
   it('listens where the profile sends the browser: https on localhost or 127.0.0.1 only', () => {
-    expect(callbackTarget('https://localhost:8443/anaf/callback')).toEqual({ port: 8443, registeredPort: 8443, path: '/anaf/callback', origin: 'https://localhost:8443' });
+    expect(callbackTarget('https://localhost:8443/anaf/callback')).toEqual({
+      port: 8443,
+      registeredPort: 8443,
+      path: '/anaf/callback',
+      origin: 'https://localhost:8443',
+    });
     expect(callbackTarget('https://127.0.0.1/cb?x=1')).toMatchObject({ port: 443, registeredPort: 443, path: '/cb' });
     // An explicit port (behind a forwarded port) listens there; the browser still goes to the registered one.
     expect(callbackTarget('https://localhost:8443/cb', 9000)).toMatchObject({ port: 9000, registeredPort: 8443 });

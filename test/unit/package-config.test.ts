@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXTENSION_ID } from '../../shared/src/extension-id.js';
+import { EXTENSION_ID } from '#shared/extension-id.js';
 import { allowedIds, packageConfig } from '../../scripts/package/config.mjs';
 import { nativeMessagingKeys, wxs } from '../../scripts/package/msi.mjs';
 import { tempDir } from '../helpers/temp.js';
@@ -42,7 +42,8 @@ describe('MSI source', () => {
 
   it('registers every browser under HKCU per user and HKLM per machine, and nests folders', () => {
     const user = make('user');
-    for (const { key } of nativeMessagingKeys()) expect(user).toContain(`<RegistryValue Root="HKCU" Key="${key}" Type="string" Value="[INSTALLDIR]ro.anaftoken.host.json" KeyPath="yes"/>`);
+    for (const { key } of nativeMessagingKeys())
+      expect(user).toContain(`<RegistryValue Root="HKCU" Key="${key}" Type="string" Value="[INSTALLDIR]ro.anaftoken.host.json" KeyPath="yes"/>`);
     expect(make('machine')).toContain('Root="HKLM" Key="Software\\Google\\Chrome\\NativeMessagingHosts\\ro.anaftoken.host"');
     expect(user).toContain('<Directory Id="d_node_modules" Name="node_modules">');
     expect(user).toContain('<Directory Id="d_node_modules_koffi" Name="koffi">');

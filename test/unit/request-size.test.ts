@@ -1,6 +1,6 @@
 /** The native frame cap is the longest valid request (issue 14, finding 9), computed from the request schemas' limits. */
 import { describe, expect, it } from 'vitest';
-import { MAX_FROM_BROWSER_BYTES, MAX_TO_BROWSER_BYTES, parseRequest } from '../../shared/src/protocol/messages.js';
+import { MAX_FROM_BROWSER_BYTES, MAX_TO_BROWSER_BYTES, parseRequest } from '#shared/protocol/messages.js';
 import { LARGEST_REQUEST, LARGEST_REQUESTS, encodedBytes } from '../helpers/largest-request.js';
 
 describe('the native request size cap', () => {

@@ -67,7 +67,7 @@ describe.skipIf(!posix)('folder checks (POSIX)', () => {
 });
 
 describe.skipIf(!posix)('the umask', () => {
-  it('is 077 for us, and the user\'s own for a program of theirs we start (the browser)', () => {
+  it("is 077 for us, and the user's own for a program of theirs we start (the browser)", () => {
     const shellUmask = () => spawnSync('/bin/sh', ['-c', 'umask'], { encoding: 'utf8' }).stdout.trim();
     const original = process.umask(0o002);
     try {

@@ -27,7 +27,9 @@ describe('the proof of a client key', () => {
   it('is HMAC-SHA256 with the key\'s characters over "anaf-token-v1\\n" + nonce + "\\n" + Host, as openssl computes it', () => {
     // printf 'anaf-token-v1\n%s\n%s' "$NONCE" 127.0.0.1:8787 | openssl dgst -sha256 -hmac "$KEY" -binary | openssl base64 -A | tr '+/' '-_' | tr -d '='
     expect(proofFor(KEY, NONCE, '127.0.0.1:8787').toString('base64url')).toBe('MN0LxuiM9nNwgzn3lIJ0fow1iMov9ev6aKXbRuNcSfE');
-    expect(authorizationFor('erp', KEY, NONCE, '127.0.0.1:8787')).toBe(`AnafToken client="erp", nonce="${NONCE}", proof="MN0LxuiM9nNwgzn3lIJ0fow1iMov9ev6aKXbRuNcSfE"`);
+    expect(authorizationFor('erp', KEY, NONCE, '127.0.0.1:8787')).toBe(
+      `AnafToken client="erp", nonce="${NONCE}", proof="MN0LxuiM9nNwgzn3lIJ0fow1iMov9ev6aKXbRuNcSfE"`,
+    );
   });
 
   it('matches only its key, nonce and Host', () => {
@@ -92,7 +94,11 @@ describe("the service's proof of an answer (cnonce)", () => {
     // printf 'anaf-token-v1-server\n%s\n%s\n%s\n%s\n%s' "$CNONCE" "$NONCE" 127.0.0.1:8787 200 "$D" | openssl dgst -sha256 -hmac "$KEY" -binary | openssl base64 -A | tr '+/' '-_' | tr -d '='
     expect(serverProofFor(KEY, sent, 200, BODY)).toBe('ndumLLm183j3gUjgrJ8Dq0-9mm4S7tTs-Zc4txpsZu4');
     expect(serverProofFor(Buffer.from(KEY), sent, 200, Buffer.from(BODY))).toBe('ndumLLm183j3gUjgrJ8Dq0-9mm4S7tTs-Zc4txpsZu4');
-    for (const other of [serverProofFor(KEY, { ...sent, cnonce: `${CNONCE}x` }, 200, BODY), serverProofFor(KEY, sent, 201, BODY), serverProofFor(KEY, sent, 200, `${BODY} `)]) {
+    for (const other of [
+      serverProofFor(KEY, { ...sent, cnonce: `${CNONCE}x` }, 200, BODY),
+      serverProofFor(KEY, sent, 201, BODY),
+      serverProofFor(KEY, sent, 200, `${BODY} `),
+    ]) {
       expect(other).not.toBe('ndumLLm183j3gUjgrJ8Dq0-9mm4S7tTs-Zc4txpsZu4');
     }
   });
@@ -101,8 +107,17 @@ describe("the service's proof of an answer (cnonce)", () => {
     const proof = proofFor(KEY, NONCE, 'h');
     const url = proof.toString('base64url');
     expect(authorizationFor('erp', KEY, NONCE, 'h', CNONCE)).toBe(`AnafToken client="erp", nonce="${NONCE}", proof="${url}", cnonce="${CNONCE}"`);
-    expect(parseAuthorization(`AnafToken cnonce=${CNONCE}, client="erp", nonce="${NONCE}", proof="${url}"`)).toEqual({ kind: 'proof', client: 'erp', nonce: NONCE, proof, cnonce: CNONCE });
-    expect(parseAuthorization(`AnafToken client="erp", nonce="${NONCE}", proof="${url}", cnonce="${'c'.repeat(64)}"`)).toMatchObject({ kind: 'proof', cnonce: 'c'.repeat(64) });
+    expect(parseAuthorization(`AnafToken cnonce=${CNONCE}, client="erp", nonce="${NONCE}", proof="${url}"`)).toEqual({
+      kind: 'proof',
+      client: 'erp',
+      nonce: NONCE,
+      proof,
+      cnonce: CNONCE,
+    });
+    expect(parseAuthorization(`AnafToken client="erp", nonce="${NONCE}", proof="${url}", cnonce="${'c'.repeat(64)}"`)).toMatchObject({
+      kind: 'proof',
+      cnonce: 'c'.repeat(64),
+    });
     for (const cnonce of ['', 'c'.repeat(15), 'c'.repeat(65), `${'c'.repeat(20)}+/`, `${'c'.repeat(20)}=`]) {
       expect(parseAuthorization(`AnafToken client="erp", nonce="${NONCE}", proof="${url}", cnonce="${cnonce}"`).kind, cnonce).toBe('malformed');
     }
@@ -209,7 +224,10 @@ const TCP6 = `  sl  local_address                         remote_address        
 const fake = { tcp: () => TCP, tcp6: () => TCP6, little: true };
 /** The uid on the line at `i` (or undefined for TIME_WAIT), as the real scan reports it. */
 function findLineUid(text: string, i: number): number | undefined {
-  const f = text.slice(text.lastIndexOf('\n', i) + 1, text.indexOf('\n', i)).trim().split(/\s+/);
+  const f = text
+    .slice(text.lastIndexOf('\n', i) + 1, text.indexOf('\n', i))
+    .trim()
+    .split(/\s+/);
   return f[3] === '06' ? undefined : Number(f[7]);
 }
 
@@ -285,7 +303,7 @@ describe('peer checks', () => {
     const sock = (port: number) => ({ localAddress: '127.0.0.1', localPort: 8787, remoteAddress: '127.0.0.1', remotePort: port }) as net.Socket;
     const first = check.verdict(sock(54321));
     // Accepted while the first scan runs: all share the next one.
-    const later = [54321, 54322, 50001, 1].map((p) => check.verdict(sock(p)));
+    const later = [54321, 54322, 50001, 1].map(async (p) => check.verdict(sock(p)));
     expect(scans).toEqual(['tcp:1']);
     release();
     gate = Promise.resolve();
@@ -298,7 +316,8 @@ describe('peer checks', () => {
   it('read /proc-like files a chunk at a time, finding lines across chunk ends, and stop when all are found', async () => {
     const dir = tempDir('proc');
     const file = path.join(dir, 'tcp');
-    const line = (i: number, uid: number) => `${String(i).padStart(5)}: 0100007F:${(i % 65536).toString(16).toUpperCase().padStart(4, '0')} 0100007F:2253 01 00000000:00000000 00:00000000 00000000 ${String(uid).padStart(5)}        0 ${i} 1\n`;
+    const line = (i: number, uid: number) =>
+      `${String(i).padStart(5)}: 0100007F:${(i % 65536).toString(16).toUpperCase().padStart(4, '0')} 0100007F:2253 01 00000000:00000000 00:00000000 00000000 ${String(uid).padStart(5)}        0 ${i} 1\n`;
     let text = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
     for (let i = 1; i <= 3000; i++) text += line(i, 1000 + i);
     fs.writeFileSync(file, text);
@@ -334,7 +353,15 @@ describe('peer checks', () => {
 
 describe('the default port, one per user', () => {
   it('is 8787 for the first user and root, then one more per uid, within 1000 ports', () => {
-    expect([0, 999, 1000, 1001, 1999, 2000, 1_234_567].map((uid) => portForId(uid, 'linux'))).toEqual([8787, 8787, 8787, 8788, 9786, 8787, 8787 + ((1_234_567 - 1000) % 1000)]);
+    expect([0, 999, 1000, 1001, 1999, 2000, 1_234_567].map((uid) => portForId(uid, 'linux'))).toEqual([
+      8787,
+      8787,
+      8787,
+      8788,
+      9786,
+      8787,
+      8787 + ((1_234_567 - 1000) % 1000),
+    ]);
     expect([0, 501, 502].map((uid) => portForId(uid, 'darwin'))).toEqual([8787, 8787, 8788]);
     expect(defaultServePort({ platform: 'linux', uid: 1003 })).toBe(8790);
   });
@@ -351,9 +378,19 @@ describe('the default port, one per user', () => {
 
 describe('who holds a port', () => {
   it('on Linux, from the socket table, naming other users', () => {
-    const run = (cmd: string, args: string[]) => ({ code: 0, stdout: cmd === 'getent' && args[1] === '1001' ? 'anafsquat:x:1001:1001::/home/anafsquat:/usr/sbin/nologin\n' : '', stderr: '' });
+    const run = (cmd: string, args: string[]) => ({
+      code: 0,
+      stdout: cmd === 'getent' && args[1] === '1001' ? 'anafsquat:x:1001:1001::/home/anafsquat:/usr/sbin/nologin\n' : '',
+      stderr: '',
+    });
     const other = portOwner(8787, { platform: 'linux', uid: 0, run, proc: fake });
-    expect(other).toEqual({ who: 'other', holders: [{ address: '127.0.0.1', uid: 0 }, { address: '::1', uid: 1001, user: 'anafsquat' }] });
+    expect(other).toEqual({
+      who: 'other',
+      holders: [
+        { address: '127.0.0.1', uid: 0 },
+        { address: '::1', uid: 1001, user: 'anafsquat' },
+      ],
+    });
     expect(describeHolders(other, 8787)).toBe('another user: uid 0 on 127.0.0.1:8787, user anafsquat (uid 1001) on [::1]:8787');
     expect(portOwner(8787, { platform: 'linux', uid: 0, run, proc: { tcp: () => TCP, tcp6: () => '', little: true } })).toMatchObject({ who: 'us' });
     expect(portOwner(9999, { platform: 'linux', uid: 0, run, proc: fake })).toEqual({ who: 'nobody' });
@@ -369,7 +406,8 @@ describe('who holds a port', () => {
     expect(mac).toMatchObject({ who: 'other', holders: [{ user: 'maria' }, { user: 'maria' }] });
     expect(portOwner(8787, { platform: 'darwin', uid: 501, run: () => ({ code: 1, stdout: '', stderr: '' }) })).toEqual({ who: 'nobody' });
 
-    const netstat = '\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address        State           PID\r\n  TCP    127.0.0.1:8787         0.0.0.0:0              LISTENING       4242\r\n  TCP    127.0.0.1:8787         127.0.0.1:50000        ESTABLISHED     4242\r\n  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       900\r\n';
+    const netstat =
+      '\r\nActive Connections\r\n\r\n  Proto  Local Address          Foreign Address        State           PID\r\n  TCP    127.0.0.1:8787         0.0.0.0:0              LISTENING       4242\r\n  TCP    127.0.0.1:8787         127.0.0.1:50000        ESTABLISHED     4242\r\n  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       900\r\n';
     expect(parseNetstat(netstat, 8787)).toEqual([{ address: '127.0.0.1', pid: 4242 }]);
     expect(parseNetstat('  TCP    [::1]:8787             [::]:0                 LISTENING       77\r\n', 8787)).toEqual([{ address: '::1', pid: 77 }]);
     const tasklist = '"node.exe","4242","RDP-Tcp#3","3","45,000 K","Running","FIRMA\\maria","0:00:01","N/A"\r\n';

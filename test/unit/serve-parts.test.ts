@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { openDatabase } from '../../native-host/src/vault/sqlite.js';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../shared/src/index.js';
+import { ERROR_CODES } from '#shared/index.js';
 import { durationSchema } from '../../native-host/src/cli/commands/serve.js';
 import { Backoff } from '../../native-host/src/serve/backoff.js';
 import { clientKeySchema, newClientKey } from '../../native-host/src/serve/client-keys.js';
@@ -13,12 +13,10 @@ import net from 'node:net';
 import { errorBody, httpStatusFor } from '../../native-host/src/serve/http-errors.js';
 import { matchRoute } from '../../native-host/src/serve/routes.js';
 import { SingleFlight } from '../../native-host/src/serve/single-flight.js';
-import { AppError } from '../../shared/src/index.js';
+import { AppError } from '#shared/index.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { SCHEMA_SQL } from '../../native-host/src/vault/schema.js';
 import { tempPaths } from '../helpers/temp.js';
-import { TokenSource } from '../../native-host/src/serve/token-source.js';
-import { createLogger } from '../../native-host/src/log/logger.js';
 
 const env = { ANAF_TOKEN_KEYSTORE: 'file' };
 
@@ -66,7 +64,12 @@ describe('client keys', () => {
     const vault = Vault.open({ paths, env });
     expect(vault.listApiClients()).toEqual([]);
     const meta = openDatabase(paths.vaultFile, { readOnly: true });
-    expect(meta.prepare("SELECT k, v = ? AS current FROM meta WHERE k LIKE 'schema_%' ORDER BY k").all(SCHEMA_SQL).map((r) => [r.k, r.current])).toEqual([
+    expect(
+      meta
+        .prepare("SELECT k, v = ? AS current FROM meta WHERE k LIKE 'schema_%' ORDER BY k")
+        .all(SCHEMA_SQL)
+        .map((r) => [r.k, r.current]),
+    ).toEqual([
       ['schema_sql', 1],
       ['schema_version', 0],
     ]);
@@ -90,7 +93,14 @@ describe('request guards', () => {
   it('refuse any Origin, Sec-Fetch-* or Referer', () => {
     expect(checkHeaders({ host: '127.0.0.1:8787', origin: 'null' }, hosts)?.code).toBe('WEB_ORIGIN_REFUSED');
     expect(checkHeaders({ host: '127.0.0.1:8787', origin: 'http://127.0.0.1:8787' }, hosts)?.code).toBe('WEB_ORIGIN_REFUSED');
-    for (const raw of [['Sec-Fetch-Site', 'none'], ['sec-fetch-mode', 'cors'], ['SEC-FETCH-DEST', 'empty'], ['Sec-Fetch-User', '?1'], ['Sec-Fetch-Storage-Access', 'none'], ['referer', 'https://a.example/']]) {
+    for (const raw of [
+      ['Sec-Fetch-Site', 'none'],
+      ['sec-fetch-mode', 'cors'],
+      ['SEC-FETCH-DEST', 'empty'],
+      ['Sec-Fetch-User', '?1'],
+      ['Sec-Fetch-Storage-Access', 'none'],
+      ['referer', 'https://a.example/'],
+    ]) {
       const h = apiHeaders({ host: '127.0.0.1:8787', [raw[0]!.toLowerCase()]: raw[1] });
       expect(checkHeaders(h, hosts)).toMatchObject({ code: 'WEB_ORIGIN_REFUSED', detail: raw[0] === 'referer' ? 'Referer' : raw[0]!.toLowerCase() });
     }
@@ -113,7 +123,13 @@ describe('the headers the API reads', () => {
     const seen: object[] = [];
     const server = http.createServer((req, res) => {
       const ours = apiHeaders(req.headers);
-      seen.push({ host: ours.host, origin: ours.origin, authorization: ours.authorization, 'content-length': ours['content-length'], 'transfer-encoding': ours['transfer-encoding'] });
+      seen.push({
+        host: ours.host,
+        origin: ours.origin,
+        authorization: ours.authorization,
+        'content-length': ours['content-length'],
+        'transfer-encoding': ours['transfer-encoding'],
+      });
       req.resume();
       res.end();
     });
@@ -173,11 +189,12 @@ describe('single flight', () => {
     let calls = 0;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const run = () => f.run('p', async () => {
-      calls++;
-      await gate;
-      return calls;
-    });
+    const run = () =>
+      f.run('p', async () => {
+        calls++;
+        await gate;
+        return calls;
+      });
     const all = Promise.all([run(), run(), run(), f.run('other', async () => 99)]);
     release();
     expect(await all).toEqual([1, 1, 1, 99]);
@@ -204,8 +221,19 @@ describe('routes and statuses', () => {
   });
   it('give every error code an HTTP status as documented', () => {
     const expected: Record<string, number> = {
-      API_KEY_INVALID: 401, API_BEARER_REFUSED: 401, API_CLIENT_KEY_OLD: 401, HOST_NOT_ALLOWED: 403, WEB_ORIGIN_REFUSED: 403, PROFILE_NOT_FOUND: 404,
-      NO_TOKEN: 409, TOKEN_DEAD: 409, ANAF_BAD_RESPONSE: 502, ANAF_UNAVAILABLE: 503, TOKEN_EXPIRED: 503, INTERNAL: 500, VAULT_LOCKED: 500,
+      API_KEY_INVALID: 401,
+      API_BEARER_REFUSED: 401,
+      API_CLIENT_KEY_OLD: 401,
+      HOST_NOT_ALLOWED: 403,
+      WEB_ORIGIN_REFUSED: 403,
+      PROFILE_NOT_FOUND: 404,
+      NO_TOKEN: 409,
+      TOKEN_DEAD: 409,
+      ANAF_BAD_RESPONSE: 502,
+      ANAF_UNAVAILABLE: 503,
+      TOKEN_EXPIRED: 503,
+      INTERNAL: 500,
+      VAULT_LOCKED: 500,
     };
     for (const [code, status] of Object.entries(expected)) expect(httpStatusFor(code as (typeof ERROR_CODES)[number]), code).toBe(status);
     for (const code of ERROR_CODES) expect(httpStatusFor(code)).toBeGreaterThanOrEqual(400);
@@ -222,4 +250,3 @@ describe('routes and statuses', () => {
     expect(durationSchema.safeParse('5').success).toBe(false);
   });
 });
-

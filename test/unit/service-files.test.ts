@@ -116,7 +116,9 @@ describe('launchd agent (macOS)', () => {
     const plist = launchdPlist(spec({ dataDir: '/Users/ion/Library/Application Support/anaf-token & co' }));
     expect(plist).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<!DOCTYPE plist/);
     expect(plist).toContain(`<string>${LAUNCHD_LABEL}</string>`);
-    expect(plist).toContain(`<string>${process.execPath}</string>\n    <string>${CLI}</string>\n    <string>serve</string>\n    <string>--port</string>\n    <string>8787</string>`);
+    expect(plist).toContain(
+      `<string>${process.execPath}</string>\n    <string>${CLI}</string>\n    <string>serve</string>\n    <string>--port</string>\n    <string>8787</string>`,
+    );
     expect(plist).toContain('<string>/Users/ion/Library/Application Support/anaf-token &amp; co</string>');
     expect(plist).toMatch(/<key>KeepAlive<\/key>\s*<dict>\s*<key>SuccessfulExit<\/key>\s*<false\/>/);
     expect(plist).toMatch(/<key>RunAtLoad<\/key>\s*<true\/>/);
@@ -146,7 +148,11 @@ describe('launchd agent (macOS)', () => {
 });
 
 describe('Scheduled Task (Windows)', () => {
-  const win = spec({ nodePath: 'C:\\Program Files\\nodejs\\node.exe', cliPath: 'C:\\anaf\\dist\\main.js', dataDir: 'C:\\Users\\Ion "Nelu"\\AppData\\Local\\anaf-token' });
+  const win = spec({
+    nodePath: 'C:\\Program Files\\nodejs\\node.exe',
+    cliPath: 'C:\\anaf\\dist\\main.js',
+    dataDir: 'C:\\Users\\Ion "Nelu"\\AppData\\Local\\anaf-token',
+  });
 
   const launcher = 'C:\\Users\\ion\\AppData\\Local\\Programs\\anaf-token\\anaf-token-launcher.exe';
 
@@ -162,7 +168,9 @@ describe('Scheduled Task (Windows)', () => {
   });
 
   it('gives the launcher the data folder, then the program and serve, quoted as Windows splits them', () => {
-    expect(windowsTaskArguments(win)).toBe('"C:\\Users\\Ion \\"Nelu\\"\\AppData\\Local\\anaf-token" "C:\\Program Files\\nodejs\\node.exe" C:\\anaf\\dist\\main.js serve --port 8787');
+    expect(windowsTaskArguments(win)).toBe(
+      '"C:\\Users\\Ion \\"Nelu\\"\\AppData\\Local\\anaf-token" "C:\\Program Files\\nodejs\\node.exe" C:\\anaf\\dist\\main.js serve --port 8787',
+    );
     // Packaged: the executable is the CLI, no entry script.
     const packaged = spec({ nodePath: 'C:\\Users\\ion\\AppData\\Local\\Programs\\anaf-token\\anaf-token.exe', cliPath: undefined, dataDir: 'C:\\d' });
     expect(windowsTaskArguments(packaged)).toBe('C:\\d C:\\Users\\ion\\AppData\\Local\\Programs\\anaf-token\\anaf-token.exe serve --port 8787');

@@ -1,14 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  ERROR_CODES,
-  EXTENSION_ID,
-  EXTENSION_PUBLIC_KEY,
-  messagesFor,
-  parseRequest,
-  profileInputSchema,
-} from '../../shared/src/index.js';
+import { ERROR_CODES, EXTENSION_ID, EXTENSION_PUBLIC_KEY, messagesFor, parseRequest, profileInputSchema } from '#shared/index.js';
 import { HOST_VERSION } from '../../native-host/src/version.js';
 
 describe('shared definitions', () => {
@@ -42,9 +35,13 @@ describe('shared definitions', () => {
     expect(parseRequest({ id: '', type: 'status' })).toEqual({ success: false, issue: { path: 'id', code: 'too_small' } });
     expect(parseRequest({ id: '1', type: 'authorize.start', profile: '../x' })).toEqual({ success: false, issue: { path: 'profile', code: 'invalid_format' } });
     const complete = { id: '1', type: 'authorize.complete', profile: 'firma' };
-    expect(parseRequest({ ...complete, code: 'c', state: 's' }).success).toBe(true);
+    expect(parseRequest({ ...complete, callbackUrl: 'https://erp.example.ro/cb?code=c&state=s' }).success).toBe(true);
+    // Only the callback URL the browser was sent to: a bare code and state are not taken.
+    expect(parseRequest({ ...complete, code: 'c', state: 's' }).success).toBe(false);
     expect(parseRequest({ ...complete, code: 'c', callbackUrl: 'https://erp.example.ro/cb?code=c' }).success).toBe(false);
-    expect(parseRequest({ ...complete, profile: 'firma', type: 'profile.save', name: 'firma', clientId: 'c', redirectUri: 'https://x/cb', env: 'prod' }).success).toBe(false);
+    expect(
+      parseRequest({ ...complete, profile: 'firma', type: 'profile.save', name: 'firma', clientId: 'c', redirectUri: 'https://x/cb', env: 'prod' }).success,
+    ).toBe(false);
     // The same parse the second time (the schema is built once, then kept).
     expect(parseRequest({ id: '2', type: 'status' }).success).toBe(true);
   });

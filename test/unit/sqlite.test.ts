@@ -13,7 +13,10 @@ const SQLITE_WARNING = 'SQLite is an experimental feature';
 
 /** A fresh Node (node:sqlite not loaded yet) running `code` as an ES module, through tsx for our TypeScript. */
 function freshNode(code: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -95,7 +98,12 @@ describe('immediate() transactions', () => {
       immediate(db, () => db.prepare('INSERT INTO t VALUES (3)').run());
       expect(db.isTransaction).toBe(true);
     });
-    expect(db.prepare('SELECT v FROM t ORDER BY v').all().map((r) => r.v)).toEqual([1, 3]);
+    expect(
+      db
+        .prepare('SELECT v FROM t ORDER BY v')
+        .all()
+        .map((r) => r.v),
+    ).toEqual([1, 3]);
     db.close();
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Profile } from '../../shared/src/index.js';
+import type { Profile } from '#shared/index.js';
 import { tokenState, tokenStatus } from '../../native-host/src/tokens/status.js';
 import type { TokenRecord } from '../../native-host/src/store/records.js';
 import { tokenRecord } from '../helpers/token-record.js';

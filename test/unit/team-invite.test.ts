@@ -2,17 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AppError } from '../../shared/src/index.js';
+import { AppError } from '#shared/index.js';
 import { CROCKFORD } from '../../native-host/src/team/crockford.js';
-import {
-  acceptInvite,
-  formatInvite,
-  INVITE_PREFIX,
-  makeInvite,
-  normalizeInviteCode,
-  parseInvite,
-  type MadeInvite,
-} from '../../native-host/src/team/invite.js';
+import { acceptInvite, formatInvite, INVITE_PREFIX, makeInvite, normalizeInviteCode, parseInvite, type MadeInvite } from '../../native-host/src/team/invite.js';
 import type { InviteStore, TeamInviteRecord } from '../../native-host/src/team/invite-store.js';
 import { createInvite, initTeam, joinTeam, teamStatus } from '../../native-host/src/team/team-commands.js';
 import { loadTeamKey, newTeamKey, readTeamKey, teamIdOf } from '../../native-host/src/team/team-key.js';
@@ -165,7 +157,12 @@ describe('invite text and code', () => {
         let t = shared.text;
         for (const e of edits) {
           const at = Math.min(e.at, t.length - (e.kind === 'add' ? 0 : 1));
-          t = e.kind === 'replace' ? t.slice(0, at) + e.c + t.slice(at + 1) : e.kind === 'drop' ? t.slice(0, at) + t.slice(at + 1) : t.slice(0, at) + e.c + t.slice(at);
+          t =
+            e.kind === 'replace'
+              ? t.slice(0, at) + e.c + t.slice(at + 1)
+              : e.kind === 'drop'
+                ? t.slice(0, at) + t.slice(at + 1)
+                : t.slice(0, at) + e.c + t.slice(at);
         }
         fc.pre(t !== shared.text);
         expect(syncError(() => parseInvite(t)).code).toBe('INVITE_INVALID');
@@ -257,10 +254,12 @@ describe('team invite and join between two machines', () => {
   });
 
   it('hands the key over once, stores it in the joiner key store, and writes nothing to any output', async () => {
-    const capture = (name: string) => (...args: unknown[]) => {
-      output.push(`${name}: ${args.map(String).join(' ')}`);
-      return true;
-    };
+    const capture =
+      (name: string) =>
+      (...args: unknown[]) => {
+        output.push(`${name}: ${args.map(String).join(' ')}`);
+        return true;
+      };
     for (const m of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) vi.spyOn(console, m).mockImplementation(capture(m));
     vi.spyOn(process.stdout, 'write').mockImplementation(capture('stdout'));
     vi.spyOn(process.stderr, 'write').mockImplementation(capture('stderr'));
@@ -272,7 +271,14 @@ describe('team invite and join between two machines', () => {
     const invite = await createInvite({ ...a, invites: store, team: made.registration, createdBy: 'ana@contabil-1', ttlMs: HOUR });
     expect(store.rows.size).toBe(1);
     const joined = await joinTeam({ ...b, inviteText: invite.text, code: invite.code, invites: store, team: made.registration });
-    expect(joined).toEqual({ status: 'joined', teamId: made.teamId, fingerprint: made.fingerprint, keyStore: 'file', createdBy: 'ana@contabil-1', replacedTeamId: undefined });
+    expect(joined).toEqual({
+      status: 'joined',
+      teamId: made.teamId,
+      fingerprint: made.fingerprint,
+      keyStore: 'file',
+      createdBy: 'ana@contabil-1',
+      replacedTeamId: undefined,
+    });
     expect(loadTeamKey({ paths: b.paths, env }).key.equals(loadTeamKey({ paths: a.paths, env }).key)).toBe(true);
     expect(fs.statSync(path.join(b.paths.dataDir, 'team.key')).mode & 0o777).toBe(0o600);
     expect(teamStatus({ ...b, team: made.registration }).store).toEqual({ teamId: made.teamId, opens: true, problem: undefined });

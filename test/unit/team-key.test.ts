@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/src/index.js';
+import { AppError } from '#shared/index.js';
 import { fileKeyStore } from '../../native-host/src/vault/key-store.js';
 import { seal } from '../../native-host/src/vault/crypto.js';
 import { KEY_CHECK_AAD } from '../../native-host/src/vault/aad.js';
@@ -166,7 +166,9 @@ describe('team key', () => {
       expect(appError(() => checkTeamKey(key, { ...reg, keyCheck: altered })).code).toBe('TEAM_KEY_WRONG');
     }
     // A value sealed with the same key for another purpose (the vault's check AAD) or naming another team.
-    expect(appError(() => checkTeamKey(key, { ...reg, keyCheck: seal(key, `anaf-token team key check ${reg.teamId}`, KEY_CHECK_AAD) })).code).toBe('TEAM_KEY_WRONG');
+    expect(appError(() => checkTeamKey(key, { ...reg, keyCheck: seal(key, `anaf-token team key check ${reg.teamId}`, KEY_CHECK_AAD) })).code).toBe(
+      'TEAM_KEY_WRONG',
+    );
     expect(appError(() => checkTeamKey(key, { ...reg, keyCheck: seal(key, 'anaf-token team key check 0', TEAM_KEY_CHECK_AAD) })).code).toBe('TEAM_KEY_WRONG');
   });
 });

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/src/index.js';
+import { AppError } from '#shared/index.js';
 import { createLogger } from '../../native-host/src/log/logger.js';
 import { validAccessToken } from '../../native-host/src/tokens/grant.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
@@ -19,8 +19,15 @@ function setup(accessDays: number) {
   const now = () => t;
   const paths = tempPaths('valid-token');
   const vault = Vault.open({ paths, env, now });
-  vault.saveProfile({ name: 'p', clientId: 'c', clientSecret: 's', redirectUri: 'https://erp.example.ro/cb', env: 'https://127.0.0.1:9', refreshWindowDays: 14 }, 'create');
-  vault.saveTokens('p', { accessToken: 'old', refreshToken: 'r', accessExpiresAt: t + accessDays * DAY, refreshExpiresAt: t + 300 * DAY }, { kind: 'authorization', certificate: {}, stateEchoed: true });
+  vault.saveProfile(
+    { name: 'p', clientId: 'c', clientSecret: 's', redirectUri: 'https://erp.example.ro/cb', env: 'https://127.0.0.1:9', refreshWindowDays: 14 },
+    'create',
+  );
+  vault.saveTokens(
+    'p',
+    { accessToken: 'old', refreshToken: 'r', accessExpiresAt: t + accessDays * DAY, refreshExpiresAt: t + 300 * DAY },
+    { kind: 'authorization', certificate: {}, stateEchoed: true },
+  );
   const log = createLogger({ component: 'test', file: paths.logFile });
   return { store: vault, log, now, paths, advance: (ms: number) => (t += ms) };
 }
@@ -39,7 +46,11 @@ describe('validAccessToken', () => {
     const { store: vault, log, now } = setup(3);
     const g = await validAccessToken({ store: vault, log, now }, 'p', {
       refresh: async () => {
-        vault.saveTokens('p', { accessToken: 'new', refreshToken: 'r2', accessExpiresAt: now() + 90 * DAY, refreshExpiresAt: now() + 365 * DAY }, { kind: 'refresh', certificate: {} });
+        vault.saveTokens(
+          'p',
+          { accessToken: 'new', refreshToken: 'r2', accessExpiresAt: now() + 90 * DAY, refreshExpiresAt: now() + 365 * DAY },
+          { kind: 'refresh', certificate: {} },
+        );
       },
     });
     expect(g).toMatchObject({ accessToken: 'new', generation: 2, expiresAt: now() + 90 * DAY });
@@ -54,7 +65,10 @@ describe('validAccessToken', () => {
     expect(await validAccessToken({ store: vault, log, now }, 'p', { refresh: down })).toMatchObject({ accessToken: 'old', generation: 1 });
     expect(fs.readFileSync(paths.logFile, 'utf8')).toContain('token.served-stale');
     advance(3 * DAY - 30_000);
-    await expect(validAccessToken({ store: vault, log, now }, 'p', { refresh: down })).rejects.toMatchObject({ code: 'TOKEN_EXPIRED', detail: 'ANAF_UNAVAILABLE: HTTP 503' });
+    await expect(validAccessToken({ store: vault, log, now }, 'p', { refresh: down })).rejects.toMatchObject({
+      code: 'TOKEN_EXPIRED',
+      detail: 'ANAF_UNAVAILABLE: HTTP 503',
+    });
     vault.close();
   });
 

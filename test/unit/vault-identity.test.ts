@@ -57,7 +57,11 @@ const keyOf = (paths: Paths) => {
   return Buffer.from(text.startsWith('anaf-token-key:') ? text.split(':')[2]! : text, 'base64');
 };
 const keyFileText = (paths: Paths) => fs.readFileSync(paths.keyFile, 'utf8');
-const keyCheckOf = (paths: Paths) => Buffer.from(withDb(paths, (db) => firstValue(db.prepare("SELECT v FROM meta WHERE k = 'key_check'")) as string), 'base64');
+const keyCheckOf = (paths: Paths) =>
+  Buffer.from(
+    withDb(paths, (db) => firstValue(db.prepare("SELECT v FROM meta WHERE k = 'key_check'")) as string),
+    'base64',
+  );
 const opensUnder = (key: Buffer, sealed: Buffer, aad: string) => {
   try {
     open(key, sealed, aad);
@@ -150,7 +154,9 @@ describe('vault identity binding', () => {
     const deps = { store: v, log: createLogger({ component: 'test', file: paths.logFile }) };
     await expect(refreshProfile(deps, 'firma', { force: true })).rejects.toMatchObject({ code: 'PROFILE_ALTERED' });
     await expect(validAccessToken(deps, 'firma')).rejects.toMatchObject({ code: 'PROFILE_ALTERED' });
-    expect(await refreshDue(deps)).toEqual([expect.objectContaining({ profile: 'firma', outcome: 'failed', error: expect.objectContaining({ code: 'PROFILE_ALTERED' }) })]);
+    expect(await refreshDue(deps)).toEqual([
+      expect.objectContaining({ profile: 'firma', outcome: 'failed', error: expect.objectContaining({ code: 'PROFILE_ALTERED' }) }),
+    ]);
     await expect(checkToken(deps, 'firma', { fetch })).rejects.toMatchObject({ code: 'PROFILE_ALTERED' });
     expect(fetch).not.toHaveBeenCalled();
     // Not recorded as a failure of the grant: the token row is as it was.
@@ -163,7 +169,11 @@ describe('vault identity binding', () => {
     const asked = vault.getProfile('firma');
     vault.saveProfile({ ...FIRMA, env: 'test', clientSecret: SECRET }, 'upsert');
     expect(() =>
-      vault.saveTokens(asked, { accessToken: 'new-access', refreshToken: 'new-refresh', accessExpiresAt: Date.now() + DAY, refreshExpiresAt: undefined }, { kind: 'refresh', certificate: {} }),
+      vault.saveTokens(
+        asked,
+        { accessToken: 'new-access', refreshToken: 'new-refresh', accessExpiresAt: Date.now() + DAY, refreshExpiresAt: undefined },
+        { kind: 'refresh', certificate: {} },
+      ),
     ).toThrowError(expect.objectContaining({ code: 'NO_TOKEN' }));
     expect(vault.findToken('firma')).toBeUndefined();
     vault.close();
@@ -229,7 +239,10 @@ describe('saving a profile', () => {
     expect(await app.store.readTokens('firma')).toMatchObject({ accessToken: ACCESS });
 
     // Only the refresh window: the token stays.
-    expect(await handlers['profile.save'](app, { ...req, env: FIRMA.env, refreshWindowDays: 20 })).toMatchObject({ state: 'valid', profile: { refreshWindowDays: 20 } });
+    expect(await handlers['profile.save'](app, { ...req, env: FIRMA.env, refreshWindowDays: 20 })).toMatchObject({
+      state: 'valid',
+      profile: { refreshWindowDays: 20 },
+    });
     expect(await app.store.readTokens('firma')).toMatchObject({ accessToken: ACCESS });
 
     const moved = await handlers['profile.save'](app, { ...req, env: 'test', clientSecret: 'new-secret-2' });
@@ -254,7 +267,7 @@ describe('ERP client keys bound to their rights', () => {
     // What a build before the rights were bound wrote: sealed under the row name alone.
     const key = fileKeyStore(paths.keyFile).readRecord()!.key;
     withDb(paths, (db) => {
-      db.prepare("UPDATE api_clients SET profiles = '[\"firma\",\"other\"]' WHERE name = 'scoped'").run();
+      db.prepare('UPDATE api_clients SET profiles = \'["firma","other"]\' WHERE name = \'scoped\'').run();
       db.prepare("UPDATE api_clients SET personal_id = 1 WHERE name = 'plain'").run();
       db.prepare("UPDATE api_clients SET key_sealed = ? WHERE name = 'legacy'").run(seal(key, 'k-legacy', 'api_clients:legacy:key'));
     });
@@ -276,7 +289,11 @@ describe('migrating a vault sealed before identity binding', () => {
   it('re-seals every secret and token once, at the first use of the key, and the check value last', () => {
     const { paths, vault } = seeded();
     vault.saveProfile({ ...FIRMA, name: 'b', env: 'test', clientSecret: SECRET }, 'create');
-    vault.saveTokens('b', { accessToken: 'x', refreshToken: undefined, accessExpiresAt: 1, refreshExpiresAt: undefined }, { kind: 'authorization', certificate: {}, stateEchoed: true });
+    vault.saveTokens(
+      'b',
+      { accessToken: 'x', refreshToken: undefined, accessExpiresAt: 1, refreshExpiresAt: undefined },
+      { kind: 'authorization', certificate: {}, stateEchoed: true },
+    );
     vault.saveProfile({ ...FIRMA, name: 'no-token', clientSecret: SECRET }, 'create');
     vault.close();
     sealTheOldWay(paths, ['firma', 'b', 'no-token']);
@@ -380,7 +397,10 @@ describe('migrating a vault sealed before identity binding', () => {
     // resets every plain marker a build could go by.
     withDb(paths, (db) => {
       db.prepare("UPDATE profiles SET secret = ?, env = 'https://evil.example' WHERE name = 'firma'").run(seal(key, 'old-secret', 'profiles:firma:secret'));
-      db.prepare("UPDATE tokens SET access = ?, refresh = ? WHERE profile = 'firma'").run(seal(key, 'old-access', 'tokens:firma:access'), seal(key, 'old-refresh', 'tokens:firma:refresh'));
+      db.prepare("UPDATE tokens SET access = ?, refresh = ? WHERE profile = 'firma'").run(
+        seal(key, 'old-access', 'tokens:firma:access'),
+        seal(key, 'old-refresh', 'tokens:firma:refresh'),
+      );
       db.prepare("UPDATE meta SET v = '1' WHERE k = 'schema_version'").run();
       db.prepare("DELETE FROM meta WHERE k IN ('schema_sql', 'aad_version', 'migrated')").run();
     });
@@ -488,7 +508,12 @@ describe('a copy of the vault from before its migration, put back afterwards', (
     expect(() => v.clientSecret('firma')).toThrowError(expect.objectContaining({ code: 'VAULT_ERROR', detail: 'the vault key file is damaged' }));
     v.close();
     // Nor can the prefix be blanked out in place: the old form must start with the key itself.
-    fs.writeFileSync(paths.keyFile, keyFileText(paths).replace(/^anaf-token-key:1:/, ' '.repeat(17)).replace(/:[A-Za-z0-9_-]{22}\n$/, '\n'));
+    fs.writeFileSync(
+      paths.keyFile,
+      keyFileText(paths)
+        .replace(/^anaf-token-key:1:/, ' '.repeat(17))
+        .replace(/:[A-Za-z0-9_-]{22}\n$/, '\n'),
+    );
     expect(() => Vault.open({ paths, env })).toThrowError(expect.objectContaining({ code: 'VAULT_ERROR' }));
   });
 

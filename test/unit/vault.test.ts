@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { openDatabase } from '../../native-host/src/vault/sqlite.js';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../shared/src/index.js';
+import { AppError } from '#shared/index.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { newLeaseOwner } from '../../native-host/src/vault/lease-owner.js';
 import { tempPaths } from '../helpers/temp.js';
@@ -48,9 +48,16 @@ describe('vault', () => {
     const { vault } = seeded();
     for (let i = 0; i < 150; i++) {
       const name = `p-${String(i).padStart(3, '0')}`;
-      vault.saveProfile({ name, clientId: `c${i}`, clientSecret: SECRET, redirectUri: 'https://erp.example.ro/cb', env: 'prod', refreshWindowDays: 14 }, 'create');
+      vault.saveProfile(
+        { name, clientId: `c${i}`, clientSecret: SECRET, redirectUri: 'https://erp.example.ro/cb', env: 'prod', refreshWindowDays: 14 },
+        'create',
+      );
       if (i % 3 === 0) {
-        vault.saveTokens(name, { accessToken: `${ACCESS}-${i}`, refreshToken: REFRESH, accessExpiresAt: 1000 + i, refreshExpiresAt: 2000 + i }, { kind: 'authorization', certificate: {}, stateEchoed: true });
+        vault.saveTokens(
+          name,
+          { accessToken: `${ACCESS}-${i}`, refreshToken: REFRESH, accessExpiresAt: 1000 + i, refreshExpiresAt: 2000 + i },
+          { kind: 'authorization', certificate: {}, stateEchoed: true },
+        );
       }
     }
     const seen: string[] = [];
@@ -96,8 +103,15 @@ describe('vault', () => {
     expect(() => other.checkKey()).toThrowError(locked);
     expect(() => other.clientSecret('firma')).toThrowError(locked);
     expect(() => other.readTokens('firma')).toThrowError(locked);
-    expect(() => other.saveTokens('firma', { accessToken: 'x', refreshToken: 'y', accessExpiresAt: 1, refreshExpiresAt: 2 }, { kind: 'refresh', certificate: {} })).toThrowError(locked);
-    expect(() => other.saveProfile({ name: 'firma', clientId: 'cid', clientSecret: 'another-secret-1', redirectUri: 'https://erp.example.ro/cb', env: 'prod', refreshWindowDays: 14 }, 'upsert')).toThrowError(locked);
+    expect(() =>
+      other.saveTokens('firma', { accessToken: 'x', refreshToken: 'y', accessExpiresAt: 1, refreshExpiresAt: 2 }, { kind: 'refresh', certificate: {} }),
+    ).toThrowError(locked);
+    expect(() =>
+      other.saveProfile(
+        { name: 'firma', clientId: 'cid', clientSecret: 'another-secret-1', redirectUri: 'https://erp.example.ro/cb', env: 'prod', refreshWindowDays: 14 },
+        'upsert',
+      ),
+    ).toThrowError(locked);
     other.close();
     // Nothing was written with the wrong key: the right one still opens everything as it was.
     fs.writeFileSync(paths.keyFile, rightKey);
@@ -178,7 +192,7 @@ describe('vault', () => {
     vault.close();
   });
 
-  it('lists what is due for refresh by each profile\'s window', () => {
+  it("lists what is due for refresh by each profile's window", () => {
     const { vault } = seeded();
     const now = Date.now();
     expect(vault.dueForRefresh(now)).toEqual([]);

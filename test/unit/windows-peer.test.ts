@@ -54,9 +54,17 @@ function table(rows: TcpRow[], v6: boolean): Buffer {
   return b;
 }
 /** peerPids for one connection. */
-const peerPid = (buf: Buffer, v6: boolean, ours: { address: string; port: number }, theirs: { address: string; port: number }) => peerPids(buf, v6, [{ ours, theirs }])[0];
+const peerPid = (buf: Buffer, v6: boolean, ours: { address: string; port: number }, theirs: { address: string; port: number }) =>
+  peerPids(buf, v6, [{ ours, theirs }])[0];
 
-const row = (localAddress: string, localPort: number, remoteAddress: string, remotePort: number, pid: number, state = 5): TcpRow => ({ state, localAddress, localPort, remoteAddress, remotePort, pid });
+const row = (localAddress: string, localPort: number, remoteAddress: string, remotePort: number, pid: number, state = 5): TcpRow => ({
+  state,
+  localAddress,
+  localPort,
+  remoteAddress,
+  remotePort,
+  pid,
+});
 
 describe('Windows TCP tables', () => {
   it('parse the tables wine returned: both ends of each connection, the owner pid of the client ends, the listeners', () => {
@@ -71,7 +79,13 @@ describe('Windows TCP tables', () => {
     expect(peerPid(raw4, false, { address: '127.0.0.1', port }, { address: '127.0.0.1', port: ownPorts.v4 })).toBe(serverPid);
     // Reversed ends are another socket.
     expect(peerPid(raw4, false, { address: '127.0.0.1', port: child.localPort }, { address: '127.0.0.1', port })).toBe(0);
-    expect(peerPids(raw4, false, [{ ours: { address: '127.0.0.1', port }, theirs: { address: '127.0.0.1', port: child.localPort } }, { ours: { address: '127.0.0.1', port }, theirs: { address: '127.0.0.1', port: 1 } }, { ours: { address: '127.0.0.1', port }, theirs: { address: '127.0.0.1', port: ownPorts.v4 } }])).toEqual([child.pid, undefined, serverPid]);
+    expect(
+      peerPids(raw4, false, [
+        { ours: { address: '127.0.0.1', port }, theirs: { address: '127.0.0.1', port: child.localPort } },
+        { ours: { address: '127.0.0.1', port }, theirs: { address: '127.0.0.1', port: 1 } },
+        { ours: { address: '127.0.0.1', port }, theirs: { address: '127.0.0.1', port: ownPorts.v4 } },
+      ]),
+    ).toEqual([child.pid, undefined, serverPid]);
 
     const conn6 = parseTcpTable(captured('conn6'), true)!;
     expect(conn6).toContainEqual(row('::1', ownPorts.v6, '::1', fixture.v6port, 0));
@@ -83,9 +97,18 @@ describe('Windows TCP tables', () => {
   });
 
   it('parse built tables field by field, and refuse bytes that are not a table', () => {
-    const v4 = [row('127.0.0.1', 50123, '127.0.0.1', 8787, 4242), row('0.0.0.0', 8787, '0.0.0.0', 0, 77, 2), row('127.0.0.1', 50124, '127.0.0.1', 8787, 0xfffffff0, 11)];
+    const v4 = [
+      row('127.0.0.1', 50123, '127.0.0.1', 8787, 4242),
+      row('0.0.0.0', 8787, '0.0.0.0', 0, 77, 2),
+      row('127.0.0.1', 50124, '127.0.0.1', 8787, 0xfffffff0, 11),
+    ];
     expect(parseTcpTable(table(v4, false), false)).toEqual(v4);
-    const v6 = [row('::1', 50123, '::1', 8787, 4242), row('::ffff:127.0.0.1', 50124, '::ffff:127.0.0.1', 8787, 5), row('fe80::1:2:0:3', 1, '2001:db8::1', 2, 6, 2), row('::', 8787, '::', 0, 7, 2)];
+    const v6 = [
+      row('::1', 50123, '::1', 8787, 4242),
+      row('::ffff:127.0.0.1', 50124, '::ffff:127.0.0.1', 8787, 5),
+      row('fe80::1:2:0:3', 1, '2001:db8::1', 2, 6, 2),
+      row('::', 8787, '::', 0, 7, 2),
+    ];
     expect(parseTcpTable(table(v6, true), true)).toEqual(v6);
     expect(parseTcpTable(Buffer.alloc(3), false)).toBeUndefined();
     const short = table(v4, false).subarray(0, 4 + 2 * 24 + 10);
@@ -98,10 +121,20 @@ describe('Windows TCP tables', () => {
     expect(sameAddress('::1', '0:0:0:0:0:0:0:1')).toBe(true);
     expect(sameAddress('127.0.0.1', '127.0.0.2')).toBe(false);
     expect(sameAddress('::1', '127.0.0.1')).toBe(false);
-    const v4 = table([row('127.0.0.1', 50000, '127.0.0.1', 8787, 9, 11), row('127.0.0.2', 50000, '127.0.0.1', 8787, 8), row('127.0.0.1', 50000, '127.0.0.1', 8787, 10)], false);
+    const v4 = table(
+      [row('127.0.0.1', 50000, '127.0.0.1', 8787, 9, 11), row('127.0.0.2', 50000, '127.0.0.1', 8787, 8), row('127.0.0.1', 50000, '127.0.0.1', 8787, 10)],
+      false,
+    );
     expect(peerPid(v4, false, { address: '127.0.0.1', port: 8787 }, { address: '127.0.0.1', port: 50000 })).toBe(10);
     expect(peerPid(v4, false, { address: '::ffff:127.0.0.1', port: 8787 }, { address: '::ffff:127.0.0.1', port: 50000 })).toBe(10);
-    expect(peerPid(table([row('127.0.0.1', 50000, '127.0.0.1', 8787, 9, 11)], false), false, { address: '127.0.0.1', port: 8787 }, { address: '127.0.0.1', port: 50000 })).toBeUndefined();
+    expect(
+      peerPid(
+        table([row('127.0.0.1', 50000, '127.0.0.1', 8787, 9, 11)], false),
+        false,
+        { address: '127.0.0.1', port: 8787 },
+        { address: '127.0.0.1', port: 50000 },
+      ),
+    ).toBeUndefined();
     // A dual-stack peer socket, in the IPv6 table.
     const v6 = table([row('::ffff:127.0.0.1', 50001, '::ffff:127.0.0.1', 8787, 11), row('::1', 50002, '::1', 8787, 12)], true);
     expect(peerPid(v6, true, { address: '127.0.0.1', port: 8787 }, { address: '127.0.0.1', port: 50001 })).toBe(11);
@@ -109,7 +142,12 @@ describe('Windows TCP tables', () => {
     expect(peerPid(v6, true, { address: '::1', port: 8787 }, { address: '::1', port: 50001 })).toBeUndefined();
     // Bytes that are no table find nothing.
     expect(peerPid(Buffer.alloc(2), false, { address: '::1', port: 8787 }, { address: '::1', port: 50002 })).toBeUndefined();
-    const listening = [row('0.0.0.0', 8787, '0.0.0.0', 0, 1, 2), row('10.0.0.5', 8787, '0.0.0.0', 0, 2, 2), row('127.0.0.1', 8788, '0.0.0.0', 0, 3, 2), row('127.0.0.1', 8787, '127.0.0.1', 50000, 4)];
+    const listening = [
+      row('0.0.0.0', 8787, '0.0.0.0', 0, 1, 2),
+      row('10.0.0.5', 8787, '0.0.0.0', 0, 2, 2),
+      row('127.0.0.1', 8788, '0.0.0.0', 0, 3, 2),
+      row('127.0.0.1', 8787, '127.0.0.1', 50000, 4),
+    ];
     expect(listenersIn(listening, 8787)).toEqual([{ address: '0.0.0.0', pid: 1 }]);
   });
 });
@@ -146,7 +184,10 @@ describe('the Windows rule', () => {
 describe('the Windows peer check over real connections', () => {
   const open: (net.Server | net.Socket)[] = [];
   afterEach(() => {
-    for (const x of open.splice(0)) x instanceof net.Server ? x.close() : x.destroy();
+    for (const x of open.splice(0)) {
+      if (x instanceof net.Server) x.close();
+      else x.destroy();
+    }
   });
 
   async function connections(n: number): Promise<{ port: number; clients: net.Socket[]; accepted: net.Socket[] }> {
@@ -161,7 +202,16 @@ describe('the Windows peer check over real connections', () => {
         if (accepted.push(s) === n) r();
       }),
     );
-    const clients = await Promise.all(Array.from({ length: n }, () => new Promise<net.Socket>((r) => { const c = net.connect(port, '127.0.0.1', () => r(c)); open.push(c); })));
+    const clients = await Promise.all(
+      Array.from(
+        { length: n },
+        () =>
+          new Promise<net.Socket>((r) => {
+            const c = net.connect(port, '127.0.0.1', () => r(c));
+            open.push(c);
+          }),
+      ),
+    );
     await all;
     return { port, clients, accepted };
   }
@@ -170,7 +220,9 @@ describe('the Windows peer check over real connections', () => {
     const { port, clients, accepted } = await connections(5);
     const pids = [100, 101, 200, 300];
     // The table as GetExtendedTcpTable would give it: each client end with its process (the last client has left).
-    const rows = clients.slice(0, 4).flatMap((c, i) => [row('127.0.0.1', c.localPort!, '127.0.0.1', port, pids[i]!), row('127.0.0.1', port, '127.0.0.1', c.localPort!, 1)]);
+    const rows = clients
+      .slice(0, 4)
+      .flatMap((c, i) => [row('127.0.0.1', c.localPort!, '127.0.0.1', port, pids[i]!), row('127.0.0.1', port, '127.0.0.1', c.localPort!, 1)]);
     const owners = new Map<number, ProcessOwner>([
       [1, SELF],
       [100, SELF],
@@ -188,7 +240,7 @@ describe('the Windows peer check over real connections', () => {
     expect(check.kind).toBe('sid');
     for (const s of accepted) check.accepted(s);
     const byPort = new Map(accepted.map((s) => [s.remotePort, s]));
-    const verdicts = await Promise.all(clients.map((c) => check.verdict(byPort.get(c.localPort)!)));
+    const verdicts = await Promise.all(clients.map(async (c) => check.verdict(byPort.get(c.localPort)!)));
     expect(verdicts).toEqual([true, true, false, false, false]);
     // Known at once afterwards.
     expect(check.verdict(byPort.get(clients[0]!.localPort)!)).toBe(true);
@@ -215,7 +267,7 @@ describe('the Windows peer check over real connections', () => {
     };
     const check = windowsPeerCheck(source);
     const first = check.verdict(accepted[0]!);
-    const rest = accepted.slice(1).map((s) => check.verdict(s));
+    const rest = accepted.slice(1).map(async (s) => check.verdict(s));
     expect(reads).toBe(1);
     release();
     expect(await first).toBe(true);
@@ -227,7 +279,9 @@ describe('the Windows peer check over real connections', () => {
   it('closes everything when the table cannot be read', async () => {
     const { accepted } = await connections(1);
     const reader = new WindowsTableReader({ connections: async () => undefined });
-    expect(await reader.lookup({ address: '127.0.0.1', port: accepted[0]!.localPort! }, { address: '127.0.0.1', port: accepted[0]!.remotePort! })).toBeUndefined();
+    expect(
+      await reader.lookup({ address: '127.0.0.1', port: accepted[0]!.localPort! }, { address: '127.0.0.1', port: accepted[0]!.remotePort! }),
+    ).toBeUndefined();
     const failing = windowsPeerCheck({ connections: () => Promise.reject(new Error('rc 87')), owner: () => SELF, self: { pid: 1, owner: SELF } });
     expect(await failing.verdict(accepted[0]!)).toBe(false);
     expect(failing.finding(accepted[0]!)).toEqual({ ours: false, why: 'no-row' });
@@ -261,7 +315,11 @@ describe('the Windows peer check over real connections', () => {
 });
 
 describe('who holds a port, on Windows', () => {
-  const src = (tables: { v4?: TcpRow[] | number; v6?: TcpRow[] | number }, owners: Record<number, ProcessOwner>, self: ProcessOwner = SELF): WindowsOwnerSource => ({
+  const src = (
+    tables: { v4?: TcpRow[] | number; v6?: TcpRow[] | number },
+    owners: Record<number, ProcessOwner>,
+    self: ProcessOwner = SELF,
+  ): WindowsOwnerSource => ({
     listeners: (v6) => {
       const t = v6 ? tables.v6 : tables.v4;
       return typeof t === 'number' ? t : table(t ?? [], v6);
@@ -271,9 +329,15 @@ describe('who holds a port, on Windows', () => {
   });
   const listen = (a: string, port: number, pid: number) => row(a, port, a.includes(':') ? '::' : '0.0.0.0', 0, pid, 2);
 
-  it('names the user of each listener from its token, and calls a process it cannot open another user\'s', () => {
+  it("names the user of each listener from its token, and calls a process it cannot open another user's", () => {
     const us = windowsPortOwner(8787, src({ v4: [listen('127.0.0.1', 8787, 40)], v6: [listen('::1', 8787, 40)] }, { 40: SELF }));
-    expect(us).toEqual({ who: 'us', holders: [{ address: '127.0.0.1', pid: 40, user: 'FIRMA\\ion' }, { address: '::1', pid: 40, user: 'FIRMA\\ion' }] });
+    expect(us).toEqual({
+      who: 'us',
+      holders: [
+        { address: '127.0.0.1', pid: 40, user: 'FIRMA\\ion' },
+        { address: '::1', pid: 40, user: 'FIRMA\\ion' },
+      ],
+    });
     const other = windowsPortOwner(8787, src({ v4: [listen('127.0.0.1', 8787, 40)], v6: [listen('::', 8787, 41)] }, { 40: SELF, 41: OTHER }));
     expect(other).toMatchObject({ who: 'other' });
     expect(describeHolders(other, 8787)).toBe('another user: user FIRMA\\ion pid 40 on 127.0.0.1:8787, user FIRMA\\maria pid 41 on [::]:8787');
@@ -284,7 +348,11 @@ describe('who holds a port, on Windows', () => {
 
   it('says nobody, or unknown when Windows names no process or the table fails', () => {
     expect(windowsPortOwner(8787, src({ v4: [listen('127.0.0.1', 9000, 40)] }, { 40: SELF }))).toEqual({ who: 'nobody' });
-    expect(windowsPortOwner(8787, src({ v4: [listen('127.0.0.1', 8787, 0)] }, {}))).toEqual({ who: 'unknown', holders: [{ address: '127.0.0.1' }], why: 'Windows did not say which process listens (owner pid 0)' });
+    expect(windowsPortOwner(8787, src({ v4: [listen('127.0.0.1', 8787, 0)] }, {}))).toEqual({
+      who: 'unknown',
+      holders: [{ address: '127.0.0.1' }],
+      why: 'Windows did not say which process listens (owner pid 0)',
+    });
     expect(windowsPortOwner(8787, src({ v4: 50 }, {}))).toMatchObject({ who: 'unknown', why: 'GetExtendedTcpTable failed (50)' });
     // No IPv6 stack: the IPv4 table alone says.
     expect(windowsPortOwner(8787, src({ v4: [listen('127.0.0.1', 8787, 40)], v6: 10047 }, { 40: SELF }))).toMatchObject({ who: 'us' });
@@ -292,6 +360,9 @@ describe('who holds a port, on Windows', () => {
   });
 
   it('is what portOwner answers on Windows', () => {
-    expect(portOwner(8787, { platform: 'win32', windows: () => src({ v4: [listen('127.0.0.1', 8787, 40)] }, { 40: OTHER }) })).toMatchObject({ who: 'other', holders: [{ user: 'FIRMA\\maria' }] });
+    expect(portOwner(8787, { platform: 'win32', windows: () => src({ v4: [listen('127.0.0.1', 8787, 40)] }, { 40: OTHER }) })).toMatchObject({
+      who: 'other',
+      holders: [{ user: 'FIRMA\\maria' }],
+    });
   });
 });

@@ -46,7 +46,9 @@ describe.skipIf(why !== undefined)(`the Windows peer check under wine${why ? ` (
     if (run.status !== 0) throw new Error(`the probe failed under ${wineVersion()} (${run.status}): ${run.stderr.slice(-2000)}`);
     r = JSON.parse(run.text) as ProbeResult;
     // The figures of the report.
-    console.log(`${wineVersion()}: table read ${r.tableMs.toFixed(1)} ms, process owner ${r.ownerMs.toFixed(3)} ms, verdicts ${r.seen.map((s) => `${s.ms.toFixed(0)} ms`).join(', ')}, ${r.reads} reads; at accept ${JSON.stringify(r.seen.map((s) => s.finding))}, after a write ${JSON.stringify(r.later.map((s) => s.finding))}`);
+    console.log(
+      `${wineVersion()}: table read ${r.tableMs.toFixed(1)} ms, process owner ${r.ownerMs.toFixed(3)} ms, verdicts ${r.seen.map((s) => `${s.ms.toFixed(0)} ms`).join(', ')}, ${r.reads} reads; at accept ${JSON.stringify(r.seen.map((s) => s.finding))}, after a write ${JSON.stringify(r.later.map((s) => s.finding))}`,
+    );
   }, 300_000);
 
   // A prefix is some 700 MB.
@@ -56,7 +58,12 @@ describe.skipIf(why !== undefined)(`the Windows peer check under wine${why ? ` (
   });
 
   it("reads this process's user SID and session from its token, and another wine process's by its pid", () => {
-    expect(r.self).toMatchObject({ ok: true, sid: expect.stringMatching(/^S-1-5-21-\d+-\d+-\d+-\d+$/), session: expect.any(Number), user: expect.stringContaining('\\') });
+    expect(r.self).toMatchObject({
+      ok: true,
+      sid: expect.stringMatching(/^S-1-5-21-\d+-\d+-\d+-\d+$/),
+      session: expect.any(Number),
+      user: expect.stringContaining('\\'),
+    });
     // The second process's own answer and the one the server got by opening it are the same user.
     expect(r.child.ownOwner).toEqual(r.self);
     expect(r.child.openedByServer).toEqual(r.self);

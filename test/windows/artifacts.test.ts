@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXTENSION_ID } from '../../shared/src/extension-id.js';
-import { NATIVE_HOST_NAME, PROTOCOL_VERSION } from '../../shared/src/protocol/constants.js';
+import { EXTENSION_ID } from '#shared/extension-id.js';
+import { NATIVE_HOST_NAME, PROTOCOL_VERSION } from '#shared/protocol/constants.js';
 import { allowedIds, packageConfig } from '../../scripts/package/config.mjs';
 import { EXTENSION_OFFERS } from '../../scripts/package/msi.mjs';
 import { ARTIFACTS, artifact, frames, readFrames, regQuery, wine, winPath } from './wine.js';
@@ -19,8 +19,17 @@ const config = packageConfig();
 
 describe('npm run package artifacts', () => {
   it('lists every artifact in SHA256SUMS, and the sums hold', () => {
-    const listed = fs.readFileSync(artifact('SHA256SUMS'), 'utf8').trim().split('\n').map((l) => l.split(/\s+/)[1]);
-    expect(listed.sort()).toEqual(fs.readdirSync(ARTIFACTS).filter((f) => f !== 'SHA256SUMS').sort());
+    const listed = fs
+      .readFileSync(artifact('SHA256SUMS'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/)[1]);
+    expect(listed.sort()).toEqual(
+      fs
+        .readdirSync(ARTIFACTS)
+        .filter((f) => f !== 'SHA256SUMS')
+        .sort(),
+    );
     expect(listed).toEqual(
       expect.arrayContaining([
         'anaf-token.exe',
@@ -61,14 +70,22 @@ describe('npm run package artifacts', () => {
     expect(execFileSync(path.join(root, 'usr/bin/anaf-token'), ['--version'], { encoding: 'utf8' }).trim()).toBe(version);
     for (const dir of ['etc/opt/chrome', 'etc/chromium', 'etc/opt/edge']) {
       const m = JSON.parse(fs.readFileSync(path.join(root, dir, 'native-messaging-hosts', `${NATIVE_HOST_NAME}.json`), 'utf8')) as Record<string, unknown>;
-      expect(m).toMatchObject({ name: NATIVE_HOST_NAME, path: '/usr/lib/anaf-token/anaf-token', type: 'stdio', allowed_origins: allowedIds(config).map((id: string) => `chrome-extension://${id}/`) });
+      expect(m).toMatchObject({
+        name: NATIVE_HOST_NAME,
+        path: '/usr/lib/anaf-token/anaf-token',
+        type: 'stdio',
+        allowed_origins: allowedIds(config).map((id: string) => `chrome-extension://${id}/`),
+      });
     }
     const unit = fs.readFileSync(path.join(root, 'usr/lib/systemd/user/anaf-token.service'), 'utf8');
     expect(unit).toContain('ExecStart=/usr/lib/anaf-token/anaf-token serve --port 8787\n');
     expect(unit).not.toContain('ANAF_TOKEN_HOME');
     // Started as the browser starts it: the origin first, no `native`.
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-deb-home-'));
-    const r = spawnSync(exe, [`chrome-extension://${EXTENSION_ID}/`], { input: frames([{ id: 'd1', type: 'hello', protocol: PROTOCOL_VERSION }]), env: { ...process.env, ANAF_TOKEN_HOME: home } });
+    const r = spawnSync(exe, [`chrome-extension://${EXTENSION_ID}/`], {
+      input: frames([{ id: 'd1', type: 'hello', protocol: PROTOCOL_VERSION }]),
+      env: { ...process.env, ANAF_TOKEN_HOME: home },
+    });
     expect(readFrames(r.stdout)).toEqual([expect.objectContaining({ id: 'd1', ok: true })]);
     // The hidden worker subcommand answers a malformed request with BAD_REQUEST (it is the worker, not the CLI).
     const w = spawnSync(exe, ['__pkcs11-worker'], { input: '{"op":"nothing"}' });
@@ -88,7 +105,9 @@ describe('npm run package artifacts', () => {
       expect(fs.statSync(path.join(dir, 'anaf-token', 'install.command')).mode & 0o111).not.toBe(0);
       const m = JSON.parse(fs.readFileSync(path.join(dir, 'anaf-token', `${NATIVE_HOST_NAME}.json`), 'utf8')) as { path: string };
       expect(m.path).toBe('/Applications/anaf-token/anaf-token');
-      expect(fs.readFileSync(path.join(dir, 'anaf-token', 'ro.anaftoken.serve.plist'), 'utf8')).toContain('<string>/Applications/anaf-token/anaf-token</string>\n    <string>serve</string>');
+      expect(fs.readFileSync(path.join(dir, 'anaf-token', 'ro.anaftoken.serve.plist'), 'utf8')).toContain(
+        '<string>/Applications/anaf-token/anaf-token</string>\n    <string>serve</string>',
+      );
     });
   }
 

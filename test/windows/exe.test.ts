@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ResEdit from 'resedit';
 import { describe, expect, it } from 'vitest';
-import { messagesFor } from '../../shared/src/errors.js';
+import { messagesFor } from '#shared/errors.js';
 import { artifact, installed, wine, winPath } from './wine.js';
 
 const version = (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version;
@@ -27,7 +27,12 @@ describe('anaf-token.exe (wine)', () => {
     expect(strings.FileDescription).toMatch(/ANAF/);
     expect(vi!.fixedInfo.fileVersionMS).toBe((Number(version.split('.')[0]) << 16) | Number(version.split('.')[1]));
     const groups = ResEdit.Resource.IconGroupEntry.fromEntries(res.entries);
-    expect(groups.find((g) => g.id === 1)?.icons.map((i) => i.width || 256).sort((a, b) => a - b)).toEqual([16, 32, 48, 128]);
+    expect(
+      groups
+        .find((g) => g.id === 1)
+        ?.icons.map((i) => i.width || 256)
+        .sort((a, b) => a - b),
+    ).toEqual([16, 32, 48, 128]);
     // The security directory (index 4) is empty: the broken signature was removed before injecting.
     expect(exe.getSectionByEntry(ResEdit.Format.ImageDirectoryEntry.Certificate)).toBeNull();
     expect(exe.newHeader.optionalHeaderDataDirectory.get(ResEdit.Format.ImageDirectoryEntry.Certificate).size).toBe(0);

@@ -54,18 +54,26 @@ describe('anaf-token-launcher.exe (wine)', () => {
     expect(wine(launcher(), [winPath(dir)]).code).toBe(2);
   });
 
-  it('starts serve hidden with the task\'s arguments, and stays until serve ends', async () => {
+  it("starts serve hidden with the task's arguments, and stays until serve ends", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-wine-serve-'));
     const port = 20000 + Math.floor(Math.random() * 20000);
     // What the scheduled task runs (windows-task.ts): DATA-DIR PROGRAM serve --port N.
-    const child = spawn('wine', [launcher(), winPath(dir), winPath(installed('anaf-token.exe')), 'serve', '--port', String(port)], { env: wineEnv(), stdio: 'ignore' });
+    const child = spawn('wine', [launcher(), winPath(dir), winPath(installed('anaf-token.exe')), 'serve', '--port', String(port)], {
+      env: wineEnv(),
+      stdio: 'ignore',
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       // ANAF_TOKEN_HOME reached serve: its vault and its log are in the data folder.
       const log = path.join(dir, 'logs', 'anaf-token.log');
       let started: string | undefined;
       for (let i = 0; i < 120 && !started; i++) {
-        started = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').find((l) => l.includes('serve.start')) : undefined;
+        started = fs.existsSync(log)
+          ? fs
+              .readFileSync(log, 'utf8')
+              .split('\n')
+              .find((l) => l.includes('serve.start'))
+          : undefined;
         if (!started) await new Promise((r) => setTimeout(r, 500));
       }
       expect(started).toBeDefined();
@@ -81,7 +89,10 @@ describe('anaf-token-launcher.exe (wine)', () => {
     } finally {
       // serve runs as its own wine process: end it by its command line (this test's port; not the
       // launcher's, whose command line holds the same words after its own path); the launcher follows.
-      const pids = execFileSync('pgrep', ['-f', `^\\S*anaf-token\\.exe serve --port ${port}$`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      const pids = execFileSync('pgrep', ['-f', `^\\S*anaf-token\\.exe serve --port ${port}$`], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .filter(Boolean);
       expect(pids).toHaveLength(1);
       for (const pid of pids) process.kill(Number(pid));
     }
@@ -89,24 +100,34 @@ describe('anaf-token-launcher.exe (wine)', () => {
     expect(typeof (await exited)).toBe('number');
   });
 
-  it('ends serve when the launcher itself is ended (schtasks /End, uninstall): serve runs in the launcher\'s job', async () => {
+  it("ends serve when the launcher itself is ended (schtasks /End, uninstall): serve runs in the launcher's job", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-wine-job-'));
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const child = spawn('wine', [launcher(), winPath(dir), winPath(installed('anaf-token.exe')), 'serve', '--port', String(port)], { env: wineEnv(), stdio: 'ignore' });
+    const child = spawn('wine', [launcher(), winPath(dir), winPath(installed('anaf-token.exe')), 'serve', '--port', String(port)], {
+      env: wineEnv(),
+      stdio: 'ignore',
+    });
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     const servePids = () => {
       try {
-        return execFileSync('pgrep', ['-f', `^\\S*anaf-token\\.exe serve --port ${port}$`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+        return execFileSync('pgrep', ['-f', `^\\S*anaf-token\\.exe serve --port ${port}$`], { encoding: 'utf8' })
+          .trim()
+          .split('\n')
+          .filter(Boolean);
       } catch {
         return [];
       }
     };
     try {
       const log = path.join(dir, 'logs', 'anaf-token.log');
-      for (let i = 0; i < 120 && !(fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('serve.start')); i++) await new Promise((r) => setTimeout(r, 500));
+      for (let i = 0; i < 120 && !(fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('serve.start')); i++)
+        await new Promise((r) => setTimeout(r, 500));
       expect(servePids()).toHaveLength(1);
       // The launcher's own process, killed as Task Scheduler ends a task: no chance to clean up.
-      const launcherPids = execFileSync('pgrep', ['-f', `anaf-token-launcher\\.exe .*serve --port ${port}$`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      const launcherPids = execFileSync('pgrep', ['-f', `anaf-token-launcher\\.exe .*serve --port ${port}$`], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .filter(Boolean);
       expect(launcherPids).toHaveLength(1);
       process.kill(Number(launcherPids[0]), 'SIGKILL');
       await exited;

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NATIVE_HOST_NAME } from '../../shared/src/protocol/constants.js';
+import { NATIVE_HOST_NAME } from '#shared/protocol/constants.js';
 import { allowedIds, packageConfig } from '../../scripts/package/config.mjs';
 import { EXTENSION_OFFERS, nativeMessagingKeys } from '../../scripts/package/msi.mjs';
 import { msiFile, regKeyExists, regQuery, wine, winePrefix, wineUserDir, winPath } from './wine.js';
@@ -54,7 +54,11 @@ describe('MSI tables (msiinfo)', () => {
       expect(props.UpgradeCode).toBe(`{${scope === 'user' ? config.upgradeCodePerUser : config.upgradeCodePerMachine}}`);
       expect(props.ALLUSERS).toBe(scope === 'user' ? undefined : '1');
       // MajorUpgrade: a newer version removes older ones; an older one is refused.
-      expect(table(msi, 'Upgrade').map((u) => u.ActionProperty).sort()).toEqual(['WIX_DOWNGRADE_DETECTED', 'WIX_UPGRADE_DETECTED']);
+      expect(
+        table(msi, 'Upgrade')
+          .map((u) => u.ActionProperty)
+          .sort(),
+      ).toEqual(['WIX_DOWNGRADE_DETECTED', 'WIX_UPGRADE_DETECTED']);
       expect(table(msi, 'InstallExecuteSequence').map((a) => a.Action)).toContain('RemoveExistingProducts');
 
       // Word count 10: compressed, and (per user) no elevation needed.
@@ -91,7 +95,9 @@ describe('msiexec under wine', () => {
     expect(installed.text.trim()).toBe(version);
     // doctor follows each registration to the manifest and runs the executable it names, as the browser would.
     const doctor = wine(`${winInstallDir()}\\anaf-token.exe`, ['doctor', '--json']);
-    const nativeHost = (JSON.parse(doctor.text) as { findings: { check: string; status: string; subject?: string; message: string }[] }).findings.filter((f) => f.check === 'native-host');
+    const nativeHost = (JSON.parse(doctor.text) as { findings: { check: string; status: string; subject?: string; message: string }[] }).findings.filter(
+      (f) => f.check === 'native-host',
+    );
     expect(nativeHost.map((f) => [f.subject, f.status])).toEqual([
       ['chrome', 'ok'],
       ['edge', 'ok'],

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXTENSION_ID } from '../../shared/src/extension-id.js';
-import { PROTOCOL_VERSION } from '../../shared/src/protocol/constants.js';
+import { EXTENSION_ID } from '#shared/extension-id.js';
+import { PROTOCOL_VERSION } from '#shared/protocol/constants.js';
 import { frames, installed, readFrames, wine, winPath } from './wine.js';
 
 const home = () => winPath(fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-wine-native-')));
@@ -20,7 +20,10 @@ describe('native messaging through anaf-token.exe (wine)', () => {
       { id: 'a2', type: 'no.such.request' },
       { id: 'a3', type: 'hello', protocol: PROTOCOL_VERSION },
     ]);
-    const r = wine(installed('anaf-token.exe'), [`chrome-extension://${EXTENSION_ID}/`, '--parent-window=0'], { stdin: input, env: { ANAF_TOKEN_HOME: home() } });
+    const r = wine(installed('anaf-token.exe'), [`chrome-extension://${EXTENSION_ID}/`, '--parent-window=0'], {
+      stdin: input,
+      env: { ANAF_TOKEN_HOME: home() },
+    });
     // Answers go out as each request finishes: not necessarily in order.
     const answers = (readFrames(r.stdout) as { id: string; ok: boolean; error?: { code: string } }[]).sort((a, b) => a.id.localeCompare(b.id));
     expect(answers.map((a) => [a.id, a.ok])).toEqual([
@@ -34,7 +37,10 @@ describe('native messaging through anaf-token.exe (wine)', () => {
 
   it('refuses an origin that is not allowed, with one framed error', () => {
     const other = `chrome-extension://${'b'.repeat(32)}/`;
-    const r = wine(installed('anaf-token.exe'), [other], { stdin: frames([{ id: 'x', type: 'hello', protocol: PROTOCOL_VERSION }]), env: { ANAF_TOKEN_HOME: home() } });
+    const r = wine(installed('anaf-token.exe'), [other], {
+      stdin: frames([{ id: 'x', type: 'hello', protocol: PROTOCOL_VERSION }]),
+      env: { ANAF_TOKEN_HOME: home() },
+    });
     const answers = readFrames(r.stdout) as { ok: boolean; error?: { code: string } }[];
     expect(answers).toHaveLength(1);
     expect(answers[0]).toMatchObject({ ok: false, error: { code: 'ORIGIN_NOT_ALLOWED' } });

@@ -60,7 +60,10 @@ export interface WineResult {
 
 /** Runs `wine program args…` in the suite's prefix, with stdin from a file (or nothing) and stdout into a file. */
 export function wine(program: string, args: string[], opts: { stdin?: Buffer | string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): WineResult {
-  const { status, ...r } = runWine(wineEnv(opts.env), program, args, { ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }), timeoutMs: opts.timeoutMs ?? 60_000 });
+  const { status, ...r } = runWine(wineEnv(opts.env), program, args, {
+    ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }),
+    timeoutMs: opts.timeoutMs ?? 60_000,
+  });
   return { code: status, ...r };
 }
 

@@ -25,8 +25,12 @@ const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 function addCert(derFile: string, withKey: boolean): unknown {
   const c = crypt32();
   const lib = c.koffi.load('crypt32.dll');
-  const add = lib.func('bool __stdcall CertAddEncodedCertificateToStore(void *hCertStore, uint32_t dwCertEncodingType, const uint8_t *pbCertEncoded, uint32_t cbCertEncoded, uint32_t dwAddDisposition, _Out_ void **ppCertContext)');
-  const setProp = lib.func('bool __stdcall CertSetCertificateContextProperty(void *pCertContext, uint32_t dwPropId, uint32_t dwFlags, CRYPT_KEY_PROV_INFO *pvData)');
+  const add = lib.func(
+    'bool __stdcall CertAddEncodedCertificateToStore(void *hCertStore, uint32_t dwCertEncodingType, const uint8_t *pbCertEncoded, uint32_t cbCertEncoded, uint32_t dwAddDisposition, _Out_ void **ppCertContext)',
+  );
+  const setProp = lib.func(
+    'bool __stdcall CertSetCertificateContextProperty(void *pCertContext, uint32_t dwPropId, uint32_t dwFlags, CRYPT_KEY_PROV_INFO *pvData)',
+  );
   const free = lib.func('bool __stdcall CertFreeCertificateContext(void *pCertContext)');
   const der = fs.readFileSync(derFile);
   // CERT_STORE_PROV_SYSTEM_W, CERT_SYSTEM_STORE_CURRENT_USER: CurrentUser\My, writable.
@@ -38,7 +42,15 @@ function addCert(derFile: string, withKey: boolean): unknown {
     if (!add(store, 0x10001, der, der.length, 3, ctx)) throw new Error('CertAddEncodedCertificateToStore failed');
     try {
       if (withKey) {
-        const info = { pwszContainerName: 'anaf-token-test', pwszProvName: 'Microsoft Software Key Storage Provider', dwProvType: 0, dwFlags: 0, cProvParam: 0, rgProvParam: null, dwKeySpec: 0 };
+        const info = {
+          pwszContainerName: 'anaf-token-test',
+          pwszProvName: 'Microsoft Software Key Storage Provider',
+          dwProvType: 0,
+          dwFlags: 0,
+          cProvParam: 0,
+          rgProvParam: null,
+          dwKeySpec: 0,
+        };
         if (!setProp(ctx[0], 2, 0, info)) throw new Error('CertSetCertificateContextProperty(KEY_PROV_INFO) failed');
       }
     } finally {
@@ -58,7 +70,13 @@ function main(): unknown {
       const key = store.read() ?? store.create();
       const again = keyStoreOfKind(store.kind, a!, 'wine-test').read();
       const text = fs.readFileSync(a!, 'utf8');
-      return { kind: store.kind, koffi: koffiFile(), readBack: again?.equals(key) ?? false, keySha256: sha(key), keyInFile: text.includes(key.toString('base64')) || text.includes(key.toString('hex')) };
+      return {
+        kind: store.kind,
+        koffi: koffiFile(),
+        readBack: again?.equals(key) ?? false,
+        keySha256: sha(key),
+        keyInFile: text.includes(key.toString('base64')) || text.includes(key.toString('hex')),
+      };
     }
     case 'dpapi-read': {
       const key = keyStoreOfKind('dpapi', a!, 'wine-test').read();
@@ -71,7 +89,14 @@ function main(): unknown {
       const again = store.raiseFloor(before.key, 2);
       const after = keyStoreOfKind('dpapi', a!, 'wine-test').verifiedRecord()!;
       const text = fs.readFileSync(a!, 'utf8');
-      return { before: before.floor, raised, again, floor: after.floor, sameKey: after.key.equals(before.key), keyInFile: text.includes(before.key.toString('base64')) };
+      return {
+        before: before.floor,
+        raised,
+        again,
+        floor: after.floor,
+        sameKey: after.key.equals(before.key),
+        keyInFile: text.includes(before.key.toString('base64')),
+      };
     }
     case 'dpapi-foreign': {
       const text = fs.readFileSync(a!, 'utf8').trim();

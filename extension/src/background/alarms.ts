@@ -4,8 +4,7 @@
  */
 import browser, { type Alarms } from 'webextension-polyfill';
 import { toUiError } from '../shared/errors.js';
-import { errorText, t } from '../shared/i18n.js';
-import { notifyRefreshOutcomes, warnAboutExpiry } from './attention.js';
+import { notifyRefreshOutcomes, showHostTrouble, warnAboutExpiry } from './attention.js';
 import { FLOW_ALARM_PREFIX, onFlowTimeout } from './actions/obtain-token.js';
 import { fetchStatuses } from './actions/status.js';
 import { host } from './native/host-port.js';
@@ -26,10 +25,7 @@ export async function runDailyCheck(): Promise<void> {
     await warnAboutExpiry(await fetchStatuses());
   } catch (e) {
     // Most likely the host is missing: say so once, the popup explains how to install it.
-    const err = toUiError(e);
-    await browser.action.setBadgeText({ text: '!' });
-    await browser.action.setBadgeBackgroundColor({ color: '#b91c1c' });
-    await browser.action.setTitle({ title: `${t('actionTitle')}\n${errorText(err)}` });
+    await showHostTrouble(toUiError(e));
   }
 }
 

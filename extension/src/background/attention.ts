@@ -4,8 +4,8 @@
  * failed, and when an authorization ended. Warnings repeat at most once a day per profile.
  */
 import browser from 'webextension-polyfill';
-import type { RefreshOutcome } from '../../../shared/src/protocol/messages.js';
-import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import type { RefreshOutcome } from '#shared/protocol/messages.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import type { UiError } from '../shared/errors.js';
 import { errorText, t } from '../shared/i18n.js';
 
@@ -27,15 +27,31 @@ export function attentionLevel(s: TokenStatus): Level {
   return 'ok';
 }
 
+/** What the badge shows now, as set by this worker: a status call that changes nothing sets nothing. */
+let shown: string | undefined;
+
+async function setBadge(text: string, color: string | undefined, title: string): Promise<void> {
+  const key = JSON.stringify([text, color, title]);
+  if (key === shown) return;
+  shown = undefined;
+  await browser.action.setBadgeText({ text });
+  if (color) await browser.action.setBadgeBackgroundColor({ color });
+  await browser.action.setTitle({ title });
+  shown = key;
+}
+
 export async function updateBadge(statuses: TokenStatus[]): Promise<void> {
   const levels = statuses.map(attentionLevel);
   const count = levels.filter((l) => l !== 'ok').length;
-  await browser.action.setBadgeText({ text: count ? String(count) : '' });
-  if (count) await browser.action.setBadgeBackgroundColor({ color: levels.includes('urgent') ? '#b91c1c' : '#b45309' });
   const title = statuses.length
     ? `${t('actionTitle')}\n${statuses.map((s) => `${s.profile.name}: ${t(`state_${s.state}`)}`).join('\n')}`
     : t('actionTitle');
-  await browser.action.setTitle({ title });
+  await setBadge(count ? String(count) : '', count ? (levels.includes('urgent') ? '#b91c1c' : '#b45309') : undefined, title);
+}
+
+/** The host could not be asked (most likely it is missing): "!" until a status call succeeds. */
+export async function showHostTrouble(error: UiError): Promise<void> {
+  await setBadge('!', '#b91c1c', `${t('actionTitle')}\n${errorText(error)}`);
 }
 
 async function notify(id: string, title: string, message: string): Promise<void> {

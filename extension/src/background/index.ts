@@ -1,15 +1,20 @@
 /** The service worker: listeners are registered synchronously so Chrome can wake it for each event. */
 import '../shared/zod-setup.js';
-import browser, { type Runtime } from 'webextension-polyfill';
+import browser from 'webextension-polyfill';
 import { onFlowTabRemoved, onFlowTabUpdated, receiveCallback, reconcileFlows } from './actions/obtain-token.js';
 import { fetchStatuses } from './actions/status.js';
 import { ensureRefreshAlarm, onAlarm } from './alarms.js';
 import { isCallbackNavigation, schemeAndHost } from './flows/callback-check.js';
 import { CALLBACK_PAGE } from './flows/callback-rule.js';
+import { allFlows, onFlowsStored } from './flows/flow-store.js';
 import { recordRedirect } from './flows/redirect-witness.js';
-import { route } from './router.js';
+import { holdWhileFlowsRun } from './native/flow-hold.js';
+import { onPageConnect } from './page-port.js';
+import { isRequestCallback, listenForRequestAsks, relayRequestCallback } from '../request/relay.js';
 
-browser.runtime.onMessage.addListener((message: unknown, sender: Runtime.MessageSender) => route(message, sender));
+browser.runtime.onConnect.addListener((port) => onPageConnect(port));
+listenForRequestAsks();
+onFlowsStored(holdWhileFlowsRun);
 browser.tabs.onRemoved.addListener((tabId) => void onFlowTabRemoved(tabId));
 browser.tabs.onUpdated.addListener((tabId, info, tab) => void onFlowTabUpdated(tabId, info, tab));
 browser.alarms.onAlarm.addListener((alarm) => void onAlarm(alarm));
@@ -45,10 +50,20 @@ chrome.webRequest.onBeforeRedirect.addListener((d) => recordRedirect(d), { urls:
 self.addEventListener('fetch', (event) => {
   const e = event as FetchEventLike;
   const { url, mode, destination } = e.request;
+  // A request link's authorization (request/relay.ts): answered the same way, handed to its page.
+  if (isRequestCallback(new URL(url), callbackPageOrigins)) {
+    e.respondWith(new Response(null, { status: 204, headers: { 'Content-Type': 'text/html' } }));
+    e.waitUntil(relayRequestCallback({ url, mode, destination }));
+    return;
+  }
   if (!isCallbackNavigation(new URL(url), callbackPageOrigins)) return;
   // A renderable type: without one Chrome makes the empty answer a download (with the URL in its list).
   e.respondWith(new Response(null, { status: 204, headers: { 'Content-Type': 'text/html' } }));
   e.waitUntil(receiveCallback({ url, mode, destination }, callbackPageOrigins).catch(() => console.warn('anaf-token: callback failed')));
 });
 
-void reconcileFlows();
+// A flow that outlived the previous worker holds the port again.
+void reconcileFlows()
+  .then(allFlows)
+  .then(holdWhileFlowsRun)
+  .catch(() => undefined);

@@ -36,13 +36,13 @@ const handlers: { [K in UiKind]: Handler<K> } = {
 
 export async function route(message: unknown, sender: Runtime.MessageSender): Promise<UiReply<UiKind>> {
   try {
-    // Only this extension's pages can reach onMessage (no externally_connectable); check anyway.
+    // page-port.ts checked this already; a second look costs nothing.
     if (sender.id !== browser.runtime.id) throw new ExtError('EXTENSION_FAILED', [], 'foreign sender');
     const parsed = uiRequestSchema.safeParse(message);
     if (!parsed.success) throw new ExtError('EXTENSION_FAILED', [], 'malformed request');
     const req = parsed.data;
     const handler = handlers[req.kind] as Handler<UiKind>;
-    return { ok: true, result: await handler(req as Extract<UiRequest, { kind: UiKind }>) };
+    return { ok: true, result: await handler(req) };
   } catch (e) {
     const error = toUiError(e);
     console.warn('anaf-token:', error.source === 'host' ? error.payload.code : error.code);

@@ -7,10 +7,10 @@
  * token is read through a driver but that store has a usable certificate (Windows, where the
  * token's minidriver fills it), the page says the login can work instead of "no USB token".
  */
-import { CERTIFICATE_HOLDER_TEXT, CERTIFICATE_WARNING_TEXT, certificateHolder, certificateWarnings } from '../../../shared/src/certificate-warnings.js';
-import type { ResultOf } from '../../../shared/src/protocol/messages.js';
-import type { BrowserStoreReport } from '../../../shared/src/schemas/browser-certs.js';
-import type { CertificateDetails, ModuleReport, PinStatus, TokenDetails } from '../../../shared/src/schemas/pkcs11.js';
+import { CERTIFICATE_HOLDER_TEXT, CERTIFICATE_WARNING_TEXT, certificateHolder, certificateWarnings } from '#shared/certificate-warnings.js';
+import type { ResultOf } from '#shared/protocol/messages.js';
+import type { BrowserStoreReport } from '#shared/schemas/browser-certs.js';
+import type { CertificateDetails, ModuleReport, PinStatus, TokenDetails } from '#shared/schemas/pkcs11.js';
 import { ask } from '../shared/background-client.js';
 import { browserHolders } from '../shared/cert-summary.js';
 import { errorCode, toUiError } from '../shared/errors.js';

@@ -7,13 +7,16 @@
 import '../shared/zod-setup.js';
 import '../shared/page.css';
 import './options.css';
-import type { Profile } from '../../../shared/src/schemas/profile.js';
-import { ask } from '../shared/background-client.js';
+import type { Profile } from '#shared/schemas/profile.js';
+import { ask, connectBackground } from '../shared/background-client.js';
 import { flowOrigins, flowPermissions } from '../shared/callback-url.js';
 import { toUiError } from '../shared/errors.js';
 import { errorText, localizePage, showError, t, type MessageKey } from '../shared/i18n.js';
 import { profileFormSchema, type ProfileForm } from '../shared/ui-protocol.js';
 import { initCertificates } from './certificates.js';
+
+// First: the host starts while this page draws, and stays for as long as it is open.
+connectBackground();
 
 const REMOVE_CONFIRM_MS = 4000;
 

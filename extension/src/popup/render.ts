@@ -3,8 +3,8 @@
  * inject markup). Shows days left as bars, the certificate holder, the last refresh and the state;
  * never a token. Controls carry data-testid for automation.
  */
-import type { TokenCheck } from '../../../shared/src/schemas/token-check.js';
-import type { TokenState, TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import type { TokenCheck } from '#shared/schemas/token-check.js';
+import type { TokenState, TokenStatus } from '#shared/schemas/token-status.js';
 import type { UiError } from '../shared/errors.js';
 import type { Flow } from '../shared/flow-state.js';
 import { formatDate, showError, t } from '../shared/i18n.js';

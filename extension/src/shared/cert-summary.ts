@@ -7,9 +7,9 @@
  * only when both places were read and neither holds one: never while a usable certificate sits
  * in the browser's store, and never on a guess.
  */
-import { usableForAnaf } from '../../../shared/src/certificate-warnings.js';
-import type { ResultOf } from '../../../shared/src/protocol/messages.js';
-import type { CertificateDetails } from '../../../shared/src/schemas/pkcs11.js';
+import { usableForAnaf } from '#shared/certificate-warnings.js';
+import type { ResultOf } from '#shared/protocol/messages.js';
+import type { CertificateDetails } from '#shared/schemas/pkcs11.js';
 
 export type TokenListing = ResultOf<'certs.list'>;
 export type BrowserListing = ResultOf<'certs.browser'>;

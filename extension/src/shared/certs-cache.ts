@@ -5,7 +5,7 @@
  */
 import browser from 'webextension-polyfill';
 import * as z from 'zod/mini';
-import { resultSchemas, type ResultOf } from '../../../shared/src/protocol/messages.js';
+import { resultSchemas, type ResultOf } from '#shared/protocol/messages.js';
 
 export const CERTS_KEY = 'certs';
 

@@ -3,8 +3,8 @@
  * (shared/src/errors.ts); the extension's own failures are codes whose text lives in _locales,
  * so each page shows the one for the UI language. Never put a token, code or secret in `detail`.
  */
-import type { ErrorCode } from '../../../shared/src/errors.js';
-import { errorPayloadSchema, type ErrorPayload } from '../../../shared/src/schemas/error-payload.js';
+import type { ErrorCode } from '#shared/errors.js';
+import { errorPayloadSchema, type ErrorPayload } from '#shared/schemas/error-payload.js';
 import * as z from 'zod/mini';
 
 export const EXT_ERROR_CODES = [

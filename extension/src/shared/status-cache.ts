@@ -4,7 +4,7 @@
  * The background writes after every answer from the host; pages only read.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import { tokenStatusSchema, type TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import { tokenStatusSchema, type TokenStatus } from '#shared/schemas/token-status.js';
 
 interface CacheDb extends DBSchema {
   statuses: { key: string; value: { name: string; status: TokenStatus; fetchedAt: number } };
@@ -55,6 +55,12 @@ export async function writeAllStatuses(profiles: TokenStatus[]): Promise<void> {
   for (const status of profiles) await tx.objectStore('statuses').put({ name: status.profile.name, status, fetchedAt: now });
   await tx.objectStore('meta').put({ key: 'list', fetchedAt: now });
   await tx.done;
+}
+
+/** The host confirmed the cached list unchanged: only its time moves. */
+export async function touchStatuses(): Promise<void> {
+  const d = await open();
+  await d.put('meta', { key: 'list', fetchedAt: Date.now() });
 }
 
 export async function writeStatus(status: TokenStatus): Promise<void> {

@@ -4,11 +4,20 @@
  * `uiRequestSchema`; every answer is `{ ok: true, result }` or `{ ok: false, error: UiError }`.
  */
 import * as z from 'zod/mini';
-import { profileFormFields, profileNameSchema } from '../../../shared/src/schemas/profile.js';
-import type { ResultOf } from '../../../shared/src/protocol/messages.js';
-import type { TokenCheck } from '../../../shared/src/schemas/token-check.js';
-import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import { profileFormFields, profileNameSchema } from '#shared/schemas/profile.js';
+import type { ResultOf } from '#shared/protocol/messages.js';
+import type { TokenCheck } from '#shared/schemas/token-check.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import { uiErrorSchema, type UiError } from './errors.js';
+
+/**
+ * Each extension page's one runtime port to the background, open for the page's lifetime: its
+ * requests and their answers travel over it (a quarter of sendMessage's round trip, which sets
+ * up a channel per message), and while one is open the background keeps the native port.
+ */
+export const PAGE_PORT = 'page';
+export const pageRequestSchema = z.object({ id: z.int(), request: z.unknown() });
+export const pageReplySchema = z.object({ id: z.int(), reply: z.unknown() });
 
 export const profileFormSchema = z.object(profileFormFields());
 export type ProfileForm = z.infer<typeof profileFormSchema>;

@@ -6,12 +6,9 @@
  * command (a run compiles only what that command touches), so it holds every function that
  * command ran, into the user's cache folder.
  *
- * Node 22's own module.enableCompileCache() was measured in its place and lost: it serializes a
- * file's code right after compiling it, before anything runs, so it keeps only the top level
- * (97 KB of the bundle's code, against 333 KB here for `token`); the functions, compiled on first
- * call, are compiled again in every process. Alternating runs on Node 22.23.2: `token` 2.07× a
- * bare `node -e 0` with it, 1.76× with this file; the native host's one-shot 2.13× a bare echo
- * host, 1.51× with this file.
+ * Not Node 22's own module.enableCompileCache(): it serializes a file's code right after
+ * compiling it, before anything runs, so it keeps only the top level; the functions, compiled on
+ * first call, would be compiled again in every process.
  *
  * The cache's scheme and its safety rules (a cache file is code: read only from a safe folder, only
  * an own regular file, never through a link, named with the bundle's content hash) are

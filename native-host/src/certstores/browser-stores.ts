@@ -4,7 +4,7 @@
  * anchors the user or an installer added) are left out: a browser never offers them.
  */
 import os from 'node:os';
-import type { BrowserStoreReport } from '../../../shared/src/schemas/browser-certs.js';
+import type { BrowserStoreReport } from '#shared/schemas/browser-certs.js';
 
 export interface BrowserStoresOptions {
   platform?: NodeJS.Platform;

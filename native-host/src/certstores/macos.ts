@@ -12,9 +12,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import { AppError } from '../../../shared/src/errors.js';
-import type { BrowserStoreReport } from '../../../shared/src/schemas/browser-certs.js';
-import type { CertificateDetails } from '../../../shared/src/schemas/pkcs11.js';
+import { AppError } from '#shared/errors.js';
+import type { BrowserStoreReport } from '#shared/schemas/browser-certs.js';
+import type { CertificateDetails } from '#shared/schemas/pkcs11.js';
 import { certificateDetails } from '../pkcs11/cert-details.js';
 
 export const KEYCHAIN_LOCATION = 'keychain search list (login, System)';

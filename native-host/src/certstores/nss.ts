@@ -9,9 +9,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AppError } from '../../../shared/src/errors.js';
-import type { BrowserStoreReport } from '../../../shared/src/schemas/browser-certs.js';
-import type { CertificateDetails } from '../../../shared/src/schemas/pkcs11.js';
+import { AppError } from '#shared/errors.js';
+import type { BrowserStoreReport } from '#shared/schemas/browser-certs.js';
+import type { CertificateDetails } from '#shared/schemas/pkcs11.js';
 import * as pkcs11js from '../pkcs11/binding.js';
 import { certificateDetails } from '../pkcs11/cert-details.js';
 import { withModule, type ModuleErrors } from '../pkcs11/with-module.js';
@@ -71,7 +71,11 @@ function listSlot(p11: pkcs11js.PKCS11, slot: Buffer): CertificateDetails[] {
   const hidden = (info.flags & pkcs11js.CKF_LOGIN_REQUIRED) !== 0;
   const session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
   try {
-    const keyIds = new Set(findAll(p11, session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }]).map((k) => attribute(p11, session, k, pkcs11js.CKA_ID).toString('hex')));
+    const keyIds = new Set(
+      findAll(p11, session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }]).map((k) =>
+        attribute(p11, session, k, pkcs11js.CKA_ID).toString('hex'),
+      ),
+    );
     const certs: CertificateDetails[] = [];
     for (const obj of findAll(p11, session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_CERTIFICATE }]).slice(0, MAX_CERTIFICATES)) {
       const der = attribute(p11, session, obj, pkcs11js.CKA_VALUE);
@@ -79,7 +83,9 @@ function listSlot(p11: pkcs11js.PKCS11, slot: Buffer): CertificateDetails[] {
       const id = attribute(p11, session, obj, pkcs11js.CKA_ID).toString('hex');
       const privateKey = keyIds.has(id) ? 'present' : hidden ? 'unknown' : 'absent';
       try {
-        certs.push(certificateDetails(der, id.slice(0, 256), trim(attribute(p11, session, obj, pkcs11js.CKA_LABEL).toString('utf8')).slice(0, 512), privateKey));
+        certs.push(
+          certificateDetails(der, id.slice(0, 256), trim(attribute(p11, session, obj, pkcs11js.CKA_LABEL).toString('utf8')).slice(0, 512), privateKey),
+        );
       } catch {
         /* not an X.509 certificate we can read */
       }

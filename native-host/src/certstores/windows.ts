@@ -5,9 +5,9 @@
  * Read through crypt32 with koffi, the store opened read-only.
  */
 import { createHash } from 'node:crypto';
-import { AppError } from '../../../shared/src/errors.js';
-import type { BrowserStoreReport } from '../../../shared/src/schemas/browser-certs.js';
-import type { CertificateDetails } from '../../../shared/src/schemas/pkcs11.js';
+import { AppError } from '#shared/errors.js';
+import type { BrowserStoreReport } from '#shared/schemas/browser-certs.js';
+import type { CertificateDetails } from '#shared/schemas/pkcs11.js';
 import { certificateDetails } from '../pkcs11/cert-details.js';
 import { loadKoffi, namedStruct, type Koffi } from '../platform/koffi.js';
 
@@ -69,9 +69,13 @@ export function crypt32(): Crypt32 {
   const lib = koffi.load('crypt32.dll');
   bound = {
     koffi,
-    openStore: lib.func('void * __stdcall CertOpenStore(intptr_t lpszStoreProvider, uint32_t dwEncodingType, void *hCryptProv, uint32_t dwFlags, const char16_t *pvPara)'),
+    openStore: lib.func(
+      'void * __stdcall CertOpenStore(intptr_t lpszStoreProvider, uint32_t dwEncodingType, void *hCryptProv, uint32_t dwFlags, const char16_t *pvPara)',
+    ),
     enumCertificates: lib.func('CERT_CONTEXT * __stdcall CertEnumCertificatesInStore(void *hCertStore, CERT_CONTEXT *pPrevCertContext)'),
-    getProperty: lib.func('bool __stdcall CertGetCertificateContextProperty(CERT_CONTEXT *pCertContext, uint32_t dwPropId, void *pvData, _Inout_ uint32_t *pcbData)'),
+    getProperty: lib.func(
+      'bool __stdcall CertGetCertificateContextProperty(CERT_CONTEXT *pCertContext, uint32_t dwPropId, void *pvData, _Inout_ uint32_t *pcbData)',
+    ),
     closeStore: lib.func('bool __stdcall CertCloseStore(void *hCertStore, uint32_t dwFlags)'),
     freeContext: lib.func('bool __stdcall CertFreeCertificateContext(CERT_CONTEXT *pCertContext)'),
     lastError: koffi.load('kernel32.dll').func('uint32_t __stdcall GetLastError()'),
@@ -104,13 +108,7 @@ function friendlyName(c: Crypt32, ctx: unknown): string | undefined {
 /** Every certificate in CurrentUser\My, parsed like the token's, each with its key link. */
 export function listWindowsStore(): CertificateDetails[] {
   const c = crypt32();
-  const store = c.openStore(
-    CERT_STORE_PROV_SYSTEM_W,
-    0,
-    null,
-    CERT_SYSTEM_STORE_CURRENT_USER | CERT_STORE_READONLY_FLAG | CERT_STORE_OPEN_EXISTING_FLAG,
-    'MY',
-  );
+  const store = c.openStore(CERT_STORE_PROV_SYSTEM_W, 0, null, CERT_SYSTEM_STORE_CURRENT_USER | CERT_STORE_READONLY_FLAG | CERT_STORE_OPEN_EXISTING_FLAG, 'MY');
   if (!store) {
     const error = c.lastError();
     // A user who never had a personal certificate may have no My store yet: nothing to offer.

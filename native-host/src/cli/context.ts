@@ -1,8 +1,8 @@
 /** What every command shares: option parsers, the app for one run, and turning failures into exit codes. */
 import { Command, Option } from 'commander';
 import * as z from 'zod/mini';
-import { AppError } from '../../../shared/src/errors.js';
-import { profileNameSchema } from '../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import { profileNameSchema } from '#shared/schemas/profile.js';
 import { App } from '../app.js';
 import { ensureDataDirs, resolvePaths } from '../config/paths.js';
 import { createLogger } from '../log/logger.js';

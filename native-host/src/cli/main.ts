@@ -39,6 +39,7 @@ const GROUPS: Record<string, Group> = {
   team: () => import('./commands/team.js'),
   service: () => import('./commands/service.js'),
   doctor: () => import('./commands/doctor.js'),
+  request: () => import('./commands/request.js'),
   efactura: () => import('./commands/efactura.js'),
   etransport: () => import('./commands/etransport.js'),
 };

@@ -1,8 +1,8 @@
 /** How the CLI prints: tables for people, `--json` for scripts, errors in Romanian and English. */
-import { AppError, messagesFor } from '../../../shared/src/errors.js';
-import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import { AppError, messagesFor } from '#shared/errors.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import { redact } from '../log/logger.js';
-import { explainAnafError, formatCauses } from '../../../shared/src/anaf-causes.js';
+import { explainAnafError, formatCauses } from '#shared/anaf-causes.js';
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
@@ -10,12 +10,20 @@ export function printJson(value: unknown): void {
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 const day = (iso: string | undefined) => (iso ? iso.slice(0, 10) : '-');
-const left = (days: number | undefined, iso: string | undefined) =>
-  days === undefined ? '-' : `${days >= 0 ? `${days}d` : 'expired'} (${day(iso)})`;
+const left = (days: number | undefined, iso: string | undefined) => (days === undefined ? '-' : `${days >= 0 ? `${days}d` : 'expired'} (${day(iso)})`);
 const holder = (s: TokenStatus) => {
   const subject = s.certificate?.subject;
   const name = subject ? (/CN=([^,]+)/i.exec(subject)?.[1]?.trim() ?? subject) : undefined;

@@ -1,5 +1,5 @@
 /** Secrets (the client secret, a PIN) come from standard input or a prompt that does not echo: never from argv. */
-import { AppError, type ErrorCode } from '../../../shared/src/errors.js';
+import { AppError, type ErrorCode } from '#shared/errors.js';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -38,10 +38,7 @@ async function promptHidden(question: string): Promise<string> {
   }
 }
 
-export async function readSecret(
-  prompt = 'Client secret (nu se afișează / not shown): ',
-  missing: ErrorCode = 'SECRET_MISSING',
-): Promise<string> {
+export async function readSecret(prompt = 'Client secret (nu se afișează / not shown): ', missing: ErrorCode = 'SECRET_MISSING'): Promise<string> {
   const raw = process.stdin.isTTY ? await promptHidden(prompt) : ((await readAll(process.stdin)).split(/\r?\n/)[0] ?? '');
   const secret = raw.trim();
   if (!secret) throw new AppError(missing, 'nothing was entered');

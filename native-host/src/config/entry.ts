@@ -17,7 +17,6 @@ const dist = fromSources ? path.resolve(here, '..', '..', '..', 'dist') : here;
 /** True in the single executable built by `npm run package`. */
 export const PACKAGED: boolean = isSea();
 
-
 /** The CLI that launchers, services and the browser's manifest run: the bundle's entry, or the executable itself. */
 export const CLI_ENTRY = PACKAGED ? process.execPath : path.join(dist, 'anaf-token.cjs');
 

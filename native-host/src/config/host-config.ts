@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import * as z from 'zod/mini';
-import { EXTENSION_ID } from '../../../shared/src/extension-id.js';
+import { EXTENSION_ID } from '#shared/extension-id.js';
 import { packagedExtensionIds } from './entry.js';
 import { ensurePrivateDir, ensureSafeDir, type Paths } from './paths.js';
 import { writeFileAtomic } from './safe-paths.js';

@@ -1,7 +1,7 @@
 /** Where the host keeps its files: one per-user data folder, overridable for tests and portable use. */
 import os from 'node:os';
 import path from 'node:path';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { folderProblem, type FolderOptions } from './safe-paths.js';
 
 export interface Paths {

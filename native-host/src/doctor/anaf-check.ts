@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { ANAF_OAUTH_BASE, oauthEndpoints } from '../oauth/endpoints.js';
 import type { Bilingual, Check, DoctorContext, Finding } from './check.js';
 import { storeOrNothing } from './check.js';
-import { ANAF_CAUSES } from '../../../shared/src/anaf-causes.js';
+import { ANAF_CAUSES } from '#shared/anaf-causes.js';
 
 const CHECK = 'anaf';
 export const SKEW_WARN_MS = 60_000;
@@ -16,14 +16,17 @@ export const SKEW_FAIL_MS = 5 * 60_000;
 
 const CLOCK_ADVICE: Bilingual = {
   ro: 'Potriviți ceasul calculatorului (sincronizare automată a orei și fusul orar corect).',
-  en: 'Set the computer\'s clock right (automatic time synchronisation and the right time zone).',
+  en: "Set the computer's clock right (automatic time synchronisation and the right time zone).",
 };
 
 /** What a failed request says about why, in words a user can act on. */
 function whyUnreachable(code: string): { message: string; advice: Bilingual } {
   if (code === 'TIMEOUT') return { message: 'no answer in time', advice: ANAF_CAUSES.network };
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return { message: `the name does not resolve (${code})`, advice: { ro: 'Verificați DNS-ul și conexiunea la internet.', en: 'Check DNS and the internet connection.' } };
+    return {
+      message: `the name does not resolve (${code})`,
+      advice: { ro: 'Verificați DNS-ul și conexiunea la internet.', en: 'Check DNS and the internet connection.' },
+    };
   }
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
     return {

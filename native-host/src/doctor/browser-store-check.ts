@@ -4,8 +4,8 @@
  * token's certificates. On Windows this is what matters (the token's minidriver puts its
  * certificate there); elsewhere it covers a certificate imported into the browser.
  */
-import { CERTIFICATE_WARNING_TEXT, certificateWarnings, usableForAnaf } from '../../../shared/src/certificate-warnings.js';
-import type { BrowserStoreReport } from '../../../shared/src/schemas/browser-certs.js';
+import { CERTIFICATE_WARNING_TEXT, certificateWarnings, usableForAnaf } from '#shared/certificate-warnings.js';
+import type { BrowserStoreReport } from '#shared/schemas/browser-certs.js';
 import { browserStoresOnce, type BrowserStoresOptions } from '../certstores/browser-stores.js';
 import type { Check, Finding } from './check.js';
 
@@ -27,14 +27,22 @@ export function makeBrowserStoreCheck(opts: BrowserStoreCheckOptions = {}): Chec
       const where = { platform: ctx.platform, home: ctx.home };
       const stores = await (opts.read ? opts.read(where) : browserStoresOnce(ctx, where));
       if (!stores.length) {
-        return [{ check: CHECK, status: 'info', message: 'the browser keeps no certificates of its own here (no ~/.pki/nssdb); it offers those of the USB token' }];
+        return [
+          { check: CHECK, status: 'info', message: 'the browser keeps no certificates of its own here (no ~/.pki/nssdb); it offers those of the USB token' },
+        ];
       }
       const findings: Finding[] = [];
       const now = ctx.now();
       const usable: string[] = [];
       for (const s of stores) {
         if (s.error) {
-          findings.push({ check: CHECK, subject: s.location, status: 'warn', message: `${s.error.code}${s.error.detail ? `: ${s.error.detail}` : ''}`, advice: { ro: s.error.message.ro, en: s.error.message.en } });
+          findings.push({
+            check: CHECK,
+            subject: s.location,
+            status: 'warn',
+            message: `${s.error.code}${s.error.detail ? `: ${s.error.detail}` : ''}`,
+            advice: { ro: s.error.message.ro, en: s.error.message.en },
+          });
           continue;
         }
         for (const c of s.certificates) {
@@ -47,7 +55,12 @@ export function makeBrowserStoreCheck(opts: BrowserStoreCheckOptions = {}): Chec
             status: warnings.length ? 'warn' : 'ok',
             message: `valid until ${c.notAfter.slice(0, 10)}; private key ${c.privateKey}${warnings.length ? `; ${warnings.join(', ')}` : ''}`,
             ...(warnings.length
-              ? { advice: { ro: warnings.map((w) => CERTIFICATE_WARNING_TEXT[w].ro).join('; '), en: warnings.map((w) => CERTIFICATE_WARNING_TEXT[w].en).join('; ') } }
+              ? {
+                  advice: {
+                    ro: warnings.map((w) => CERTIFICATE_WARNING_TEXT[w].ro).join('; '),
+                    en: warnings.map((w) => CERTIFICATE_WARNING_TEXT[w].en).join('; '),
+                  },
+                }
               : {}),
           });
         }
@@ -55,7 +68,11 @@ export function makeBrowserStoreCheck(opts: BrowserStoreCheckOptions = {}): Chec
       if (stores.some((s) => !s.error)) {
         findings.push(
           usable.length
-            ? { check: CHECK, status: 'ok', message: `the browser will offer ${[...new Set(usable)].join(', ')} at the ANAF login, whatever the PKCS#11 listing shows` }
+            ? {
+                check: CHECK,
+                status: 'ok',
+                message: `the browser will offer ${[...new Set(usable)].join(', ')} at the ANAF login, whatever the PKCS#11 listing shows`,
+              }
             : {
                 check: CHECK,
                 status: 'info',

@@ -3,7 +3,7 @@
  * ok / info / warn / fail with advice in Romanian and English. Checks never throw for a broken
  * setup: finding it is their job.
  */
-import type { Bilingual } from '../../../shared/src/errors.js';
+import type { Bilingual } from '#shared/errors.js';
 
 export type { Bilingual };
 import type { Paths } from '../config/paths.js';
@@ -17,7 +17,6 @@ import type { Store } from '../store/store.js';
  * USB key being unplugged (it is needed only to authorize again).
  */
 export type CheckStatus = 'ok' | 'info' | 'warn' | 'fail';
-
 
 export interface Finding {
   /** The check's id, e.g. "native-host". */

@@ -13,4 +13,14 @@ import { servePortCheck } from './serve-port-check.js';
 import { tokensCheck } from './tokens-check.js';
 import { vaultCheck } from './vault-check.js';
 
-export const DOCTOR_CHECKS: Check[] = [nativeHostCheck, vaultCheck, pkcs11Check, browserStoreCheck, profilesCheck, anafCheck, tokensCheck, helloCheck, servePortCheck];
+export const DOCTOR_CHECKS: Check[] = [
+  nativeHostCheck,
+  vaultCheck,
+  pkcs11Check,
+  browserStoreCheck,
+  profilesCheck,
+  anafCheck,
+  tokensCheck,
+  helloCheck,
+  servePortCheck,
+];

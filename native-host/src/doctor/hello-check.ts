@@ -4,14 +4,14 @@
  * ended here (valid or expiring): ok → ok, not-authorized → fail, unavailable → warn. Tokens
  * that are missing, expired or dead are the token check's business. Never refreshes.
  */
-import { AppError, messagesFor } from '../../../shared/src/errors.js';
-import type { TokenCheck } from '../../../shared/src/schemas/token-check.js';
+import { AppError, messagesFor } from '#shared/errors.js';
+import type { TokenCheck } from '#shared/schemas/token-check.js';
 import { silentLogger } from '../log/logger.js';
 import { checkToken } from '../tokens/check-token.js';
 import { tokenState } from '../tokens/status.js';
 import type { Bilingual, Check, Finding } from './check.js';
 import { storeOrNothing } from './check.js';
-import { explainAnafError } from '../../../shared/src/anaf-causes.js';
+import { explainAnafError } from '#shared/anaf-causes.js';
 
 const CHECK = 'hello';
 
@@ -56,7 +56,13 @@ export function makeHelloCheck(opts: HelloCheckOptions = {}): Check {
           findings.push({ check: CHECK, subject: p.name, ...finding(c) });
         } catch (e) {
           const err = AppError.from(e);
-          findings.push({ check: CHECK, subject: p.name, status: 'warn', message: `the token could not be checked: ${err.code}${err.detail ? ` (${err.detail})` : ''}`, advice: advise(err.code) });
+          findings.push({
+            check: CHECK,
+            subject: p.name,
+            status: 'warn',
+            message: `the token could not be checked: ${err.code}${err.detail ? ` (${err.detail})` : ''}`,
+            advice: advise(err.code),
+          });
         }
       }
       return findings;

@@ -4,8 +4,8 @@
  * version it runs.
  */
 import { spawn } from 'node:child_process';
-import { PROTOCOL_VERSION } from '../../../shared/src/protocol/constants.js';
-import { resultSchemas, responseSchema } from '../../../shared/src/protocol/results.js';
+import { PROTOCOL_VERSION } from '#shared/protocol/constants.js';
+import { resultSchemas, responseSchema } from '#shared/protocol/results.js';
 
 export type ProbeResult = { ok: true; hostVersion: string } | { ok: false; reason: string };
 

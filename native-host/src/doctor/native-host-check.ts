@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod/mini';
-import { NATIVE_HOST_NAME } from '../../../shared/src/protocol/constants.js';
+import { NATIVE_HOST_NAME } from '#shared/protocol/constants.js';
 import { BROWSERS, targetFor, targetForUserDataDir, type Target } from '../install/browsers.js';
 import { HOST_VERSION } from '../version.js';
 import type { Check, DoctorContext, Finding } from './check.js';

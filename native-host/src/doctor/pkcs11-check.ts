@@ -6,7 +6,7 @@
  * an unplugged key, a missing driver or no usable certificate is information, not a failure.
  * It is a warning only while a profile needs a new authorization now (no token, or a dead one).
  */
-import { CERTIFICATE_WARNING_TEXT, certificateWarnings, usableForAnaf } from '../../../shared/src/certificate-warnings.js';
+import { CERTIFICATE_WARNING_TEXT, certificateWarnings, usableForAnaf } from '#shared/certificate-warnings.js';
 import { browserStoresOnce } from '../certstores/browser-stores.js';
 import { readConfig } from '../config/host-config.js';
 import { scanModules } from '../pkcs11/scan.js';
@@ -39,8 +39,14 @@ function keyAbsent(needing: string[], what: string, todo: Bilingual): Finding {
   const list = needing.map((n) => `"${n}"`).join(', ');
   const advice: Bilingual = needing.length
     ? needing.length === 1
-      ? { ro: `Profilul ${list} are nevoie acum de o autorizare cu cheia USB: ${todo.ro}`, en: `Profile ${list} needs an authorization with the USB key now: ${todo.en}` }
-      : { ro: `Profilele ${list} au nevoie acum de o autorizare cu cheia USB: ${todo.ro}`, en: `Profiles ${list} need an authorization with the USB key now: ${todo.en}` }
+      ? {
+          ro: `Profilul ${list} are nevoie acum de o autorizare cu cheia USB: ${todo.ro}`,
+          en: `Profile ${list} needs an authorization with the USB key now: ${todo.en}`,
+        }
+      : {
+          ro: `Profilele ${list} au nevoie acum de o autorizare cu cheia USB: ${todo.ro}`,
+          en: `Profiles ${list} need an authorization with the USB key now: ${todo.en}`,
+        }
     : { ro: `${KEY_ONLY_TO_AUTHORIZE.ro} Pentru o nouă autorizare: ${todo.ro}`, en: `${KEY_ONLY_TO_AUTHORIZE.en} To authorize again: ${todo.en}` };
   return { check: CHECK, status, message: `${what}; the USB key is only needed to authorize again`, advice };
 }
@@ -57,7 +63,14 @@ async function usableInBrowserStore(ctx: DoctorContext): Promise<string[]> {
   try {
     const stores = await browserStoresOnce(ctx, { platform: ctx.platform, home: ctx.home });
     const now = ctx.now();
-    return [...new Set(stores.flatMap((s) => s.certificates).filter((c) => usableForAnaf(c, now)).map((c) => c.commonName))];
+    return [
+      ...new Set(
+        stores
+          .flatMap((s) => s.certificates)
+          .filter((c) => usableForAnaf(c, now))
+          .map((c) => c.commonName),
+      ),
+    ];
   } catch {
     return [];
   }
@@ -106,7 +119,13 @@ export function makePkcs11Check(opts: Pkcs11CheckOptions = {}): Check {
       let usable = 0;
       for (const m of reports) {
         if (m.error) {
-          findings.push({ check: CHECK, subject: m.path, status: 'warn', message: `${m.error.code}${m.error.detail ? `: ${m.error.detail}` : ''}`, advice: { ro: m.error.message.ro, en: m.error.message.en } });
+          findings.push({
+            check: CHECK,
+            subject: m.path,
+            status: 'warn',
+            message: `${m.error.code}${m.error.detail ? `: ${m.error.detail}` : ''}`,
+            advice: { ro: m.error.message.ro, en: m.error.message.en },
+          });
           continue;
         }
         for (const t of m.tokens.filter((x) => x.present && x.initialized !== false)) {
@@ -122,7 +141,10 @@ export function makePkcs11Check(opts: Pkcs11CheckOptions = {}): Check {
               subject,
               status: 'warn',
               message: t.pin.locked ? 'the PIN is locked' : 'one PIN try left before the token locks',
-              advice: { ro: 'Deblocați PIN-ul cu PUK-ul sau cereți ajutorul furnizorului certificatului.', en: 'Unlock the PIN with the PUK or ask your certificate provider.' },
+              advice: {
+                ro: 'Deblocați PIN-ul cu PUK-ul sau cereți ajutorul furnizorului certificatului.',
+                en: 'Unlock the PIN with the PUK or ask your certificate provider.',
+              },
             });
           }
           for (const c of t.certificates) {
@@ -136,7 +158,12 @@ export function makePkcs11Check(opts: Pkcs11CheckOptions = {}): Check {
               status: warnings.length ? 'warn' : 'ok',
               message: `valid until ${c.notAfter.slice(0, 10)}${warnings.length ? `; ${warnings.join(', ')}` : ''}`,
               ...(warnings.length
-                ? { advice: { ro: warnings.map((w) => CERTIFICATE_WARNING_TEXT[w].ro).join('; '), en: warnings.map((w) => CERTIFICATE_WARNING_TEXT[w].en).join('; ') } }
+                ? {
+                    advice: {
+                      ro: warnings.map((w) => CERTIFICATE_WARNING_TEXT[w].ro).join('; '),
+                      en: warnings.map((w) => CERTIFICATE_WARNING_TEXT[w].en).join('; '),
+                    },
+                  }
                 : {}),
             });
           }

@@ -6,7 +6,7 @@
 import { oauthEndpoints } from '../oauth/endpoints.js';
 import type { Check, Finding } from './check.js';
 import { storeOrNothing } from './check.js';
-import { ANAF_CAUSES } from '../../../shared/src/anaf-causes.js';
+import { ANAF_CAUSES } from '#shared/anaf-causes.js';
 
 const CHECK = 'profile';
 const CALLBACK_PARAMS = ['code', 'state', 'error', 'error_description'];

@@ -1,13 +1,13 @@
 /** Runs the checks and sums them up; also renders the report for a terminal. */
 import fs from 'node:fs';
 import os from 'node:os';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { Paths } from '../config/paths.js';
 import { runCommand } from '../service/runner.js';
 import { openStore, openVault, storeLocation, type StoreLocation } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import type { Check, CheckStatus, DoctorContext, Finding } from './check.js';
-import { formatCauses } from '../../../shared/src/anaf-causes.js';
+import { formatCauses } from '#shared/anaf-causes.js';
 
 export interface DoctorReport {
   ok: boolean;
@@ -83,7 +83,13 @@ export function renderReport(r: DoctorReport): string {
   for (const f of r.findings) {
     lines.push(`${MARK[f.status]}  ${f.check}${f.subject ? ` [${f.subject}]` : ''}: ${f.message}`);
     if (f.advice) lines.push(`      ro: ${f.advice.ro}`, `      en: ${f.advice.en}`);
-    if (f.causes?.length) lines.push(...formatCauses(f.causes).trimEnd().split('\n').map((l) => `    ${l}`));
+    if (f.causes?.length)
+      lines.push(
+        ...formatCauses(f.causes)
+          .trimEnd()
+          .split('\n')
+          .map((l) => `    ${l}`),
+      );
   }
   lines.push('', `${r.summary.ok} ok, ${r.summary.info} info, ${r.summary.warn} warn, ${r.summary.fail} fail`);
   return lines.join('\n') + '\n';

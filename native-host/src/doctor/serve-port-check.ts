@@ -21,8 +21,13 @@ export const servePortCheck: Check = {
     const clients = (await (await storeOrNothing(ctx))?.listApiClients()) ?? [];
     const expected = from === 'service' || clients.length > 0;
     const subject = `port ${port}`;
-    const whose = from === 'service' ? 'the installed service\'s port' : 'this user\'s default port';
-    const owner = portOwner(port, { platform: ctx.platform, uid, run: ctx.run, windowsUser: ctx.env.USERDOMAIN ? `${ctx.env.USERDOMAIN}\\${ctx.env.USERNAME ?? ''}` : os.userInfo().username });
+    const whose = from === 'service' ? "the installed service's port" : "this user's default port";
+    const owner = portOwner(port, {
+      platform: ctx.platform,
+      uid,
+      run: ctx.run,
+      windowsUser: ctx.env.USERDOMAIN ? `${ctx.env.USERDOMAIN}\\${ctx.env.USERNAME ?? ''}` : os.userInfo().username,
+    });
     const held = describeHolders(owner, port);
     const findings: Finding[] = [];
     const otherPort = {
@@ -62,7 +67,10 @@ export const servePortCheck: Check = {
                 subject,
                 status: 'warn',
                 message: `the service is installed for port ${port}, but nothing listens there`,
-                advice: { ro: 'Vedeți "anaf-token service status" și jurnalul; porniți-l din nou.', en: 'See "anaf-token service status" and the log; start it again.' },
+                advice: {
+                  ro: 'Vedeți "anaf-token service status" și jurnalul; porniți-l din nou.',
+                  en: 'See "anaf-token service status" and the log; start it again.',
+                },
               }
             : {
                 check: CHECK,

@@ -4,13 +4,13 @@
  * cannot fix it, and the token stops working when the access token ends. One that failed for a
  * reason a retry may fix (ANAF down) is a warning.
  */
-import { ERROR_CODES, EXIT, messagesFor, type ErrorCode } from '../../../shared/src/errors.js';
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import { ERROR_CODES, EXIT, messagesFor, type ErrorCode } from '#shared/errors.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import { tokenStatus } from '../tokens/status.js';
 import type { TokenRecord } from '../store/records.js';
 import type { Bilingual, Check, Finding } from './check.js';
 import { storeOrNothing } from './check.js';
-import { explainAnafError } from '../../../shared/src/anaf-causes.js';
+import { explainAnafError } from '#shared/anaf-causes.js';
 
 const CHECK = 'token';
 /** A new authorization with the USB key should be planned this long before the refresh token ends. */
@@ -52,7 +52,10 @@ function finding(p: Profile, rec: TokenRecord | undefined, now: number): Omit<Fi
     return {
       status: 'warn',
       message: `the access token expired on ${day(s.accessExpiresAt)}; the refresh token still works${failure ? ` (last refresh failed: ${rec.lastError})` : ''}`,
-      advice: { ro: `Rulați "anaf-token refresh --profile ${p.name}" sau porniți "anaf-token serve".`, en: `Run "anaf-token refresh --profile ${p.name}" or start "anaf-token serve".` },
+      advice: {
+        ro: `Rulați "anaf-token refresh --profile ${p.name}" sau porniți "anaf-token serve".`,
+        en: `Run "anaf-token refresh --profile ${p.name}" or start "anaf-token serve".`,
+      },
       ...causes,
     };
   }

@@ -1,6 +1,6 @@
 /** The store: the vault and its key (present, private, opening every sealed value), or the team store (reachable, opened by this machine's team key). */
 import fs from 'node:fs';
-import { AppError, messagesFor } from '../../../shared/src/errors.js';
+import { AppError, messagesFor } from '#shared/errors.js';
 import { shownUrl } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import type { TeamStore } from '../team/team-store.js';
@@ -45,7 +45,13 @@ async function unopened(ctx: DoctorContext, store: Store, check: string): Promis
       await store.clientSecret(p.name);
     } catch (e) {
       const err = AppError.from(e, 'VAULT_ERROR');
-      findings.push({ check, subject: p.name, status: 'fail', message: `the client secret of profile "${p.name}" does not open: ${err.code}`, advice: advise(err.code) });
+      findings.push({
+        check,
+        subject: p.name,
+        status: 'fail',
+        message: `the client secret of profile "${p.name}" does not open: ${err.code}`,
+        advice: advise(err.code),
+      });
     }
   }
   return findings;
@@ -55,7 +61,14 @@ async function unopened(ctx: DoctorContext, store: Store, check: string): Promis
 async function teamStoreFindings(ctx: DoctorContext, url: string): Promise<Finding[]> {
   const failure = await storeFailure(ctx, 'STORE_ERROR');
   if (failure) {
-    return [{ check: TEAM_CHECK, status: 'fail', message: `the team store ${shownUrl(url)} does not open here: ${failure.code}${failure.detail ? ` (${failure.detail})` : ''}`, advice: advise(failure.code) }];
+    return [
+      {
+        check: TEAM_CHECK,
+        status: 'fail',
+        message: `the team store ${shownUrl(url)} does not open here: ${failure.code}${failure.detail ? ` (${failure.detail})` : ''}`,
+        advice: advise(failure.code),
+      },
+    ];
   }
   const store = (await ctx.store()) as TeamStore;
   const bad = await unopened(ctx, store, TEAM_CHECK);
@@ -71,7 +84,7 @@ async function teamStoreFindings(ctx: DoctorContext, url: string): Promise<Findi
         : {
             advice: {
               ro: 'Fără LISTEN, serviciile nu află imediat de schimbările altor calculatoare. Conectați-vă direct la PostgreSQL (nu prin PgBouncer în mod tranzacție).',
-              en: 'Without LISTEN, services do not hear of other machines\' changes at once. Connect to PostgreSQL directly (not through PgBouncer in transaction mode).',
+              en: "Without LISTEN, services do not hear of other machines' changes at once. Connect to PostgreSQL directly (not through PgBouncer in transaction mode).",
             },
           }),
     },
@@ -112,7 +125,12 @@ export const vaultCheck: Check = {
     const vault = failure ? undefined : ((await ctx.store()) as Vault | undefined);
     if (!vault) {
       const err = failure ?? new AppError('VAULT_ERROR');
-      findings.push({ check: CHECK, status: 'fail', message: `the vault does not open: ${err.code}${err.detail ? ` (${err.detail})` : ''}`, advice: advise(err.code) });
+      findings.push({
+        check: CHECK,
+        status: 'fail',
+        message: `the vault does not open: ${err.code}${err.detail ? ` (${err.detail})` : ''}`,
+        advice: advise(err.code),
+      });
       return findings;
     }
     const bad = await unopened(ctx, vault, CHECK);

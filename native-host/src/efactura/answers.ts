@@ -5,7 +5,7 @@
  * parameter; 401/403 for a token ANAF does not take; 429 past 1000 calls a minute; 5xx when it
  * is down; and an F5 firewall that answers HTTP 200 with an HTML page instead of ANAF.
  */
-import { AppError, type ErrorCode } from '../../../shared/src/errors.js';
+import { AppError, type ErrorCode } from '#shared/errors.js';
 import { FIREWALL_PAGE } from '../oauth/anaf-answers.js';
 import type { WireAnswer } from './wire.js';
 
@@ -17,7 +17,11 @@ const SUPPORT_ID_RE = /support ID is:?\s*(\d{1,40})/i;
  */
 export function anafText(s: unknown, max = 300): string | undefined {
   if (typeof s !== 'string' || s === '') return undefined;
-  return s.replace(/\p{C}+/gu, ' ').replace(/[A-Za-z0-9_\-.~+/=]{40,}/g, '…').trim().slice(0, max);
+  return s
+    .replace(/\p{C}+/gu, ' ')
+    .replace(/[A-Za-z0-9_\-.~+/=]{40,}/g, '…')
+    .trim()
+    .slice(0, max);
 }
 
 /** ANAF's texts, by what the user must do about them. Order matters: the first match wins. */
@@ -91,7 +95,10 @@ export function httpFailure(a: WireAnswer, what: string): AppError | undefined {
   }
   if (s === 429) {
     const after = a.headers['retry-after'];
-    return new AppError('ANAF_API_RATE_LIMITED', `${what}: ANAF answered 429${typeof after === 'string' ? ` (retry after ${anafText(after, 32)} s)` : ''}${tail}`);
+    return new AppError(
+      'ANAF_API_RATE_LIMITED',
+      `${what}: ANAF answered 429${typeof after === 'string' ? ` (retry after ${anafText(after, 32)} s)` : ''}${tail}`,
+    );
   }
   if (s >= 500) return new AppError('ANAF_API_UNAVAILABLE', `${what}: ANAF answered HTTP ${s}${tail}`);
   if (s >= 300 && s < 400) {
@@ -104,7 +111,8 @@ export function httpFailure(a: WireAnswer, what: string): AppError | undefined {
     }
     return new AppError('ANAF_API_BAD_ANSWER', `${what}: ANAF answered ${s}, a redirect to ${where}`);
   }
-  if (s === 404) return new AppError('ANAF_API_REFUSED', `${what}: ANAF answered 404 (this service is not offered at this address or in this environment)${tail}`);
+  if (s === 404)
+    return new AppError('ANAF_API_REFUSED', `${what}: ANAF answered 404 (this service is not offered at this address or in this environment)${tail}`);
   if (s >= 400) return new AppError('ANAF_API_REFUSED', `${what}: ANAF answered ${s}${tail}`);
   return new AppError('ANAF_API_BAD_ANSWER', `${what}: ANAF answered HTTP ${s}`);
 }

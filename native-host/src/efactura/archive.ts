@@ -7,7 +7,7 @@
  * whole archive: nothing is half-kept.
  */
 import { Unzip, UnzipInflate, UnzipPassThrough, unzipSync } from 'fflate';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { errorMessages, parseXml } from './xml.js';
 
 export interface ArchiveLimits {
@@ -116,7 +116,13 @@ export interface UnpackedMessage {
 export function unpackMessage(zip: Uint8Array, limits?: ArchiveLimits): UnpackedMessage {
   const files = readArchive(zip, limits);
   const xml = files.filter((f) => /\.xml$/i.test(f.name));
-  if (xml.length !== files.length) throw invalid(`unexpected entries (${files.map((f) => f.name).join(', ').slice(0, 200)})`);
+  if (xml.length !== files.length)
+    throw invalid(
+      `unexpected entries (${files
+        .map((f) => f.name)
+        .join(', ')
+        .slice(0, 200)})`,
+    );
   const signatures = xml.filter((f) => /^semnatura_/i.test(f.name));
   const documents = xml.filter((f) => !/^semnatura_/i.test(f.name));
   if (signatures.length !== 1 || documents.length !== 1) {

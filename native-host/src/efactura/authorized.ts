@@ -4,7 +4,7 @@
  * token store is the caller's (tokens/): it hands in how to get the current token and how to
  * get a refreshed one. A 401/403 means ANAF did not act on the call, so repeating it is safe.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 
 export interface TokenSource {
   /** The stored access token (refreshed first if it is due). */

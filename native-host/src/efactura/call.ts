@@ -3,7 +3,7 @@
  * token, and how (timeout, CA); plus the checks on what we are about to send, made before
  * anything leaves this computer (a refused argument costs no call from ANAF's daily limits).
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { httpFailure } from './answers.js';
 import type { ApiEndpoints } from './endpoints.js';
 import { send, type WireAnswer, type WireOptions, type WireRequest } from './wire.js';

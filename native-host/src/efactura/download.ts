@@ -4,7 +4,7 @@
  * `{eroare}` with HTTP 200 instead of the ZIP.
  */
 import * as z from 'zod/mini';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { anafRefusal, jsonBody } from './answers.js';
 import { unpackMessage, type ArchiveLimits, type UnpackedMessage } from './archive.js';
 import { checkId, exchange, FILE_ANSWER_MAX, url, type ApiCall } from './call.js';

@@ -5,13 +5,13 @@
  * explicit https URL (a stand-in) takes the place of `https://api.anaf.ro/{prod|test}` for all
  * three, e.g. `https://127.0.0.1:4443/test`.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 
 export const ANAF_API_HOST = 'https://api.anaf.ro';
 export const ANAF_PUBLIC_HOST = 'https://webservicesp.anaf.ro';
 
 /** `prod`, `test`, or the https URL that stands for `https://api.anaf.ro/{prod|test}`. */
-export type ApiTarget = 'prod' | 'test' | string;
+export type ApiTarget = string;
 
 export interface ApiEndpoints {
   /** e-Factura with a token: `…/FCTEL/rest`. */

@@ -5,7 +5,7 @@
  * answer is JSON with errors in `Errors[]`; an empty list comes as the error "Nu exista
  * mesaje …". ANAF removed e-Transport's download.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { anafRefusal, jsonBody, NO_MESSAGES_RE } from './answers.js';
 import { checkDocument, checkId, exchange, LIST_ANSWER_MAX, normalizeCif, SMALL_ANSWER_MAX, url, type ApiCall } from './call.js';
 import { etransportSchema, parseAnswer } from './schemas.js';

@@ -4,7 +4,7 @@
  * its typed error.
  */
 import * as z from 'zod/mini';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { anafRefusal, jsonBody } from './answers.js';
 import { eroareSchema, parseAnswer } from './schemas.js';
 import type { WireAnswer } from './wire.js';

@@ -5,7 +5,7 @@
  * `eroare` ("Nu exista mesaje …"): that is an empty result, not a failure.
  */
 import * as z from 'zod/mini';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { anafRefusal, jsonBody, NO_MESSAGES_RE } from './answers.js';
 import { exchange, LIST_ANSWER_MAX, normalizeCif, url, type ApiCall } from './call.js';
 import { messageListSchema, messageSchema, parseAnswer } from './schemas.js';

@@ -3,7 +3,7 @@
  * invoice against ANAF's rules, `transformare` renders it as PDF. Both take the XML as
  * text/plain; FACT1 is an invoice, FCN a credit note.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { anafText, jsonBody } from './answers.js';
 import { checkDocument, exchange, FILE_ANSWER_MAX, SMALL_ANSWER_MAX, url, type PublicCall } from './call.js';
 import { parseAnswer, validationSchema } from './schemas.js';
@@ -45,7 +45,12 @@ const PDF_MAGIC = '%PDF-';
  * The invoice as ANAF renders it. With `validate: false` ANAF skips its checks (`/DA`). An
  * invoice ANAF finds invalid is ANAF_API_REFUSED, its findings in the detail.
  */
-export async function xmlToPdf(call: PublicCall, xml: Uint8Array | string, standard: ValidationStandard = 'FACT1', opts: { validate?: boolean } = {}): Promise<Buffer> {
+export async function xmlToPdf(
+  call: PublicCall,
+  xml: Uint8Array | string,
+  standard: ValidationStandard = 'FACT1',
+  opts: { validate?: boolean } = {},
+): Promise<Buffer> {
   const what = 'e-Factura transformare';
   const a = await exchange(call.wire, {
     method: 'POST',

@@ -1,11 +1,14 @@
 /** ANAF's answers, checked field by field before anything of them is used. */
 import * as z from 'zod/mini';
-import { AppError } from '../../../shared/src/errors.js';
-import { lazy } from '../../../shared/src/schemas/lazy.js';
+import { AppError } from '#shared/errors.js';
+import { lazy } from '#shared/schemas/lazy.js';
 
 /** ANAF writes its ids sometimes as JSON strings, sometimes as numbers. */
 export const idSchema = lazy(() =>
-  z.pipe(z.union([z.string().check(z.regex(/^\d{1,20}$/)), z.int().check(z.nonnegative())]), z.transform((v: string | number) => String(v))),
+  z.pipe(
+    z.union([z.string().check(z.regex(/^\d{1,20}$/)), z.int().check(z.nonnegative())]),
+    z.transform((v: string | number) => String(v)),
+  ),
 );
 const text = () => z.string().check(z.maxLength(4000));
 const optionalId = () => z.optional(idSchema());

@@ -3,7 +3,7 @@
  * per message per day; the caller keeps count.
  */
 import * as z from 'zod/mini';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { checkId, exchange, SMALL_ANSWER_MAX, url, type ApiCall } from './call.js';
 import { headerAttrs, headerOf } from './header.js';
 

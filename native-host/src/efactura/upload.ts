@@ -3,7 +3,7 @@
  * the `index_incarcare` it will process the document under (stareMesaj tells the outcome).
  */
 import * as z from 'zod/mini';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { checkDocument, exchange, normalizeCif, SMALL_ANSWER_MAX, url, type ApiCall } from './call.js';
 import { headerAttrs, headerOf } from './header.js';
 

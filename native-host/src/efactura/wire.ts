@@ -9,7 +9,7 @@
 import https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import tls from 'node:tls';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 

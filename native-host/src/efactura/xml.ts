@@ -5,7 +5,7 @@
  * and entity definitions are how XML bombs work). Values stay strings; zod checks them after.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 
 export interface XmlElement {
   /** Local name, without namespace prefix. */
@@ -82,5 +82,8 @@ export function parseXml(body: Uint8Array | string, what: string): XmlElement {
 
 /** Every `errorMessage` of the root's `Errors` / `Error` children, in order. */
 export function errorMessages(root: XmlElement): string[] {
-  return root.children.filter((c) => c.name === 'Errors' || c.name === 'Error').map((c) => c.attrs.errorMessage ?? c.text).filter((m) => m !== '');
+  return root.children
+    .filter((c) => c.name === 'Errors' || c.name === 'Error')
+    .map((c) => c.attrs.errorMessage ?? c.text)
+    .filter((m) => m !== '');
 }

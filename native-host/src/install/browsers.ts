@@ -27,9 +27,7 @@ const WINDOWS_KEY: Record<Browser, string> = {
   brave: 'HKCU\\Software\\BraveSoftware\\Brave-Browser\\NativeMessagingHosts',
 };
 
-export type Target =
-  | { kind: 'folder'; browser: Browser | 'custom'; dir: string }
-  | { kind: 'registry'; browser: Browser; key: string };
+export type Target = { kind: 'folder'; browser: Browser | 'custom'; dir: string } | { kind: 'registry'; browser: Browser; key: string };
 
 export function targetFor(browser: Browser, platform = process.platform, home = os.homedir()): Target {
   if (platform === 'win32') return { kind: 'registry', browser, key: WINDOWS_KEY[browser] };

@@ -11,8 +11,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { AppError } from '../../../shared/src/errors.js';
-import { NATIVE_HOST_NAME } from '../../../shared/src/protocol/constants.js';
+import { AppError } from '#shared/errors.js';
+import { NATIVE_HOST_NAME } from '#shared/protocol/constants.js';
 import { ensurePrivateDir, ensureSafeDir, type Paths } from '../config/paths.js';
 import { writeFileAtomic } from '../config/safe-paths.js';
 import { PACKAGED, hostCommand } from '../config/entry.js';
@@ -37,7 +37,6 @@ export interface InstalledTarget {
   manifest: string;
   registryKey?: string;
 }
-
 
 /** The launcher: run by the browser as this user only. */
 export const LAUNCHER_MODE = 0o700;

@@ -5,7 +5,7 @@
  * and a host must answer a bad frame with an error, not die.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { MAX_FROM_BROWSER_BYTES } from '../../../shared/src/protocol/requests.js';
+import { MAX_FROM_BROWSER_BYTES } from '#shared/protocol/requests.js';
 
 export type Frame =
   | { kind: 'message'; value: unknown; bytes: number }

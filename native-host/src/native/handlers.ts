@@ -1,11 +1,12 @@
 /**
  * One function per native message type; each gets a parsed request and returns its result.
- * Chrome starts a host process per message: what a request type needs is loaded when it comes.
+ * A host process serves one browser port (many messages) or one message: what a request type
+ * needs is loaded when it first comes.
  */
-import { PROTOCOL_VERSION } from '../../../shared/src/protocol/constants.js';
-import type { Request, RequestType } from '../../../shared/src/protocol/requests.js';
-import type { ResultOf } from '../../../shared/src/protocol/results.js';
-import { DEFAULT_REFRESH_WINDOW_DAYS } from '../../../shared/src/schemas/profile.js';
+import { PROTOCOL_VERSION } from '#shared/protocol/constants.js';
+import type { Request, RequestType } from '#shared/protocol/requests.js';
+import type { ResultOf } from '#shared/protocol/results.js';
+import { DEFAULT_REFRESH_WINDOW_DAYS } from '#shared/schemas/profile.js';
 import type { App } from '../app.js';
 import { allStatuses, statusOf } from '../tokens/statuses.js';
 import { HOST_VERSION } from '../version.js';
@@ -53,9 +54,8 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   'profile.remove': async (app, req) => ({ removed: await app.store.removeProfile(req.profile) }),
   'authorize.start': async (app, req) => (await authorization()).startAuthorization(app.store, req.profile),
   'authorize.complete': async (app, req) => {
-    const [{ callbackUrlFrom, completeAuthorization }, { certificateOnToken }] = await Promise.all([authorization(), pkcs11()]);
-    const callbackUrl = req.callbackUrl ?? callbackUrlFrom(await app.store.getProfile(req.profile), req.code!, req.state);
-    await completeAuthorization(app.store, req.profile, callbackUrl, app.log, {
+    const [{ completeAuthorization }, { certificateOnToken }] = await Promise.all([authorization(), pkcs11()]);
+    await completeAuthorization(app.store, req.profile, req.callbackUrl, app.log, {
       ...app.tokenDeps.client,
       identify: (serial) => certificateOnToken(readConfig(app.paths).pkcs11Modules, serial),
     });
@@ -79,7 +79,7 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
   'refresh.due': async (app) => ({
     outcomes: (await (await refresh()).refreshDue(app.tokenDeps)).map(({ profile, outcome, error }) => ({
       profile,
-      outcome: outcome === 'waiting' || outcome === 'busy' ? 'not-due' : outcome,
+      outcome: outcome === 'waiting' || outcome === 'busy' ? 'not-due' : outcome === 'refreshed-elsewhere' ? 'refreshed' : outcome,
       ...(error ? { error: error.toPayload() } : {}),
     })),
   }),

@@ -5,10 +5,10 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { Output } from 'chrome-native-messaging';
-import { AppError } from '../../../shared/src/errors.js';
-import { MAX_TO_BROWSER_BYTES } from '../../../shared/src/protocol/constants.js';
-import { parseRequest } from '../../../shared/src/protocol/requests.js';
-import type { Response } from '../../../shared/src/protocol/results.js';
+import { AppError } from '#shared/errors.js';
+import { MAX_TO_BROWSER_BYTES } from '#shared/protocol/constants.js';
+import { parseRequest } from '#shared/protocol/requests.js';
+import type { Response } from '#shared/protocol/results.js';
 import type { App } from '../app.js';
 import { FrameReader, encodedSize, type Frame } from './framing.js';
 import { handle } from './handlers.js';
@@ -21,7 +21,7 @@ export interface NativeIo {
 
 function idOf(value: unknown): string | null {
   if (value && typeof value === 'object' && 'id' in value) {
-    const id = (value as { id: unknown }).id;
+    const id = value.id;
     if (typeof id === 'string' && id.length > 0 && id.length <= 64) return id;
   }
   return null;
@@ -102,12 +102,13 @@ export function runNative(app: App, origin: string | undefined, allowedIds: read
 
   return new Promise<number>((resolve) => {
     reader.on('data', onFrame);
-    reader.on('end', async () => {
+    const ended = async () => {
       while (inFlight.size) await Promise.all([...inFlight]);
       if (reader.pendingBytes) app.log.log('warn', 'native.truncated-frame', { bytes: reader.pendingBytes });
       app.log.log('debug', 'native.end', { frames: counted });
       resolve(await finish(0));
-    });
+    };
+    reader.on('end', () => void ended());
     io.input.on('error', () => reader.end());
     io.input.pipe(reader);
   });

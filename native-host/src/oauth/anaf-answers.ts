@@ -5,7 +5,7 @@
  * with an HTML page. Each becomes one of our typed errors, with no token or secret in its text.
  */
 import * as oauth from 'oauth4webapi';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 
 export type Step = 'exchange' | 'refresh' | 'revoke';
 
@@ -20,7 +20,10 @@ export const FIREWALL_PAGE = /The requested URL was rejected/i;
 /** Printable and short; a long run of token characters (an echoed token or code) is cut out. */
 export const safeText = (s: unknown, max = 200): string | undefined =>
   typeof s === 'string' && s
-    ? s.replace(/[^\p{L}\p{N}\p{P}\p{Zs}]/gu, ' ').replace(/[A-Za-z0-9_\-.~+/=]{32,}/g, '…').slice(0, max)
+    ? s
+        .replace(/[^\p{L}\p{N}\p{P}\p{Zs}]/gu, ' ')
+        .replace(/[A-Za-z0-9_\-.~+/=]{32,}/g, '…')
+        .slice(0, max)
     : undefined;
 
 /** Where a redirect points, without its query (which could carry anything). */
@@ -74,7 +77,10 @@ async function jsonError(res: Response): Promise<{ error?: string; error_descrip
     const v: unknown = JSON.parse(await peekText(res));
     if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
-      return { error: typeof o.error === 'string' ? o.error : undefined, error_description: typeof o.error_description === 'string' ? o.error_description : undefined };
+      return {
+        error: typeof o.error === 'string' ? o.error : undefined,
+        error_description: typeof o.error_description === 'string' ? o.error_description : undefined,
+      };
     }
   } catch {
     /* not JSON: the status alone tells */

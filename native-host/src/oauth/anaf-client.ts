@@ -4,8 +4,8 @@
  * `anaf-answers.ts` turns its failures into our typed errors, in ANAF's dialect.
  */
 import * as oauth from 'oauth4webapi';
-import { AppError } from '../../../shared/src/errors.js';
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import { oauthEndpoints } from './endpoints.js';
 import { jwtExpiry } from './token-claims.js';
 import { anafFetch, describeRefusal, anafFailure } from './anaf-answers.js';
@@ -93,9 +93,7 @@ export function tokenSet(r: oauth.TokenEndpointResponse, now: number, authorized
     jwtExpiry(r.access_token) ?? (typeof r.expires_in === 'number' && r.expires_in > 0 ? now + r.expires_in * 1000 : now + ACCESS_TOKEN_FALLBACK_LIFETIME_MS);
   const refreshToken = typeof r.refresh_token === 'string' ? r.refresh_token : undefined;
   // ANAF does not say how long a refresh token lives: a JWT says it itself, otherwise count from authorization.
-  const refreshExpiresAt = refreshToken
-    ? (jwtExpiry(refreshToken) ?? previousRefreshExpiry ?? authorizedAt + REFRESH_TOKEN_FALLBACK_LIFETIME_MS)
-    : undefined;
+  const refreshExpiresAt = refreshToken ? (jwtExpiry(refreshToken) ?? previousRefreshExpiry ?? authorizedAt + REFRESH_TOKEN_FALLBACK_LIFETIME_MS) : undefined;
   return { accessToken: r.access_token, refreshToken, accessExpiresAt, refreshExpiresAt };
 }
 
@@ -103,12 +101,7 @@ function client(profile: Profile): oauth.Client {
   return { client_id: profile.clientId };
 }
 
-export async function exchangeCode(
-  profile: Profile,
-  clientSecret: string,
-  callbackParams: URLSearchParams,
-  opts: ClientOptions = {},
-): Promise<TokenSet> {
+export async function exchangeCode(profile: Profile, clientSecret: string, callbackParams: URLSearchParams, opts: ClientOptions = {}): Promise<TokenSet> {
   const now = opts.now ?? Date.now;
   const as = server(profile);
   let params: URLSearchParams;
@@ -120,7 +113,15 @@ export async function exchangeCode(
     throw await anafFailure(e, 'exchange');
   }
   const body = await withClientAuth(opts, 'exchange', async (m) => {
-    const res = await oauth.authorizationCodeGrantRequest(as, client(profile), clientAuthentication(m, clientSecret), params, profile.redirectUri, oauth.nopkce, requestOptions(opts));
+    const res = await oauth.authorizationCodeGrantRequest(
+      as,
+      client(profile),
+      clientAuthentication(m, clientSecret),
+      params,
+      profile.redirectUri,
+      oauth.nopkce,
+      requestOptions(opts),
+    );
     return oauth.processAuthorizationCodeResponse(as, client(profile), res);
   });
   const t = now();
@@ -172,7 +173,10 @@ export async function revokeToken(
     });
     if (res.status >= 300 && res.status < 400) {
       await res.body?.cancel();
-      return { confirmed: false, detail: `ANAF answered ${res.status} (a redirect to ${describeRefusal(res)}): it offers no revocation without a browser login` };
+      return {
+        confirmed: false,
+        detail: `ANAF answered ${res.status} (a redirect to ${describeRefusal(res)}): it offers no revocation without a browser login`,
+      };
     }
     await oauth.processRevocationResponse(res);
     return { confirmed: true };

@@ -1,5 +1,5 @@
 /** ANAF's OAuth endpoints for a profile's environment (see ../shared/anaf-facts.md). */
-import type { Environment } from '../../../shared/src/schemas/profile.js';
+import type { Environment } from '#shared/schemas/profile.js';
 
 export const ANAF_OAUTH_BASE = 'https://logincert.anaf.ro';
 /** ANAF's API server: e-Factura, e-Transport and the token check. */

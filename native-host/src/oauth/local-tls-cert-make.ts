@@ -13,12 +13,15 @@ const VALID_DAYS = 397;
 const DAY_MS = 86_400_000;
 
 const pem = (label: string, der: ArrayBuffer) =>
-  `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
+  `-----BEGIN ${label}-----\n${Buffer.from(der)
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END ${label}-----\n`;
 
 export async function makeLocalCert(now: number): Promise<{ certPem: string; keyPem: string; der: ArrayBuffer; notAfter: Date }> {
   const webcrypto = crypto.webcrypto as unknown as Crypto;
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const notBefore = new Date(now - 60 * 60_000); // a clock a little behind must not see it as "not yet valid"
   const notAfter = new Date(now + VALID_DAYS * DAY_MS);
   const cert = await x509.X509CertificateGenerator.createSelfSigned(

@@ -12,7 +12,7 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { finished } from 'node:stream';
-import { AppError, messagesFor } from '../../../shared/src/errors.js';
+import { AppError, messagesFor } from '#shared/errors.js';
 import type { Logger } from '../log/logger.js';
 import { redact } from '../log/logger.js';
 import { IPV6_ABSENT, errnoOf, listenOn } from '../net/loopback.js';
@@ -41,8 +41,7 @@ export interface LoopbackCallback {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function page(title: string, ro: string, en: string, extra = ''): string {
   return (
@@ -68,7 +67,7 @@ export function errorPage(err: AppError): string {
 const NOT_FOUND_PAGE = page(
   'anaf-token: 404',
   'Aici nu este nimic. anaf-token așteaptă redirecționarea de la ANAF după autentificare.',
-  'Nothing here. anaf-token is waiting for ANAF\'s redirect after the login.',
+  "Nothing here. anaf-token is waiting for ANAF's redirect after the login.",
 );
 const NOT_AN_ANSWER_PAGE = page(
   'anaf-token: 400',
@@ -153,6 +152,8 @@ export async function startLoopbackCallback(opts: LoopbackCallbackOptions): Prom
   };
 
   const servers: https.Server[] = [];
+  // Set once the servers listen (below); closeAll may run before that.
+  // eslint-disable-next-line prefer-const
   let timer: NodeJS.Timeout | undefined;
   const closeAll = async () => {
     if (timer) clearTimeout(timer);

@@ -5,7 +5,7 @@
  * no subject DN. An unreadable token just yields nothing.
  */
 import { decodeJwt, type JWTPayload } from 'jose';
-import { normalizeSerialHex } from '../../../shared/src/certificate-serial.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
 import type { CertificateRecord } from '../store/records.js';
 
 function claims(token: string): JWTPayload | undefined {

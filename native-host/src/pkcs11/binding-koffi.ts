@@ -43,13 +43,50 @@ const P = 'void *';
 
 /** The function-list members we call, in the order of the 2.40 header's CK_FUNCTION_LIST. */
 const FUNCTION_LIST_PREFIX = [
-  'C_Initialize', 'C_Finalize', 'C_GetInfo', 'C_GetFunctionList', 'C_GetSlotList', 'C_GetSlotInfo', 'C_GetTokenInfo',
-  'C_GetMechanismList', 'C_GetMechanismInfo', 'C_InitToken', 'C_InitPIN', 'C_SetPIN', 'C_OpenSession', 'C_CloseSession',
-  'C_CloseAllSessions', 'C_GetSessionInfo', 'C_GetOperationState', 'C_SetOperationState', 'C_Login', 'C_Logout',
-  'C_CreateObject', 'C_CopyObject', 'C_DestroyObject', 'C_GetObjectSize', 'C_GetAttributeValue', 'C_SetAttributeValue',
-  'C_FindObjectsInit', 'C_FindObjects', 'C_FindObjectsFinal', 'C_EncryptInit', 'C_Encrypt', 'C_EncryptUpdate',
-  'C_EncryptFinal', 'C_DecryptInit', 'C_Decrypt', 'C_DecryptUpdate', 'C_DecryptFinal', 'C_DigestInit', 'C_Digest',
-  'C_DigestUpdate', 'C_DigestKey', 'C_DigestFinal', 'C_SignInit', 'C_Sign',
+  'C_Initialize',
+  'C_Finalize',
+  'C_GetInfo',
+  'C_GetFunctionList',
+  'C_GetSlotList',
+  'C_GetSlotInfo',
+  'C_GetTokenInfo',
+  'C_GetMechanismList',
+  'C_GetMechanismInfo',
+  'C_InitToken',
+  'C_InitPIN',
+  'C_SetPIN',
+  'C_OpenSession',
+  'C_CloseSession',
+  'C_CloseAllSessions',
+  'C_GetSessionInfo',
+  'C_GetOperationState',
+  'C_SetOperationState',
+  'C_Login',
+  'C_Logout',
+  'C_CreateObject',
+  'C_CopyObject',
+  'C_DestroyObject',
+  'C_GetObjectSize',
+  'C_GetAttributeValue',
+  'C_SetAttributeValue',
+  'C_FindObjectsInit',
+  'C_FindObjects',
+  'C_FindObjectsFinal',
+  'C_EncryptInit',
+  'C_Encrypt',
+  'C_EncryptUpdate',
+  'C_EncryptFinal',
+  'C_DecryptInit',
+  'C_Decrypt',
+  'C_DecryptUpdate',
+  'C_DecryptFinal',
+  'C_DigestInit',
+  'C_Digest',
+  'C_DigestUpdate',
+  'C_DigestKey',
+  'C_DigestFinal',
+  'C_SignInit',
+  'C_Sign',
 ] as const;
 
 /** koffi and the cryptoki types, made on first use: a process that never loads a module through koffi never loads koffi. */
@@ -215,7 +252,7 @@ function valueBytes(type: number, value: Template[number]['value']): Buffer | nu
 class Scratch {
   private readonly blocks: unknown[] = [];
   alloc(size: number): unknown {
-    const p = abi().koffi.alloc('uint8_t', Math.max(size, 1));
+    const p: unknown = abi().koffi.alloc('uint8_t', Math.max(size, 1));
     this.blocks.push(p);
     return p;
   }
@@ -311,7 +348,11 @@ class KoffiPKCS11 implements PKCS11 {
 
   C_GetInfo(): ModuleInfo {
     const i = this.callInto<{
-      cryptokiVersion: Version; manufacturerID: Uint8Array; flags: ULongValue; libraryDescription: Uint8Array; libraryVersion: Version;
+      cryptokiVersion: Version;
+      manufacturerID: Uint8Array;
+      flags: ULongValue;
+      libraryDescription: Uint8Array;
+      libraryVersion: Version;
     }>('C_GetInfo', 'CK_INFO');
     return {
       cryptokiVersion: version(i.cryptokiVersion),
@@ -335,7 +376,11 @@ class KoffiPKCS11 implements PKCS11 {
 
   C_GetSlotInfo(slot: Handle): SlotInfo {
     const s = this.callInto<{
-      slotDescription: Uint8Array; manufacturerID: Uint8Array; flags: ULongValue; hardwareVersion: Version; firmwareVersion: Version;
+      slotDescription: Uint8Array;
+      manufacturerID: Uint8Array;
+      flags: ULongValue;
+      hardwareVersion: Version;
+      firmwareVersion: Version;
     }>('C_GetSlotInfo', 'CK_SLOT_INFO', fromHandle(slot));
     return {
       slotDescription: text(s.slotDescription),
@@ -348,7 +393,9 @@ class KoffiPKCS11 implements PKCS11 {
 
   C_GetTokenInfo(slot: Handle): TokenInfo {
     const t = this.callInto<
-      Record<string, ULongValue> & Record<'label' | 'manufacturerID' | 'model' | 'serialNumber' | 'utcTime', Uint8Array> & Record<'hardwareVersion' | 'firmwareVersion', Version>
+      Record<string, ULongValue> &
+        Record<'label' | 'manufacturerID' | 'model' | 'serialNumber' | 'utcTime', Uint8Array> &
+        Record<'hardwareVersion' | 'firmwareVersion', Version>
     >('C_GetTokenInfo', 'CK_TOKEN_INFO', fromHandle(slot));
     const utc = Buffer.from(t.utcTime);
     const nul = utc.indexOf(0);
@@ -415,7 +462,10 @@ class KoffiPKCS11 implements PKCS11 {
   C_FindObjectsInit(session: Handle, template: Template): void {
     const scratch = new Scratch();
     try {
-      const attrs = this.template(template.map((a) => ({ type: a.type, data: valueBytes(a.type, a.value) })), scratch);
+      const attrs = this.template(
+        template.map((a) => ({ type: a.type, data: valueBytes(a.type, a.value) })),
+        scratch,
+      );
       this.call('C_FindObjectsInit', fromHandle(session), template.length ? attrs : null, template.length);
     } finally {
       scratch.release();
@@ -437,12 +487,14 @@ class KoffiPKCS11 implements PKCS11 {
   C_GetAttributeValue(session: Handle, object: Handle, template: Template): AttributeResult[] {
     const { koffi, types } = abi();
     const size = koffi.sizeof(types.CK_ATTRIBUTE);
-    const lengthsOf = (attrs: Buffer) =>
-      template.map((_, i) => (koffi.decode(attrs, i * size, types.CK_ATTRIBUTE) as { ulValueLen: ULongValue }).ulValueLen);
+    const lengthsOf = (attrs: Buffer) => template.map((_, i) => (koffi.decode(attrs, i * size, types.CK_ATTRIBUTE) as { ulValueLen: ULongValue }).ulValueLen);
     const scratch = new Scratch();
     try {
       const h = [fromHandle(session), fromHandle(object)] as const;
-      const first = this.template(template.map((a) => ({ type: a.type, data: null })), scratch);
+      const first = this.template(
+        template.map((a) => ({ type: a.type, data: null })),
+        scratch,
+      );
       this.call('C_GetAttributeValue', ...h, first, template.length);
       const lengths = lengthsOf(first);
       // A driver's length is not trusted beyond what an attribute of a token can be.

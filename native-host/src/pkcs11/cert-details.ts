@@ -9,8 +9,8 @@ import { AsnParser } from '@peculiar/asn1-schema';
 import * as asn1js from 'asn1js';
 import { QCStatements, id_pe_qcStatements } from '@peculiar/asn1-x509-qualified';
 import * as x509 from '@peculiar/x509';
-import type { CertificateDetails } from '../../../shared/src/schemas/pkcs11.js';
-import { normalizeSerialHex } from '../../../shared/src/certificate-serial.js';
+import type { CertificateDetails } from '#shared/schemas/pkcs11.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
 
 const QC_COMPLIANCE = '0.4.0.1862.1.1';
 const QC_SSCD = '0.4.0.1862.1.4';

@@ -4,9 +4,9 @@
  * Without a serial, if exactly one certificate could have been used for the login, it is that
  * one. Otherwise the user can name it (`anaf-token label`, or the popup).
  */
-import { usableForAnaf } from '../../../shared/src/certificate-warnings.js';
-import { normalizeSerialHex } from '../../../shared/src/certificate-serial.js';
-import type { ModuleReport } from '../../../shared/src/schemas/pkcs11.js';
+import { usableForAnaf } from '#shared/certificate-warnings.js';
+import { normalizeSerialHex } from '#shared/certificate-serial.js';
+import type { ModuleReport } from '#shared/schemas/pkcs11.js';
 import type { CertificateRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { scanModules } from './scan.js';

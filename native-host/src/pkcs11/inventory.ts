@@ -6,8 +6,8 @@
 import crypto from 'node:crypto';
 // Named pkcs11js still: the loader has pkcs11js's shape, whichever binding it chose.
 import * as pkcs11js from './binding.js';
-import { AppError } from '../../../shared/src/errors.js';
-import type { CertificateDetails, ModuleReport, PinCheckResult, PinStatus, TokenDetails } from '../../../shared/src/schemas/pkcs11.js';
+import { AppError } from '#shared/errors.js';
+import type { CertificateDetails, ModuleReport, PinCheckResult, PinStatus, TokenDetails } from '#shared/schemas/pkcs11.js';
 import { certificateDetails } from './cert-details.js';
 import { withModule, type ModuleErrors } from './with-module.js';
 
@@ -60,7 +60,11 @@ function findAll(p11: pkcs11js.PKCS11, session: Buffer, template: pkcs11js.Templ
 }
 
 function attrs(p11: pkcs11js.PKCS11, session: Buffer, obj: Buffer, types: number[]): Map<number, Buffer> {
-  const got = p11.C_GetAttributeValue(session, obj, types.map((type) => ({ type })));
+  const got = p11.C_GetAttributeValue(
+    session,
+    obj,
+    types.map((type) => ({ type })),
+  );
   return new Map(got.map((a) => [a.type, Buffer.isBuffer(a.value) ? a.value : Buffer.alloc(0)]));
 }
 

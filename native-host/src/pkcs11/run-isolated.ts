@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import * as z from 'zod/mini';
-import { AppError } from '../../../shared/src/errors.js';
-import { errorPayloadSchema } from '../../../shared/src/schemas/error-payload.js';
-import { moduleReportSchema, pinCheckResultSchema, type ModuleReport, type PinCheckResult } from '../../../shared/src/schemas/pkcs11.js';
+import { AppError } from '#shared/errors.js';
+import { errorPayloadSchema } from '#shared/schemas/error-payload.js';
+import { moduleReportSchema, pinCheckResultSchema, type ModuleReport, type PinCheckResult } from '#shared/schemas/pkcs11.js';
 import type { WorkerRequest } from './worker-main.js';
 import { workerArgs } from '../config/entry.js';
 
@@ -19,7 +19,6 @@ function timeoutMs(): number {
   const v = Number(process.env.ANAF_TOKEN_PKCS11_TIMEOUT_MS);
   return Number.isFinite(v) && v > 0 ? v : DEFAULT_PKCS11_TIMEOUT_MS;
 }
-
 
 function runWorker<T>(req: WorkerRequest, schema: z.ZodMiniType<T>, limitMs = timeoutMs()): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 /** Every module asked for (or found), each inspected in its own worker; one module's failure is its own. */
-import { AppError } from '../../../shared/src/errors.js';
-import type { ModuleReport } from '../../../shared/src/schemas/pkcs11.js';
+import { AppError } from '#shared/errors.js';
+import type { ModuleReport } from '#shared/schemas/pkcs11.js';
 import { modulesToScan, nameForPath } from './known-modules.js';
 import { inspectModuleIsolated } from './run-isolated.js';
 

@@ -1,6 +1,6 @@
 /** One PKCS#11 module's life: load, initialize, use, and always finalize and unload. */
 import * as pkcs11js from './binding.js';
-import type { AppError } from '../../../shared/src/errors.js';
+import type { AppError } from '#shared/errors.js';
 
 export interface ModuleErrors {
   /** The library could not be loaded. */

@@ -3,7 +3,7 @@
  * The parent kills it when a driver hangs and survives it when a driver crashes.
  */
 import * as z from 'zod/mini';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { usePrivateUmask } from '../boot/umask.js';
 import { checkPin, inspectModule, pkcs11Failure } from './inventory.js';
 

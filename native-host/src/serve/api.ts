@@ -3,9 +3,9 @@
  * code parse answers with these.
  */
 import * as z from 'zod/mini';
-import { errorPayloadSchema } from '../../../shared/src/schemas/error-payload.js';
-import { profileNameSchema } from '../../../shared/src/schemas/profile.js';
-import { tokenStatusSchema } from '../../../shared/src/schemas/token-status.js';
+import { errorPayloadSchema } from '#shared/schemas/error-payload.js';
+import { profileNameSchema } from '#shared/schemas/profile.js';
+import { tokenStatusSchema } from '#shared/schemas/token-status.js';
 
 export const tokenResponseSchema = z.object({
   profile: profileNameSchema(),

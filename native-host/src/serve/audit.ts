@@ -13,9 +13,17 @@ import type { Store } from '../store/store.js';
 /** Rows waiting for a store that could not be written (the team store's database down). */
 const MAX_PENDING = 10_000;
 
+/** What this process last did for a client and profile. */
+interface Mark {
+  at: number;
+  unlogged: number;
+  generation: number;
+  refusedAt: number;
+}
+
 export class Audit {
   /** By client, then profile: no key string to build on the hot path. */
-  private readonly last = new Map<string, Map<string, { at: number; unlogged: number; generation: number; refusedAt: number }>>();
+  private readonly last = new Map<string, Map<string, Mark>>();
   private readonly pending: AuditEntry[] = [];
   private writing: Promise<void> | undefined;
   private readonly host = os.hostname();
@@ -60,7 +68,7 @@ export class Audit {
 
   private entry(client: string, profile: string) {
     let byProfile = this.last.get(client);
-    if (byProfile === undefined) this.last.set(client, (byProfile = new Map()));
+    if (byProfile === undefined) this.last.set(client, (byProfile = new Map<string, Mark>()));
     let e = byProfile.get(profile);
     if (e === undefined) byProfile.set(profile, (e = { at: -Infinity, unlogged: 0, generation: -1, refusedAt: -Infinity }));
     return e;

@@ -51,11 +51,17 @@ export class BackgroundRefresher {
     try {
       const outcomes = await this.source.refreshDue();
       for (const [profile, outcome] of outcomes) {
-        if (outcome !== 'waiting') this.opts.log.log(outcome === 'refreshed' ? 'info' : 'warn', 'serve.background', { profile, outcome });
+        // Another instance's work (busy, refreshed there) and retries not due yet are not this one's to report.
+        if (outcome === 'refreshed' || outcome === 'failed' || outcome === 'dead') {
+          this.opts.log.log(outcome === 'refreshed' ? 'info' : 'warn', 'serve.background', { profile, outcome });
+        }
       }
     } catch (e) {
       // A vault that is busy or briefly unreadable must not end the loop.
-      this.opts.log.log('error', 'serve.background-error', { error: e instanceof Error ? e.name : 'unknown', message: e instanceof Error ? e.message : undefined });
+      this.opts.log.log('error', 'serve.background-error', {
+        error: e instanceof Error ? e.name : 'unknown',
+        message: e instanceof Error ? e.message : undefined,
+      });
     }
     const now = this.now();
     const retry = this.backoff.nextAttemptAfter(now);

@@ -2,7 +2,7 @@
  * Per-profile exponential backoff after a failed refresh: while ANAF is failing, neither the
  * background loop nor ERP requests ask it again before the next attempt is due.
  */
-import type { ErrorCode } from '../../../shared/src/errors.js';
+import type { ErrorCode } from '#shared/errors.js';
 
 export interface BackoffOptions {
   baseMs: number;

@@ -1,7 +1,7 @@
 /**
  * Client keys for the ERP token service, and the proof that replaces sending them.
  *
- * A key is random, shown once, and kept in the vault sealed with the vault key. It never
+ * A key is random, shown once, and kept in the store sealed with its key (vault or team key). It never
  * travels: the ERP fetches a nonce from `GET /v1/challenge` and sends
  *
  *   Authorization: AnafToken client="<name>", nonce="<nonce>", proof="<base64url HMAC-SHA256(key, msg)>"
@@ -26,8 +26,8 @@
  */
 import crypto from 'node:crypto';
 import * as z from 'zod/mini';
-import { PROFILE_NAME_RE } from '../../../shared/src/schemas/profile.js';
-import { profileNameSchema } from '../../../shared/src/schemas/profile.js';
+import { PROFILE_NAME_RE } from '#shared/schemas/profile.js';
+import { profileNameSchema } from '#shared/schemas/profile.js';
 
 export const CLIENT_KEY_PREFIX = 'atk_';
 /** 32 random bytes, base64url without padding: 43 characters. */
@@ -70,7 +70,10 @@ export function serverProofMessage(cnonce: string, nonce: string, host: string, 
 
 /** The AnafToken-Server-Proof value for an answer (base64url, no padding). */
 export function serverProofFor(key: string | Buffer, v: { cnonce: string; nonce: string; host: string }, status: number, body: string | Buffer): string {
-  return crypto.createHmac('sha256', key).update(serverProofMessage(v.cnonce, v.nonce, v.host, status, body)).digest('base64url');
+  return crypto
+    .createHmac('sha256', key)
+    .update(serverProofMessage(v.cnonce, v.nonce, v.host, status, body))
+    .digest('base64url');
 }
 
 export type ParsedAuthorization =

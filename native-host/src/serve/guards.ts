@@ -5,7 +5,7 @@
  * not: a request with any of these is refused before anything about it is counted.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 
 /** The Host values a local program uses for this port. */
 export function allowedHosts(port: number): ReadonlySet<string> {
@@ -31,7 +31,14 @@ export interface ApiHeaders {
 export function apiHeaders(h: IncomingHttpHeaders): ApiHeaders {
   let browser: string | undefined = h.referer !== undefined ? 'Referer' : undefined;
   if (browser === undefined) for (const name in h) if (name.startsWith('sec-fetch-')) browser = name;
-  return { host: h.host, origin: h.origin, browser, authorization: h.authorization, 'content-length': h['content-length'], 'transfer-encoding': h['transfer-encoding'] };
+  return {
+    host: h.host,
+    origin: h.origin,
+    browser,
+    authorization: h.authorization,
+    'content-length': h['content-length'],
+    'transfer-encoding': h['transfer-encoding'],
+  };
 }
 
 export function checkHeaders(headers: Pick<ApiHeaders, 'host' | 'origin' | 'browser'>, hosts: ReadonlySet<string>): AppError | undefined {

@@ -1,5 +1,5 @@
 /** How an AppError answers over HTTP: a status an ERP can branch on, and the ro/en payload. */
-import { AppError, type ErrorCode } from '../../../shared/src/errors.js';
+import { AppError, type ErrorCode } from '#shared/errors.js';
 import { redact } from '../log/logger.js';
 import type { ErrorResponse } from './api.js';
 

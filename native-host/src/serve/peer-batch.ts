@@ -93,7 +93,7 @@ export function verdictPerSocket(decide: (ours: Endpoint, theirs: Endpoint, sock
   };
   return {
     accepted(socket) {
-      if (!verdicts.has(socket)) start(socket);
+      if (!verdicts.has(socket)) void start(socket);
     },
     verdict(socket) {
       return verdicts.get(socket) ?? start(socket);

@@ -103,7 +103,9 @@ export interface MacProcSource {
 
 /** The end `local`→`remote` of a TCP socket, matched as the connection's addresses may be spelled. */
 function isEnd(s: TcpSocketInfo, local: Endpoint, remote: Endpoint): boolean {
-  return s.localPort === local.port && s.remotePort === remote.port && sameAddress(s.localAddress, local.address) && sameAddress(s.remoteAddress, remote.address);
+  return (
+    s.localPort === local.port && s.remotePort === remote.port && sameAddress(s.localAddress, local.address) && sameAddress(s.remoteAddress, remote.address)
+  );
 }
 
 export type MacFinding = 'ours' | 'not-ours' | 'cannot-tell';
@@ -162,7 +164,7 @@ export function macPeerCheck(src: MacProcSource, uid: number, selfPid = process.
     } catch {
       found = batch.map(() => 'cannot-tell');
     }
-    batch.forEach((b, i) => answer(b, found[i]!));
+    batch.forEach((b, i) => answer(b, found[i]));
   }, true);
   const verdicts = verdictPerSocket(async (ours, theirs) => {
     const f = (await batcher.lookup(ours, theirs)) ?? 'cannot-tell';

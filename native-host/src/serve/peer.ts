@@ -161,7 +161,12 @@ function windowsCheck(source: (() => WindowsPeerSource) | undefined): PeerCheck 
     return windowsPeerCheck(source ? source() : win32PeerSource(win32Sockets()));
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    return { kind: 'sid', accepted: () => undefined, verdict: () => false, unavailable: `every connection is closed: the Windows socket and token calls could not be loaded: ${why}` };
+    return {
+      kind: 'sid',
+      accepted: () => undefined,
+      verdict: () => false,
+      unavailable: `every connection is closed: the Windows socket and token calls could not be loaded: ${why}`,
+    };
   }
 }
 

@@ -84,7 +84,10 @@ function read(file: string): string | undefined {
 function uidOfLine(text: string, at: number): { uid: number; state: string } | undefined {
   const start = text.lastIndexOf('\n', at) + 1;
   const end = text.indexOf('\n', at);
-  const fields = text.slice(start, end < 0 ? undefined : end).trim().split(/\s+/);
+  const fields = text
+    .slice(start, end < 0 ? undefined : end)
+    .trim()
+    .split(/\s+/);
   const uid = Number(fields[7]);
   return Number.isInteger(uid) && fields[3] ? { uid, state: fields[3] } : undefined;
 }

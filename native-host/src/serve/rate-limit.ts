@@ -5,7 +5,7 @@
  * another's ERP). Instead each refusal of a wrong proof is answered later, the more so the more
  * that client name failed lately: a few at once, then 100 ms doubling up to a second.
  *
- * Memory stays bounded: failures are kept per client name of the vault, and every unknown name
+ * Memory stays bounded: failures are kept per client name of the store, and every unknown name
  * shares one entry; at most `maxWaiting` refusals wait at a time, and the connections beyond
  * that are closed without an answer.
  */
@@ -21,7 +21,7 @@ export interface FailureDelayOptions {
   now?: () => number;
 }
 
-/** The key all client names unknown to the vault share. */
+/** The key all client names unknown to the store share. */
 export const UNKNOWN_CLIENT = '?';
 
 export class FailureDelay {

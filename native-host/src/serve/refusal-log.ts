@@ -16,7 +16,7 @@ export type RefusalReason =
   | 'malformed'
   /** A nonce this process does not hold (expired, from before a restart, or made up). */
   | 'nonce'
-  /** A client name the vault does not know. */
+  /** A client name the store does not know. */
   | 'client'
   /** A client whose key an older build kept as a hash only. */
   | 'oldKey'

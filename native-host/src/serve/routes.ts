@@ -4,10 +4,10 @@
  * per endpoint. Every answer is JSON; every failure is an AppError with its HTTP status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError } from '../../../shared/src/errors.js';
-import { PROFILE_NAME_RE } from '../../../shared/src/schemas/profile.js';
-import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
-import { withoutPersonalId } from '../../../shared/src/personal-id.js';
+import { AppError } from '#shared/errors.js';
+import { PROFILE_NAME_RE } from '#shared/schemas/profile.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
+import { withoutPersonalId } from '#shared/personal-id.js';
 import type { Logger } from '../log/logger.js';
 import type { TokenDeps } from '../tokens/deps.js';
 import { tokenStatus } from '../tokens/status.js';

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { App } from '../app.js';
 import { describeHolders, portOwner } from '../service/port-owner.js';
 import { IPV6_ABSENT, errnoOf, listenOn } from '../net/loopback.js';

@@ -4,7 +4,7 @@
  * in-process single-flight refreshes on top of the cross-process lease, and a per-profile
  * backoff shared by ERP requests and the background loop.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { TokenDeps } from '../tokens/deps.js';
 import { MIN_USEFUL_MS, isFinal, validAccessToken, type TokenGrant } from '../tokens/grant.js';
 import { refreshDue, refreshProfile, type DueOutcome, type RefreshOptions, type RefreshResult } from '../tokens/refresh.js';

@@ -46,7 +46,7 @@ function compress(groups: string[]): string {
   }
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;
@@ -144,6 +144,9 @@ const CATCHES_LOOPBACK = ['127.0.0.1', '0.0.0.0', '::1', '::'];
 /** Who listens on this port where a loopback connection would reach it. */
 export function listenersIn(rows: readonly TcpRow[], port: number): { address: string; pid: number }[] {
   return rows
-    .filter((r) => r.state === MIB_TCP_STATE_LISTEN && r.localPort === port && (CATCHES_LOOPBACK.includes(r.localAddress) || sameAddress(r.localAddress, '127.0.0.1')))
+    .filter(
+      (r) =>
+        r.state === MIB_TCP_STATE_LISTEN && r.localPort === port && (CATCHES_LOOPBACK.includes(r.localAddress) || sameAddress(r.localAddress, '127.0.0.1')),
+    )
     .map((r) => ({ address: net.isIPv6(r.localAddress) && sameAddress(r.localAddress, '127.0.0.1') ? '127.0.0.1' : r.localAddress, pid: r.pid }));
 }

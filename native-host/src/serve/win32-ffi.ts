@@ -67,7 +67,9 @@ function bind(given?: KoffiApi): Bound {
   const advapi32 = koffi.load('advapi32.dll');
   bound = {
     koffi,
-    GetExtendedTcpTable: iphlpapi.func('uint32 __stdcall GetExtendedTcpTable(_Out_ void *table, _Inout_ uint32 *size, int order, uint32 af, int tableClass, uint32 reserved)'),
+    GetExtendedTcpTable: iphlpapi.func(
+      'uint32 __stdcall GetExtendedTcpTable(_Out_ void *table, _Inout_ uint32 *size, int order, uint32 af, int tableClass, uint32 reserved)',
+    ),
     OpenProcess: kernel32.func('void * __stdcall OpenProcess(uint32 access, int inherit, uint32 pid)'),
     CloseHandle: kernel32.func('int __stdcall CloseHandle(void *h)'),
     GetLastError: kernel32.func('uint32 __stdcall GetLastError()'),
@@ -100,7 +102,9 @@ function tcpTable(af: number, tableClass: number): Buffer | number {
 
 function callAsync(fn: Fn, ...args: unknown[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    fn.async(...args, (err: unknown, rc: number) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(rc)));
+    fn.async(...args, (err: unknown, rc: number) =>
+      err ? reject(err instanceof Error ? err : new Error(typeof err === 'string' ? err : 'the call failed')) : resolve(rc),
+    );
   });
 }
 
@@ -144,13 +148,13 @@ function processOwner(pid: number, withName = false): ProcessOwner {
   const b = bind();
   const session = [0];
   const sessionKnown = !!b.ProcessIdToSessionId(pid, session);
-  const proc = b.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
+  const proc: unknown = b.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
   if (!proc) return { ok: false, step: 'open-process', error: b.GetLastError() as number };
   try {
     const tok: unknown[] = [null];
     if (!b.OpenProcessToken(proc, TOKEN_QUERY, tok) || !tok[0]) return { ok: false, step: 'open-token', error: b.GetLastError() as number };
     // TOKEN_USER: a pointer to the SID (which follows it in the same block) and its attributes.
-    const info = b.koffi.alloc('uint8_t', 256);
+    const info: unknown = b.koffi.alloc('uint8_t', 256);
     try {
       const got = [0];
       if (!b.GetTokenInformation(tok[0], TOKEN_USER_CLASS, info, 256, got)) return { ok: false, step: 'token-user', error: b.GetLastError() as number };

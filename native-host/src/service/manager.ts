@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { ensureSafeDir } from '../config/paths.js';
 import { writeFileAtomic } from '../config/safe-paths.js';
 import { defaultServePort } from '../serve/port.js';
@@ -125,14 +125,29 @@ export function installService(ctx: ServiceContext, spec: ServiceSpec): ServiceR
     } else if (kind === 'launchd') {
       writeFile(file, launchdPlist(spec), SERVICE_FILE_MODE);
       const domain = `gui/${ctx.uid}`;
-      runSteps(ctx, [['launchctl', ['bootout', `${domain}/${LAUNCHD_LABEL}`], { mayFail: true }], ['launchctl', ['bootstrap', domain, file]]], report.ran);
+      runSteps(
+        ctx,
+        [
+          ['launchctl', ['bootout', `${domain}/${LAUNCHD_LABEL}`], { mayFail: true }],
+          ['launchctl', ['bootstrap', domain, file]],
+        ],
+        report.ran,
+      );
     } else {
       const user = ctx.env.USERDOMAIN ? `${ctx.env.USERDOMAIN}\\${ctx.env.USERNAME ?? ''}` : (ctx.env.USERNAME ?? os.userInfo().username);
       const launcher = ctx.windowsLauncher ?? windowsLauncherPath();
       // The launcher ships with the packaged executable (npm run package); a clone has none.
-      if (ctx.platform === process.platform && !fs.existsSync(launcher)) throw new AppError('SERVICE_FAILED', `${launcher} is missing: install anaf-token from its MSI`);
+      if (ctx.platform === process.platform && !fs.existsSync(launcher))
+        throw new AppError('SERVICE_FAILED', `${launcher} is missing: install anaf-token from its MSI`);
       writeFile(file, utf16WithBom(windowsTaskXml(spec, launcher, user)), TASK_FILE_MODE);
-      runSteps(ctx, [['schtasks', schtasks.create(file)], ['schtasks', schtasks.run(), { mayFail: true }]], report.ran);
+      runSteps(
+        ctx,
+        [
+          ['schtasks', schtasks.create(file)],
+          ['schtasks', schtasks.run(), { mayFail: true }],
+        ],
+        report.ran,
+      );
     }
   } catch (e) {
     if (e instanceof AppError) throw e;
@@ -164,7 +179,14 @@ export function uninstallService(ctx: ServiceContext, dataDir: string): ServiceR
     runSteps(ctx, [['launchctl', ['bootout', `gui/${ctx.uid}/${LAUNCHD_LABEL}`], { mayFail: true }]], report.ran);
     fs.rmSync(file, { force: true });
   } else {
-    runSteps(ctx, [['schtasks', schtasks.end(), { mayFail: true }], ['schtasks', schtasks.delete(), { mayFail: true }]], report.ran);
+    runSteps(
+      ctx,
+      [
+        ['schtasks', schtasks.end(), { mayFail: true }],
+        ['schtasks', schtasks.delete(), { mayFail: true }],
+      ],
+      report.ran,
+    );
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }
   return report;
@@ -176,7 +198,9 @@ export function configuredPort(ctx: ServiceContext, dataDir: string): { port: nu
   // The task XML is UTF-16.
   const read = (f: string) => (kindFor(ctx.platform) === 'scheduled-task' ? fromUtf16WithBom(fs.readFileSync(f)) : fs.readFileSync(f, 'utf8'));
   const installed = fs.existsSync(file) ? portInFile(read(file)) : undefined;
-  return installed !== undefined ? { port: installed, from: 'service' } : { port: defaultServePort({ platform: ctx.platform, uid: ctx.uid, run: ctx.run }), from: 'default' };
+  return installed !== undefined
+    ? { port: installed, from: 'service' }
+    : { port: defaultServePort({ platform: ctx.platform, uid: ctx.uid, run: ctx.run }), from: 'default' };
 }
 
 /** The port written into the installed file, so status probes the right one. */

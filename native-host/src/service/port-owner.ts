@@ -85,8 +85,9 @@ export function windowsPortOwner(port: number, src: WindowsOwnerSource): PortOwn
   }
   if (!holders.length) return { who: 'nobody' };
   const out = holders.map(({ sid: _s, denied: _d, ...h }) => h);
-  if (!src.self.ok) return { who: 'unknown', holders: out, why: 'this process\'s own user could not be read' };
-  if (holders.some((h) => h.pid === 0)) return { who: 'unknown', holders: out.map(({ pid: _p, ...h }) => h), why: 'Windows did not say which process listens (owner pid 0)' };
+  if (!src.self.ok) return { who: 'unknown', holders: out, why: "this process's own user could not be read" };
+  if (holders.some((h) => h.pid === 0))
+    return { who: 'unknown', holders: out.map(({ pid: _p, ...h }) => h), why: 'Windows did not say which process listens (owner pid 0)' };
   const self = src.self.sid;
   if (holders.every((h) => h.sid === self)) return { who: 'us', holders: out };
   return { who: 'other', holders: out };
@@ -114,7 +115,8 @@ export function parseLsof(stdout: string, port: number): PortHolder[] {
       const m = /^(\*|\[?[0-9a-fA-F:.]+\]?|localhost):(\d+)$/.exec(v);
       if (!m || Number(m[2]) !== port) continue;
       const address = m[1]!.replace(/^\[|\]$/g, '');
-      if (['*', '127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(address)) out.push({ address, ...(uid !== undefined ? { uid } : {}), ...(pid !== undefined ? { pid } : {}) });
+      if (['*', '127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(address))
+        out.push({ address, ...(uid !== undefined ? { uid } : {}), ...(pid !== undefined ? { pid } : {}) });
     }
   }
   return out;
@@ -173,7 +175,9 @@ export function portOwner(port: number, o: OwnerContext = {}): PortOwner {
       if (user) h.user = user;
     }
     if (!holders.length) return { who: 'nobody' };
-    const me = (o.windowsUser ?? `${process.env.USERDOMAIN ? `${process.env.USERDOMAIN}\\` : ''}${process.env.USERNAME ?? os.userInfo().username}`).toLowerCase();
+    const me = (
+      o.windowsUser ?? `${process.env.USERDOMAIN ? `${process.env.USERDOMAIN}\\` : ''}${process.env.USERNAME ?? os.userInfo().username}`
+    ).toLowerCase();
     if (holders.some((h) => h.user === undefined)) return { who: 'unknown', holders, why: 'tasklist did not name the user of the process' };
     // tasklist may leave out the domain for local accounts.
     const mine = (u: string) => u.toLowerCase() === me || u.toLowerCase() === me.split('\\').pop();

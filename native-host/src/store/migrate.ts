@@ -6,7 +6,7 @@
  * from the source as soon as the destination committed them. A run cut short is run again: a
  * profile whose tokens already arrived is recognised and only removed from the source.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { App } from '../app.js';
 import { newLeaseOwner } from '../vault/lease-owner.js';
 import { leaseName } from '../tokens/lease.js';
@@ -95,7 +95,12 @@ async function moveTokens(from: Store, dest: Store, name: string): Promise<boole
     if (already === undefined || already.refreshToken !== tokens.refreshToken || already.accessToken !== tokens.accessToken) {
       await dest.saveTokens(
         name,
-        { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, accessExpiresAt: record.accessExpiresAt, refreshExpiresAt: record.refreshExpiresAt },
+        {
+          accessToken: tokens.accessToken,
+          refreshToken: tokens.refreshToken,
+          accessExpiresAt: record.accessExpiresAt,
+          refreshExpiresAt: record.refreshExpiresAt,
+        },
         { kind: 'import', record },
       );
     }

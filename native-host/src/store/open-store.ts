@@ -4,7 +4,7 @@
  * config.json's `store` (written by `anaf-token store use`). The team store's code and its
  * driver load only when one is used.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { Paths } from '../config/paths.js';
 import { readConfig } from '../config/host-config.js';
 import { Vault } from '../vault/vault.js';

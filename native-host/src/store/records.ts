@@ -2,7 +2,7 @@
  * What a store keeps, as the domain code sees it: the same records whichever engine holds them
  * (the local vault on SQLite, the team store on PostgreSQL). Sealed values never appear here.
  */
-import type { Environment, Profile } from '../../../shared/src/schemas/profile.js';
+import type { Environment, Profile } from '#shared/schemas/profile.js';
 import { nodeCrypto } from '../vault/node-crypto.js';
 
 export interface TokenSet {
@@ -126,8 +126,7 @@ export interface AuditQuery {
   limit: number;
 }
 
-const defined = (c: CertificateRecord): CertificateRecord =>
-  Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) as CertificateRecord;
+const defined = (c: CertificateRecord): CertificateRecord => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
 
 /**
  * The certificate facts to store with new tokens. A refresh keeps what was known (the holder's

@@ -7,7 +7,7 @@
  * with a promise. Domain code always awaits, and the compiler holds it to that: a value that may
  * be a promise has no fields to read.
  */
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import type { ClientAuthMethod } from '../oauth/anaf-client.js';
 import type {
   ApiClientKey,

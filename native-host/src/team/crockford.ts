@@ -27,11 +27,7 @@ export function toCrockford(bytes: Buffer, chars: number): string {
  * 0, I and L as 1. Undefined when a character is outside the alphabet (U included).
  */
 export function normalizeCrockford(input: string): string | undefined {
-  const s = input
-    .toUpperCase()
-    .replace(/[\s-]/g, '')
-    .replace(/O/g, '0')
-    .replace(/[IL]/g, '1');
+  const s = input.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
   return [...s].every((c) => CROCKFORD.includes(c)) ? s : undefined;
 }
 

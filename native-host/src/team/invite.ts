@@ -30,7 +30,7 @@
  * error's detail.
  */
 import { promisify } from 'node:util';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { open, seal } from '../vault/crypto.js';
 import { nodeCrypto } from '../vault/node-crypto.js';
 import { CROCKFORD, groupsOfFour, luhnCheckChar, luhnValid, normalizeCrockford } from './crockford.js';
@@ -120,7 +120,8 @@ export function parseInvite(input: string): ParsedInvite {
   // Only the canonical spelling: Node's decoder skips what it does not understand.
   if (payload.length !== PAYLOAD_BYTES || payload.toString('base64url') !== chars) throw new AppError('INVITE_INVALID', 'it is not well formed');
   const body = payload.subarray(0, BODY_BYTES);
-  if (!nodeCrypto().timingSafeEqual(checkBytes(body), payload.subarray(BODY_BYTES))) throw new AppError('INVITE_INVALID', 'its check characters do not match: part of it was changed or lost');
+  if (!nodeCrypto().timingSafeEqual(checkBytes(body), payload.subarray(BODY_BYTES)))
+    throw new AppError('INVITE_INVALID', 'its check characters do not match: part of it was changed or lost');
   return {
     inviteId: body.subarray(0, ID_BYTES).toString('hex'),
     teamId: body.subarray(ID_BYTES, ID_BYTES + TEAM_ID_BYTES).toString('hex'),
@@ -144,7 +145,8 @@ export function newInviteCode(): string {
 export function normalizeInviteCode(typed: string): string {
   const s = normalizeCrockford(typed);
   if (s === undefined) throw new AppError('INVITE_CODE_MALFORMED', 'it holds a character that is not a digit or one of the letters used');
-  if (s.length !== CODE_RANDOM_CHARS + 1) throw new AppError('INVITE_CODE_MALFORMED', `it has ${s.length} letters and digits instead of ${CODE_RANDOM_CHARS + 1}`);
+  if (s.length !== CODE_RANDOM_CHARS + 1)
+    throw new AppError('INVITE_CODE_MALFORMED', `it has ${s.length} letters and digits instead of ${CODE_RANDOM_CHARS + 1}`);
   if (!luhnValid(s)) throw new AppError('INVITE_CODE_MALFORMED', 'one of its characters was mistyped (its last character does not match the others)');
   return s.slice(0, CODE_RANDOM_CHARS);
 }
@@ -161,7 +163,12 @@ export async function makeInvite(teamKey: Buffer, teamId: string, createdBy: str
   if (teamIdOf(teamKey) !== teamId) throw new Error('the team id is not the one of this key');
   checkInviteTtl(ttlMs);
   const crypto = nodeCrypto();
-  const fields: ParsedInvite = { inviteId: crypto.randomBytes(ID_BYTES).toString('hex'), teamId, secret: crypto.randomBytes(SECRET_BYTES), expiresAt: now + ttlMs };
+  const fields: ParsedInvite = {
+    inviteId: crypto.randomBytes(ID_BYTES).toString('hex'),
+    teamId,
+    secret: crypto.randomBytes(SECRET_BYTES),
+    expiresAt: now + ttlMs,
+  };
   const code = newInviteCode();
   const kek = await wrappingKey(fields, normalizeInviteCode(code));
   const wrapped = seal(kek, teamKey.toString('base64'), inviteAad(fields));

@@ -4,13 +4,17 @@
  * reads still answer), anything else the server refuses is STORE_ERROR.
  */
 import pg from 'pg';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
+import { registerSecret } from '../log/logger.js';
 import { DB_SCHEMA } from './db-schema.js';
+
+/** PostgreSQL's type OID of bigint (pg_type). */
+const INT8_OID = 20;
 
 /** bigint columns (ms timestamps, generations, ids) as numbers: all stay far below 2^53. */
 const types: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+    oid === INT8_OID ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as (v: string) => unknown)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 export interface ConnectionOptions {
@@ -30,6 +34,8 @@ const SERVER_KEEPALIVES = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=
 const SEARCH_PATH = `-c search_path=${DB_SCHEMA}`;
 
 export function clientConfig(o: ConnectionOptions, application: string): pg.ClientConfig {
+  // The database password never reaches a log, whatever error quotes it.
+  if (URL.canParse(o.url)) registerSecret(decodeURIComponent(new URL(o.url).password) || undefined);
   return {
     connectionString: o.url,
     connectionTimeoutMillis: o.connectTimeoutMs ?? 5_000,

@@ -6,7 +6,7 @@
  *  - outages: while PostgreSQL cannot be reached, the last answer this process got stands in for a
  *    fresh one, so a still-valid token keeps being served. Writes are never answered this way.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { ChangeFeed } from './change-feed.js';
 
 export class RememberedReads {

@@ -1,5 +1,5 @@
 /** The team store's rows as node-postgres returns them (bigint as number, bytea as Buffer), and the records made of them. */
-import type { Environment, Profile } from '../../../shared/src/schemas/profile.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import type { CertificateRecord, TokenRecord } from '../store/records.js';
 
 export type ProfileRow = {
@@ -63,7 +63,7 @@ export function rowToProfile(r: ProfileRow): Profile {
     name: r.name,
     clientId: r.client_id,
     redirectUri: r.redirect_uri,
-    env: r.env as Environment,
+    env: r.env,
     refreshWindowDays: r.refresh_window_days,
   };
 }

@@ -11,7 +11,7 @@
  * (team-seal.ts), so a value edited, moved or re-pointed in the database does not open.
  */
 import type pg from 'pg';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { advisoryKey } from './advisory-key.js';
 import { DB_SCHEMA } from './db-schema.js';
 import { storeError } from './pg-pool.js';

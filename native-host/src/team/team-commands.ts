@@ -6,7 +6,7 @@
  * handed on or kept.
  */
 import os from 'node:os';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { Paths } from '../config/paths.js';
 import type { KeyStoreKind } from '../vault/key-store.js';
 import { acceptInvite, DEFAULT_INVITE_TTL_MS, makeInvite, normalizeInviteCode, parseInvite } from './invite.js';
@@ -126,12 +126,20 @@ export async function joinTeam(
 ): Promise<JoinTeamResult> {
   const invite = parseInvite(opts.inviteText);
   normalizeInviteCode(opts.code);
-  if (invite.teamId !== opts.team.teamId) throw new AppError('INVITE_INVALID', `it was made for team ${invite.teamId}; the store in use belongs to team ${opts.team.teamId}`);
+  if (invite.teamId !== opts.team.teamId)
+    throw new AppError('INVITE_INVALID', `it was made for team ${invite.teamId}; the store in use belongs to team ${opts.team.teamId}`);
   const now = readTeamKey(place(opts));
   if (now.state === 'held') {
     if (now.teamId === invite.teamId) {
       checkTeamKey(now.key, opts.team);
-      return { status: 'already-member', teamId: now.teamId, fingerprint: now.fingerprint, keyStore: now.keyStore, createdBy: undefined, replacedTeamId: undefined };
+      return {
+        status: 'already-member',
+        teamId: now.teamId,
+        fingerprint: now.fingerprint,
+        keyStore: now.keyStore,
+        createdBy: undefined,
+        replacedTeamId: undefined,
+      };
     }
     if (!opts.force) throw new AppError('TEAM_KEY_EXISTS', `team ${now.teamId}`);
   }
@@ -164,8 +172,7 @@ export interface TeamStatus {
 /** What this machine holds (never the key) and, given the store's registration, whether it opens the store. */
 export function teamStatus(opts: TeamContext & { team?: TeamRegistration | undefined }): TeamStatus {
   const s = readTeamKey(place(opts));
-  const machine: MachineTeamKey =
-    s.state === 'held' ? { state: 'held', teamId: s.teamId, fingerprint: s.fingerprint, keyStore: s.keyStore } : s;
+  const machine: MachineTeamKey = s.state === 'held' ? { state: 'held', teamId: s.teamId, fingerprint: s.fingerprint, keyStore: s.keyStore } : s;
   if (!opts.team) return { machine, store: undefined };
   if (s.state !== 'held') return { machine, store: { teamId: opts.team.teamId, opens: false, problem: 'this computer holds no team key' } };
   try {

@@ -21,7 +21,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod/mini';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { ensurePrivateDir, type Paths } from '../config/paths.js';
 import { writeFileAtomic } from '../config/safe-paths.js';
 import { open, seal } from '../vault/crypto.js';

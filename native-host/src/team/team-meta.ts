@@ -6,7 +6,7 @@
  * has no key yet, reads it to check the invite names this team.
  */
 import type pg from 'pg';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { run, transaction } from './pg-pool.js';
 import type { TeamRegistration } from './team-key.js';
 

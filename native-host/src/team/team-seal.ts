@@ -7,7 +7,7 @@
  *     widening a client's scope by editing its row leaves a key that does not open ('unreadable').
  * The team's check value is team-key.ts's (registrationFor / checkTeamKey).
  */
-export { apiClientAad } from '../vault/vault.js';
+export { apiClientAad } from '../vault/aad.js';
 
 /** A client's scope as stored and bound: sorted, without repeats (as the vault keeps it); undefined means all profiles. */
 export function normalScope(profiles: readonly string[] | undefined): string[] | undefined {

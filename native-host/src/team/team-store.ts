@@ -21,8 +21,8 @@
  * connects without `teamKey`. close() must be awaited: it ends the pool, the feed and any lease.
  */
 import type pg from 'pg';
-import { AppError } from '../../../shared/src/errors.js';
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import { registerSecret } from '../log/logger.js';
 import type { ClientAuthMethod } from '../oauth/anaf-client.js';
 import type { Store } from '../store/store.js';

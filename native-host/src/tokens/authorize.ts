@@ -6,9 +6,9 @@
  * its code is exchanged at once.
  */
 import crypto from 'node:crypto';
-import { AppError } from '../../../shared/src/errors.js';
-import type { AuthorizeStart } from '../../../shared/src/protocol/results.js';
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import type { AuthorizeStart } from '#shared/protocol/results.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import type { CertificateRecord, TokenRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { registerSecret, type Logger } from '../log/logger.js';
@@ -22,7 +22,7 @@ export const STATELESS_MATCH_WINDOW_MS = 5 * 60_000;
 
 export async function startAuthorization(store: Store, profileName: string): Promise<AuthorizeStart> {
   const profile = await store.getProfile(profileName);
-  // Not even the browser goes to a server written into the vault behind anaf-token's back.
+  // Not even the browser goes to a server written into the store behind anaf-token's back.
   await store.checkProfile(profile);
   const state = crypto.randomBytes(32).toString('base64url');
   const expiresAt = await store.addPendingAuthorization(state, profile.name, PENDING_TTL_MS);
@@ -32,14 +32,6 @@ export async function startAuthorization(store: Store, profileName: string): Pro
     state,
     expiresAt: new Date(expiresAt).toISOString(),
   };
-}
-
-/** The callback URL the browser would have been sent to, from its parts. */
-export function callbackUrlFrom(profile: Profile, code: string, state: string | undefined): string {
-  const u = new URL(profile.redirectUri);
-  u.searchParams.set('code', code);
-  if (state !== undefined) u.searchParams.set('state', state);
-  return u.toString();
 }
 
 /** Same scheme, host, port and path as the registered callback; its own query parameters kept. */
@@ -116,7 +108,7 @@ export async function completeAuthorization(
     stateEchoed,
   });
   log.log('info', 'authorize.completed', { profile: profile.name, generation: record.generation, stateEchoed });
-  // The tokens are safe in the vault first; which certificate logged in is learnt afterwards.
+  // The tokens are safe in the store first; which certificate logged in is learnt afterwards.
   if (record.certificate.subject === undefined && record.certificate.sha256 === undefined && opts.identify) {
     const found = await opts.identify(record.certificate.serialHex);
     if (found) {

@@ -1,12 +1,12 @@
 /**
  * "Does the token work right now?": one GET to ANAF's TestOauth hello with the stored access
  * token (see ../shared/anaf-facts.md). It never refreshes, never retries, and never writes to
- * the vault: it only reports what ANAF said. The token goes into the Authorization header and
+ * the store: it only reports what ANAF said. The token goes into the Authorization header and
  * nowhere else: not into a result, a detail, an error or a log line.
  */
-import { AppError } from '../../../shared/src/errors.js';
-import type { Profile } from '../../../shared/src/schemas/profile.js';
-import type { TokenCheck, TokenCheckResult } from '../../../shared/src/schemas/token-check.js';
+import { AppError } from '#shared/errors.js';
+import type { Profile } from '#shared/schemas/profile.js';
+import type { TokenCheck, TokenCheckResult } from '#shared/schemas/token-check.js';
 import { redact, type Logger } from '../log/logger.js';
 import { oauthEndpoints } from '../oauth/endpoints.js';
 import { FIREWALL_PAGE } from '../oauth/anaf-answers.js';
@@ -58,7 +58,8 @@ export function classifyHelloAnswer(a: HelloAnswer): Verdict {
   }
   if (a.status === 429) return { result: 'unavailable', httpStatus, detail: 'ANAF answered 429 (too many requests)' };
   if (a.status >= 500) return { result: 'unavailable', httpStatus, detail: `ANAF answered HTTP ${a.status}` };
-  if (a.status >= 300 && a.status < 400) return { result: 'unavailable', httpStatus, detail: `ANAF answered HTTP ${a.status} (a redirect, not the hello answer)` };
+  if (a.status >= 300 && a.status < 400)
+    return { result: 'unavailable', httpStatus, detail: `ANAF answered HTTP ${a.status} (a redirect, not the hello answer)` };
   // 404, 400, another 2xx: not an answer about the token.
   return { result: 'unavailable', httpStatus, detail: `ANAF answered HTTP ${a.status}, not the hello answer` };
 }
@@ -69,7 +70,8 @@ export function classifyHelloFailure(e: unknown, timeoutMs: number): Verdict {
     return { result: 'unavailable', detail: `no answer from ANAF in ${Math.round(timeoutMs / 1000)} s` };
   }
   const cause = (e as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-  const what = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : e instanceof Error ? e.message : 'unknown failure';
+  const what =
+    typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : e instanceof Error ? e.message : 'unknown failure';
   return { result: 'unavailable', detail: `the request to ANAF failed: ${what}` };
 }
 

@@ -8,7 +8,7 @@
  *   to end is refreshed (to live until the grant's end). Whether ANAF extends the refresh token
  *   on rotation is unknown, so the first refresh of a grant is always allowed: its answer tells.
  */
-import type { Profile } from '../../../shared/src/schemas/profile.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import type { TokenRecord } from '../store/records.js';
 import { tokenState } from './status.js';
 

@@ -2,7 +2,7 @@
  * The one rule for handing out an access token (the CLI's \`token\`, the ERP service): refreshed
  * first when due; the stored one while it lasts when a retry may still fix the refresh.
  */
-import { AppError, type ErrorCode } from '../../../shared/src/errors.js';
+import { AppError, type ErrorCode } from '#shared/errors.js';
 import type { TokenRecord } from '../store/records.js';
 import type { TokenDeps } from './deps.js';
 import { isDue, refreshProfile } from './refresh.js';

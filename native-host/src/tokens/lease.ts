@@ -4,7 +4,7 @@
  * in the store lets one refresh while the others wait and then read what it stored.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { newLeaseOwner } from '../vault/lease-owner.js';
 import type { TokenDeps } from './deps.js';
 
@@ -17,13 +17,7 @@ export const leaseName = (profile: string): string => `refresh:${profile}`;
  * is asked after each wait whether that process already did the work, and its answer ends the
  * wait. With `busy`, does not wait at all: another process holding the lease answers `busy`.
  */
-export async function withLease<T>(
-  deps: TokenDeps,
-  profile: string,
-  fn: () => Promise<T>,
-  settled: () => Promise<T | undefined>,
-  busy?: T,
-): Promise<T> {
+export async function withLease<T>(deps: TokenDeps, profile: string, fn: () => Promise<T>, settled: () => Promise<T | undefined>, busy?: T): Promise<T> {
   const { leaseTtlMs, waitTimeoutMs, pollMs } = { ...DEFAULTS, ...deps };
   const owner = newLeaseOwner();
   const deadline = Date.now() + waitTimeoutMs;

@@ -2,13 +2,13 @@
  * Refreshing a grant: only when due (or forced), one process at a time (lease.ts), and what ANAF
  * answered is kept with the grant, so that waiting processes report it instead of asking again.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { clientAuthOf, refreshTokens } from '../oauth/anaf-client.js';
 import { certificateFromClaims } from '../oauth/token-claims.js';
 import type { TokenRecord } from '../store/records.js';
 import type { TokenDeps } from './deps.js';
 import { isDueAt } from './due.js';
-import { leaseActive, leaseName, withLease } from './lease.js';
+import { leaseActive, withLease } from './lease.js';
 import { deadError, storedError } from './stored-errors.js';
 
 export interface RefreshResult {
@@ -95,7 +95,8 @@ export async function refreshProfile(deps: TokenDeps, name: string, opts: Refres
   );
 }
 
-export type DueOutcome = 'refreshed' | 'not-due' | 'waiting' | 'busy' | 'failed' | 'dead';
+/** 'refreshed-elsewhere': another process stored a new pair while this one waited for its lease. */
+export type DueOutcome = 'refreshed' | 'refreshed-elsewhere' | 'not-due' | 'waiting' | 'busy' | 'failed' | 'dead';
 
 /** How a caller runs the due refreshes: the token service adds its backoff and single-flight. */
 export interface DuePolicy {
@@ -122,7 +123,7 @@ export async function refreshDue(deps: TokenDeps, policy: DuePolicy = {}): Promi
     }
     try {
       const r = await refresh(profile);
-      outcomes.push({ profile, outcome: r.outcome === 'not-due' ? 'not-due' : r.outcome === 'busy' ? 'busy' : 'refreshed' });
+      outcomes.push({ profile, outcome: r.outcome });
     } catch (e) {
       const error = AppError.from(e);
       outcomes.push({ profile, outcome: error.code === 'TOKEN_DEAD' ? 'dead' : 'failed', error });

@@ -1,5 +1,5 @@
 /** Ending a grant: one try at ANAF's revoke endpoint, then the tokens are forgotten here. */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { clientAuthOf, revokeToken } from '../oauth/anaf-client.js';
 import type { TokenDeps } from './deps.js';
 import { withLease } from './lease.js';
@@ -30,7 +30,8 @@ export async function revokeProfile(deps: TokenDeps, name: string): Promise<Revo
       const rec = (await store.findToken(name))!;
       const secret = await store.clientSecret(profile);
       const opts = { ...deps.client, clientAuth: await clientAuthOf(store, name) };
-      let answer = tokens.refreshToken && rec.deadReason === undefined ? await revokeToken(profile, secret, tokens.refreshToken, 'refresh_token', opts) : undefined;
+      let answer =
+        tokens.refreshToken && rec.deadReason === undefined ? await revokeToken(profile, secret, tokens.refreshToken, 'refresh_token', opts) : undefined;
       if (answer === undefined || answer.confirmed) answer = await revokeToken(profile, secret, tokens.accessToken, 'access_token', opts);
       await store.deleteTokens(name);
       log.log(answer.confirmed ? 'info' : 'warn', 'revoke.done', { profile: name, anafConfirmed: answer.confirmed, detail: answer.detail });

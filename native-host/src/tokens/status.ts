@@ -1,6 +1,6 @@
 /** The status of a profile's token at a given time: what the popup, `list` and the ERP API show. */
-import type { Profile } from '../../../shared/src/schemas/profile.js';
-import type { TokenState, TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import type { Profile } from '#shared/schemas/profile.js';
+import type { TokenState, TokenStatus } from '#shared/schemas/token-status.js';
 import type { TokenRecord } from '../store/records.js';
 
 const DAY = 86_400_000;

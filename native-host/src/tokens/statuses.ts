@@ -1,5 +1,5 @@
 /** Status of every profile in one read of the store. */
-import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import type { Store } from '../store/store.js';
 import { tokenStatus } from './status.js';
 

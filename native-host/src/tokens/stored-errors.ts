@@ -1,5 +1,5 @@
 /** The errors a token row stands for: a dead grant, or the failure its last refresh recorded. */
-import { AppError, ERROR_CODES, type ErrorCode } from '../../../shared/src/errors.js';
+import { AppError, ERROR_CODES, type ErrorCode } from '#shared/errors.js';
 import type { TokenRecord } from '../store/records.js';
 
 export function storedError(text: string): AppError {

@@ -45,3 +45,12 @@ export function sameIdentity(a: ProfileIdentity, b: ProfileIdentity): boolean {
 export function changedFields(from: ProfileIdentity, to: ProfileIdentity): string[] {
   return (['env', 'clientId', 'redirectUri'] as const).filter((k) => from[k] !== to[k]);
 }
+
+/**
+ * What a sealed client key is bound to: its row and its rights (personal ID, profiles), so a key
+ * copied into another row, or a scope widened without the key, does not open. Rows sealed before
+ * the rights were bound (`api_clients:<name>:key`) open only while they name no profiles.
+ */
+export const apiClientAad = (name: string, personalId: boolean, profiles: string[] | undefined): string =>
+  `v2:${JSON.stringify(['api_clients', 'key', name, personalId ? 1 : 0, profiles ?? null])}`;
+export const legacyApiClientAad = (name: string) => `api_clients:${name}:key`;

@@ -20,7 +20,7 @@ export function isSqliteExperimentalWarning(warning: string | Error, typeOrOptio
     typeof typeOrOptions === 'string'
       ? typeOrOptions
       : typeof typeOrOptions === 'object' && typeOrOptions !== null && 'type' in typeOrOptions
-        ? (typeOrOptions as { type: unknown }).type
+        ? typeOrOptions.type
         : warning instanceof Error
           ? warning.name
           : undefined;
@@ -37,12 +37,14 @@ let loaded: typeof NodeSqlite | undefined;
  */
 export function sqlite(): typeof NodeSqlite {
   if (loaded) return loaded;
+  // Kept to be put back exactly as it was.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const emit = process.emitWarning;
   const filtered = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]): void {
     if (isSqliteExperimentalWarning(warning, rest[0])) return;
     (emit as (w: string | Error, ...r: unknown[]) => void).call(process, warning, ...rest);
   };
-  process.emitWarning = filtered as typeof process.emitWarning;
+  process.emitWarning = filtered;
   try {
     loaded = process.getBuiltinModule('node:sqlite');
   } finally {

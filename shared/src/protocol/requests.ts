@@ -2,9 +2,10 @@
  * What the extension may ask the native host. The host parses every message with
  * `parseRequest`; a message that does not parse is answered with BAD_REQUEST.
  *
- * Each type's schema is built the first time a message of that type is parsed: Chrome starts
- * a host process per message, and building all of them (with the profile schemas) was about
- * a twentieth of such a process.
+ * Each type's schema is built the first time a message of that type is parsed: a host process
+ * often answers a few messages only (one page's visit over the extension's kept port, or one
+ * message), and building all of them (with the profile schemas) was about a twentieth of a
+ * one-message process.
  */
 import * as z from 'zod/mini';
 import {
@@ -21,8 +22,6 @@ import {
 const MAX = {
   id: 64,
   callbackUrl: 8192,
-  code: 4096,
-  state: 512,
   label: 128,
   /** A label is trimmed: this much may come before trimming. */
   labelUntrimmed: 256,
@@ -43,18 +42,9 @@ const REQUESTS = {
   'profile.save': () => z.strictObject({ id: id(), type: z.literal('profile.save'), ...profileFormFields() }),
   'profile.remove': () => z.strictObject({ id: id(), type: z.literal('profile.remove'), profile: profile() }),
   'authorize.start': () => z.strictObject({ id: id(), type: z.literal('authorize.start'), profile: profile() }),
-  /** The URL ANAF redirected to, or just its code and state (for callers that parsed it). */
+  /** The URL ANAF redirected to, as the extension caught it (checked against the profile's callback URL and state). */
   'authorize.complete': () =>
-    z
-      .strictObject({
-        id: id(),
-        type: z.literal('authorize.complete'),
-        profile: profile(),
-        callbackUrl: z.optional(z.url().check(z.maxLength(MAX.callbackUrl))),
-        code: z.optional(str(1, MAX.code)),
-        state: z.optional(str(1, MAX.state)),
-      })
-      .check(z.refine((m) => (m.callbackUrl === undefined) !== (m.code === undefined), 'callbackUrl or code, not both')),
+    z.strictObject({ id: id(), type: z.literal('authorize.complete'), profile: profile(), callbackUrl: z.url().check(z.maxLength(MAX.callbackUrl)) }),
   'token.refresh': () => z.strictObject({ id: id(), type: z.literal('token.refresh'), profile: profile(), force: z.optional(z.boolean()) }),
   'token.revoke': () => z.strictObject({ id: id(), type: z.literal('token.revoke'), profile: profile() }),
   /** One call to ANAF's TestOauth hello with the stored access token; never refreshes. */
@@ -104,10 +94,7 @@ const LONGEST: Record<RequestType, number> = {
   ),
   'profile.remove': worst({ id: '', type: 'profile.remove', profile: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH),
   'authorize.start': worst({ id: '', type: 'authorize.start', profile: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH),
-  'authorize.complete': Math.max(
-    worst({ id: '', type: 'authorize.complete', profile: '', callbackUrl: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH + MAX.callbackUrl),
-    worst({ id: '', type: 'authorize.complete', profile: '', code: '', state: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH + MAX.code + MAX.state),
-  ),
+  'authorize.complete': worst({ id: '', type: 'authorize.complete', profile: '', callbackUrl: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH + MAX.callbackUrl),
   'token.refresh': worst({ id: '', type: 'token.refresh', profile: '', force: false }, MAX.id + PROFILE_NAME_MAX_LENGTH),
   'token.revoke': worst({ id: '', type: 'token.revoke', profile: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH),
   'token.check': worst({ id: '', type: 'token.check', profile: '' }, MAX.id + PROFILE_NAME_MAX_LENGTH),

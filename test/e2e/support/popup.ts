@@ -38,7 +38,10 @@ interface ExtensionGlobals {
     alarms: { create(name: string, info: { when: number; periodInMinutes?: number }): Promise<void> };
     notifications: { getAll(): Promise<Record<string, boolean>> };
     storage: { local: { get(keys: null): Promise<object> }; session: { get(keys: null): Promise<object> } };
-    tabs: { query(q: object): Promise<{ id?: number; title?: string; status?: string; url?: string; pendingUrl?: string }[]>; remove(id: number): Promise<void> };
+    tabs: {
+      query(q: object): Promise<{ id?: number; title?: string; status?: string; url?: string; pendingUrl?: string }[]>;
+      remove(id: number): Promise<void>;
+    };
   };
 }
 
@@ -50,7 +53,9 @@ interface ExtensionGlobals {
 export function tabTitles(worker: Worker): Promise<string[]> {
   // A tab without a title yet shows its address and load status instead: a failed wait then says where each tab was.
   return worker.evaluate(async () =>
-    (await (globalThis as unknown as ExtensionGlobals).chrome.tabs.query({})).map((t) => t.title || `(untitled: ${t.status ?? '?'} ${(t.pendingUrl ?? t.url ?? '').slice(0, 120)})`),
+    (await (globalThis as unknown as ExtensionGlobals).chrome.tabs.query({})).map(
+      (t) => t.title || `(untitled: ${t.status ?? '?'} ${(t.pendingUrl ?? t.url ?? '').slice(0, 120)})`,
+    ),
   );
 }
 
@@ -79,7 +84,7 @@ export function extensionStorageDump(worker: Worker): Promise<string> {
     const session = await chrome.storage.session.get(null);
     const idb = await new Promise<unknown[]>((resolve, reject) => {
       const open = indexedDB.open('anaf-token');
-      open.onerror = () => reject(open.error);
+      open.onerror = () => reject(open.error ?? new Error('indexedDB.open failed'));
       open.onsuccess = () => {
         const db = open.result;
         const names = Array.from(db.objectStoreNames);

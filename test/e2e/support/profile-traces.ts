@@ -79,7 +79,11 @@ export function scanHistory(profileDir: string, secrets: Secret[]): Trace[] {
           continue; // a virtual table whose module this SQLite lacks
         }
         const text = rows
-          .map((r) => Object.values(r as Record<string, unknown>).map((v) => (v instanceof Uint8Array ? blobText(Buffer.from(v)) : String(v))).join('\u0000'))
+          .map((r) =>
+            Object.values(r as Record<string, unknown>)
+              .map((v) => (v instanceof Uint8Array ? blobText(Buffer.from(v)) : String(v)))
+              .join('\u0000'),
+          )
           .join('\n');
         for (const s of secrets) if (text.includes(s.value)) traces.push({ label: s.label, where: `History:${name}` });
       }

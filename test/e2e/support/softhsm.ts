@@ -44,14 +44,34 @@ export function makeSoftHsmToken(dir: string, client: PkiClientCert, pin = '1234
   run('openssl', ['x509', '-in', client.certFile, '-outform', 'DER', '-out', der], env);
   run(
     'pkcs11-tool',
-    ['--module', SOFTHSM_LIB, '--token-label', label, '--login', '--pin', pin, '--write-object', der, '--type', 'cert', '--id', '01', '--label', client.commonName],
+    [
+      '--module',
+      SOFTHSM_LIB,
+      '--token-label',
+      label,
+      '--login',
+      '--pin',
+      pin,
+      '--write-object',
+      der,
+      '--type',
+      'cert',
+      '--id',
+      '01',
+      '--label',
+      client.commonName,
+    ],
     env,
   );
   // Without a key Chromium never offers these for TLS, so the login still uses certificate 01.
   for (const x of extra) {
     const file = path.join(dir, `${x.id}.der`);
     run('openssl', ['x509', '-in', x.certFile, '-outform', 'DER', '-out', file], env);
-    run('pkcs11-tool', ['--module', SOFTHSM_LIB, '--token-label', label, '--login', '--pin', pin, '--write-object', file, '--type', 'cert', '--id', x.id, '--label', x.label], env);
+    run(
+      'pkcs11-tool',
+      ['--module', SOFTHSM_LIB, '--token-label', label, '--login', '--pin', pin, '--write-object', file, '--type', 'cert', '--id', x.id, '--label', x.label],
+      env,
+    );
   }
   return { conf, label, pin };
 }

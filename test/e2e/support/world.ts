@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
-import type { TokenStatus } from '../../../shared/src/schemas/token-status.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import { startAnafStandin, type AnafStandin } from '../../anaf-standin/server.js';
 import { runCli, type CliResult } from '../../helpers/cli.js';
 import { scanForSecrets } from '../../helpers/secret-scan.js';
@@ -97,7 +97,10 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     if (r.code !== 0) throw new Error(`anaf-token install failed: ${r.stderr}`);
   }
   if (opts.profile !== false) {
-    const r = await cli(['profile', 'add', '--name', PROFILE, '--client-id', CLIENT_ID, '--redirect-uri', REDIRECT_URI, '--env', anaf.url], `${clientSecret}\n`);
+    const r = await cli(
+      ['profile', 'add', '--name', PROFILE, '--client-id', CLIENT_ID, '--redirect-uri', REDIRECT_URI, '--env', anaf.url],
+      `${clientSecret}\n`,
+    );
     if (r.code !== 0) throw new Error(`anaf-token profile add failed: ${r.stderr}`);
   }
 
@@ -152,7 +155,13 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     },
     resetStandin() {
       anaf.clearFaults();
-      anaf.setOptions({ accessTokenTtlSec: 90 * DAY, omitState: false, enrolledSubjects: undefined, deadGrantError: 'invalid_request', authorizeCacheControl: 'no-store' });
+      anaf.setOptions({
+        accessTokenTtlSec: 90 * DAY,
+        omitState: false,
+        enrolledSubjects: undefined,
+        deadGrantError: 'invalid_request',
+        authorizeCacheControl: 'no-store',
+      });
       anaf.resetCounters();
     },
     async close() {
@@ -160,10 +169,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       const logFile = path.join(dirs.anafHome, 'logs', 'anaf-token.log');
       const logs = fs.existsSync(logFile) ? [fs.readFileSync(logFile, 'utf8')] : [];
       const consoleAll = [...consoleSeen, ...browser.console];
-      const leaks = scanForSecrets(
-        [...logs, ...consoleAll],
-        [clientSecret, ...anaf.issued.codes, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens],
-      );
+      const leaks = scanForSecrets([...logs, ...consoleAll], [clientSecret, ...anaf.issued.codes, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens]);
       await anaf.close();
       await erp.close();
       for (const d of Object.values(dirs)) fs.rmSync(d, { recursive: true, force: true });

@@ -3,8 +3,8 @@
  * browser itself uses, and the optional PIN check.
  * The PIN passes through this worker's memory straight to the host: never stored, never logged.
  */
-import type { ResultOf } from '../../../../shared/src/protocol/messages.js';
-import type { TokenStatus } from '../../../../shared/src/schemas/token-status.js';
+import type { ResultOf } from '#shared/protocol/messages.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import { writeCachedBrowserCerts, writeCachedCerts } from '../../shared/certs-cache.js';
 import type { PinCheckForm } from '../../shared/ui-protocol.js';
 import { host } from '../native/host-port.js';

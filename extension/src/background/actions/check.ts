@@ -1,5 +1,5 @@
 /** "Check": the host asks ANAF's TestOauth hello whether the stored access token works now. Nothing is stored. */
-import type { TokenCheck } from '../../../../shared/src/schemas/token-check.js';
+import type { TokenCheck } from '#shared/schemas/token-check.js';
 import { host } from '../native/host-port.js';
 import { refetchQuietly } from './status.js';
 

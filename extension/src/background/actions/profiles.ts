@@ -2,7 +2,7 @@
  * Profiles are kept by the host only: the form's client secret goes from the options page
  * through this worker's memory straight to the host, never into extension storage.
  */
-import type { TokenStatus } from '../../../../shared/src/schemas/token-status.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import type { ProfileForm } from '../../shared/ui-protocol.js';
 import { host } from '../native/host-port.js';
 import { cancelFlow } from './obtain-token.js';

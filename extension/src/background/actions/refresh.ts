@@ -1,5 +1,5 @@
 /** "Refresh now": the host refreshes with the stored refresh token (no USB key needed). */
-import type { TokenStatus } from '../../../../shared/src/schemas/token-status.js';
+import type { TokenStatus } from '#shared/schemas/token-status.js';
 import { host } from '../native/host-port.js';
 import { refetchQuietly, remember } from './status.js';
 

@@ -2,7 +2,7 @@
  * Forget the tokens here, after one try at ANAF's revoke endpoint (ANAF may not confirm: it
  * offers no revocation without a browser login). The profile stays, ready for a new authorization.
  */
-import type { RevokeResult } from '../../../../shared/src/protocol/results.js';
+import type { RevokeResult } from '#shared/protocol/results.js';
 import { host } from '../native/host-port.js';
 import { refetchQuietly, remember } from './status.js';
 

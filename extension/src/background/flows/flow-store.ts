@@ -6,6 +6,12 @@ import browser from 'webextension-polyfill';
 import { FLOWS_KEY, parseFlows, type Flow, type Flows } from '../../shared/flow-state.js';
 
 let queue: Promise<unknown> = Promise.resolve();
+let stored: ((flows: Flows) => void) | undefined;
+
+/** Told every write (the native port is held while a flow runs: native/holds.ts). */
+export function onFlowsStored(listener: (flows: Flows) => void): void {
+  stored = listener;
+}
 
 function serial<T>(fn: () => Promise<T>): Promise<T> {
   const run = queue.then(fn, fn);
@@ -39,6 +45,7 @@ export function updateFlow(profile: string, fn: (current: Flow | undefined) => F
     if (next === undefined) delete flows[profile];
     else flows[profile] = next;
     await browser.storage.session.set({ [FLOWS_KEY]: flows });
+    stored?.(flows);
     return next;
   });
 }

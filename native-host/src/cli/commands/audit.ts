@@ -1,7 +1,7 @@
 /** `audit`: who got which profile's token, when, from which machine and OS user (the store's audit table). */
 import { Option, type Command } from 'commander';
 import * as z from 'zod/mini';
-import { profileNameSchema } from '../../../../shared/src/schemas/profile.js';
+import { profileNameSchema } from '#shared/schemas/profile.js';
 import { action, jsonOption, parseWith, withApp } from '../context.js';
 import { printJson, table } from '../output.js';
 

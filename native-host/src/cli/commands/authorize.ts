@@ -5,8 +5,8 @@
  */
 import { Option, type Command } from 'commander';
 import * as z from 'zod/mini';
-import { AppError } from '../../../../shared/src/errors.js';
-import type { Profile } from '../../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import type { App } from '../../app.js';
 import { PENDING_TTL_MS, completeAuthorization, startAuthorization } from '../../tokens/authorize.js';
 import { callbackTarget, startLoopbackCallback } from '../../oauth/loopback-callback.js';
@@ -74,10 +74,7 @@ async function printStart(app: App, opts: Opts): Promise<void> {
 /** `--callback-url` without a value: the address comes from standard input or a prompt. */
 async function finishFromInput(app: App, opts: Opts): Promise<void> {
   const profile = await app.store.getProfile(opts.profile); // an unknown profile fails before the prompt
-  const callbackUrl = await readSecret(
-    'Adresa la care ați ajuns (nu se afișează) / The address you landed on (not shown): ',
-    'CALLBACK_INVALID',
-  );
+  const callbackUrl = await readSecret('Adresa la care ați ajuns (nu se afișează) / The address you landed on (not shown): ', 'CALLBACK_INVALID');
   // A person pasted it: ANAF leaving out `state` may still finish the one recent authorization.
   await completeAuthorization(app.store, profile.name, callbackUrl, app.log, { ...finishOptions(app), allowMissingState: true });
   await printStatus(app, profile.name, opts.json);
@@ -121,9 +118,9 @@ async function listenAndFinish(app: App, opts: Opts): Promise<void> {
     process.stderr.write(
       `Aștept browserul la ${where}${forwarded} până la ${clock(until)}. / Waiting for the browser at ${where}${forwarded} until ${clock(until)}.\n` +
         `Certificatul TLS al acestei adrese e făcut aici${cert.created ? ' (nou)' : ''}; dacă browserul îl semnalează ca nesigur, verificați amprenta și continuați: ` +
-          `codul ANAF e valabil ${CODE_VALID_SECONDS} de secunde. Ca să nu mai apară avertizarea, marcați ca de încredere ${cert.certFile}.\n` +
+        `codul ANAF e valabil ${CODE_VALID_SECONDS} de secunde. Ca să nu mai apară avertizarea, marcați ca de încredere ${cert.certFile}.\n` +
         `This address's TLS certificate is made here${cert.created ? ' (new)' : ''}; if the browser flags it as not trusted, check the fingerprint and proceed: ` +
-          `ANAF's code is valid ${CODE_VALID_SECONDS} seconds. To skip the warning, trust ${cert.certFile}.\n` +
+        `ANAF's code is valid ${CODE_VALID_SECONDS} seconds. To skip the warning, trust ${cert.certFile}.\n` +
         `SHA-256: ${cert.sha256}\n`,
     );
     const opened = opts.open && openInBrowser(start.authorizeUrl);
@@ -154,7 +151,9 @@ export function register(program: Command): void {
     )
     .option('--no-open', 'with --listen: do not open the browser, only print the URL')
     .addOption(
-      new Option('--timeout <duration>', 'with --listen: how long to wait for the browser').default(PENDING_TTL_MS, '10m').argParser(parseWith(timeoutSchema, '--timeout')),
+      new Option('--timeout <duration>', 'with --listen: how long to wait for the browser')
+        .default(PENDING_TTL_MS, '10m')
+        .argParser(parseWith(timeoutSchema, '--timeout')),
     )
     .option(
       '--callback-url [url]',

@@ -5,9 +5,9 @@
  * certificate from the store, which the token's minidriver fills.
  */
 import type { Command } from 'commander';
-import { CERTIFICATE_HOLDER_TEXT, CERTIFICATE_WARNING_TEXT, certificateHolder, certificateWarnings } from '../../../../shared/src/certificate-warnings.js';
-import { AppError } from '../../../../shared/src/errors.js';
-import type { BrowserStoreReport } from '../../../../shared/src/schemas/browser-certs.js';
+import { CERTIFICATE_HOLDER_TEXT, CERTIFICATE_WARNING_TEXT, certificateHolder, certificateWarnings } from '#shared/certificate-warnings.js';
+import { AppError } from '#shared/errors.js';
+import type { BrowserStoreReport } from '#shared/schemas/browser-certs.js';
 import { browserStores } from '../../certstores/browser-stores.js';
 import { action, jsonOption, makeApp } from '../context.js';
 import { printJson, table } from '../output.js';
@@ -30,7 +30,9 @@ export function renderStores(stores: BrowserStoreReport[], now = Date.now()): st
     if (s.error) out += `  ! [${s.error.code}] ${s.error.message.ro} / ${s.error.message.en}${s.error.detail ? ` (${s.error.detail})` : ''}\n`;
     else if (!s.certificates.length) out += '  no client certificates / niciun certificat client\n';
     for (const c of s.certificates) {
-      const q = c.qualified.compliance ? `qualified${c.qualified.qscd ? ' QSCD' : ''}${c.qualified.types.length ? ' ' + c.qualified.types.join(',') : ''}` : 'not qualified';
+      const q = c.qualified.compliance
+        ? `qualified${c.qualified.qscd ? ' QSCD' : ''}${c.qualified.types.length ? ' ' + c.qualified.types.join(',') : ''}`
+        : 'not qualified';
       const holder = CERTIFICATE_HOLDER_TEXT[certificateHolder(c.subject)];
       out += `  [${c.id || '-'}] ${c.commonName}${c.label && c.label !== c.commonName ? ` (${c.label})` : ''}\n`;
       out += table([

@@ -1,8 +1,8 @@
 /** `clients add|list|remove`: the programs (ERPs, scripts) allowed to ask `serve` for tokens. */
 import { Option, type Command } from 'commander';
 import * as z from 'zod/mini';
-import { AppError } from '../../../../shared/src/errors.js';
-import { profileNameSchema } from '../../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import { profileNameSchema } from '#shared/schemas/profile.js';
 import { registerSecret } from '../../log/logger.js';
 import { clientNameSchema, newClientKey } from '../../serve/client-keys.js';
 import { configuredPort, serviceContext } from '../../service/manager.js';
@@ -12,17 +12,24 @@ import { printJson, table } from '../output.js';
 const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
 const nameArg = parseWith(clientNameSchema(), 'client name');
 /** `--profiles a,b`: at least one name, each a profile name. */
-const profileListSchema = z.pipe(
-  z.string(),
-  z.transform((v: string) => v.split(',').map((x) => x.trim())),
-).check(z.refine((names: string[]) => names.length > 0 && names.length <= 1000 && names.every((n) => profileNameSchema().safeParse(n).success), 'profile names separated by commas'));
+const profileListSchema = z
+  .pipe(
+    z.string(),
+    z.transform((v: string) => v.split(',').map((x) => x.trim())),
+  )
+  .check(
+    z.refine(
+      (names: string[]) => names.length > 0 && names.length <= 1000 && names.every((n) => profileNameSchema().safeParse(n).success),
+      'profile names separated by commas',
+    ),
+  );
 
 export function register(program: Command): void {
   const clients = program.command('clients').description('client keys for the ERP token service ("anaf-token serve")');
 
   clients
     .command('add')
-    .description('make a client key; it is printed once and kept only sealed in the vault (a client made by an older version is replaced)')
+    .description('make a client key; it is printed once and kept only sealed in the store (a client made by an older version is replaced)')
     .argument('<name>', 'who will use the key, e.g. the ERP program')
     .option('--personal-id', 'let this client see the personal ID number (serialNumber=PNO…) in certificate subjects')
     .addOption(new Option('--profiles <names>', 'only these profiles (comma-separated; default: all)').argParser(parseWith(profileListSchema, '--profiles')))
@@ -35,10 +42,23 @@ export function register(program: Command): void {
           registerSecret(key);
           for (const p of opts.profiles ?? []) await app.store.getProfile(p); // PROFILE_NOT_FOUND for a typo, before a key is made
           const c = await app.store.addApiClient(name, key, { personalId: opts.personalId === true, ...(opts.profiles ? { profiles: opts.profiles } : {}) });
-          app.log.log('info', 'clients.added', { client: name, personalId: c.personalId, profiles: c.profiles?.join(','), replacedOldKey: c.replacedOldKey || undefined });
+          app.log.log('info', 'clients.added', {
+            client: name,
+            personalId: c.personalId,
+            profiles: c.profiles?.join(','),
+            replacedOldKey: c.replacedOldKey || undefined,
+          });
           const { port } = configuredPort(serviceContext(), app.paths.dataDir);
           if (opts.json) {
-            return printJson({ name, key, createdAt: iso(c.createdAt), personalId: c.personalId, profiles: c.profiles ?? null, port, replacedOldKey: c.replacedOldKey });
+            return printJson({
+              name,
+              key,
+              createdAt: iso(c.createdAt),
+              personalId: c.personalId,
+              profiles: c.profiles ?? null,
+              port,
+              replacedOldKey: c.replacedOldKey,
+            });
           }
           process.stdout.write(`${key}\n`);
           process.stderr.write(

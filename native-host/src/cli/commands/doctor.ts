@@ -1,6 +1,6 @@
 /** `doctor`: checks the setup end to end and says what to do, in Romanian and English. */
 import type { Command } from 'commander';
-import { messagesFor } from '../../../../shared/src/errors.js';
+import { messagesFor } from '#shared/errors.js';
 import { resolvePaths } from '../../config/paths.js';
 import { DOCTOR_CHECKS } from '../../doctor/checks.js';
 import { doctorContext, renderReport, runDoctor } from '../../doctor/run-doctor.js';
@@ -10,7 +10,9 @@ import { printJson } from '../output.js';
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('check the browsers\' host registration, the vault, the USB key, profiles, ANAF reachability and the clock, tokens, and whether ANAF accepts them')
+    .description(
+      "check the browsers' host registration, the vault, the USB key, profiles, ANAF reachability and the clock, tokens, and whether ANAF accepts them",
+    )
     .option('--user-data-dir <dir...>', 'check a browser started with --user-data-dir instead of the installed browsers')
     .addOption(jsonOption())
     .action(

@@ -1,6 +1,6 @@
 /** `native`: the stdio mode the browser starts through the launcher. */
 import type { Command } from 'commander';
-import { AppError } from '../../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { App } from '../../app.js';
 import { readConfig } from '../../config/host-config.js';
 import { refuseNative, runNative } from '../../native/run-native.js';

@@ -1,9 +1,9 @@
 /** `modules`, `certs`, `pin-check`: what is on the USB token, before anything goes wrong at ANAF. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { CERTIFICATE_WARNING_TEXT, certificateWarnings } from '../../../../shared/src/certificate-warnings.js';
-import { AppError } from '../../../../shared/src/errors.js';
-import type { ModuleReport } from '../../../../shared/src/schemas/pkcs11.js';
+import { CERTIFICATE_WARNING_TEXT, certificateWarnings } from '#shared/certificate-warnings.js';
+import { AppError } from '#shared/errors.js';
+import type { ModuleReport } from '#shared/schemas/pkcs11.js';
 import { readConfig, writeConfig } from '../../config/host-config.js';
 import { resolvePaths } from '../../config/paths.js';
 import { knownModules } from '../../pkcs11/known-modules.js';
@@ -29,7 +29,13 @@ function printReport(reports: ModuleReport[], now = Date.now()): void {
         process.stdout.write(`  slot ${t.slotId}: token not initialized / token neinițializat\n`);
         continue;
       }
-      const pin = t.pin?.locked ? 'PIN LOCKED / BLOCAT' : t.pin?.finalTry ? 'PIN: last try! / ultima încercare!' : t.pin?.countLow ? 'PIN: a wrong try was counted / o încercare greșită' : 'PIN ok';
+      const pin = t.pin?.locked
+        ? 'PIN LOCKED / BLOCAT'
+        : t.pin?.finalTry
+          ? 'PIN: last try! / ultima încercare!'
+          : t.pin?.countLow
+            ? 'PIN: a wrong try was counted / o încercare greșită'
+            : 'PIN ok';
       process.stdout.write(
         t.serial === undefined
           ? `  slot ${t.slotId} (${t.slotDescription}): token unreadable / token ilizibil\n`
@@ -38,7 +44,9 @@ function printReport(reports: ModuleReport[], now = Date.now()): void {
       if (t.error) process.stdout.write(`    ! [${t.error.code}] ${t.error.message.ro} / ${t.error.message.en}\n`);
       if (!t.certificates.length && !t.error) process.stdout.write('    no certificates / niciun certificat\n');
       for (const c of t.certificates) {
-        const q = c.qualified.compliance ? `qualified${c.qualified.qscd ? ' QSCD' : ''}${c.qualified.types.length ? ' ' + c.qualified.types.join(',') : ''}` : 'not qualified';
+        const q = c.qualified.compliance
+          ? `qualified${c.qualified.qscd ? ' QSCD' : ''}${c.qualified.types.length ? ' ' + c.qualified.types.join(',') : ''}`
+          : 'not qualified';
         process.stdout.write(`    [${c.id || '-'}] ${c.commonName}\n`);
         process.stdout.write(
           table([
@@ -96,7 +104,10 @@ export function register(program: Command): void {
         const app = makeApp('cli');
         try {
           const reports = await scanModules(opts.module, readConfig(app.paths).pkcs11Modules);
-          app.log.log('info', 'pkcs11.scan', { modules: reports.length, certificates: reports.reduce((n, r) => n + r.tokens.reduce((k, t) => k + t.certificates.length, 0), 0) });
+          app.log.log('info', 'pkcs11.scan', {
+            modules: reports.length,
+            certificates: reports.reduce((n, r) => n + r.tokens.reduce((k, t) => k + t.certificates.length, 0), 0),
+          });
           // Nothing could be read at all: the answer is the first module's error (one JSON document).
           const firstError = reports.find((r) => r.error)?.error;
           const failed = firstError !== undefined && reports.every((r) => r.error);

@@ -1,7 +1,7 @@
 /** `profile add|list|remove`: ANAF application registrations. */
 import type { Command } from 'commander';
-import { AppError } from '../../../../shared/src/errors.js';
-import { DEFAULT_REFRESH_WINDOW_DAYS, profileInputSchema } from '../../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import { DEFAULT_REFRESH_WINDOW_DAYS, profileInputSchema } from '#shared/schemas/profile.js';
 import { checkApiBase } from '../../gateway/target.js';
 import { setProfileApi } from '../../gateway/cli-support.js';
 import { action, jsonOption, withApp } from '../context.js';

@@ -8,10 +8,12 @@ import { action, jsonOption, makeApp, parseWith } from '../context.js';
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
 /** "0" (off), or a number with ms, s, m or h; at most a day (timers overflow past 24.8 days). */
-export const durationSchema = z.pipe(
-  z.string().check(z.regex(/^(0|\d{1,9}(ms|s|m|h))$/, 'a duration such as 500ms, 30s, 15m or 1h, or 0')),
-  z.transform((s: string) => (s === '0' ? 0 : Number(/^\d+/.exec(s)![0]) * UNIT_MS[/(ms|s|m|h)$/.exec(s)![1] as keyof typeof UNIT_MS])),
-).check(z.refine((ms) => ms <= 86_400_000, 'at most 24h'));
+export const durationSchema = z
+  .pipe(
+    z.string().check(z.regex(/^(0|\d{1,9}(ms|s|m|h))$/, 'a duration such as 500ms, 30s, 15m or 1h, or 0')),
+    z.transform((s: string) => (s === '0' ? 0 : Number(/^\d+/.exec(s)![0]) * UNIT_MS[/(ms|s|m|h)$/.exec(s)![1] as keyof typeof UNIT_MS])),
+  )
+  .check(z.refine((ms) => ms <= 86_400_000, 'at most 24h'));
 
 export const portSchema = z.pipe(z.coerce.number(), z.int().check(z.minimum(0), z.maximum(65_535)));
 
@@ -19,7 +21,11 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description('serve tokens to local programs (ERP) over HTTP on 127.0.0.1 and ::1')
-    .addOption(new Option('--port <port>', 'TCP port on loopback (default: one per user, 8787 for the first; see docs/erp-api.md)').argParser(parseWith(portSchema, '--port')))
+    .addOption(
+      new Option('--port <port>', 'TCP port on loopback (default: one per user, 8787 for the first; see docs/erp-api.md)').argParser(
+        parseWith(portSchema, '--port'),
+      ),
+    )
     .addOption(
       new Option('--check-interval <duration>', 'how often to look for tokens to refresh (0: never)')
         .default(3_600_000, '1h')
@@ -49,7 +55,10 @@ export function register(program: Command): void {
           }
           const urls = running.addresses.map((a) => `http://${a.includes(':') ? `[${a}]` : a}:${running.port}/`);
           // One line: whoever started serve (a test, a supervisor) can read it as soon as it is ready.
-          if (opts.json) process.stdout.write(JSON.stringify({ port: running.port, addresses: running.addresses, urls, pid: process.pid, peerCheck: running.peerCheck }) + '\n');
+          if (opts.json)
+            process.stdout.write(
+              JSON.stringify({ port: running.port, addresses: running.addresses, urls, pid: process.pid, peerCheck: running.peerCheck }) + '\n',
+            );
           else process.stdout.write(`anaf-token serve: ${urls.join(' ')} (Ctrl+C to stop / oprire)\n`);
           await new Promise<void>((resolve) => {
             const stop = () => resolve();

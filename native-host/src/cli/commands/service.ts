@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .command('install')
     .description('register serve as a login service (systemd user unit, launchd agent, or Scheduled Task) and start it')
     .addOption(
-      new Option('--port <port>', 'TCP port on loopback (default: this user\'s, 8787 for the first; on a terminal server give each user its own)').argParser(
+      new Option('--port <port>', "TCP port on loopback (default: this user's, 8787 for the first; on a terminal server give each user its own)").argParser(
         parseWith(portSchema, '--port'),
       ),
     )

@@ -1,6 +1,6 @@
 /** `store use|status|migrate`: where profiles and tokens live (this user's vault, or a team store on PostgreSQL). */
 import { Option, type Command } from 'commander';
-import { AppError } from '../../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { readConfig, writeConfig } from '../../config/host-config.js';
 import type { TeamStore } from '../../team/team-store.js';
 import { shownUrl, storeLocation } from '../../store/open-store.js';
@@ -11,11 +11,15 @@ import { readSecret } from '../secret-input.js';
 const POSTGRES_URL = /^postgres(ql)?:\/\//;
 
 export function register(program: Command): void {
-  const store = program.command('store').description('where profiles and tokens live: this user\'s vault, or a team store on PostgreSQL shared by several machines');
+  const store = program
+    .command('store')
+    .description("where profiles and tokens live: this user's vault, or a team store on PostgreSQL shared by several machines");
 
   store
     .command('use')
-    .description('use a team store: the postgres:// URL is read from standard input or a prompt (it may carry a password); "local" goes back to this user\'s vault')
+    .description(
+      'use a team store: the postgres:// URL is read from standard input or a prompt (it may carry a password); "local" goes back to this user\'s vault',
+    )
     .argument('[where]', '"local", or a postgres:// URL without a password')
     .addOption(jsonOption())
     .action(
@@ -30,7 +34,10 @@ export function register(program: Command): void {
             if (!POSTGRES_URL.test(url) || !URL.canParse(url)) throw new AppError('BAD_REQUEST', 'a postgres://user@host:port/database URL');
             // The command line is visible to every user of the computer: a password goes through standard input.
             if (where !== undefined && new URL(url).password) {
-              throw new AppError('BAD_REQUEST', 'a URL with a password is read from standard input or the prompt: run "anaf-token store use" and paste it (the command line is visible to other users)');
+              throw new AppError(
+                'BAD_REQUEST',
+                'a URL with a password is read from standard input or the prompt: run "anaf-token store use" and paste it (the command line is visible to other users)',
+              );
             }
             // Reachable, and whose team it holds (a store without a team is fine: "team init" makes one).
             const { TeamStore } = await import('../../team/team-store.js');
@@ -55,7 +62,7 @@ export function register(program: Command): void {
             writeConfig(app.paths, rest);
             app.log.log('info', 'store.use', { engine: 'sqlite' });
             if (opts.json) return printJson({ engine: 'sqlite' });
-            process.stdout.write('Seiful local al acestui utilizator. / This user\'s local vault.\n');
+            process.stdout.write("Seiful local al acestui utilizator. / This user's local vault.\n");
           }
           if (storeLocation(app.paths).engine === 'postgres' && process.env.ANAF_TOKEN_STORE) {
             process.stderr.write('ANAF_TOKEN_STORE is set in this environment and takes precedence over this choice.\n');
@@ -89,7 +96,9 @@ export function register(program: Command): void {
 
   store
     .command('migrate')
-    .description('move every profile, token and client key to another store (a postgres:// URL read from standard input, or "local"); the source keeps no usable token')
+    .description(
+      'move every profile, token and client key to another store (a postgres:// URL read from standard input, or "local"); the source keeps no usable token',
+    )
     .requiredOption('--to <where>', '"local", or "postgres" (the URL is then read from standard input or a prompt)')
     .addOption(new Option('--use', 'then use the destination (default: yes)').default(true))
     .addOption(jsonOption())
@@ -109,7 +118,13 @@ export function register(program: Command): void {
               writeConfig(app.paths, rest);
             } else writeConfig(app.paths, { ...config, store: url });
           }
-          app.log.log('info', 'store.migrated', { profiles: report.profiles, tokens: report.tokens, clients: report.clients, audit: report.audit, to: url === undefined ? 'sqlite' : shownUrl(url) });
+          app.log.log('info', 'store.migrated', {
+            profiles: report.profiles,
+            tokens: report.tokens,
+            clients: report.clients,
+            audit: report.audit,
+            to: url === undefined ? 'sqlite' : shownUrl(url),
+          });
           if (opts.json) return printJson(report);
           process.stdout.write(
             `Mutate / moved: ${report.profiles} profiles, ${report.tokens} tokens, ${report.clients} client keys, ${report.audit} audit rows.\n` +

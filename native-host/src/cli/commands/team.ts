@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import * as z from 'zod/mini';
-import { AppError } from '../../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { App } from '../../app.js';
 import { shownUrl } from '../../store/open-store.js';
 import type { TeamStore } from '../../team/team-store.js';
@@ -46,7 +46,7 @@ export function register(program: Command): void {
   team
     .command('init')
     .description('make the team key on this machine and record the team in the team store (once per team)')
-    .option('--force', 'replace a team key this machine already holds (that team\'s secrets become unreadable here)')
+    .option('--force', "replace a team key this machine already holds (that team's secrets become unreadable here)")
     .addOption(jsonOption())
     .action(
       action((opts: { force?: boolean; json?: boolean }) =>
@@ -88,7 +88,7 @@ export function register(program: Command): void {
           teamUrl(app);
           await app.ready();
           const store = app.store as TeamStore;
-          await store.checkKey(); // only a machine whose key opens the store hands it on
+          store.checkKey(); // only a machine whose key opens the store hands it on
           const { createInvite } = await import('../../team/team-commands.js');
           const inv = await createInvite({ paths: app.paths, invites: store, team: store.registration, ttlMs: opts.valid, now: app.now() });
           app.log.log('info', 'team.invite', { inviteId: inv.inviteId, expiresAt: new Date(inv.expiresAt).toISOString() });
@@ -107,10 +107,10 @@ export function register(program: Command): void {
     .command('join')
     .description(
       'take the team key from an invite; the invite text and the code are read from standard input or prompts (one line each). ' +
-        'A machine that still uses its local vault (to migrate it afterwards) is asked the team store\'s URL first, and keeps using its vault',
+        "A machine that still uses its local vault (to migrate it afterwards) is asked the team store's URL first, and keeps using its vault",
     )
     .argument('[invite]', 'the invite text (else read first from standard input or a prompt)')
-    .option('--force', 'replace another team\'s key this machine holds')
+    .option('--force', "replace another team's key this machine holds")
     .addOption(jsonOption())
     .action(
       action((invite: string | undefined, opts: { force?: boolean; json?: boolean }) =>
@@ -129,7 +129,15 @@ export function register(program: Command): void {
           const { joinTeam } = await import('../../team/team-commands.js');
           const store = await keyless(app, undefined, url);
           try {
-            const r = await joinTeam({ paths: app.paths, inviteText, code, invites: store, team: store.registration, force: opts.force === true, now: app.now() });
+            const r = await joinTeam({
+              paths: app.paths,
+              inviteText,
+              code,
+              invites: store,
+              team: store.registration,
+              force: opts.force === true,
+              now: app.now(),
+            });
             app.log.log('info', 'team.join', { teamId: r.teamId, status: r.status, keyStore: r.keyStore });
             if (opts.json) return printJson(r);
             process.stdout.write(
@@ -146,7 +154,7 @@ export function register(program: Command): void {
 
   team
     .command('status')
-    .description('this machine\'s team key, and whether it opens the team store')
+    .description("this machine's team key, and whether it opens the team store")
     .addOption(jsonOption())
     .action(
       action((opts: { json?: boolean }) =>
@@ -162,9 +170,15 @@ export function register(program: Command): void {
           if (opts.json) return printJson(st);
           const m = st.machine;
           process.stdout.write(
-            m.state === 'held' ? `machine   team ${m.teamId}, fingerprint ${m.fingerprint}, in the ${m.keyStore}\n` : `machine   ${m.state === 'none' ? 'no team key' : `key missing (${m.detail})`}\n`,
+            m.state === 'held'
+              ? `machine   team ${m.teamId}, fingerprint ${m.fingerprint}, in the ${m.keyStore}\n`
+              : `machine   ${m.state === 'none' ? 'no team key' : `key missing (${m.detail})`}\n`,
           );
-          process.stdout.write(st.store ? `store     team ${st.store.teamId}: ${st.store.opens ? 'this machine\'s key opens it' : `does not open (${st.store.problem ?? 'another team'})`}\n` : 'store     the local vault\n');
+          process.stdout.write(
+            st.store
+              ? `store     team ${st.store.teamId}: ${st.store.opens ? "this machine's key opens it" : `does not open (${st.store.problem ?? 'another team'})`}\n`
+              : 'store     the local vault\n',
+          );
         }),
       ),
     );

@@ -1,7 +1,7 @@
 /** `list`, `token`, `refresh`, `revoke`: the life of a stored token. */
 import os from 'node:os';
 import type { Command } from 'commander';
-import { AppError } from '../../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { App } from '../../app.js';
 import { validAccessToken, type TokenGrant } from '../../tokens/grant.js';
 import { refreshProfile } from '../../tokens/refresh.js';
@@ -86,7 +86,7 @@ export function register(program: Command): void {
 
   program
     .command('label')
-    .description('name the certificate that authenticated, when ANAF\'s token does not say (shown by list and the popup)')
+    .description("name the certificate that authenticated, when ANAF's token does not say (shown by list and the popup)")
     .addOption(profileOption())
     .requiredOption('--certificate <text>', 'e.g. "POPESCU ION, certSIGN token"')
     .addOption(jsonOption())
@@ -105,7 +105,7 @@ export function register(program: Command): void {
 
   program
     .command('revoke')
-    .description('forget the tokens here, after one try at ANAF\'s revoke endpoint; says whether ANAF confirmed')
+    .description("forget the tokens here, after one try at ANAF's revoke endpoint; says whether ANAF confirmed")
     .addOption(profileOption())
     .addOption(jsonOption())
     .action(
