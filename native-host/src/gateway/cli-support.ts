@@ -1,6 +1,6 @@
 /** What the gateway's CLI commands share: the gateway for one run, the profile to act for. */
 import fs from 'node:fs';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { App } from '../app.js';
 import { withApp } from '../cli/context.js';
 import { openGatewayStore } from './open.js';

@@ -4,7 +4,7 @@
  * counts are persisted (and shared by every process on the same store), so a restart or a
  * second serve does not start them again from zero.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { GatewayStore } from './store.js';
 import { ANAF_LIMITS, type LimitRules, type LimitVerdict, type LimitWant } from './types.js';
 

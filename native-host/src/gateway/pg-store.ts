@@ -8,7 +8,7 @@
  * app, so every instance counts against the same numbers.
  */
 import type pg from 'pg';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { advisoryKey } from '../team/advisory-key.js';
 import { DB_SCHEMA } from '../team/db-schema.js';
 import { createPool, run, storeError, transaction } from '../team/pg-pool.js';

@@ -18,7 +18,7 @@
  *
  * e-Transport lists no documents: its jobs go straight to step 4.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { downloadMessage, listMessagesPage, type ApiCall, type AnafMessage } from '../efactura/index.js';
 import { createHash } from 'node:crypto';
 import type { Limits } from './limits.js';

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { ensurePrivateDir, type Paths } from '../config/paths.js';
 import { firstValue, immediate, openDatabase, type DatabaseSync, type SQLInputValue, type StatementSync } from '../vault/sqlite.js';
 import { claimedOf, dedupeKey, FAR_FUTURE, JOB_COLUMNS, jobOf, patchColumns, type Row } from './rows.js';

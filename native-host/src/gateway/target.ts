@@ -4,7 +4,7 @@
  * else its OAuth environment when that is ANAF's (`prod` / `test`). A profile whose OAuth server
  * is another one (a stand-in) must have its API base set.
  */
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { apiEndpoints, type ApiEndpoints } from '../efactura/index.js';
 import type { Store } from '../store/store.js';
 import type { GatewayStore } from './store.js';

@@ -5,7 +5,7 @@
  * ERP missed (it was down) is read from GET /v1/jobs/{job}; deliveries are not retried.
  */
 import http from 'node:http';
-import { AppError } from '../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { Logger } from '../log/logger.js';
 import { jobView } from './service.js';
 import type { JobRecord } from './types.js';

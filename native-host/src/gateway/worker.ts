@@ -5,7 +5,7 @@
  * says which. A call a limit refuses is not made: the job waits until the limit allows it.
  */
 import crypto from 'node:crypto';
-import { AppError, type ErrorCode } from '../../../shared/src/errors.js';
+import { AppError, type ErrorCode } from '#shared/errors.js';
 import {
   downloadMessage,
   etransportState,

@@ -15,8 +15,8 @@
  *   GET  /v1/etransport/list?cif=&days=[&profile=]                                             { records }
  */
 import type { IncomingMessage } from 'node:http';
-import { AppError } from '../../../shared/src/errors.js';
-import { PROFILE_NAME_RE } from '../../../shared/src/schemas/profile.js';
+import { AppError } from '#shared/errors.js';
+import { PROFILE_NAME_RE } from '#shared/schemas/profile.js';
 import { MAX_UPLOAD_BYTES, type MessageFilter, type ValidationStandard } from '../efactura/index.js';
 import { retryAfterOf } from '../gateway/limits.js';
 import { Gateway, JOB_ID_RE, jobView } from '../gateway/service.js';

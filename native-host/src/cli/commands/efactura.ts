@@ -7,13 +7,13 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { AppError } from '../../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import type { MessageFilter, ValidationStandard } from '../../efactura/index.js';
 import { profileFor, readDocument, setProfileApi, withGateway } from '../../gateway/cli-support.js';
 import { jobView, type JobView } from '../../gateway/service.js';
 import { action, jsonOption, parseWith, withApp } from '../context.js';
 import { printJson } from '../output.js';
-import { profileNameSchema } from '../../../../shared/src/schemas/profile.js';
+import { profileNameSchema } from '#shared/schemas/profile.js';
 
 export const optionalProfile = () => new Option('--profile <name>', 'profile name (default: the only one)').argParser(parseWith(profileNameSchema(), '--profile'));
 

@@ -1,6 +1,6 @@
 /** `etransport upload|status|list`: e-Transport declarations through the same outbox as e-Factura. */
 import type { Command } from 'commander';
-import { AppError } from '../../../../shared/src/errors.js';
+import { AppError } from '#shared/errors.js';
 import { profileFor, readDocument, withGateway } from '../../gateway/cli-support.js';
 import { jobView } from '../../gateway/service.js';
 import { action, jsonOption } from '../context.js';
