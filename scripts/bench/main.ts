@@ -20,6 +20,7 @@ import { challenge } from '../../test/helpers/serve-process.js';
 import { WINDOWS_EXE, wineStartup } from './wine-startup.js';
 import { popupBench } from './popup.js';
 import { teamStoreBench } from './team-store.js';
+import { gatewayBench } from './gateway.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 31);
@@ -220,6 +221,16 @@ const bigHome = tempDir('bench-10k');
 
 process.stdout.write('\nteam store on PostgreSQL (3 machines, the ANAF stand-in)\n');
 for (const r of await teamStoreBench(RUNS)) row(r);
+
+process.stdout.write('\ne-Factura gateway (200 uploads, 16 in flight, each run: straight to the stand-in, then through the gateway)\n');
+for (const latency of [0, 20]) {
+  const g = await gatewayBench(Math.min(RUNS, 5), latency);
+  const where = latency ? `, ANAF answering in ${latency} ms` : '';
+  row({ figure: `gateway upload throughput${where}`, ours: g.gatewayPerSec, baseline: g.directPerSec, unit: '/s', ratio: g.ratio, goal: '≥ 0.8×', met: g.ratio >= 0.8 });
+  row({ figure: `gateway: accepted → upload started, one at a time, p50${where}`, ours: g.idleWaitP50, unit: 'ms', goal: 'report' });
+  row({ figure: `gateway: accepted → upload started, one at a time, p99${where}`, ours: g.idleWaitP99, unit: 'ms', goal: 'report' });
+  row({ figure: `gateway: accepted → upload started under the 200-upload burst, p50${where}`, ours: g.waitP50, unit: 'ms', goal: 'report' });
+}
 
 // The e2e suite (scripts/test.sh) measures the real flow in Chromium and keeps its figures here.
 const e2eTimings = path.join(root, '.artifacts', 'e2e', 'timings.json');

@@ -477,6 +477,32 @@ const catalogue = {
     en: 'ANAF refused the authorization or the exchange of its code (the detail quotes its reason). Check that the certificate is enrolled in SPV (rights appear about 24 hours after enrolment) and that the application\'s client ID and secret are right, then open the link again.',
     ro: 'ANAF a refuzat autorizarea sau schimbul codului (detaliul citează motivul). Verificați că certificatul este înrolat în SPV (drepturile apar la circa 24 de ore după înrolare) și că client ID-ul și secretul aplicației sunt corecte, apoi deschideți din nou linkul.',
   },
+  // The e-Factura / e-Transport gateway (native-host/src/gateway/).
+  GATEWAY_LIMIT_DEFERRED: {
+    exit: EXIT.transient,
+    en: 'ANAF allows 1000 API calls a minute and this call would pass that count, so it was not sent. It can be made again in a few seconds (see Retry-After); queued uploads are sent by themselves.',
+    ro: 'ANAF permite 1000 de apeluri API pe minut, iar acest apel ar depăși numărul, așa că nu a fost trimis. Poate fi făcut din nou peste câteva secunde (vezi Retry-After); încărcările din coadă se trimit singure.',
+  },
+  GATEWAY_DAILY_LIMIT: {
+    exit: EXIT.transient,
+    en: "This call would pass one of ANAF's daily limits (status 100 a message, download 10 a message, simple list 1500 a CIF, RASP uploads 1000 a CIF), so it was not sent: ANAF may block the user or the application for that. It can be made again after midnight, Romanian time.",
+    ro: 'Acest apel ar depăși una dintre limitele zilnice ale ANAF (stare 100 pe mesaj, descărcare 10 pe mesaj, listă simplă 1500 pe CIF, încărcări RASP 1000 pe CIF), așa că nu a fost trimis: ANAF poate bloca utilizatorul sau aplicația pentru asta. Poate fi făcut din nou după miezul nopții, ora României.',
+  },
+  GATEWAY_JOB_NOT_FOUND: {
+    exit: EXIT.notFound,
+    en: 'No upload with this id is known here. Use the job id the upload answered with.',
+    ro: 'Nu se cunoaște aici nicio încărcare cu acest id. Folosiți id-ul de job primit la încărcare.',
+  },
+  GATEWAY_API_NOT_SET: {
+    exit: EXIT.usage,
+    en: "The profile's OAuth server is not ANAF's, so where its e-Factura / e-Transport API is cannot be guessed. Set it with `anaf-token efactura api --profile NAME URL` (or `profile add … --api URL`).",
+    ro: 'Serverul OAuth al profilului nu este al ANAF, așa că adresa API-ului e-Factura / e-Transport nu poate fi dedusă. Setați-o cu `anaf-token efactura api --profile NUME URL` (sau `profile add … --api URL`).',
+  },
+  GATEWAY_WEBHOOK_REFUSED: {
+    exit: EXIT.usage,
+    en: 'The webhook must be an http:// address on this computer (127.0.0.1, ::1 or localhost): job changes are not sent anywhere else.',
+    ro: 'Webhook-ul trebuie să fie o adresă http:// pe acest calculator (127.0.0.1, ::1 sau localhost): modificările joburilor nu se trimit în altă parte.',
+  },
 } satisfies Catalogue;
 
 export type ErrorCode = keyof typeof catalogue;

@@ -40,6 +40,8 @@ const GROUPS: Record<string, Group> = {
   service: () => import('./commands/service.js'),
   doctor: () => import('./commands/doctor.js'),
   request: () => import('./commands/request.js'),
+  efactura: () => import('./commands/efactura.js'),
+  etransport: () => import('./commands/etransport.js'),
 };
 
 const program = cli.program

@@ -28,7 +28,7 @@ export function anafText(s: unknown, max = 300): string | undefined {
 const TEXT_RULES: readonly [RegExp, ErrorCode][] = [
   // "Nu aveti drept in SPV pentru CIF=…", "Nu exista niciun CIF pentru care sa aveti drept in SPV",
   // "Nu aveti dreptul de inteorgare pentru id_incarcare=…", "Nu aveti dreptul sa descarcati …".
-  [/drept(uri)?\s+(in|în)\s+SPV|nu aveti dreptul|lipsa drepturi/i, 'ANAF_API_NO_SPV_RIGHT'],
+  [/drept(uri)?\s+(in|\u00een)\s+SPV|nu aveti dreptul|lipsa drepturi/i, 'ANAF_API_NO_SPV_RIGHT'],
   // The per-minute limit is documented as a 429; should it come as a 200 text, it is still per minute.
   [/(pe|per)\s+minut/i, 'ANAF_API_RATE_LIMITED'],
   // "S-au facut deja 1000 interogari …", "S-au facut deja 10 descarcari la mesajul …", "limita … atinsa".

@@ -22,6 +22,7 @@ import type { PeerCheck } from './peer.js';
 import { UNKNOWN_CLIENT, type FailureDelay } from './rate-limit.js';
 import type { RefusalLog, RefusalReason } from './refusal-log.js';
 import type { TokenGrant, TokenSource } from './token-source.js';
+import { isGatewayPath, takesBody, type GatewayRoutes } from './gateway-routes.js';
 
 export interface RouteContext {
   deps: TokenDeps;
@@ -35,6 +36,8 @@ export interface RouteContext {
   log: Logger;
   /** Known once the server listens (the port may have been chosen by the OS). */
   hosts: () => ReadonlySet<string>;
+  /** The e-Factura / e-Transport gateway's endpoints (gateway-routes.ts), when serve runs it. */
+  gateway?: GatewayRoutes;
 }
 
 /** Profiles per page of the list answer. */
@@ -155,6 +158,7 @@ type Route =
   | { kind: 'profiles' }
   | { kind: 'audit'; profile: string | undefined; since: number | undefined; limit: number }
   | { kind: 'token' | 'refresh'; profile: string }
+  | { kind: 'gateway'; url: URL }
   | { kind: 'bad-method'; allow: string }
   | { kind: 'not-found' };
 
@@ -174,6 +178,7 @@ export function matchRoute(method: string, rawUrl: string): Route {
   if (pathname === '/v1/challenge') return want('GET', { kind: 'challenge' });
   if (pathname === '/v1/profiles') return want('GET', { kind: 'profiles' });
   if (pathname === '/v1/audit') return want('GET', auditRoute(url.searchParams));
+  if (isGatewayPath(pathname)) return { kind: 'gateway', url };
   const m = /^\/v1\/profiles\/([^/]+)\/(token|refresh)$/.exec(pathname);
   if (!m) return { kind: 'not-found' };
   let profile: string;
@@ -249,6 +254,11 @@ async function route(ctx: RouteContext, req: IncomingMessage, r: Route, client: 
         throw new AppError('API_PROFILE_NOT_ALLOWED', r.profile);
       }
       return grant(ctx, r.kind, r.profile, client.name);
+    }
+    case 'gateway': {
+      if (!ctx.gateway) return failure(new AppError('API_ROUTE_NOT_FOUND'));
+      const a = await ctx.gateway.handle(req, r.url, client);
+      return new Reply(a.status, a.body, a.headers ?? NO_HEADERS);
     }
     case 'bad-method':
       return new Reply(405, errorBody(new AppError('BAD_REQUEST', `method ${req.method ?? ''} not allowed here`)), { Allow: r.allow });
@@ -419,7 +429,8 @@ export function requestHandler(ctx: RouteContext): (req: IncomingMessage, res: S
   const refusePeer = (req: IncomingMessage) => req.socket.destroy();
   return (req, res) => {
     const headers = apiHeaders(req.headers);
-    limitBody(req, headers);
+    // The gateway's uploads carry documents: their own cap, read only once the key is proven.
+    if (!(ctx.gateway && takesBody(req.url))) limitBody(req, headers);
     if (req.destroyed) return;
     // Known at once after a connection's first request; that one waits for the socket table.
     const peer = ctx.peers.verdict(req.socket);

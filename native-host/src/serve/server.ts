@@ -23,8 +23,9 @@ import { peerCheck, type PeerCheck } from './peer.js';
 import { PROC_TCP } from './proc-net.js';
 import { FailureDelay } from './rate-limit.js';
 import { RefusalLog } from './refusal-log.js';
-import { requestHandler } from './routes.js';
+import { requestHandler, type RouteContext } from './routes.js';
 import { TokenSource } from './token-source.js';
+import { startGateway } from './gateway-start.js';
 
 export interface ServeOptions {
   app: App;
@@ -134,7 +135,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
   const peers = opts.peers ?? peerCheck();
   let hosts: ReadonlySet<string> = new Set();
   const audit = new Audit(app.store, app.log, 60_000, app.now);
-  const handler = requestHandler({
+  const ctx: RouteContext = {
     deps,
     peers,
     source,
@@ -144,7 +145,8 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     audit,
     log: app.log,
     hosts: () => hosts,
-  });
+  };
+  const handler = requestHandler(ctx);
   // Once per connection, from its acceptance: its first request waits for the answer, and a
   // connection of another user is closed as soon as that is known, request or not.
   const onConnection = (socket: Socket) => {
@@ -165,6 +167,13 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
   v6.on('connection', onConnection);
   const { port, addresses } = await listenBoth(app, v4, v6, opts.port);
   hosts = allowedHosts(port);
+  // Once serve listens (a refused port must not leave a worker running). Without it the token
+  // service still runs; the gateway's paths answer API_ROUTE_NOT_FOUND and the log says why.
+  const gateway = await startGateway(app, (p) => source.token(p)).catch((e: unknown) => {
+    app.log.log('error', 'gateway.not-started', { code: AppError.from(e).code });
+    return undefined;
+  });
+  ctx.gateway = gateway?.routes;
 
   const background = opts.checkIntervalMs > 0 ? new BackgroundRefresher(source, backoff, { intervalMs: opts.checkIntervalMs, log: app.log, now: app.now }) : undefined;
   background?.start();
@@ -186,6 +195,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     async close() {
       await background?.stop();
       await Promise.all([close(v4), close(v6)]);
+      await gateway?.close();
       await source.idle();
       await audit.flush();
       refusals.close();

@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { AppError } from '#shared/errors.js';
 import { DEFAULT_REFRESH_WINDOW_DAYS, profileInputSchema } from '#shared/schemas/profile.js';
+import { checkApiBase } from '../../gateway/target.js';
+import { setProfileApi } from '../../gateway/cli-support.js';
 import { action, jsonOption, withApp } from '../context.js';
 import { printJson } from '../output.js';
 import { readSecret } from '../secret-input.js';
@@ -17,9 +19,11 @@ export function register(program: Command): void {
     .requiredOption('--redirect-uri <url>', 'https callback URL registered at ANAF, exactly')
     .option('--env <env>', 'prod, test, or the https base URL of another OAuth server', 'prod')
     .option('--refresh-window <days>', 'refresh when the access token has fewer days left', String(DEFAULT_REFRESH_WINDOW_DAYS))
+    .option('--api <url>', "e-Factura / e-Transport API base: prod, test, or an https URL standing for https://api.anaf.ro/{prod|test} (default: follows --env)")
     .addOption(jsonOption())
     .action(
-      action(async (opts: { name: string; clientId: string; redirectUri: string; env: string; refreshWindow: string; json?: boolean }) => {
+      action(async (opts: { name: string; clientId: string; redirectUri: string; env: string; refreshWindow: string; api?: string; json?: boolean }) => {
+        if (opts.api !== undefined) checkApiBase(opts.api);
         const clientSecret = await readSecret();
         const parsed = profileInputSchema().safeParse({
           name: opts.name,
@@ -35,6 +39,7 @@ export function register(program: Command): void {
         }
         await withApp(async (app) => {
           const { profile: p } = await app.store.saveProfile(parsed.data, 'create');
+          if (opts.api !== undefined) await setProfileApi(app, p.name, opts.api);
           app.log.log('info', 'profile.added', { profile: p.name });
           if (opts.json) printJson(p);
           else process.stdout.write(`profile "${p.name}" added / profil adăugat\n`);
