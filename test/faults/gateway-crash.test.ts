@@ -66,7 +66,7 @@ describe('the gateway under kill -9', () => {
           continue;
         }
         try {
-          const a = await gw<JobJson>(s.port, erp, 'POST', `/v1/efactura/upload?cif=${CIF}`, docs[i]!);
+          const a = await gw<JobJson>(s.port, erp, 'POST', `/v1/efactura/upload?cif=${CIF}`, docs[i]);
           if (a.status === 202 || a.status === 200) {
             jobOf.set(i, a.json.job);
             return;

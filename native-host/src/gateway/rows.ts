@@ -3,7 +3,13 @@ import { JOB_STATES, type ClaimedJob, type JobFlags, type JobKind, type JobPatch
 
 export type Row = Record<string, unknown>;
 
-const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
+/** Text columns come as strings; a number (an id, in either engine) is written out; anything else is a damaged row. */
+const str = (v: unknown): string | undefined => {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint') return v.toString();
+  throw new Error('a text column of the gateway store holds something else');
+};
 const num = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : Number(v));
 
 function state(v: unknown): JobState {
