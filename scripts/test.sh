@@ -12,8 +12,9 @@ rm -rf .artifacts/vitest-*.json .artifacts/faults
 npm run build --silent
 npm run build:extension --silent >/dev/null
 npm run typecheck --silent
-# House rules: typescript-eslint's type-checked recommended set (eslint.config.mjs).
+# House rules: typescript-eslint's type-checked recommended set (eslint.config.mjs) and prettier's format.
 npm run lint --silent
+npm run format:check --silent
 
 status=0
 # Unit tests, the ANAF stand-in, and CLI / native-messaging / serve / doctor / PKCS#11 integration.

@@ -38,9 +38,11 @@ export interface GatewayFigures {
 
 async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 const LANES = Number(process.env.BENCH_GATEWAY_LANES ?? 4);
@@ -57,7 +59,14 @@ export async function gatewayBench(runs: number, latencyMs = 0, docs = 200, conc
   if (latencyMs > 0) w.anaf.api.setFaults({ endpoints: ['upload'], slowMs: latencyMs });
   const rules = { ...ANAF_LIMITS, perMinute: 1_000_000_000 };
   let onSent = (): void => {};
-  const gateway = new Gateway({ app, store, wire, rules, onChange: (j) => j.state === 'sent' && onSent(), timing: { ...DEFAULT_TIMING, batch: concurrency / LANES, lanes: LANES, pollBaseMs: 3_600_000, idleMs: 20 } });
+  const gateway = new Gateway({
+    app,
+    store,
+    wire,
+    rules,
+    onChange: (j) => j.state === 'sent' && onSent(),
+    timing: { ...DEFAULT_TIMING, batch: concurrency / LANES, lanes: LANES, pollBaseMs: 3_600_000, idleMs: 20 },
+  });
   const token = (await validAccessToken(app.tokenDeps, w.profile)).accessToken;
   const call = { endpoints: apiEndpoints(`${w.anaf.url}/test`), accessToken: token, wire };
   gateway.worker.start();

@@ -41,7 +41,9 @@ const rows: Row[] = [];
 function row(r: Row): void {
   rows.push(r);
   const ratio = r.ratio === undefined ? '' : ` ratio ${round(r.ratio)}×`;
-  process.stdout.write(`  ${r.figure}: ${round(r.ours)} ${r.unit}${r.baseline === undefined ? '' : ` vs ${round(r.baseline)} ${r.unit}`}${ratio} (goal ${r.goal})${r.met === undefined ? '' : r.met ? ' ✓' : ' ✗'}\n`);
+  process.stdout.write(
+    `  ${r.figure}: ${round(r.ours)} ${r.unit}${r.baseline === undefined ? '' : ` vs ${round(r.baseline)} ${r.unit}`}${ratio} (goal ${r.goal})${r.met === undefined ? '' : r.met ? ' ✓' : ' ✗'}\n`,
+  );
 }
 
 const home = tempDir('bench');
@@ -53,7 +55,9 @@ const host: Cmd = { command: process.execPath, args: [CLI, 'native', `chrome-ext
 const echo: Cmd = { command: process.execPath, args: [path.join(import.meta.dirname, 'echo-host.mjs')], env };
 const status = { id: 'b', type: 'status' };
 
-process.stdout.write(`machine: ${os.cpus()[0]?.model} × ${os.cpus().length}, ${round(os.totalmem() / 2 ** 30, 1)} GiB, ${os.platform()} ${os.release()}, node ${process.version}; ${RUNS} runs each, medians\n`);
+process.stdout.write(
+  `machine: ${os.cpus()[0]?.model} × ${os.cpus().length}, ${round(os.totalmem() / 2 ** 30, 1)} GiB, ${os.platform()} ${os.release()}, node ${process.version}; ${RUNS} runs each, medians\n`,
+);
 
 // A vault with one profile and token, as a real user's, and a client key for the ERP.
 fillVault(resolvePaths(home), 1);
@@ -67,7 +71,11 @@ const as = { name: 'bench', key };
 
 process.stdout.write('\nnative messaging\n');
 {
-  const r = await sideBySide(() => oneShot(host, status), () => oneShot(echo, status), RUNS);
+  const r = await sideBySide(
+    () => oneShot(host, status),
+    () => oneShot(echo, status),
+    RUNS,
+  );
   const ratio = pairRatio(r);
   row({ figure: 'one-shot status (spawn + request + answer)', ours: median(r.a), baseline: median(r.b), unit: 'ms', ratio, goal: '≤ 1.3×', met: ratio <= 1.3 });
   const kept = await keptPort(host, status, 500);
@@ -75,7 +83,7 @@ process.stdout.write('\nnative messaging\n');
   row({ figure: 'kept port status round trip p99', ours: percentile(kept, 99), unit: 'ms', goal: 'report' });
 }
 
-process.stdout.write('\nthe popup in Chromium (headless, the extension\'s kept native port; medians)\n');
+process.stdout.write("\nthe popup in Chromium (headless, the extension's kept native port; medians)\n");
 for (const r of await popupBench(env, Math.min(RUNS, 15))) row(r);
 
 process.stdout.write('\nCLI as a whole process\n');
@@ -132,13 +140,32 @@ process.stdout.write(
     // The VM's speed drifts between rounds by a third: each round's pair ran back to back, so
     // the ratio is taken per round and its median reported.
     const ratio = median(ours.map((o, i) => o.rps / base[i]!.rps));
-    row({ figure: `req/s, concurrency ${connections}`, ours: m(ours, 'rps'), baseline: m(base, 'rps'), unit: 'req/s', ratio, goal: '≥ 0.8×', met: ratio >= 0.8 });
-    row({ figure: `latency p99, concurrency ${connections}`, ours: m(ours, 'p99'), baseline: m(base, 'p99'), unit: 'ms', goal: 'p99 ≤ 2 ms', met: m(ours, 'p99') <= 2 });
-    process.stdout.write(`    (p50 ours ${round(m(ours, 'p50'))} ms, bare ${round(m(base, 'p50'))} ms; rounds ours ${ours.map((o) => Math.round(o.rps)).join('/')}, bare ${base.map((o) => Math.round(o.rps)).join('/')} req/s; ratios ${ours.map((o, i) => round(o.rps / base[i]!.rps)).join('/')})\n`);
+    row({
+      figure: `req/s, concurrency ${connections}`,
+      ours: m(ours, 'rps'),
+      baseline: m(base, 'rps'),
+      unit: 'req/s',
+      ratio,
+      goal: '≥ 0.8×',
+      met: ratio >= 0.8,
+    });
+    row({
+      figure: `latency p99, concurrency ${connections}`,
+      ours: m(ours, 'p99'),
+      baseline: m(base, 'p99'),
+      unit: 'ms',
+      goal: 'p99 ≤ 2 ms',
+      met: m(ours, 'p99') <= 2,
+    });
+    process.stdout.write(
+      `    (p50 ours ${round(m(ours, 'p50'))} ms, bare ${round(m(base, 'p50'))} ms; rounds ours ${ours.map((o) => Math.round(o.rps)).join('/')}, bare ${base.map((o) => Math.round(o.rps)).join('/')} req/s; ratios ${ours.map((o, i) => round(o.rps / base[i]!.rps)).join('/')})\n`,
+    );
     if (connections > 1) {
       // Little's law: with this many requests always in flight, the mean wait is connections / throughput.
       const floor = (connections / m(base, 'rps')) * 1000;
-      process.stdout.write(`    (${connections} requests in flight at the bare server's rate mean ${round(floor)} ms each on average: its own p99 is ${round(m(base, 'p99'))} ms)\n`);
+      process.stdout.write(
+        `    (${connections} requests in flight at the bare server's rate mean ${round(floor)} ms each on average: its own p99 is ${round(m(base, 'p99'))} ms)\n`,
+      );
     }
   }
 }
@@ -184,7 +211,12 @@ process.stdout.write(`\nERP token fetch with a new connection per request (wrk, 
       lines = fs.readFileSync('/proc/net/tcp', 'latin1').split('\n').length - 2;
       times.push(performance.now() - t0);
     }
-    row({ figure: `one read of /proc/net/tcp (${lines} sockets; the peer check's cost, off the main thread)`, ours: median(times), unit: 'ms', goal: 'report' });
+    row({
+      figure: `one read of /proc/net/tcp (${lines} sockets; the peer check's cost, off the main thread)`,
+      ours: median(times),
+      unit: 'ms',
+      goal: 'report',
+    });
   }
 }
 
@@ -201,7 +233,9 @@ const bigHome = tempDir('bench-10k');
     v.close();
   }
   const serve = await startServe({ ...env, ANAF_TOKEN_HOME: bigHome });
-  const sampled = Array.from({ length: 10_000 }, (_, i) => i).filter((i) => notDue(i) && i % 61 === 0).slice(0, 100);
+  const sampled = Array.from({ length: 10_000 }, (_, i) => i)
+    .filter((i) => notDue(i) && i % 61 === 0)
+    .slice(0, 100);
   for (const i of sampled) {
     const r = await erp(serve.port, `/v1/profiles/firma-${String(i).padStart(5, '0')}/token`, { as });
     if (r.status !== 200) throw new Error(`serve answered ${r.status} for profile ${i}`);
@@ -212,7 +246,13 @@ const bigHome = tempDir('bench-10k');
   const list = await erp(serve.port, '/v1/profiles', { as });
   if (list.status !== 200) throw new Error(`serve answered ${list.status} for the profile list`);
   const rssList = rssMiB(serve.child.pid!) ?? NaN;
-  row({ figure: `RSS after also listing all 10,000 (${Math.round(list.body.length / 1024)} KiB answer)`, ours: rssList, unit: 'MiB', goal: '≤ 80 MB', met: rssList * 1.048576 <= 80 });
+  row({
+    figure: `RSS after also listing all 10,000 (${Math.round(list.body.length / 1024)} KiB answer)`,
+    ours: rssList,
+    unit: 'MiB',
+    goal: '≤ 80 MB',
+    met: rssList * 1.048576 <= 80,
+  });
   // A listing allocates a few MB of short-lived objects; repeated ones let V8 grow its young generation.
   for (let i = 0; i < 4; i++) await erp(serve.port, '/v1/profiles', { as });
   row({ figure: 'RSS after 4 more full listings', ours: rssMiB(serve.child.pid!) ?? NaN, unit: 'MiB', goal: 'report' });
@@ -226,7 +266,15 @@ process.stdout.write('\ne-Factura gateway (200 uploads, 16 in flight, each run: 
 for (const latency of [0, 20]) {
   const g = await gatewayBench(Math.min(RUNS, 5), latency);
   const where = latency ? `, ANAF answering in ${latency} ms` : '';
-  row({ figure: `gateway upload throughput${where}`, ours: g.gatewayPerSec, baseline: g.directPerSec, unit: '/s', ratio: g.ratio, goal: '≥ 0.8×', met: g.ratio >= 0.8 });
+  row({
+    figure: `gateway upload throughput${where}`,
+    ours: g.gatewayPerSec,
+    baseline: g.directPerSec,
+    unit: '/s',
+    ratio: g.ratio,
+    goal: '≥ 0.8×',
+    met: g.ratio >= 0.8,
+  });
   row({ figure: `gateway: accepted → upload started, one at a time, p50${where}`, ours: g.idleWaitP50, unit: 'ms', goal: 'report' });
   row({ figure: `gateway: accepted → upload started, one at a time, p99${where}`, ours: g.idleWaitP99, unit: 'ms', goal: 'report' });
   row({ figure: `gateway: accepted → upload started under the 200-upload burst, p50${where}`, ours: g.waitP50, unit: 'ms', goal: 'report' });
@@ -253,7 +301,11 @@ if (fs.existsSync(WINDOWS_EXE)) {
 fs.mkdirSync(path.join(root, '.artifacts'), { recursive: true });
 fs.writeFileSync(
   path.join(root, '.artifacts', 'bench.json'),
-  JSON.stringify({ machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version }, runs: RUNS, rows }, null, 2),
+  JSON.stringify(
+    { machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version }, runs: RUNS, rows },
+    null,
+    2,
+  ),
 );
 process.stdout.write(`\nwritten: .artifacts/bench.json\n`);
 // The benchmark's vaults hold only made-up tokens; leave nothing behind.

@@ -35,7 +35,11 @@ export interface TeamBenchRow {
 }
 
 const DAY_MS = 86_400_000;
-const CLIENT = { clientId: 'bench-team-client', clientSecret: `bench-team-secret-${crypto.randomBytes(6).toString('hex')}`, redirectUri: 'https://erp.example.ro/cb' };
+const CLIENT = {
+  clientId: 'bench-team-client',
+  clientSecret: `bench-team-secret-${crypto.randomBytes(6).toString('hex')}`,
+  redirectUri: 'https://erp.example.ro/cb',
+};
 const ROUNDS = Number(process.env.BENCH_TEAM_ROUNDS ?? 5);
 const SECONDS = 2;
 const DUE = Number(process.env.BENCH_TEAM_DUE ?? 1_000);
@@ -62,7 +66,9 @@ async function tokenFetch(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) 
   const as = { name: 'bench', key };
   const tokenPath = '/v1/profiles/firma/token';
   const rows: TeamBenchRow[] = [];
-  say(`  token fetch over HTTP keep-alive (wrk, one thread; ${ROUNDS} rounds, each with a fresh serve and direct server, 1 s warm-up then ${SECONDS} s each, alternating; medians)\n`);
+  say(
+    `  token fetch over HTTP keep-alive (wrk, one thread; ${ROUNDS} rounds, each with a fresh serve and direct server, 1 s warm-up then ${SECONDS} s each, alternating; medians)\n`,
+  );
   for (const connections of [1, 32]) {
     const ours: LoadResult[] = [];
     const base: LoadResult[] = [];
@@ -74,7 +80,8 @@ async function tokenFetch(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) 
       if (sample.status !== 200) throw new Error(`serve answered ${sample.status}: ${sample.body}`);
       const direct = await startDirect(team.url, Buffer.byteLength(sample.body));
       const check = await erp(direct.port, tokenPath);
-      if (check.status !== 200 || Buffer.byteLength(check.body) !== Buffer.byteLength(sample.body)) throw new Error(`direct server answered ${check.status}, ${check.body.length} bytes`);
+      if (check.status !== 200 || Buffer.byteLength(check.body) !== Buffer.byteLength(sample.body))
+        throw new Error(`direct server answered ${check.status}, ${check.body.length} bytes`);
       const runOurs = async () => {
         await load(serve.port, tokenPath, headers, connections, 1);
         ours.push(await load(serve.port, tokenPath, headers, connections, SECONDS));
@@ -92,9 +99,25 @@ async function tokenFetch(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) 
     if (bad) throw new Error(`token fetch: ${bad.errors} errors, ${bad.non2xx} non-2xx`);
     const m = (rs: LoadResult[], k: keyof LoadResult) => median(rs.map((x) => x[k]));
     const ratio = median(ours.map((o, i) => o.rps / base[i]!.rps));
-    rows.push({ figure: `team store: token fetch req/s through serve vs straight to PostgreSQL, concurrency ${connections}`, ours: m(ours, 'rps'), baseline: m(base, 'rps'), unit: 'req/s', ratio, goal: '≥ 0.8×', met: ratio >= 0.8 });
-    rows.push({ figure: `team store: token fetch latency p99, concurrency ${connections}`, ours: m(ours, 'p99'), baseline: m(base, 'p99'), unit: 'ms', goal: 'report' });
-    say(`    (concurrency ${connections}: rounds serve ${ours.map((o) => Math.round(o.rps)).join('/')}, direct ${base.map((o) => Math.round(o.rps)).join('/')} req/s; p50 serve ${round(m(ours, 'p50'))} ms, direct ${round(m(base, 'p50'))} ms)\n`);
+    rows.push({
+      figure: `team store: token fetch req/s through serve vs straight to PostgreSQL, concurrency ${connections}`,
+      ours: m(ours, 'rps'),
+      baseline: m(base, 'rps'),
+      unit: 'req/s',
+      ratio,
+      goal: '≥ 0.8×',
+      met: ratio >= 0.8,
+    });
+    rows.push({
+      figure: `team store: token fetch latency p99, concurrency ${connections}`,
+      ours: m(ours, 'p99'),
+      baseline: m(base, 'p99'),
+      unit: 'ms',
+      goal: 'report',
+    });
+    say(
+      `    (concurrency ${connections}: rounds serve ${ours.map((o) => Math.round(o.rps)).join('/')}, direct ${base.map((o) => Math.round(o.rps)).join('/')} req/s; p50 serve ${round(m(ours, 'p50'))} ms, direct ${round(m(base, 'p50'))} ms)\n`,
+    );
   }
   return rows;
 }
@@ -159,7 +182,10 @@ async function scheduler(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) =
     anaf.resetCounters();
     const started = performance.now();
     await Promise.all(team.machines.map((m) => m.serve(['--check-interval', '1s'])));
-    const left = async () => Number((await pg.query<{ n: string }>('bench_sched', "SELECT count(*) AS n FROM anaf_token.tokens WHERE generation = 1 AND profile LIKE 'due-%'")).rows[0]!.n);
+    const left = async () =>
+      Number(
+        (await pg.query<{ n: string }>('bench_sched', "SELECT count(*) AS n FROM anaf_token.tokens WHERE generation = 1 AND profile LIKE 'due-%'")).rows[0]!.n,
+      );
     for (;;) {
       if ((await left()) === 0) break;
       if (performance.now() - started > 3_600_000) throw new Error('the scheduler did not refresh every due grant within an hour');
@@ -167,12 +193,26 @@ async function scheduler(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) =
     }
     const took = performance.now() - started;
     await sleep(1_500);
-    const gens = await pg.query<{ g: string; n: string }>('bench_sched', "SELECT generation AS g, count(*) AS n FROM anaf_token.tokens WHERE profile LIKE 'due-%' GROUP BY generation");
+    const gens = await pg.query<{ g: string; n: string }>(
+      'bench_sched',
+      "SELECT generation AS g, count(*) AS n FROM anaf_token.tokens WHERE profile LIKE 'due-%' GROUP BY generation",
+    );
     const maxRefreshes = Math.max(...gens.rows.map((r) => Number(r.g) - 1));
     const perGrant = anaf.counters.grants.refresh_token / DUE;
     return [
-      { figure: `team store: 3 serve instances refresh ${DUE} due grants (among ${PROFILES.toLocaleString('en')} profiles)`, ours: took / 1000, unit: 's', goal: 'report' },
-      { figure: 'team store: refreshes at ANAF per due grant (most for one grant)', ours: perGrant, unit: `(max ${maxRefreshes})`, goal: '= 1', met: perGrant === 1 && maxRefreshes === 1 },
+      {
+        figure: `team store: 3 serve instances refresh ${DUE} due grants (among ${PROFILES.toLocaleString('en')} profiles)`,
+        ours: took / 1000,
+        unit: 's',
+        goal: 'report',
+      },
+      {
+        figure: 'team store: refreshes at ANAF per due grant (most for one grant)',
+        ours: perGrant,
+        unit: `(max ${maxRefreshes})`,
+        goal: '= 1',
+        met: perGrant === 1 && maxRefreshes === 1,
+      },
       { figure: 'team store: scheduler throughput', ours: DUE / (took / 1000), unit: 'refreshes/s', goal: 'report' },
     ];
   } finally {
@@ -195,6 +235,8 @@ export async function teamStoreBench(runs: number, say: (s: string) => void = (s
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
   for (const r of await teamStoreBench(Number(process.env.BENCH_RUNS ?? 31))) {
-    process.stdout.write(`  ${r.figure}: ${round(r.ours)} ${r.unit}${r.baseline === undefined ? '' : ` vs ${round(r.baseline)} ${r.unit}`}${r.ratio === undefined ? '' : ` ratio ${round(r.ratio)}×`} (goal ${r.goal})${r.met === undefined ? '' : r.met ? ' ✓' : ' ✗'}\n`);
+    process.stdout.write(
+      `  ${r.figure}: ${round(r.ours)} ${r.unit}${r.baseline === undefined ? '' : ` vs ${round(r.baseline)} ${r.unit}`}${r.ratio === undefined ? '' : ` ratio ${round(r.ratio)}×`} (goal ${r.goal})${r.met === undefined ? '' : r.met ? ' ✓' : ' ✗'}\n`,
+    );
   }
 }

@@ -74,7 +74,7 @@ const catalogue = {
   },
   SECRET_MISSING: {
     exit: EXIT.usage,
-    en: 'The client secret is missing: a new profile, or a change of its server address, client ID or callback URL, needs it. Give it on standard input or at the prompt (in the extension: the client secret field); copy it from the application in ANAF\'s portal.',
+    en: "The client secret is missing: a new profile, or a change of its server address, client ID or callback URL, needs it. Give it on standard input or at the prompt (in the extension: the client secret field); copy it from the application in ANAF's portal.",
     ro: 'Lipsește client secret: un profil nou, sau schimbarea adresei serverului, a client ID sau a adresei de callback, îl cere. Introduceți-l la intrarea standard sau la prompt (în extensie: câmpul client secret); copiați-l din aplicația din portalul ANAF.',
   },
   NO_TOKEN: {
@@ -99,7 +99,7 @@ const catalogue = {
   },
   CALLBACK_INVALID: {
     exit: EXIT.usage,
-    en: 'The callback address is not valid. A profile\'s callback must be the https:// address registered for the application in ANAF\'s portal (ANAF refuses http://); a pasted address must be the full address the browser was sent to, with its code.',
+    en: "The callback address is not valid. A profile's callback must be the https:// address registered for the application in ANAF's portal (ANAF refuses http://); a pasted address must be the full address the browser was sent to, with its code.",
     ro: 'Adresa de callback nu este validă. Callback-ul unui profil trebuie să fie adresa https:// înregistrată pentru aplicație în portalul ANAF (ANAF refuză http://); o adresă lipită trebuie să fie adresa completă la care a fost trimis browserul, cu codul ei.',
   },
   CALLBACK_TIMEOUT: {
@@ -124,7 +124,7 @@ const catalogue = {
   },
   INVALID_CLIENT: {
     exit: EXIT.rejected,
-    en: 'ANAF does not accept the client id or client secret. Copy both again from the application in ANAF\'s portal and update the profile.',
+    en: "ANAF does not accept the client id or client secret. Copy both again from the application in ANAF's portal and update the profile.",
     ro: 'ANAF nu acceptă client id sau client secret. Copiați-le din nou din aplicația din portalul ANAF și actualizați profilul.',
   },
   INVALID_GRANT: {
@@ -205,7 +205,7 @@ const catalogue = {
   },
   HOST_NOT_ALLOWED: {
     exit: EXIT.forbidden,
-    en: 'The request was not addressed to this computer\'s loopback address and port. Call http://127.0.0.1:<port>/ directly, not through another name or a proxy.',
+    en: "The request was not addressed to this computer's loopback address and port. Call http://127.0.0.1:<port>/ directly, not through another name or a proxy.",
     ro: 'Cererea nu a fost adresată adresei locale (loopback) și portului acestui calculator. Apelați direct http://127.0.0.1:<port>/, nu prin alt nume sau printr-un proxy.',
   },
   WEB_ORIGIN_REFUSED: {
@@ -245,7 +245,7 @@ const catalogue = {
   },
   PKCS11_MODULE_NOT_FOUND: {
     exit: EXIT.notFound,
-    en: 'No PKCS#11 driver for the USB token was found. Install the token\'s software from your certificate provider (certSIGN, DigiSign, Trans Sped, AlfaTrust...), or give its path with --module.',
+    en: "No PKCS#11 driver for the USB token was found. Install the token's software from your certificate provider (certSIGN, DigiSign, Trans Sped, AlfaTrust...), or give its path with --module.",
     ro: 'Nu s-a găsit niciun driver PKCS#11 pentru cheia USB. Instalați programul cheii de la furnizorul certificatului (certSIGN, DigiSign, Trans Sped, AlfaTrust...) sau dați calea lui cu --module.',
   },
   PKCS11_MODULE_NOT_ALLOWED: {
@@ -285,7 +285,7 @@ const catalogue = {
   },
   PKCS11_PIN_LOCKED: {
     exit: EXIT.rejected,
-    en: 'The token\'s PIN is locked. Unlock it with the PUK or ask your certificate provider.',
+    en: "The token's PIN is locked. Unlock it with the PUK or ask your certificate provider.",
     ro: 'PIN-ul cheii este blocat. Deblocați-l cu PUK-ul sau cereți ajutorul furnizorului certificatului.',
   },
   CERT_STORE_UNAVAILABLE: {
@@ -316,7 +316,7 @@ const catalogue = {
   },
   TEAM_KEY_STORE_FAILED: {
     exit: EXIT.vault,
-    en: 'The team key could not be read from or written to this computer\'s key store (the detail says which and why). Check that the keychain is unlocked, or set ANAF_TOKEN_KEYSTORE=file, and try again.',
+    en: "The team key could not be read from or written to this computer's key store (the detail says which and why). Check that the keychain is unlocked, or set ANAF_TOKEN_KEYSTORE=file, and try again.",
     ro: 'Cheia echipei nu a putut fi citită din sau scrisă în depozitul de chei al acestui calculator (detaliul spune care și de ce). Verificați că depozitul de chei (keychain) este deblocat sau setați ANAF_TOKEN_KEYSTORE=file și încercați din nou.',
   },
   INVITE_INVALID: {
@@ -347,7 +347,7 @@ const catalogue = {
   },
   STORE_ERROR: {
     exit: EXIT.vault,
-    en: 'The team store (the PostgreSQL server) refused the operation. Check that the database user may read and write the anaf-token tables, and see the server\'s log.',
+    en: "The team store (the PostgreSQL server) refused the operation. Check that the database user may read and write the anaf-token tables, and see the server's log.",
     ro: 'Depozitul echipei (serverul PostgreSQL) a refuzat operația. Verificați că utilizatorul bazei de date poate citi și scrie tabelele anaf-token și consultați jurnalul serverului.',
   },
   STORE_NEWER: {
@@ -363,7 +363,7 @@ const catalogue = {
   // ---- ANAF's e-Factura and e-Transport APIs (efactura/): issue 16. The detail carries ANAF's own text.
   ANAF_API_NOT_REACHED: {
     exit: EXIT.transient,
-    en: 'ANAF\'s e-Factura / e-Transport server could not be reached (network, DNS, TLS, or the connection dropped before the request was sent), so nothing was sent. Check the connection to api.anaf.ro and try again later.',
+    en: "ANAF's e-Factura / e-Transport server could not be reached (network, DNS, TLS, or the connection dropped before the request was sent), so nothing was sent. Check the connection to api.anaf.ro and try again later.",
     ro: 'Serverul e-Factura / e-Transport al ANAF nu a putut fi contactat (rețea, DNS, TLS sau conexiunea s-a întrerupt înainte de trimiterea cererii), așa că nu s-a trimis nimic. Verificați conexiunea la api.anaf.ro și încercați din nou mai târziu.',
   },
   ANAF_API_ANSWER_LOST: {
@@ -373,7 +373,7 @@ const catalogue = {
   },
   ANAF_API_UNAVAILABLE: {
     exit: EXIT.transient,
-    en: 'ANAF\'s e-Factura / e-Transport server answered with a server error (HTTP 5xx): it is down or in maintenance. Try again later; an upload answered this way may still have been accepted, so look for it in the message list first.',
+    en: "ANAF's e-Factura / e-Transport server answered with a server error (HTTP 5xx): it is down or in maintenance. Try again later; an upload answered this way may still have been accepted, so look for it in the message list first.",
     ro: 'Serverul e-Factura / e-Transport al ANAF a răspuns cu o eroare de server (HTTP 5xx): este oprit sau în mentenanță. Încercați din nou mai târziu; o încărcare cu acest răspuns poate să fi fost totuși primită, așa că o căutați întâi în lista de mesaje.',
   },
   ANAF_API_FIREWALL: {
@@ -388,12 +388,12 @@ const catalogue = {
   },
   ANAF_API_DAILY_LIMIT: {
     exit: EXIT.transient,
-    en: 'ANAF\'s daily limit for this call is used up (per CIF or per message; the detail quotes ANAF). Try again tomorrow; asking again today only counts against the limit.',
+    en: "ANAF's daily limit for this call is used up (per CIF or per message; the detail quotes ANAF). Try again tomorrow; asking again today only counts against the limit.",
     ro: 'Limita zilnică ANAF pentru acest apel este epuizată (pe CIF sau pe mesaj; detaliul citează ANAF). Încercați din nou mâine; o nouă cerere azi doar consumă din limită.',
   },
   ANAF_API_NO_SPV_RIGHT: {
     exit: EXIT.rejected,
-    en: 'ANAF says the certificate holder whose token was used has no right in SPV for this CIF (or for this message). Have the company\'s legal representative or an authorised person enroll the certificate in SPV for this CIF; rights appear about 24 hours after enrolment.',
+    en: "ANAF says the certificate holder whose token was used has no right in SPV for this CIF (or for this message). Have the company's legal representative or an authorised person enroll the certificate in SPV for this CIF; rights appear about 24 hours after enrolment.",
     ro: 'ANAF spune că titularul certificatului cu al cărui token s-a făcut apelul nu are drept în SPV pentru acest CIF (sau pentru acest mesaj). Reprezentantul legal al firmei sau o persoană împuternicită trebuie să înroleze certificatul în SPV pentru acest CIF; drepturile apar la aproximativ 24 de ore după înrolare.',
   },
   ANAF_API_NOT_AUTHORIZED: {
@@ -418,7 +418,7 @@ const catalogue = {
   },
   ANAF_API_BAD_ANSWER: {
     exit: EXIT.transient,
-    en: 'ANAF\'s e-Factura / e-Transport server sent an answer that could not be understood (wrong format, or larger than expected). Try again later; a proxy or antivirus that inspects TLS can cause this.',
+    en: "ANAF's e-Factura / e-Transport server sent an answer that could not be understood (wrong format, or larger than expected). Try again later; a proxy or antivirus that inspects TLS can cause this.",
     ro: 'Serverul e-Factura / e-Transport al ANAF a trimis un răspuns care nu a putut fi înțeles (format greșit sau mai mare decât se aștepta). Încercați din nou mai târziu; un proxy sau un antivirus care inspectează TLS poate provoca asta.',
   },
   ANAF_API_ARCHIVE_INVALID: {
@@ -474,7 +474,7 @@ const catalogue = {
   },
   REQUEST_ANAF_REFUSED: {
     exit: EXIT.rejected,
-    en: 'ANAF refused the authorization or the exchange of its code (the detail quotes its reason). Check that the certificate is enrolled in SPV (rights appear about 24 hours after enrolment) and that the application\'s client ID and secret are right, then open the link again.',
+    en: "ANAF refused the authorization or the exchange of its code (the detail quotes its reason). Check that the certificate is enrolled in SPV (rights appear about 24 hours after enrolment) and that the application's client ID and secret are right, then open the link again.",
     ro: 'ANAF a refuzat autorizarea sau schimbul codului (detaliul citează motivul). Verificați că certificatul este înrolat în SPV (drepturile apar la circa 24 de ore după înrolare) și că client ID-ul și secretul aplicației sunt corecte, apoi deschideți din nou linkul.',
   },
   // The e-Factura / e-Transport gateway (native-host/src/gateway/).
@@ -528,9 +528,7 @@ export class AppError extends Error {
 
   toPayload(): ErrorPayload {
     const { en, ro } = catalogue[this.code];
-    return this.detail === undefined
-      ? { code: this.code, message: { en, ro } }
-      : { code: this.code, message: { en, ro }, detail: this.detail };
+    return this.detail === undefined ? { code: this.code, message: { en, ro } } : { code: this.code, message: { en, ro }, detail: this.detail };
   }
 
   static fromPayload(p: ErrorPayload): AppError {

@@ -23,15 +23,7 @@ import {
   type CertBinding,
   type Dialect,
 } from './dialect.js';
-import {
-  issuerCommonName,
-  randomToken,
-  serialColonHex,
-  signJwt,
-  signingKey,
-  verifyJwt,
-  type JwtAlg,
-} from './jwt.js';
+import { issuerCommonName, randomToken, serialColonHex, signJwt, signingKey, verifyJwt, type JwtAlg } from './jwt.js';
 import { mountApi, type ApiStandin, type BearerState } from './efactura-api.js';
 import {
   ACCESS_DENIED_PAGE,
@@ -161,9 +153,7 @@ export const ANAF_PATHS: Record<Endpoint, string> = {
 
 const DAY = 24 * 3600;
 const BODY_LIMIT = 64 * 1024;
-const ENDPOINT_BY_PATH = new Map<string, Endpoint>(
-  (Object.entries(ANAF_PATHS) as [Endpoint, string][]).map(([e, p]) => [p, e]),
-);
+const ENDPOINT_BY_PATH = new Map<string, Endpoint>((Object.entries(ANAF_PATHS) as [Endpoint, string][]).map(([e, p]) => [p, e]));
 const METHOD_OF: Record<Endpoint, string> = { authorize: 'GET', token: 'POST', revoke: 'POST', hello: 'GET' };
 // One constant so that revoke and an unknown path answer the very same bytes, as on ANAF.
 const LOGIN_WALL_REDIRECT: Reply = Object.freeze({
@@ -320,9 +310,9 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     omitState: opts.omitState ?? false,
     refreshTokenFormat: opts.refreshTokenFormat ?? 'jwt',
     refreshRotationExtends: opts.refreshRotationExtends ?? false,
-    dialect: opts.dialect ?? ('anaf'),
-    deadGrantError: opts.deadGrantError ?? ('invalid_request'),
-    clientAuth: opts.clientAuth ?? ('both'),
+    dialect: opts.dialect ?? 'anaf',
+    deadGrantError: opts.deadGrantError ?? 'invalid_request',
+    clientAuth: opts.clientAuth ?? 'both',
     invalidClientChallenge: opts.invalidClientChallenge ?? true,
     // undefined: follow the dialect, so switching dialect with setOptions brings its default along.
     capAccessAtRefreshEnd: opts.capAccessAtRefreshEnd,
@@ -409,10 +399,7 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
       return true;
     }
     if (f.rateLimit) {
-      send(
-        res,
-        oauthError(429, 'too_many_requests', 'Limita de 1000 de apeluri pe minut a fost depasita', { 'Retry-After': '60' }),
-      );
+      send(res, oauthError(429, 'too_many_requests', 'Limita de 1000 de apeluri pe minut a fost depasita', { 'Retry-After': '60' }));
       return true;
     }
     return false;
@@ -436,9 +423,7 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
     const alg = jwtAlg(dialect);
     const kid = dialect === 'anaf' ? ANAF_KID : key.rfcKid;
     const iat = nowSec();
-    const accessExp = capAccess()
-      ? Math.min(iat + cfg.accessTokenTtlSec, refreshExpSec)
-      : iat + cfg.accessTokenTtlSec;
+    const accessExp = capAccess() ? Math.min(iat + cfg.accessTokenTtlSec, refreshExpSec) : iat + cfg.accessTokenTtlSec;
     const base = {
       clientId: grant.clientId,
       cert: grant.cert,
@@ -546,15 +531,11 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
         401,
         'invalid_client',
         description,
-        cfg.invalidClientChallenge && (basicOrNone || cfg.dialect === 'anaf')
-          ? { 'WWW-Authenticate': INVALID_CLIENT_CHALLENGE }
-          : {},
+        cfg.invalidClientChallenge && (basicOrNone || cfg.dialect === 'anaf') ? { 'WWW-Authenticate': INVALID_CLIENT_CHALLENGE } : {},
       );
     if (basic === 'malformed') return invalidClient('Malformed Basic credentials', true);
     if (basic) {
-      const agrees = basic.some(
-        (c) => (formId === null || c.id === formId) && (formSecret === null || c.secret === formSecret),
-      );
+      const agrees = basic.some((c) => (formId === null || c.id === formId) && (formSecret === null || c.secret === formSecret));
       if (!agrees) {
         return oauthError(400, 'invalid_request', 'Client credentials in the Authorization header and the body disagree');
       }
@@ -606,9 +587,7 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
       if (!code || redirectUri === null) return oauthError(400, 'invalid_request', 'code and redirect_uri are required');
       // ANAF answers invalid_request, not invalid_grant, for a code it will not honour.
       const badCode = (rfcDescription: string): Reply =>
-        anaf
-          ? oauthError(400, 'invalid_request', STALE_CODE_DESCRIPTION)
-          : oauthError(400, 'invalid_grant', rfcDescription);
+        anaf ? oauthError(400, 'invalid_request', STALE_CODE_DESCRIPTION) : oauthError(400, 'invalid_grant', rfcDescription);
       const rec = codes.get(code);
       if (!rec) return badCode('Unknown authorization code');
       if (rec.used) return badCode('Authorization code already used');
@@ -622,10 +601,7 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
           : oauthError(400, 'invalid_grant', 'redirect_uri does not match');
       }
       const authTimeSec = Math.floor(rec.issuedAtMs / 1000);
-      return issueTokens(
-        { clientId: client.clientId, cert: rec.cert, authTimeSec },
-        authTimeSec + cfg.refreshTokenTtlSec,
-      );
+      return issueTokens({ clientId: client.clientId, cert: rec.cert, authTimeSec }, authTimeSec + cfg.refreshTokenTtlSec);
     }
 
     if (grantType === 'refresh_token') {
@@ -633,9 +609,7 @@ export async function startAnafStandin(opts: StandinOptions): Promise<AnafStandi
       if (!token) return oauthError(400, 'invalid_request', 'refresh_token is required');
       // ANAF (an F5 APM front) says "expired" for every refresh token it will not honour.
       const dead = (rfcDescription: string): Reply =>
-        anaf
-          ? oauthError(400, cfg.deadGrantError, DEAD_REFRESH_DESCRIPTION)
-          : oauthError(400, 'invalid_grant', rfcDescription);
+        anaf ? oauthError(400, cfg.deadGrantError, DEAD_REFRESH_DESCRIPTION) : oauthError(400, 'invalid_grant', rfcDescription);
       const rec = refreshTokens.get(token);
       if (!rec) return dead('Unknown refresh token');
       if (rec.grant.clientId !== client.clientId) return dead('Refresh token of another client');

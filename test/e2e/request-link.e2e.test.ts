@@ -33,7 +33,10 @@ interface Created {
 }
 
 async function create(extra: string[] = [], input?: string): Promise<Created> {
-  const r = await w.cli(['request', 'create', '--profile', PROFILE, '--json', '--out', path.join(outDir, `req-${Date.now()}-${Math.random()}.txt`), ...extra], input);
+  const r = await w.cli(
+    ['request', 'create', '--profile', PROFILE, '--json', '--out', path.join(outDir, `req-${Date.now()}-${Math.random()}.txt`), ...extra],
+    input,
+  );
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as Created;
 }
@@ -93,7 +96,14 @@ describe.skipIf(!process.env.ANAF_E2E)('request link answered by the extension a
     // The code never left the browser: the callback host got no request at all.
     expect(w.erp.requests).toEqual([]);
     // The authorization tab closed; its rule is gone; the extension stored nothing.
-    await expect.poll(() => w.browser.context.pages().filter((p) => p !== page && p.url() !== 'about:blank').map((p) => p.url())).toEqual([]);
+    await expect
+      .poll(() =>
+        w.browser.context
+          .pages()
+          .filter((p) => p !== page && p.url() !== 'about:blank')
+          .map((p) => p.url()),
+      )
+      .toEqual([]);
     expect(await sessionRuleCount(w.browser.worker)).toBe(0);
     const issued = [w.clientSecret, ...w.anaf.issued.codes, ...w.anaf.issued.accessTokens, ...w.anaf.issued.refreshTokens];
     const stored = await extensionStorageDump(w.browser.worker);

@@ -24,7 +24,9 @@ let serve: ServeProcess | undefined;
 
 beforeAll(async () => {
   // A dead serve's lease runs out in 1.5 s; a job of unknown outcome is looked for in ANAF's list for 5 s.
-  w = await startGatewayWorld({ env: { ANAF_TOKEN_GATEWAY_LEASE_MS: '1500', ANAF_TOKEN_GATEWAY_GRACE_MS: '5000', ANAF_TOKEN_GATEWAY_CHECK_MS: '300', ANAF_TOKEN_GATEWAY_BATCH: '8' } });
+  w = await startGatewayWorld({
+    env: { ANAF_TOKEN_GATEWAY_LEASE_MS: '1500', ANAF_TOKEN_GATEWAY_GRACE_MS: '5000', ANAF_TOKEN_GATEWAY_CHECK_MS: '300', ANAF_TOKEN_GATEWAY_BATCH: '8' },
+  });
   const r = await w.cli(['clients', 'add', 'erp', '--json']);
   erp = { name: 'erp', key: (JSON.parse(r.stdout) as { key: string }).key };
 }, 60_000);

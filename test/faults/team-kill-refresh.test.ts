@@ -43,10 +43,22 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  const logs = (team?.machines ?? []).map((m) => path.join(m.home, 'logs', 'anaf-token.log')).filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, 'utf8'));
-  const hits = anaf ? scanForSecrets([...logs, ...transcript], [CLIENT.clientSecret, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens, ...anaf.issued.codes]) : [];
+  const logs = (team?.machines ?? [])
+    .map((m) => path.join(m.home, 'logs', 'anaf-token.log'))
+    .filter((f) => fs.existsSync(f))
+    .map((f) => fs.readFileSync(f, 'utf8'));
+  const hits = anaf
+    ? scanForSecrets([...logs, ...transcript], [CLIENT.clientSecret, ...anaf.issued.accessTokens, ...anaf.issued.refreshTokens, ...anaf.issued.codes])
+    : [];
   if (anaf) {
-    reportFaults({ group: 'secrets-team-kill-refresh', tried: logs.length + transcript.length, refused: 0, crashed: 0, lost: hits.length, note: `machine logs and CLI output scanned for ${anaf.issued.accessTokens.length * 2} issued tokens` });
+    reportFaults({
+      group: 'secrets-team-kill-refresh',
+      tried: logs.length + transcript.length,
+      refused: 0,
+      crashed: 0,
+      lost: hits.length,
+      note: `machine logs and CLI output scanned for ${anaf.issued.accessTokens.length * 2} issued tokens`,
+    });
   }
   await anaf?.close();
   await pg?.destroy();
@@ -62,7 +74,9 @@ async function refreshKilled(m: Machine, point: KillPoint): Promise<{ signal: No
   const child = spawn(process.execPath, [CLI, 'refresh', '--profile', 'firma'], { env: { ...process.env, ...m.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const closed = new Promise<{ signal: NodeJS.Signals | null; code: number | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const closed = new Promise<{ signal: NodeJS.Signals | null; code: number | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   let exited = false;
   void closed.then(() => (exited = true));
   const waitFor = async (ok: () => boolean) => {
@@ -87,7 +101,9 @@ async function refreshKilled(m: Machine, point: KillPoint): Promise<{ signal: No
 }
 
 /** The pair the team store holds now, read as a fourth machine would (a fresh connection, nothing remembered). */
-async function storedPair(key: Buffer): Promise<{ access: string | undefined; refresh: string | undefined; generation: number | undefined; dead: string | undefined }> {
+async function storedPair(
+  key: Buffer,
+): Promise<{ access: string | undefined; refresh: string | undefined; generation: number | undefined; dead: string | undefined }> {
   const s = await TeamStore.connect({ url: team.url, teamKey: key });
   try {
     const t = await s.readTokens('firma');
@@ -168,7 +184,9 @@ describe('kill -9 of the refresher on a team store', () => {
       slowestFollowUpMs = Math.max(slowestFollowUpMs, performance.now() - t0);
       if (follow.code !== 0 || anaf.counters.grants.refresh_token !== refreshesBefore + 1) {
         followUpFailures++;
-        process.stderr.write(`refresh on ${next.name} after kill ${i} (${point}) exited ${follow.code}: ${follow.stderr}; ${anaf.counters.grants.refresh_token - refreshesBefore} refreshes at ANAF\n`);
+        process.stderr.write(
+          `refresh on ${next.name} after kill ${i} (${point}) exited ${follow.code}: ${follow.stderr}; ${anaf.counters.grants.refresh_token - refreshesBefore} refreshes at ANAF\n`,
+        );
       }
       const after = await storedPair(key);
       expect(after.access).toBe(anaf.issued.accessTokens.at(-1));

@@ -9,7 +9,13 @@ export interface GatewayAnswer<T = unknown> {
   headers: http.IncomingHttpHeaders;
 }
 
-export async function gw<T = Record<string, unknown>>(port: number, as: ClientCredential, method: string, path: string, body?: string | Buffer): Promise<GatewayAnswer<T>> {
+export async function gw<T = Record<string, unknown>>(
+  port: number,
+  as: ClientCredential,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+): Promise<GatewayAnswer<T>> {
   const host = `127.0.0.1:${port}`;
   const nonce = await challenge(port);
   const headers: Record<string, string> = { host, authorization: authorizationFor(as.name, as.key, nonce, host, undefined) };

@@ -47,7 +47,11 @@ export interface GatewayWorld {
 const quiet: Logger = { log: () => {} };
 
 export async function startGatewayWorld(
-  opts: { env?: NodeJS.ProcessEnv; home?: string; /** Runs before the profile is added (e.g. a team store set up). */ setup?: (cli: GatewayWorld['cli']) => Promise<void> } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    home?: string;
+    /** Runs before the profile is added (e.g. a team store set up). */ setup?: (cli: GatewayWorld['cli']) => Promise<void>;
+  } = {},
 ): Promise<GatewayWorld> {
   const pki = await makePki(tempDir('gateway-pki'));
   const anaf = await startAnafStandin({ pki, clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT] }] });
@@ -67,7 +71,10 @@ export async function startGatewayWorld(
   };
   const profile = 'firma';
   await opts.setup?.(cli);
-  const added = await cli(['profile', 'add', '--name', profile, '--client-id', CLIENT_ID, '--redirect-uri', REDIRECT, '--env', anaf.url, '--api', `${anaf.url}/test`], `${CLIENT_SECRET}\n`);
+  const added = await cli(
+    ['profile', 'add', '--name', profile, '--client-id', CLIENT_ID, '--redirect-uri', REDIRECT, '--env', anaf.url, '--api', `${anaf.url}/test`],
+    `${CLIENT_SECRET}\n`,
+  );
   if (added.code !== 0) throw new Error(`profile add: ${added.stderr}`);
   const start = JSON.parse((await cli(['authorize', '--profile', profile, '--json'])).stdout) as { authorizeUrl: string };
   const res = await openAuthorize(start.authorizeUrl, pki.ca.certPem, pki.client);

@@ -48,7 +48,10 @@ export interface Login {
 export function postgresBinDir(): string {
   const root = '/usr/lib/postgresql';
   const majors = fs.existsSync(root)
-    ? fs.readdirSync(root).filter((d) => /^\d+$/.test(d) && fs.existsSync(path.join(root, d, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a))
+    ? fs
+        .readdirSync(root)
+        .filter((d) => /^\d+$/.test(d) && fs.existsSync(path.join(root, d, 'bin', 'pg_ctl')))
+        .sort((a, b) => Number(b) - Number(a))
     : [];
   if (majors.length === 0) {
     throw new Error(`PostgreSQL is not installed (no ${root}/<version>/bin/pg_ctl): install Debian's "postgresql" package (scripts/setup-debian.sh does)`);
@@ -102,7 +105,20 @@ export async function startPostgres(): Promise<Pg> {
   }
   const port = await freePort();
   runAsOwner(path.join(bin, 'initdb'), [
-    '-D', data, '-U', SUPERUSER, '--pwfile', pwfile, '--auth', 'scram-sha-256', '-E', 'UTF8', '--locale', 'C', '--no-sync', '--no-instructions',
+    '-D',
+    data,
+    '-U',
+    SUPERUSER,
+    '--pwfile',
+    pwfile,
+    '--auth',
+    'scram-sha-256',
+    '-E',
+    'UTF8',
+    '--locale',
+    'C',
+    '--no-sync',
+    '--no-instructions',
   ]);
   fs.rmSync(pwfile);
   // Fast and small: a throwaway cluster for one test file.
@@ -117,7 +133,7 @@ export async function startPostgres(): Promise<Pg> {
       'shared_buffers = 16MB',
       'max_connections = 100',
       'max_wal_size = 64MB',
-      "log_min_messages = warning",
+      'log_min_messages = warning',
       '',
     ].join('\n'),
   );
@@ -125,8 +141,7 @@ export async function startPostgres(): Promise<Pg> {
   const superuser: Login = { user: SUPERUSER, password };
   const auth = (l: Login) => `${encodeURIComponent(l.user)}:${encodeURIComponent(l.password)}`;
   const url = (db = 'postgres', login = superuser) => `postgres://${auth(login)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
-  const socketUrl = (db = 'postgres', login = superuser) =>
-    `postgres://${auth(login)}@/${encodeURIComponent(db)}?host=${encodeURIComponent(dir)}&port=${port}`;
+  const socketUrl = (db = 'postgres', login = superuser) => `postgres://${auth(login)}@/${encodeURIComponent(db)}?host=${encodeURIComponent(dir)}&port=${port}`;
 
   const query = async <R extends pg.QueryResultRow>(db: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<R>> => {
     const c = new pg.Client({ connectionString: url(db) });

@@ -120,10 +120,24 @@ export const erpAnswers: string[] = [];
 
 export const defaultHost = (port: number, ipv6?: boolean) => `${ipv6 ? '[::1]' : '127.0.0.1'}:${port}`;
 
-function send(port: number, path: string, o: ErpRequest, headers: Record<string, string>, check?: (status: number, header: string | string[] | undefined, body: Buffer) => ServerProofVerdict): Promise<ErpAnswer> {
+function send(
+  port: number,
+  path: string,
+  o: ErpRequest,
+  headers: Record<string, string>,
+  check?: (status: number, header: string | string[] | undefined, body: Buffer) => ServerProofVerdict,
+): Promise<ErpAnswer> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: o.ipv6 ? '::1' : '127.0.0.1', port, path, method: o.method ?? 'GET', headers, agent: o.agent ?? false, ...(o.localAddress ? { localAddress: o.localAddress } : {}) },
+      {
+        host: o.ipv6 ? '::1' : '127.0.0.1',
+        port,
+        path,
+        method: o.method ?? 'GET',
+        headers,
+        agent: o.agent ?? false,
+        ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (d: Buffer) => chunks.push(d));

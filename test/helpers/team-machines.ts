@@ -134,9 +134,15 @@ function postForm(url: string, ca: string, form: Record<string, string>): Promis
  * tokens written through the team store opened with `teamKey` (as `authorize` would write them).
  * `concurrency` grants at a time.
  */
-export async function seedGrants(
-  o: { url: string; teamKey: Buffer; anaf: AnafStandin; pki: Pki; client: StandinClientCfg; names: string[]; concurrency?: number },
-): Promise<void> {
+export async function seedGrants(o: {
+  url: string;
+  teamKey: Buffer;
+  anaf: AnafStandin;
+  pki: Pki;
+  client: StandinClientCfg;
+  names: string[];
+  concurrency?: number;
+}): Promise<void> {
   const store = await TeamStore.connect({ url: o.url, teamKey: o.teamKey });
   try {
     let next = 0;
@@ -148,7 +154,13 @@ export async function seedGrants(
           'create',
         );
         const authorize = new URL(`${o.anaf.url}/anaf-oauth2/v1/authorize`);
-        for (const [k, v] of Object.entries({ response_type: 'code', client_id: o.client.clientId, redirect_uri: o.client.redirectUri, token_content_type: 'jwt', state: name })) {
+        for (const [k, v] of Object.entries({
+          response_type: 'code',
+          client_id: o.client.clientId,
+          redirect_uri: o.client.redirectUri,
+          token_content_type: 'jwt',
+          state: name,
+        })) {
           authorize.searchParams.set(k, v);
         }
         const res = await openAuthorize(authorize.toString(), o.pki.ca.certPem, o.pki.client);
@@ -164,7 +176,11 @@ export async function seedGrants(
         });
         if (t.status !== 200) throw new Error(`code exchange for ${name}: ${t.status} ${t.body.slice(0, 200)}`);
         const now = Date.now();
-        await store.saveTokens(profile, tokenSet(JSON.parse(t.body) as Parameters<typeof tokenSet>[0], now, now), { kind: 'authorization', certificate: {}, stateEchoed: true });
+        await store.saveTokens(profile, tokenSet(JSON.parse(t.body) as Parameters<typeof tokenSet>[0], now, now), {
+          kind: 'authorization',
+          certificate: {},
+          stateEchoed: true,
+        });
       }
     };
     await Promise.all(Array.from({ length: o.concurrency ?? 6 }, worker));

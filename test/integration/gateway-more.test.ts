@@ -34,7 +34,13 @@ afterAll(async () => {
 
 describe('anaf-token etransport and the rest of efactura', () => {
   it('declares a transport, gets its UIT, follows it to ok and lists it', async () => {
-    const up = await w.json<{ job: string; state: string; uit?: string; indexIncarcare?: string }>(['etransport', 'upload', write('t1.xml', transport('R-1')), '--cif', CIF]);
+    const up = await w.json<{ job: string; state: string; uit?: string; indexIncarcare?: string }>([
+      'etransport',
+      'upload',
+      write('t1.xml', transport('R-1')),
+      '--cif',
+      CIF,
+    ]);
     expect(up.state).toBe('sent');
     expect(up.uit).toMatch(/\S+/);
     let s = up;
@@ -58,7 +64,14 @@ describe('anaf-token etransport and the rest of efactura', () => {
     const f = write('v.xml', invoice('V-1'));
     const v = await w.json<{ valid: boolean }>(['efactura', 'validate', f, '--profile', w.profile]);
     expect(v.valid).toBe(true);
-    const bad = await w.cli(['efactura', 'validate', write('bad.xml', '<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"></Invoice>'), '--profile', w.profile, '--json']);
+    const bad = await w.cli([
+      'efactura',
+      'validate',
+      write('bad.xml', '<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"></Invoice>'),
+      '--profile',
+      w.profile,
+      '--json',
+    ]);
     expect(bad.code).not.toBe(0);
     const out = path.join(dir, 'v.pdf');
     const p = await w.json<{ file: string; bytes: number }>(['efactura', 'pdf', f, '--out', out, '--profile', w.profile]);
@@ -113,4 +126,3 @@ describe('anaf-token etransport and the rest of efactura', () => {
     expect(w.anaf.api.requests.upload).toBeGreaterThanOrEqual(2);
   });
 });
-

@@ -31,7 +31,19 @@ afterAll(async () => {
 let n = 0;
 const job = (over: Partial<NewJob> = {}): NewJob => {
   const doc = Buffer.from(`<Invoice>${++n}-${Math.random()}</Invoice>`);
-  return { id: `j${crypto.randomBytes(10).toString('hex').slice(0, 20)}`, profile: 'p', kind: 'efactura', cif: '123', standard: 'UBL', flags: {}, hash: crypto.createHash('sha256').update(doc).digest('hex'), doc, force: false, now: 1_000, ...over };
+  return {
+    id: `j${crypto.randomBytes(10).toString('hex').slice(0, 20)}`,
+    profile: 'p',
+    kind: 'efactura',
+    cif: '123',
+    standard: 'UBL',
+    flags: {},
+    hash: crypto.createHash('sha256').update(doc).digest('hex'),
+    doc,
+    force: false,
+    now: 1_000,
+    ...over,
+  };
 };
 
 describe.each(['sqlite', 'postgres'])('the gateway store on %s', (engine) => {
@@ -72,7 +84,11 @@ describe.each(['sqlite', 'postgres'])('the gateway store on %s', (engine) => {
     const rules = { ...ANAF_LIMITS, perMinute: 5, stareMesaj: 3 };
     const now = Date.parse('2030-01-01T10:00:00Z') + n * 120_000;
     const key = `idx-${engine}-${n}`;
-    const v = await s().take(Array.from({ length: 4 }, () => ({ daily: { kind: 'stareMesaj' as const, key } })), now, rules);
+    const v = await s().take(
+      Array.from({ length: 4 }, () => ({ daily: { kind: 'stareMesaj' as const, key } })),
+      now,
+      rules,
+    );
     expect(v.map((x) => x.ok)).toEqual([true, true, true, false]);
     expect(v[3]).toMatchObject({ kind: 'stareMesaj', limit: 3, retryAtMs: nextRomanianDay(now) });
     expect(await s().counted({ kind: 'stareMesaj', key }, now)).toBe(3);

@@ -28,7 +28,10 @@ beforeAll(async () => {
   const url = pg.url('firm');
   w = await startGatewayWorld({
     setup: async (cli) => {
-      for (const args of [['store', 'use'], ['team', 'init']]) {
+      for (const args of [
+        ['store', 'use'],
+        ['team', 'init'],
+      ]) {
         const r = await cli(args, `${url}\n`);
         if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
       }
@@ -44,8 +47,19 @@ afterAll(async () => {
 
 describe('the gateway on a team store', () => {
   it('keeps its own tables and migrations in the team database', async () => {
-    const t = await pg.query<{ table_name: string }>('firm', "SELECT table_name FROM information_schema.tables WHERE table_schema = 'anaf_token' AND table_name LIKE 'gateway_%' ORDER BY 1");
-    expect(t.rows.map((r) => r.table_name)).toEqual(['gateway_downloads', 'gateway_jobs', 'gateway_limit_daily', 'gateway_limit_minute', 'gateway_schema_migrations', 'gateway_seen_messages', 'gateway_settings']);
+    const t = await pg.query<{ table_name: string }>(
+      'firm',
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'anaf_token' AND table_name LIKE 'gateway_%' ORDER BY 1",
+    );
+    expect(t.rows.map((r) => r.table_name)).toEqual([
+      'gateway_downloads',
+      'gateway_jobs',
+      'gateway_limit_daily',
+      'gateway_limit_minute',
+      'gateway_schema_migrations',
+      'gateway_seen_messages',
+      'gateway_settings',
+    ]);
     const s = await pg.query<{ api_base: string }>('firm', 'SELECT api_base FROM anaf_token.gateway_settings');
     expect(s.rows).toEqual([{ api_base: `${w.anaf.url}/test` }]);
   });
@@ -61,7 +75,9 @@ describe('the gateway on a team store', () => {
     const docs = Array.from({ length: N }, (_, i) => invoice(`T-${i}-${Date.now()}`));
     const jobs: string[] = [];
     for (let i = 0; i < N; i += 8) {
-      const batch = await Promise.all(docs.slice(i, i + 8).map((d, k) => gw<JobJson>(serves[(i + k) % 2]!.port, erp, 'POST', `/v1/efactura/upload?cif=${CIF}`, d)));
+      const batch = await Promise.all(
+        docs.slice(i, i + 8).map((d, k) => gw<JobJson>(serves[(i + k) % 2]!.port, erp, 'POST', `/v1/efactura/upload?cif=${CIF}`, d)),
+      );
       for (const a of batch) {
         expect(a.status).toBe(202);
         jobs.push(a.json.job);
@@ -69,7 +85,10 @@ describe('the gateway on a team store', () => {
     }
     const end = Date.now() + 60_000;
     for (;;) {
-      const open = await pg.query<{ n: number }>('firm', "SELECT count(*)::int AS n FROM anaf_token.gateway_jobs WHERE state NOT IN ('ok', 'nok', 'refused', 'unresolved', 'xml-errors')");
+      const open = await pg.query<{ n: number }>(
+        'firm',
+        "SELECT count(*)::int AS n FROM anaf_token.gateway_jobs WHERE state NOT IN ('ok', 'nok', 'refused', 'unresolved', 'xml-errors')",
+      );
       if (open.rows[0]!.n === 0) break;
       if (Date.now() > end) throw new Error(`${open.rows[0]!.n} jobs still open`);
       await sleep(200);

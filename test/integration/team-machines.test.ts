@@ -21,7 +21,11 @@ import { addProfile, authorizeOn, seedGrants, setUpTeam, type Team } from '../he
 import { tempDir } from '../helpers/temp.js';
 import { makePki, type Pki } from '../pki/make-pki.js';
 
-const CLIENT = { clientId: 'team-client', clientSecret: `team-secret-${Math.random().toString(36).slice(2)}`, redirectUri: 'https://erp.example.ro/anaf/callback' };
+const CLIENT = {
+  clientId: 'team-client',
+  clientSecret: `team-secret-${Math.random().toString(36).slice(2)}`,
+  redirectUri: 'https://erp.example.ro/anaf/callback',
+};
 const DAY = 86_400;
 /** Due grants the scheduler test refreshes (the bench runs 10,000). */
 const SCHEDULED = Number(process.env.TEAM_SCHEDULER_PROFILES ?? 300);
@@ -77,8 +81,17 @@ afterAll(async () => {
   // Nothing but a token answer carries a token; nothing at all a refresh token, a secret or a client key.
   const tokenAnswers = erpAnswers.filter((a) => a.includes('"accessToken"'));
   const otherAnswers = erpAnswers.filter((a) => !a.includes('"accessToken"'));
-  const everything = [CLIENT.clientSecret, ...clientKeys, ...(anaf?.issued.accessTokens ?? []), ...(anaf?.issued.refreshTokens ?? []), ...(anaf?.issued.codes ?? [])];
-  const logs = homes.map((h) => path.join(h, 'logs', 'anaf-token.log')).filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, 'utf8'));
+  const everything = [
+    CLIENT.clientSecret,
+    ...clientKeys,
+    ...(anaf?.issued.accessTokens ?? []),
+    ...(anaf?.issued.refreshTokens ?? []),
+    ...(anaf?.issued.codes ?? []),
+  ];
+  const logs = homes
+    .map((h) => path.join(h, 'logs', 'anaf-token.log'))
+    .filter((f) => fs.existsSync(f))
+    .map((f) => fs.readFileSync(f, 'utf8'));
   const hits = anaf
     ? [
         ...scanForSecrets([...logs, ...otherAnswers, ...serveOutput, ...transcript], everything),
@@ -146,7 +159,11 @@ describe('three machines on one team store', () => {
         expect(during.map((x) => [x.status, tokenOf(x).accessToken])).toEqual(serves.map(() => [200, token]));
       }
       // A write: refused with a clear error, nothing crashes.
-      const write = await b!.cli(['profile', 'add', '--name', 'during', '--client-id', CLIENT.clientId, '--redirect-uri', CLIENT.redirectUri, '--env', anaf.url], `${CLIENT.clientSecret}\n`, true);
+      const write = await b!.cli(
+        ['profile', 'add', '--name', 'during', '--client-id', CLIENT.clientId, '--redirect-uri', CLIENT.redirectUri, '--env', anaf.url],
+        `${CLIENT.clientSecret}\n`,
+        true,
+      );
       expect(write.code).not.toBe(0);
       expect(write.stderr + write.stdout).toMatch(/STORE_UNAVAILABLE/);
       const forced = await Promise.all(serves.map((s) => erp(s.port, '/v1/profiles/outage/refresh', { as: cred, method: 'POST' })));
@@ -208,7 +225,12 @@ describe('three machines on one team store', () => {
         }
       }
       for (const m of team.machines) {
-        for (const args of [['token', '--profile', 'edited'], ['refresh', '--profile', 'edited'], ['token', '--profile', 'edited-valid'], ['refresh', '--profile', 'edited-valid']]) {
+        for (const args of [
+          ['token', '--profile', 'edited'],
+          ['refresh', '--profile', 'edited'],
+          ['token', '--profile', 'edited-valid'],
+          ['refresh', '--profile', 'edited-valid'],
+        ]) {
           const r = await m.cli(args, undefined, true);
           expect(r.code, `${m.name}: ${args.join(' ')}`).not.toBe(0);
           expect(r.stderr + r.stdout).toContain('PROFILE_ALTERED');
@@ -233,7 +255,9 @@ describe('the refresh scheduler of three serves', () => {
       anaf.setOptions({ accessTokenTtlSec: 10 * DAY });
       await seedGrants({ url: sched.url, teamKey: sched.machines[0]!.teamKey(), anaf, pki, client: CLIENT, names });
       anaf.setOptions({ accessTokenTtlSec: 90 * DAY });
-      const seeded = await pg.query<{ n: string }>('scheduler', 'SELECT count(*) AS n FROM anaf_token.tokens WHERE generation = 1 AND refresh_due_at <= $1', [Date.now()]);
+      const seeded = await pg.query<{ n: string }>('scheduler', 'SELECT count(*) AS n FROM anaf_token.tokens WHERE generation = 1 AND refresh_due_at <= $1', [
+        Date.now(),
+      ]);
       expect(Number(seeded.rows[0]!.n)).toBe(SCHEDULED);
       anaf.resetCounters();
       const started = Date.now();
@@ -246,9 +270,14 @@ describe('the refresh scheduler of three serves', () => {
       );
       const tookMs = Date.now() - started;
       await sleep(1_000); // a refresh sent late by a slower instance would show now
-      const gens = await pg.query<{ generation: string; n: string }>('scheduler', 'SELECT generation, count(*) AS n FROM anaf_token.tokens GROUP BY generation');
+      const gens = await pg.query<{ generation: string; n: string }>(
+        'scheduler',
+        'SELECT generation, count(*) AS n FROM anaf_token.tokens GROUP BY generation',
+      );
       // Which instance refreshed how many (the refresher logs refresh.done in its machine's log).
-      const perServe = sched.machines.map((m) => (fs.readFileSync(path.join(m.home, 'logs', 'anaf-token.log'), 'utf8').match(/refresh\.done profile="due-\d+"/g) ?? []).length);
+      const perServe = sched.machines.map(
+        (m) => (fs.readFileSync(path.join(m.home, 'logs', 'anaf-token.log'), 'utf8').match(/refresh\.done profile="due-\d+"/g) ?? []).length,
+      );
       console.log(
         `team-machines: 3 serves refreshed ${SCHEDULED} due grants in ${tookMs} ms; ${anaf.counters.grants.refresh_token} refreshes at ANAF; per instance ${perServe.join(' + ')}`,
       );

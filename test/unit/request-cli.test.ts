@@ -21,15 +21,24 @@ async function answerFor(link: string, passphrase?: string): Promise<{ answer: s
   const key = new TextEncoder().encode('k'.repeat(32));
   const exp = Math.floor(Date.now() / 1000) + 90 * 86_400;
   const access = await new SignJWT({ serial: '0a:0b:0c:0d', issuer: 'CLI Test CA' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(exp).sign(key);
-  const refresh = await new SignJWT({ serial: '0a:0b:0c:0d' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(exp + 275 * 86_400).sign(key);
-  return { answer: await sealAnswer(req.body, req.body.st, { access_token: access, refresh_token: refresh, expires_in: 7_776_000, token_type: 'Bearer' }, Date.now()), access };
+  const refresh = await new SignJWT({ serial: '0a:0b:0c:0d' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(exp + 275 * 86_400)
+    .sign(key);
+  return {
+    answer: await sealAnswer(req.body, req.body.st, { access_token: access, refresh_token: refresh, expires_in: 7_776_000, token_type: 'Bearer' }, Date.now()),
+    access,
+  };
 }
 
 describe('anaf-token request (CLI)', () => {
   beforeAll(async () => {
     home = tempDir('request-cli');
     out = tempDir('request-cli-out');
-    const r = await cli(['profile', 'add', '--name', 'firma', '--client-id', 'cid-1', '--redirect-uri', 'https://erp.example.ro/cb', '--env', 'https://127.0.0.1:9'], `${SECRET}\n`);
+    const r = await cli(
+      ['profile', 'add', '--name', 'firma', '--client-id', 'cid-1', '--redirect-uri', 'https://erp.example.ro/cb', '--env', 'https://127.0.0.1:9'],
+      `${SECRET}\n`,
+    );
     expect(r.code, r.stderr).toBe(0);
   });
   afterAll(() => {

@@ -31,7 +31,14 @@ function requester(name = 'req') {
   const paths = tempPaths(name);
   const vault = Vault.open({ paths, env: { ANAF_TOKEN_KEYSTORE: 'file' }, now });
   vault.saveProfile(
-    { name: 'firma', clientId: 'client-abc', clientSecret: SECRET, redirectUri: 'https://erp.example.ro/anaf/cb', env: 'https://127.0.0.1:9', refreshWindowDays: 14 },
+    {
+      name: 'firma',
+      clientId: 'client-abc',
+      clientSecret: SECRET,
+      redirectUri: 'https://erp.example.ro/anaf/cb',
+      env: 'https://127.0.0.1:9',
+      refreshWindowDays: 14,
+    },
     'create',
   );
   const pending = PendingRequests.open(paths.dataDir, now);
@@ -50,7 +57,10 @@ async function jwt(claims: Record<string, unknown>, expSeconds: number): Promise
 async function anafTokens(now: number): Promise<AnswerTokens> {
   const sec = Math.floor(now / 1000);
   return {
-    access_token: await jwt({ iss: 'https://logincert.anaf.ro', serial: SERIAL, sub: SERIAL.replace(/:/g, ''), issuer: 'Test Qualified CA', roles: 'HELLO@EFACTURA' }, sec + 90 * 86_400),
+    access_token: await jwt(
+      { iss: 'https://logincert.anaf.ro', serial: SERIAL, sub: SERIAL.replace(/:/g, ''), issuer: 'Test Qualified CA', roles: 'HELLO@EFACTURA' },
+      sec + 90 * 86_400,
+    ),
     refresh_token: await jwt({ serial: SERIAL, kind: 'refresh' }, sec + 365 * 86_400),
     expires_in: 7_776_000,
     token_type: 'Bearer',
@@ -86,7 +96,13 @@ describe('request link: create, answer, import', () => {
 
     const { req, secret, answer } = await holderAnswers(made.link, r.now() + HOUR);
     expect(secret).toBe(SECRET);
-    expect(req.body).toMatchObject({ cid: 'client-abc', cb: 'https://erp.example.ro/anaf/cb', env: 'https://127.0.0.1:9', by: 'Contabilitate, Ana', exp: made.expiresAt });
+    expect(req.body).toMatchObject({
+      cid: 'client-abc',
+      cb: 'https://erp.example.ro/anaf/cb',
+      env: 'https://127.0.0.1:9',
+      by: 'Contabilitate, Ana',
+      exp: made.expiresAt,
+    });
     console.info(`answer: ${answer.length} characters`);
 
     r.advance(HOUR);
@@ -162,7 +178,10 @@ describe('request link: create, answer, import', () => {
     const r = requester();
     const made = await createLinkRequest(r.vault, r.pending, { profile: 'firma', validMs: HOUR, now: r.now() });
     const { answer } = await holderAnswers(made.link, r.now());
-    const results = await Promise.allSettled([importAnswer(r.vault, r.pending, answer, r.now(), r.log), importAnswer(r.vault, r.pending, answer, r.now(), r.log)]);
+    const results = await Promise.allSettled([
+      importAnswer(r.vault, r.pending, answer, r.now(), r.log),
+      importAnswer(r.vault, r.pending, answer, r.now(), r.log),
+    ]);
     expect(results.filter((x) => x.status === 'fulfilled')).toHaveLength(1);
     expect(r.vault.findToken('firma')?.generation).toBe(1);
     await refusedWith(importAnswer(r.vault, r.pending, answer, r.now(), r.log), 'REQUEST_USED');
@@ -224,7 +243,14 @@ describe('request link: create, answer, import', () => {
     const made = await createLinkRequest(r.vault, r.pending, { profile: 'firma', validMs: HOUR, now: r.now() });
     const { answer } = await holderAnswers(made.link, r.now());
     r.vault.saveProfile(
-      { name: 'firma', clientId: 'client-new', clientSecret: SECRET, redirectUri: 'https://erp.example.ro/anaf/cb', env: 'https://127.0.0.1:9', refreshWindowDays: 14 },
+      {
+        name: 'firma',
+        clientId: 'client-new',
+        clientSecret: SECRET,
+        redirectUri: 'https://erp.example.ro/anaf/cb',
+        env: 'https://127.0.0.1:9',
+        refreshWindowDays: 14,
+      },
       'upsert',
     );
     await refusedWith(importAnswer(r.vault, r.pending, answer, r.now(), r.log), 'REQUEST_PROFILE_CHANGED');

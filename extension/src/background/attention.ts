@@ -43,9 +43,7 @@ async function setBadge(text: string, color: string | undefined, title: string):
 export async function updateBadge(statuses: TokenStatus[]): Promise<void> {
   const levels = statuses.map(attentionLevel);
   const count = levels.filter((l) => l !== 'ok').length;
-  const title = statuses.length
-    ? `${t('actionTitle')}\n${statuses.map((s) => `${s.profile.name}: ${t(`state_${s.state}`)}`).join('\n')}`
-    : t('actionTitle');
+  const title = statuses.length ? `${t('actionTitle')}\n${statuses.map((s) => `${s.profile.name}: ${t(`state_${s.state}`)}`).join('\n')}` : t('actionTitle');
   await setBadge(count ? String(count) : '', count ? (levels.includes('urgent') ? '#b91c1c' : '#b45309') : undefined, title);
 }
 

@@ -113,7 +113,10 @@ function certificateBlock(c: CertificateDetails, pin?: { m: ModuleReport; token:
       ),
     );
   } else warningsCell.append(el('span', { class: 'ok-text', text: t('certNoWarnings') }));
-  const row = (label: MessageKey, value: string, testid: string): Node[] => [el('dt', { text: t(label) }), el('dd', { testid: `${testid}-${c.id}`, text: value })];
+  const row = (label: MessageKey, value: string, testid: string): Node[] => [
+    el('dt', { text: t(label) }),
+    el('dd', { testid: `${testid}-${c.id}`, text: value }),
+  ];
   const block = el(
     'div',
     { class: 'cert', testid: `${prefix}-${c.id}` },
@@ -145,7 +148,12 @@ function tokenBlock(m: ModuleReport, token: TokenDetails): HTMLElement {
     el('span', { text: `${t('tokenManufacturer')}: ${token.manufacturer ?? '—'} · ${t('tokenSerial')}: ${token.serial ?? '—'} · ${t('tokenPin')}: ` }),
     pinFlags(token.pin),
   );
-  const block = el('div', { class: 'token', testid: `token-${token.serial ?? token.slotId}` }, el('h3', { text: t('tokenHeading', token.label ?? token.slotDescription) }), facts);
+  const block = el(
+    'div',
+    { class: 'token', testid: `token-${token.serial ?? token.slotId}` },
+    el('h3', { text: t('tokenHeading', token.label ?? token.slotDescription) }),
+    facts,
+  );
   if (token.error) block.append(el('p', { class: 'token-error', text: t('certsTokenError', token.error.message[uiLang()]) }));
   block.append(...token.certificates.map((c) => certificateBlock(c, { m, token })));
   if (!token.certificates.length && !token.error) block.append(el('p', { class: 'muted', text: t('certsNoCertificate') }));
@@ -156,7 +164,9 @@ function render(): void {
   const blocks: HTMLElement[] = [];
   for (const m of modules) {
     if (m.error) {
-      blocks.push(el('p', { class: 'banner error module-error', testid: 'certs-module-error', text: t('certsModuleError', m.name ?? m.path, m.error.message[uiLang()]) }));
+      blocks.push(
+        el('p', { class: 'banner error module-error', testid: 'certs-module-error', text: t('certsModuleError', m.name ?? m.path, m.error.message[uiLang()]) }),
+      );
     }
     // Only tokens a user could have plugged in: SoftHSM's spare slot and empty readers are noise here.
     for (const token of m.tokens.filter((x) => x.present && x.initialized !== false)) blocks.push(tokenBlock(m, token));
@@ -179,7 +189,10 @@ function renderStores(): void {
   const blocks: HTMLElement[] = [];
   for (const s of stores) {
     blocks.push(el('h3', { text: `${t(STORE_NAME[s.store])} — ${s.location}` }));
-    if (s.error) blocks.push(el('p', { class: 'banner error', testid: 'browser-store-error', text: t('browserStoreError', t(STORE_NAME[s.store]), s.error.message[uiLang()]) }));
+    if (s.error)
+      blocks.push(
+        el('p', { class: 'banner error', testid: 'browser-store-error', text: t('browserStoreError', t(STORE_NAME[s.store]), s.error.message[uiLang()]) }),
+      );
     else if (!s.certificates.length) blocks.push(el('p', { class: 'muted', text: t('browserCertsNone') }));
     blocks.push(...s.certificates.map((c) => certificateBlock(c, undefined, 'store-cert')));
   }

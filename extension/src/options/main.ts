@@ -199,7 +199,11 @@ form.addEventListener('submit', (ev) => {
   const missing = read.origins.filter((o) => !granted.has(o));
   const permitted = missing.length ? chrome.permissions.request(flowPermissions(missing)) : Promise.resolve(true);
   showStatus(t('saving'), '');
-  void save(read.form, permitted, missing.map((o) => new URL(o.replace('/*', '/')).host));
+  void save(
+    read.form,
+    permitted,
+    missing.map((o) => new URL(o.replace('/*', '/')).host),
+  );
 });
 
 field<HTMLSelectElement>('env').addEventListener('change', () => {

@@ -204,7 +204,13 @@ export function renderCard(view: CardView, actions: CardActions): HTMLElement {
   if (status.state !== 'none') {
     const accessStart = status.lastRefreshAt ?? status.authorizedAt;
     card.append(
-      meter(t('accessToken'), `access-days-${name}`, status.accessDaysLeft, fractionLeft(status.accessExpiresAt, accessStart, ACCESS_DAYS), accessLevel(status.state)),
+      meter(
+        t('accessToken'),
+        `access-days-${name}`,
+        status.accessDaysLeft,
+        fractionLeft(status.accessExpiresAt, accessStart, ACCESS_DAYS),
+        accessLevel(status.state),
+      ),
       meter(
         t('refreshToken'),
         `refresh-days-${name}`,
@@ -246,7 +252,11 @@ export function renderCard(view: CardView, actions: CardActions): HTMLElement {
   const inFlow = flow?.phase === 'waiting' || flow?.phase === 'completing';
   // After ANAF showed its own page the user fixes the cause (key, driver) and starts again.
   const canRestart = flow?.phase === 'waiting' && flow.notice !== undefined;
-  const obtain = button(t(status.state === 'none' || status.state === 'dead' ? 'btnObtain' : 'btnObtainAgain'), `obtain-${name}`, status.state === 'none' || status.state === 'dead' || status.state === 'expired' ? 'primary' : '');
+  const obtain = button(
+    t(status.state === 'none' || status.state === 'dead' ? 'btnObtain' : 'btnObtainAgain'),
+    `obtain-${name}`,
+    status.state === 'none' || status.state === 'dead' || status.state === 'expired' ? 'primary' : '',
+  );
   obtain.title = t('btnObtainHelp');
   obtain.disabled = (inFlow && !canRestart) || view.busy;
   obtain.addEventListener('click', () => actions.obtain(status));

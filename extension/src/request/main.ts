@@ -229,7 +229,9 @@ function showAnswer(req: CheckedRequest, answer: string): void {
   save.download = `anaf-token-answer-${req.body.id}.txt`;
   if (answer.length <= QR_MAX_CHARS) {
     const canvas = $<HTMLCanvasElement>('qr');
-    void QRCode.toCanvas(canvas, answer, { errorCorrectionLevel: 'L', margin: 2 }).then(() => (canvas.hidden = false)).catch(() => undefined);
+    void QRCode.toCanvas(canvas, answer, { errorCorrectionLevel: 'L', margin: 2 })
+      .then(() => (canvas.hidden = false))
+      .catch(() => undefined);
   } else {
     $('qr-note').textContent = w('qrTooLarge');
     $('qr-note').hidden = false;
@@ -264,9 +266,9 @@ $('decline').addEventListener('click', decline);
 readLink()
   .then((link) => checkRequestLink(link, Date.now()))
   .then(
-  (r) => {
-    request = r;
-    drawDetails(r);
-  },
-  (e: unknown) => showError(e),
-);
+    (r) => {
+      request = r;
+      drawDetails(r);
+    },
+    (e: unknown) => showError(e),
+  );

@@ -32,7 +32,13 @@ export function isRequestCallback(url: URL, pageOrigins: readonly string[]): boo
 }
 
 /** ANAF's redirect to the callback URL, in the authorization tab's top frame only, goes to callback.html?rq=NONCE&… */
-export function requestCallbackRule(ruleId: number, tabId: number, redirectUri: string, callbackPageUrl: string, nonce: string): chrome.declarativeNetRequest.Rule {
+export function requestCallbackRule(
+  ruleId: number,
+  tabId: number,
+  redirectUri: string,
+  callbackPageUrl: string,
+  nonce: string,
+): chrome.declarativeNetRequest.Rule {
   if (!/^[A-Za-z0-9_-]+$/.test(nonce)) throw new Error('the nonce must be base64url');
   return {
     id: ruleId,

@@ -13,7 +13,12 @@ export { isRequestCallback };
 export async function relayRequestCallback(nav: { url: string; mode: string; destination: string }): Promise<void> {
   const split = splitRequestSearch(new URL(nav.url).search);
   if (!split) return;
-  const message: RelayMessage = { type: 'anaf-request-callback', nonce: split.nonce, query: split.query, topFrame: nav.mode === 'navigate' && nav.destination === 'document' };
+  const message: RelayMessage = {
+    type: 'anaf-request-callback',
+    nonce: split.nonce,
+    query: split.query,
+    topFrame: nav.mode === 'navigate' && nav.destination === 'document',
+  };
   try {
     await chrome.runtime.sendMessage(message);
   } catch {
@@ -36,7 +41,8 @@ function ticket(): string {
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-const fromPage = (sender: chrome.runtime.MessageSender, page: string) => sender.id === chrome.runtime.id && sender.url?.startsWith(chrome.runtime.getURL(page)) === true;
+const fromPage = (sender: chrome.runtime.MessageSender, page: string) =>
+  sender.id === chrome.runtime.id && sender.url?.startsWith(chrome.runtime.getURL(page)) === true;
 
 /** The request page's and the popup's asks: which redirect led to a URL; hold a pasted link; take it. */
 export function listenForRequestAsks(): void {

@@ -23,7 +23,10 @@ const WORDS = {
   passphrase: { ro: 'Parola primită la telefon', en: 'Passphrase you were told by phone' },
   approve: { ro: 'Autorizez cu certificatul meu', en: 'Authorize with my certificate' },
   decline: { ro: 'Refuz', en: 'Decline' },
-  declined: { ro: 'Ați refuzat cererea. Nu s-a trimis nimic. Puteți închide această pagină.', en: 'You declined the request. Nothing was sent. You may close this page.' },
+  declined: {
+    ro: 'Ați refuzat cererea. Nu s-a trimis nimic. Puteți închide această pagină.',
+    en: 'You declined the request. Nothing was sent. You may close this page.',
+  },
   working: { ro: 'Alegeți certificatul și introduceți PIN-ul în fila deschisă…', en: 'Choose the certificate and type the PIN in the tab that opened…' },
   exchanging: { ro: 'Se obține tokenul de la ANAF…', en: 'Getting the token from ANAF…' },
   answerIntro: {
@@ -33,17 +36,26 @@ const WORDS = {
   copy: { ro: 'Copiază', en: 'Copy' },
   copied: { ro: 'Copiat', en: 'Copied' },
   save: { ro: 'Salvează ca fișier', en: 'Save as a file' },
-  qrTooLarge: { ro: 'Răspunsul este prea mare pentru un cod QR: trimiteți textul sau fișierul.', en: 'The answer is too large for a QR code: send the text or the file.' },
+  qrTooLarge: {
+    ro: 'Răspunsul este prea mare pentru un cod QR: trimiteți textul sau fișierul.',
+    en: 'The answer is too large for a QR code: send the text or the file.',
+  },
   tabClosed: { ro: 'Fila de autorizare a fost închisă înainte de răspunsul ANAF.', en: 'The authorization tab was closed before ANAF answered.' },
   timeout: { ro: 'ANAF nu a răspuns în 5 minute.', en: 'ANAF did not answer within 5 minutes.' },
-  unexpected: { ro: 'Răspunsul primit nu vine de la autorizarea ANAF pornită aici: a fost refuzat.', en: 'The answer did not come from the ANAF authorization started here: refused.' },
+  unexpected: {
+    ro: 'Răspunsul primit nu vine de la autorizarea ANAF pornită aici: a fost refuzat.',
+    en: 'The answer did not come from the ANAF authorization started here: refused.',
+  },
   notAnaf: {
     ro: 'Atenție: acest server NU este al ANAF (logincert.anaf.ro). Continuați doar dacă știți de ce (de exemplu un mediu de test).',
     en: "Warning: this server is NOT ANAF's (logincert.anaf.ro). Go on only if you know why (a test environment, say).",
   },
   pastePlaceholder: { ro: 'Lipiți aici un link de cerere primit', en: 'Paste a request link you received' },
   pasteOpen: { ro: 'Deschide', en: 'Open' },
-  permission: { ro: 'Fără permisiunea cerută pentru callback, extensia nu poate opri codul înainte să plece din browser.', en: 'Without the permission asked for the callback, the extension cannot keep the code inside the browser.' },
+  permission: {
+    ro: 'Fără permisiunea cerută pentru callback, extensia nu poate opri codul înainte să plece din browser.',
+    en: 'Without the permission asked for the callback, the extension cannot keep the code inside the browser.',
+  },
 } as const;
 
 export type Word = keyof typeof WORDS;

@@ -17,8 +17,7 @@ export function parseWith<T>(schema: z.ZodMiniType<T>, what: string) {
 }
 
 export const jsonOption = () => new Option('--json', 'machine-readable output');
-export const profileOption = () =>
-  new Option('--profile <name>', 'profile name').makeOptionMandatory().argParser(parseWith(profileNameSchema(), '--profile'));
+export const profileOption = () => new Option('--profile <name>', 'profile name').makeOptionMandatory().argParser(parseWith(profileNameSchema(), '--profile'));
 
 export interface CliContext {
   program: Command;

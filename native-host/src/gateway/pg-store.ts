@@ -150,7 +150,11 @@ export class PgGatewayStore implements GatewayStore {
       where.push(`seq < (SELECT seq FROM ${JOBS} WHERE id = $${args.length})`);
     }
     args.push(q.limit);
-    const r = await run<Row>(this.pool, `SELECT ${JOB_COLUMNS} FROM ${JOBS} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${args.length}`, args);
+    const r = await run<Row>(
+      this.pool,
+      `SELECT ${JOB_COLUMNS} FROM ${JOBS} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${args.length}`,
+      args,
+    );
     return r.rows.map(jobOf);
   }
 
@@ -206,7 +210,10 @@ export class PgGatewayStore implements GatewayStore {
     return transaction(this.pool, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [advisoryKey('gateway-limits').key]);
       await c.query('DELETE FROM gateway_limit_minute WHERE second <= $1', [sec - MINUTE_BUCKETS]);
-      const w = await c.query<{ s: number | null; oldest: number | null }>('SELECT COALESCE(SUM(n), 0)::bigint AS s, MIN(second) AS oldest FROM gateway_limit_minute WHERE second > $1', [sec - MINUTE_BUCKETS]);
+      const w = await c.query<{ s: number | null; oldest: number | null }>(
+        'SELECT COALESCE(SUM(n), 0)::bigint AS s, MIN(second) AS oldest FROM gateway_limit_minute WHERE second > $1',
+        [sec - MINUTE_BUCKETS],
+      );
       let inWindow = Number(w.rows[0]?.s ?? 0);
       const oldest = Number(w.rows[0]?.oldest ?? sec);
       let added = 0;
@@ -218,7 +225,11 @@ export class PgGatewayStore implements GatewayStore {
         }
         if (call.daily) {
           const limit = dailyLimit(rules, call.daily.kind);
-          const d = await c.query<{ n: number }>('SELECT n FROM gateway_limit_daily WHERE kind = $1 AND key = $2 AND day = $3', [call.daily.kind, call.daily.key, day]);
+          const d = await c.query<{ n: number }>('SELECT n FROM gateway_limit_daily WHERE kind = $1 AND key = $2 AND day = $3', [
+            call.daily.kind,
+            call.daily.key,
+            day,
+          ]);
           if ((d.rows[0]?.n ?? 0) >= limit) {
             out.push({ ok: false, kind: call.daily.kind, key: call.daily.key, limit, retryAtMs: nextRomanianDay(now) });
             continue;
@@ -233,21 +244,37 @@ export class PgGatewayStore implements GatewayStore {
         out.push({ ok: true });
       }
       if (added > 0) {
-        await c.query('INSERT INTO gateway_limit_minute (second, n) VALUES ($1, $2) ON CONFLICT (second) DO UPDATE SET n = gateway_limit_minute.n + excluded.n', [sec, added]);
+        await c.query(
+          'INSERT INTO gateway_limit_minute (second, n) VALUES ($1, $2) ON CONFLICT (second) DO UPDATE SET n = gateway_limit_minute.n + excluded.n',
+          [sec, added],
+        );
       }
       return out;
     });
   }
 
   async counted(want: LimitWant, now: number): Promise<number> {
-    const r = await run<{ n: number }>(this.pool, 'SELECT n FROM gateway_limit_daily WHERE kind = $1 AND key = $2 AND day = $3', [want.kind, want.key, romanianDay(now)]);
+    const r = await run<{ n: number }>(this.pool, 'SELECT n FROM gateway_limit_daily WHERE kind = $1 AND key = $2 AND day = $3', [
+      want.kind,
+      want.key,
+      romanianDay(now),
+    ]);
     return r.rows[0]?.n ?? 0;
   }
 
   async download(cif: string, id: string): Promise<DownloadRecord | undefined> {
     const r = await run<Row>(this.pool, 'SELECT cif, id, folder, kind, files, at FROM gateway_downloads WHERE cif = $1 AND id = $2', [cif, id]);
     const d = r.rows[0];
-    return d && { cif: String(d.cif), id: String(d.id), folder: String(d.folder), kind: d.kind === 'errors' ? 'errors' : 'invoice', files: JSON.parse(String(d.files)) as string[], at: Number(d.at) };
+    return (
+      d && {
+        cif: String(d.cif),
+        id: String(d.id),
+        folder: String(d.folder),
+        kind: d.kind === 'errors' ? 'errors' : 'invoice',
+        files: JSON.parse(String(d.files)) as string[],
+        at: Number(d.at),
+      }
+    );
   }
 
   async saveDownload(d: DownloadRecord): Promise<void> {
@@ -274,7 +301,12 @@ export class PgGatewayStore implements GatewayStore {
 
   async setApiBase(profile: string, base: string | undefined): Promise<void> {
     if (base === undefined) await run(this.pool, 'DELETE FROM gateway_settings WHERE profile = $1', [profile]);
-    else await run(this.pool, 'INSERT INTO gateway_settings (profile, api_base) VALUES ($1, $2) ON CONFLICT (profile) DO UPDATE SET api_base = excluded.api_base', [profile, base]);
+    else
+      await run(
+        this.pool,
+        'INSERT INTO gateway_settings (profile, api_base) VALUES ($1, $2) ON CONFLICT (profile) DO UPDATE SET api_base = excluded.api_base',
+        [profile, base],
+      );
   }
 
   async close(): Promise<void> {

@@ -81,7 +81,15 @@ export async function reconcile(ctx: ReconcileContext, job: ClaimedJob): Promise
       }
       ctx.seen.set(m.id, hash);
       if (hash === want) {
-        return { state: 'ok', indexIncarcare: m.uploadIndex, idDescarcare: m.id, sentAt: job.sendingAt ?? now, errorCode: null, errorDetail: null, resendIfAbsent: false };
+        return {
+          state: 'ok',
+          indexIncarcare: m.uploadIndex,
+          idDescarcare: m.id,
+          sentAt: job.sendingAt ?? now,
+          errorCode: null,
+          errorDetail: null,
+          resendIfAbsent: false,
+        };
       }
     }
   }

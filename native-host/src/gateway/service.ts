@@ -162,12 +162,21 @@ export class Gateway {
   async upload(r: UploadRequest): Promise<{ job: JobRecord; duplicate: boolean }> {
     const cif = normalizeCif(r.cif);
     const standard = r.kind === 'etransport' ? 'ETRANSP' : (r.standard ?? 'UBL');
-    if (r.kind === 'efactura' && !UPLOAD_STANDARDS.includes(standard as UploadStandard)) throw new AppError('BAD_REQUEST', 'standard is one of UBL, CN, CII, RASP');
+    if (r.kind === 'efactura' && !UPLOAD_STANDARDS.includes(standard as UploadStandard))
+      throw new AppError('BAD_REQUEST', 'standard is one of UBL, CN, CII, RASP');
     if (r.xml.byteLength === 0) throw new AppError('BAD_REQUEST', 'the file is empty');
     if (r.xml.byteLength > MAX_UPLOAD_BYTES) throw new AppError('ANAF_API_FILE_TOO_LARGE', `${r.xml.byteLength} bytes, at most ${MAX_UPLOAD_BYTES}`);
     await this.o.app.store.getProfile(r.profile); // PROFILE_NOT_FOUND before anything is stored
     const doc = Buffer.from(r.xml);
-    const flags: JobFlags = r.kind === 'efactura' ? { ...(r.flags?.b2c ? { b2c: true } : {}), ...(r.flags?.extern ? { extern: true } : {}), ...(r.flags?.autofactura ? { autofactura: true } : {}), ...(r.flags?.executare ? { executare: true } : {}) } : {};
+    const flags: JobFlags =
+      r.kind === 'efactura'
+        ? {
+            ...(r.flags?.b2c ? { b2c: true } : {}),
+            ...(r.flags?.extern ? { extern: true } : {}),
+            ...(r.flags?.autofactura ? { autofactura: true } : {}),
+            ...(r.flags?.executare ? { executare: true } : {}),
+          }
+        : {};
     const job: NewJob = {
       id: newJobId(),
       profile: r.profile,
@@ -236,7 +245,9 @@ export class Gateway {
     const out: AnafMessage[] = [];
     for (let page = 1; page <= 200; page++) {
       await this.limits.one({ kind: 'listaPaginated', key: cif });
-      const p = await this.authorized(q.profile, (call) => listMessagesPage(call, { cif, startTime, endTime, page, ...(q.filter ? { filter: q.filter } : {}) }));
+      const p = await this.authorized(q.profile, (call) =>
+        listMessagesPage(call, { cif, startTime, endTime, page, ...(q.filter ? { filter: q.filter } : {}) }),
+      );
       out.push(...p.messages);
       if (page >= p.totalPages) break;
     }
@@ -258,7 +269,7 @@ export class Gateway {
       cif = j.cif;
       profile ??= j.profile;
     }
-    if (!/^\d{1,20}$/.test(id)) throw new AppError('BAD_REQUEST', 'the id is a job id or ANAF\'s id_descarcare (digits)');
+    if (!/^\d{1,20}$/.test(id)) throw new AppError('BAD_REQUEST', "the id is a job id or ANAF's id_descarcare (digits)");
     if (cif === undefined) throw new AppError('BAD_REQUEST', '--cif is needed with an id_descarcare (the folder is per CIF)');
     if (profile === undefined) throw new AppError('BAD_REQUEST', 'a profile is needed');
     const root = q.out ?? this.downloadsDir;

@@ -108,12 +108,25 @@ export class SqliteGatewayStore implements GatewayStore {
           out.push({ job: jobOf(before), duplicate: true });
           continue;
         }
-        this
-          .st(
-            `INSERT INTO jobs (id, profile, kind, cif, standard, flags, hash, dedupe, doc, state, next_at, created_at, updated_at, forced, seq)
+        this.st(
+          `INSERT INTO jobs (id, profile, kind, cif, standard, flags, hash, dedupe, doc, state, next_at, created_at, updated_at, forced, seq)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
-          )
-          .run(j.id, j.profile, j.kind, j.cif, j.standard, JSON.stringify(j.flags), j.hash, before ? null : key, j.doc, j.now, j.now, j.now, bool(j.force), ++seq);
+        ).run(
+          j.id,
+          j.profile,
+          j.kind,
+          j.cif,
+          j.standard,
+          JSON.stringify(j.flags),
+          j.hash,
+          before ? null : key,
+          j.doc,
+          j.now,
+          j.now,
+          j.now,
+          bool(j.force),
+          ++seq,
+        );
         out.push({ job: jobOf(this.st(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`).get(j.id) as Row), duplicate: false });
       }
       return out;
@@ -152,19 +165,17 @@ export class SqliteGatewayStore implements GatewayStore {
   async claim(o: ClaimOptions): Promise<ClaimedJob[]> {
     return this.tx(() => {
       const only = o.ids?.length ? `AND id IN (${o.ids.map(() => '?').join(', ')})` : '';
-      const rows = this
-        .st(`SELECT id, state FROM jobs WHERE state IN ('queued', 'sending', 'checking', 'sent') AND next_at <= ? ${only} ORDER BY next_at, seq LIMIT ?`)
-        .all(o.now, ...(o.ids ?? []), o.limit) as { id: string; state: string }[];
+      const rows = this.st(
+        `SELECT id, state FROM jobs WHERE state IN ('queued', 'sending', 'checking', 'sent') AND next_at <= ? ${only} ORDER BY next_at, seq LIMIT ?`,
+      ).all(o.now, ...(o.ids ?? []), o.limit) as { id: string; state: string }[];
       const until = o.now + o.leaseMs;
       const out: ClaimedJob[] = [];
       for (const r of rows) {
         const state = r.state === 'queued' ? 'sending' : r.state === 'sending' ? 'checking' : r.state;
         const sendingAt = r.state === 'queued' ? o.now : null;
-        this
-          .st(
-            `UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?, next_at = ?, sending_at = COALESCE(?, sending_at), updated_at = ?, change = change + 1 WHERE id = ?`,
-          )
-          .run(state, o.owner, until, until, sendingAt, o.now, r.id);
+        this.st(
+          `UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?, next_at = ?, sending_at = COALESCE(?, sending_at), updated_at = ?, change = change + 1 WHERE id = ?`,
+        ).run(state, o.owner, until, until, sendingAt, o.now, r.id);
         out.push(claimedOf(this.st(`SELECT ${JOB_COLUMNS}, doc FROM jobs WHERE id = ?`).get(r.id) as Row));
       }
       return out;
@@ -178,9 +189,9 @@ export class SqliteGatewayStore implements GatewayStore {
         const cols = patchColumns(patch, bool);
         if (patch.nextAt === undefined) cols.push(['next_at', FAR_FUTURE]);
         const set = cols.map(([c]) => `${c} = ?`).join(', ');
-        const r = this
-          .st(`UPDATE jobs SET ${set}, lease_owner = NULL, lease_until = NULL, updated_at = ?, change = change + 1 WHERE id = ? AND lease_owner = ? RETURNING ${JOB_COLUMNS}`)
-          .get(...(cols.map(([, v]) => v) as SQLInputValue[]), now, id, owner) as Row | undefined;
+        const r = this.st(
+          `UPDATE jobs SET ${set}, lease_owner = NULL, lease_until = NULL, updated_at = ?, change = change + 1 WHERE id = ? AND lease_owner = ? RETURNING ${JOB_COLUMNS}`,
+        ).get(...(cols.map(([, v]) => v) as SQLInputValue[]), now, id, owner) as Row | undefined;
         return r && jobOf(r);
       }),
     );
@@ -207,9 +218,11 @@ export class SqliteGatewayStore implements GatewayStore {
           const limit = dailyLimit(rules, c.daily.kind);
           const n = Number(firstValue(this.st('SELECT n FROM limit_daily WHERE kind = ? AND key = ? AND day = ?'), c.daily.kind, c.daily.key, day) ?? 0);
           if (n >= limit) return { ok: false, kind: c.daily.kind, key: c.daily.key, limit, retryAtMs: nextRomanianDay(now) };
-          this
-            .st('INSERT INTO limit_daily (kind, key, day, n) VALUES (?, ?, ?, 1) ON CONFLICT (kind, key, day) DO UPDATE SET n = n + 1')
-            .run(c.daily.kind, c.daily.key, day);
+          this.st('INSERT INTO limit_daily (kind, key, day, n) VALUES (?, ?, ?, 1) ON CONFLICT (kind, key, day) DO UPDATE SET n = n + 1').run(
+            c.daily.kind,
+            c.daily.key,
+            day,
+          );
         }
         inWindow += 1;
         added += 1;
@@ -226,14 +239,23 @@ export class SqliteGatewayStore implements GatewayStore {
 
   async download(cif: string, id: string): Promise<DownloadRecord | undefined> {
     const r = this.st('SELECT cif, id, folder, kind, files, at FROM downloads WHERE cif = ? AND id = ?').get(cif, id) as Row | undefined;
-    return r && { cif: String(r.cif), id: String(r.id), folder: String(r.folder), kind: r.kind === 'errors' ? 'errors' : 'invoice', files: JSON.parse(String(r.files)) as string[], at: Number(r.at) };
+    return (
+      r && {
+        cif: String(r.cif),
+        id: String(r.id),
+        folder: String(r.folder),
+        kind: r.kind === 'errors' ? 'errors' : 'invoice',
+        files: JSON.parse(String(r.files)) as string[],
+        at: Number(r.at),
+      }
+    );
   }
 
   async saveDownload(d: DownloadRecord): Promise<void> {
     this.tx(() =>
-      this
-        .st('INSERT INTO downloads (cif, id, folder, kind, files, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cif, id) DO UPDATE SET folder = excluded.folder, kind = excluded.kind, files = excluded.files, at = excluded.at')
-        .run(d.cif, d.id, d.folder, d.kind, JSON.stringify(d.files), d.at),
+      this.st(
+        'INSERT INTO downloads (cif, id, folder, kind, files, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cif, id) DO UPDATE SET folder = excluded.folder, kind = excluded.kind, files = excluded.files, at = excluded.at',
+      ).run(d.cif, d.id, d.folder, d.kind, JSON.stringify(d.files), d.at),
     );
   }
 
@@ -254,7 +276,8 @@ export class SqliteGatewayStore implements GatewayStore {
   async setApiBase(profile: string, base: string | undefined): Promise<void> {
     this.tx(() => {
       if (base === undefined) this.st('DELETE FROM settings WHERE profile = ?').run(profile);
-      else this.st('INSERT INTO settings (profile, api_base) VALUES (?, ?) ON CONFLICT (profile) DO UPDATE SET api_base = excluded.api_base').run(profile, base);
+      else
+        this.st('INSERT INTO settings (profile, api_base) VALUES (?, ?) ON CONFLICT (profile) DO UPDATE SET api_base = excluded.api_base').run(profile, base);
     });
   }
 

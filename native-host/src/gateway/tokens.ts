@@ -24,7 +24,10 @@ export function reusedGrant(grant: Grant, now: () => number = Date.now): Grant {
     const g = grant(profile);
     kept.set(profile, { at: t, g });
     // A failure is not kept; a token closer than a minute to its end is read afresh next time.
-    g.then((x) => x.expiresAt - t < 60_000 && kept.delete(profile), () => kept.delete(profile));
+    g.then(
+      (x) => x.expiresAt - t < 60_000 && kept.delete(profile),
+      () => kept.delete(profile),
+    );
     return g;
   };
 }

@@ -23,10 +23,14 @@ export function webhook(url: string, log: Logger): (job: JobRecord) => void {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   return (job) => {
     const body = Buffer.from(JSON.stringify({ event: 'job', ...jobView(job) }));
-    const req = http.request(target, { method: 'POST', agent, timeout: 5_000, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
-      res.resume();
-      if ((res.statusCode ?? 0) >= 300) log.log('warn', 'gateway.webhook-refused', { status: res.statusCode ?? 0 });
-    });
+    const req = http.request(
+      target,
+      { method: 'POST', agent, timeout: 5_000, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } },
+      (res) => {
+        res.resume();
+        if ((res.statusCode ?? 0) >= 300) log.log('warn', 'gateway.webhook-refused', { status: res.statusCode ?? 0 });
+      },
+    );
     req.on('timeout', () => req.destroy());
     req.on('error', (e: NodeJS.ErrnoException) => log.log('warn', 'gateway.webhook-failed', { error: e.code ?? e.name }));
     req.end(body);

@@ -213,7 +213,8 @@ export class GatewayWorker {
     );
     if (this.d.onChange) for (const after of applied) if (after) this.d.onChange(after);
     for (const { job: j, patch: p } of batch) {
-      if (p.state && p.state !== j.state) this.d.log.log('info', 'gateway.job', { job: j.id, from: j.state, to: p.state, ...(p.errorCode ? { code: p.errorCode } : {}) });
+      if (p.state && p.state !== j.state)
+        this.d.log.log('info', 'gateway.job', { job: j.id, from: j.state, to: p.state, ...(p.errorCode ? { code: p.errorCode } : {}) });
     }
   }
 
@@ -253,7 +254,12 @@ export class GatewayWorker {
     const now = this.d.now();
     if (verdict && !verdict.ok) {
       // Not made: wait for the limit (the state a claim gave stays meaningful: sending → queued again).
-      return { state: j.state === 'sending' ? 'queued' : j.state, nextAt: verdict.retryAtMs, errorCode: verdict.kind === 'minute' ? 'GATEWAY_LIMIT_DEFERRED' : 'GATEWAY_DAILY_LIMIT', errorDetail: `${verdict.kind} ${verdict.limit}` };
+      return {
+        state: j.state === 'sending' ? 'queued' : j.state,
+        nextAt: verdict.retryAtMs,
+        errorCode: verdict.kind === 'minute' ? 'GATEWAY_LIMIT_DEFERRED' : 'GATEWAY_DAILY_LIMIT',
+        errorDetail: `${verdict.kind} ${verdict.limit}`,
+      };
     }
     const tokens = tokenOf(j.profile);
     switch (j.state) {
@@ -304,7 +310,13 @@ export class GatewayWorker {
       const now = this.d.now();
       if (uploadOutcomeUnknown(err)) {
         // ANAF may have it: look in its list before anything is sent again (reconcile.ts).
-        return { state: 'checking', attempts, nextAt: now + Math.min(this.d.timing.checkEveryMs, this.d.timing.retryBaseMs), resendIfAbsent: err.code === 'ANAF_API_UNAVAILABLE', ...errorPatch(err) };
+        return {
+          state: 'checking',
+          attempts,
+          nextAt: now + Math.min(this.d.timing.checkEveryMs, this.d.timing.retryBaseMs),
+          resendIfAbsent: err.code === 'ANAF_API_UNAVAILABLE',
+          ...errorPatch(err),
+        };
       }
       if (RETRY_LATER.has(err.code)) {
         return { state: 'queued', attempts, nextAt: now + backoff(this.d.timing.retryBaseMs, this.d.timing.retryMaxMs, attempts - 1), ...errorPatch(err) };

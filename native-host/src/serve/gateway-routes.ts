@@ -167,7 +167,12 @@ export class GatewayRoutes {
         const limit = Number(q.get('limit') ?? '100');
         if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new AppError('BAD_REQUEST', 'limit: 1 to 1000');
         const before = q.get('before') ?? undefined;
-        const jobs = await g.store.list({ ...(profile ? { profile } : {}), ...(state ? { states: [state as JobState] } : {}), limit, ...(before ? { before } : {}) });
+        const jobs = await g.store.list({
+          ...(profile ? { profile } : {}),
+          ...(state ? { states: [state as JobState] } : {}),
+          limit,
+          ...(before ? { before } : {}),
+        });
         return { status: 200, body: { jobs: jobs.filter((j) => client.scope === undefined || client.scope.has(j.profile)).map((j) => jobView(j)) } };
       }
       case '/v1/efactura/messages': {

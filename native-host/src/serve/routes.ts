@@ -240,7 +240,11 @@ async function route(ctx: RouteContext, req: IncomingMessage, r: Route, client: 
     case 'audit': {
       const { scope } = client;
       if (r.profile !== undefined && scope !== undefined && !scope.has(r.profile)) throw new AppError('API_PROFILE_NOT_ALLOWED', r.profile);
-      const rows = await ctx.deps.store.audit({ profile: r.profile, since: r.since, limit: scope === undefined || r.profile !== undefined ? r.limit : AUDIT_MAX });
+      const rows = await ctx.deps.store.audit({
+        profile: r.profile,
+        since: r.since,
+        limit: scope === undefined || r.profile !== undefined ? r.limit : AUDIT_MAX,
+      });
       const entries = rows.filter((e) => scope === undefined || scope.has(e.profile)).slice(0, r.limit);
       return new Reply(200, { entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) } satisfies AuditResponse);
     }

@@ -50,7 +50,6 @@ export interface RunningServe {
   close(): Promise<void>;
 }
 
-
 function canRead(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.R_OK);
@@ -59,7 +58,6 @@ function canRead(file: string): boolean {
     return false;
   }
 }
-
 
 /** The error that stops serve when an address cannot be bound, naming who holds it where the system says. */
 function listenFailed(app: App, address: string, port: number, e: unknown): AppError {
@@ -175,7 +173,8 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
   });
   ctx.gateway = gateway?.routes;
 
-  const background = opts.checkIntervalMs > 0 ? new BackgroundRefresher(source, backoff, { intervalMs: opts.checkIntervalMs, log: app.log, now: app.now }) : undefined;
+  const background =
+    opts.checkIntervalMs > 0 ? new BackgroundRefresher(source, backoff, { intervalMs: opts.checkIntervalMs, log: app.log, now: app.now }) : undefined;
   background?.start();
   app.log.log('info', 'serve.start', { port, addresses: addresses.join(','), checkIntervalMs: opts.checkIntervalMs, peerCheck: peers.kind });
   if (peers.kind === 'uid' && !canRead(PROC_TCP)) {

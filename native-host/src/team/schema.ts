@@ -16,7 +16,6 @@ import { advisoryKey } from './advisory-key.js';
 import { DB_SCHEMA } from './db-schema.js';
 import { storeError } from './pg-pool.js';
 
-
 interface Migration {
   version: number;
   sql: string;

@@ -185,9 +185,12 @@ export class TeamStore implements Store, InviteStore {
   }
 
   async profilePage(after: string | undefined, limit: number): Promise<{ profile: Profile; token: TokenRecord | undefined }[]> {
-    const rows = (await run<ProfileRow>(this.pool, `SELECT ${PROFILE_COLUMNS} FROM profiles WHERE name > $1 ORDER BY name LIMIT $2`, [after ?? '', limit])).rows;
+    const rows = (await run<ProfileRow>(this.pool, `SELECT ${PROFILE_COLUMNS} FROM profiles WHERE name > $1 ORDER BY name LIMIT $2`, [after ?? '', limit]))
+      .rows;
     if (rows.length === 0) return [];
-    const tokens = (await run<TokenRow>(this.pool, `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE profile >= $1 AND profile <= $2`, [rows[0]!.name, rows.at(-1)!.name])).rows;
+    const tokens = (
+      await run<TokenRow>(this.pool, `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE profile >= $1 AND profile <= $2`, [rows[0]!.name, rows.at(-1)!.name])
+    ).rows;
     const byName = new Map(tokens.map((r) => [r.profile, rowToToken(r)]));
     return rows.map((r) => ({ profile: rowToProfile(r), token: byName.get(r.name) }));
   }
@@ -212,12 +215,14 @@ export class TeamStore implements Store, InviteStore {
    * needs the secret again and drops the tokens, which belong to the old ones.
    */
   async saveProfile(p: ProfileWrite, mode: 'create' | 'upsert'): Promise<SavedProfile> {
-    if (!/^https:\/\//i.test(p.redirectUri)) throw new AppError('CALLBACK_INVALID', `the callback URL must start with https:// (${p.redirectUri.slice(0, 200)})`);
+    if (!/^https:\/\//i.test(p.redirectUri))
+      throw new AppError('CALLBACK_INVALID', `the callback URL must start with https:// (${p.redirectUri.slice(0, 200)})`);
     const key = this.sealingKey();
     const newSecret = p.clientSecret === undefined ? undefined : seal(key, p.clientSecret, profileAad('secret', p));
     for (let attempt = 1; ; attempt++) {
       const outcome = await transaction(this.pool, async (c) => {
-        const row = (await c.query<ProfileRow & { secret: Buffer }>(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles WHERE name = $1 FOR UPDATE`, [p.name])).rows[0];
+        const row = (await c.query<ProfileRow & { secret: Buffer }>(`SELECT ${PROFILE_COLUMNS}, secret FROM profiles WHERE name = $1 FOR UPDATE`, [p.name]))
+          .rows[0];
         if (row && mode === 'create') throw new AppError('PROFILE_EXISTS', p.name);
         const before = row && rowToProfile(row);
         const moved = before !== undefined && !sameIdentity(before, p);
@@ -333,7 +338,13 @@ export class TeamStore implements Store, InviteStore {
     if (!id) return undefined;
     return this.reads.read(`tokens:${profileAad('access', id)}`, async () => {
       this.checkKey();
-      const r = (await run<{ access: Buffer; refresh: Buffer | null; generation: number }>(this.pool, 'SELECT access, refresh, generation FROM tokens WHERE profile = $1', [id.name])).rows[0];
+      const r = (
+        await run<{ access: Buffer; refresh: Buffer | null; generation: number }>(
+          this.pool,
+          'SELECT access, refresh, generation FROM tokens WHERE profile = $1',
+          [id.name],
+        )
+      ).rows[0];
       if (!r) return undefined;
       const accessToken = this.openSealed(r.access, 'access', id);
       const refreshToken = r.refresh ? this.openSealed(r.refresh, 'refresh', id) : undefined;
@@ -427,7 +438,11 @@ export class TeamStore implements Store, InviteStore {
 
   /** The user's name for the certificate that authenticated (when nothing else tells). */
   async setCertificateLabel(profile: string, label: string): Promise<void> {
-    const n = await this.writeNotify("UPDATE tokens SET cert_label = $1, cert_source = COALESCE(cert_source, 'user') WHERE profile = $2", [label, profile], `tokens:${profile}`);
+    const n = await this.writeNotify(
+      "UPDATE tokens SET cert_label = $1, cert_source = COALESCE(cert_source, 'user') WHERE profile = $2",
+      [label, profile],
+      `tokens:${profile}`,
+    );
     if (n === 0) {
       await this.getProfile(profile);
       throw new AppError('NO_TOKEN', profile);
@@ -435,7 +450,11 @@ export class TeamStore implements Store, InviteStore {
   }
 
   async markDead(profile: string, reason: string): Promise<void> {
-    await this.writeNotify('UPDATE tokens SET dead_reason = $1, last_error = $1, last_failure_at = $2 WHERE profile = $3', [reason, this.now(), profile], `tokens:${profile}`);
+    await this.writeNotify(
+      'UPDATE tokens SET dead_reason = $1, last_error = $1, last_failure_at = $2 WHERE profile = $3',
+      [reason, this.now(), profile],
+      `tokens:${profile}`,
+    );
   }
 
   /** A failed refresh that left the tokens usable: recorded so waiting processes need not retry it. */
@@ -466,7 +485,12 @@ export class TeamStore implements Store, InviteStore {
     const expiresAt = now + ttlMs;
     await transaction(this.pool, async (c) => {
       await c.query('DELETE FROM pending_authorizations WHERE expires_at < $1', [now]);
-      await c.query('INSERT INTO pending_authorizations (state_hash, profile, created_at, expires_at) VALUES ($1, $2, $3, $4)', [hashState(state), profile, now, expiresAt]);
+      await c.query('INSERT INTO pending_authorizations (state_hash, profile, created_at, expires_at) VALUES ($1, $2, $3, $4)', [
+        hashState(state),
+        profile,
+        now,
+        expiresAt,
+      ]);
     });
     return expiresAt;
   }
@@ -485,11 +509,10 @@ export class TeamStore implements Store, InviteStore {
   async takeOnlyRecentPending(profile: string, since: number): Promise<boolean> {
     return transaction(this.pool, async (c) => {
       const rows = (
-        await c.query<{ state_hash: string }>('SELECT state_hash FROM pending_authorizations WHERE profile = $1 AND created_at >= $2 AND expires_at >= $3 FOR UPDATE', [
-          profile,
-          since,
-          this.now(),
-        ])
+        await c.query<{ state_hash: string }>(
+          'SELECT state_hash FROM pending_authorizations WHERE profile = $1 AND created_at >= $2 AND expires_at >= $3 FOR UPDATE',
+          [profile, since, this.now()],
+        )
       ).rows;
       if (rows.length !== 1) return false;
       return (await c.query('DELETE FROM pending_authorizations WHERE state_hash = $1', [rows[0]!.state_hash])).rowCount! > 0;
@@ -532,8 +555,17 @@ export class TeamStore implements Store, InviteStore {
   }
 
   async listApiClients(): Promise<ApiClientRecord[]> {
-    const rows = (await run<Omit<ApiClientRow, 'key_sealed'>>(this.pool, 'SELECT name, created_at, last_used_at, personal_id, profiles FROM api_clients ORDER BY name')).rows;
-    return rows.map((r) => ({ name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at ?? undefined, personalId: r.personal_id, profiles: r.profiles ?? undefined, oldKey: false }));
+    const rows = (
+      await run<Omit<ApiClientRow, 'key_sealed'>>(this.pool, 'SELECT name, created_at, last_used_at, personal_id, profiles FROM api_clients ORDER BY name')
+    ).rows;
+    return rows.map((r) => ({
+      name: r.name,
+      createdAt: r.created_at,
+      lastUsedAt: r.last_used_at ?? undefined,
+      personalId: r.personal_id,
+      profiles: r.profiles ?? undefined,
+      oldKey: false,
+    }));
   }
 
   /**
@@ -544,7 +576,9 @@ export class TeamStore implements Store, InviteStore {
    */
   async apiClientKey(name: string): Promise<ApiClientKey | undefined> {
     return this.reads.read(`api-client:${name}`, async () => {
-      const r = (await run<ApiClientRow>(this.pool, 'SELECT name, key_sealed, created_at, last_used_at, personal_id, profiles FROM api_clients WHERE name = $1', [name])).rows[0];
+      const r = (
+        await run<ApiClientRow>(this.pool, 'SELECT name, key_sealed, created_at, last_used_at, personal_id, profiles FROM api_clients WHERE name = $1', [name])
+      ).rows[0];
       if (!r) return undefined;
       const profiles = r.profiles ?? undefined;
       const base = { name: r.name, lastUsedAt: r.last_used_at ?? undefined, personalId: r.personal_id, profiles };
@@ -643,4 +677,3 @@ export class TeamStore implements Store, InviteStore {
     }
   }
 }
-

@@ -51,7 +51,10 @@ async function pbkdf2(passphrase: string, salt: Uint8Array<ArrayBuffer>, iterati
 
 const macKey = (k: Uint8Array<ArrayBuffer>) => hkdf(k, new Uint8Array(0), 'anaf-token request mac v1', 'hmac');
 
-async function secretKey(k: Uint8Array<ArrayBuffer>, pw: { passphrase: string; salt: Uint8Array<ArrayBuffer>; iterations: number } | undefined): Promise<CryptoKey> {
+async function secretKey(
+  k: Uint8Array<ArrayBuffer>,
+  pw: { passphrase: string; salt: Uint8Array<ArrayBuffer>; iterations: number } | undefined,
+): Promise<CryptoKey> {
   if (!pw) return hkdf(k, new Uint8Array(0), 'anaf-token request secret v1', 'aes');
   return hkdf(concat(k, await pbkdf2(pw.passphrase, pw.salt, pw.iterations)), new Uint8Array(0), 'anaf-token request secret v1 passphrase', 'aes');
 }
@@ -84,7 +87,7 @@ export interface RequestKeys {
 
 export async function createRequest(r: NewRequest): Promise<{ parts: LinkParts; keys: RequestKeys; body: RequestBody }> {
   if (r.passphrase !== undefined) checkPassphrase(r.passphrase);
-  const pair = (await crypto.subtle.generateKey(EC, true, ['deriveBits']));
+  const pair = await crypto.subtle.generateKey(EC, true, ['deriveBits']);
   const publicKey = toB64u(new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey)));
   const privateJwk = await crypto.subtle.exportKey('jwk', pair.privateKey);
   const id = toB64u(randomBytes(16));
@@ -92,9 +95,7 @@ export async function createRequest(r: NewRequest): Promise<{ parts: LinkParts; 
   const k = randomBytes(32);
   const pw = r.passphrase === undefined ? undefined : { passphrase: r.passphrase, salt: randomBytes(16), iterations: PBKDF2_ITERATIONS };
   const iv = randomBytes(12);
-  const ct = new Uint8Array(
-    await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(id) }, await secretKey(k, pw), utf8(r.clientSecret)),
-  );
+  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(id) }, await secretKey(k, pw), utf8(r.clientSecret)));
   const body: RequestBody = {
     v: 1,
     id,
@@ -165,7 +166,7 @@ async function answerKey(priv: CryptoKey, pub: Uint8Array<ArrayBuffer>, id: stri
 
 /** The holder's last step: the tokens, sealed so that only the requester opens them. */
 export async function sealAnswer(body: RequestBody, echoedState: string, tokens: AnswerTokens, at: number): Promise<string> {
-  const pair = (await crypto.subtle.generateKey(EC, true, ['deriveBits']));
+  const pair = await crypto.subtle.generateKey(EC, true, ['deriveBits']);
   const epk = toB64u(new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey)));
   const key = await answerKey(pair.privateKey, b(body.pk, "the requester's key"), body.id, body.pk, epk);
   const iv = randomBytes(12);
@@ -190,7 +191,7 @@ export async function openAnswer(text: string, keys: Pick<RequestKeys, 'id' | 'p
     plain = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: b(p.iv, 'the iv'), additionalData: utf8(p.id) }, key, b(p.ct, 'the answer')));
   } catch (e) {
     if (e instanceof AppError) throw e;
-    throw new AppError('REQUEST_TAMPERED', 'the answer does not open with this request\'s key');
+    throw new AppError('REQUEST_TAMPERED', "the answer does not open with this request's key");
   }
   let json: unknown;
   try {

@@ -128,7 +128,9 @@ export interface AnswerParts {
   ct: string;
 }
 
-const ANSWER_RE = new RegExp(`(?:^|\\s)${ANSWER_PREFIX}\\.([A-Za-z0-9_-]{22})\\.([A-Za-z0-9_-]{87})\\.([A-Za-z0-9_-]{16})\\.([A-Za-z0-9_-]{16,200000})(?=\\s|$)`);
+const ANSWER_RE = new RegExp(
+  `(?:^|\\s)${ANSWER_PREFIX}\\.([A-Za-z0-9_-]{22})\\.([A-Za-z0-9_-]{87})\\.([A-Za-z0-9_-]{16})\\.([A-Za-z0-9_-]{16,200000})(?=\\s|$)`,
+);
 
 /** The answer's parts, from the answer alone or text around it (a mail, a file with a line end). */
 export function splitAnswer(text: string): AnswerParts {

@@ -37,7 +37,10 @@ export const environmentSchema = lazy(() =>
 export type Environment = z.infer<ReturnType<typeof environmentSchema>>;
 
 export const redirectUriSchema = lazy(() =>
-  z.url({ protocol: /^https?$/ }).check(z.maxLength(URL_MAX_LENGTH), z.refine((u) => parsedUrl(u)?.hash === '', 'a callback URL has no fragment')),
+  z.url({ protocol: /^https?$/ }).check(
+    z.maxLength(URL_MAX_LENGTH),
+    z.refine((u) => parsedUrl(u)?.hash === '', 'a callback URL has no fragment'),
+  ),
 );
 
 const printable = () => z.regex(/^[\x21-\x7e]+$/, 'printable ASCII, no spaces');

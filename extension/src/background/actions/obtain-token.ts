@@ -69,9 +69,7 @@ async function showCallbackPage(tabId: number | undefined): Promise<void> {
 /** Ends a flow that is still waiting: the tab goes first so that no late redirect escapes the rule. */
 async function endFlow(flow: Flow, error: UiError, opts: { closeTab: boolean; showPage?: boolean }): Promise<void> {
   const ended = await updateFlow(flow.profile, (cur) =>
-    cur && cur.startedAt === flow.startedAt && cur.phase === 'waiting'
-      ? { ...cur, phase: 'failed', finishedAt: Date.now(), error }
-      : null,
+    cur && cur.startedAt === flow.startedAt && cur.phase === 'waiting' ? { ...cur, phase: 'failed', finishedAt: Date.now(), error } : null,
   );
   if (ended?.phase !== 'failed' || ended.startedAt !== flow.startedAt) return;
   await browser.alarms.clear(FLOW_ALARM_PREFIX + flow.profile);
@@ -165,9 +163,7 @@ export async function receiveCallback(nav: InterceptedNavigation, pageOrigins: r
     console.warn('anaf-token: callback refused:', verdict.reason);
     if (verdict.flow) {
       const error =
-        verdict.reason === 'no-state'
-          ? ext('CALLBACK_NO_STATE', [`anaf-token authorize --profile ${verdict.flow.profile}`])
-          : ext('CALLBACK_UNEXPECTED');
+        verdict.reason === 'no-state' ? ext('CALLBACK_NO_STATE', [`anaf-token authorize --profile ${verdict.flow.profile}`]) : ext('CALLBACK_UNEXPECTED');
       await endFlow(verdict.flow, error, { closeTab: false, showPage: true });
     }
     return;
@@ -194,9 +190,7 @@ async function completeFlow(flow: Flow, callbackUrl: string): Promise<void> {
   } catch (e) {
     const error = toUiError(e);
     // The tab stays: callback.html shows this message where the user is looking.
-    await updateFlow(flow.profile, (cur) =>
-      cur?.startedAt === flow.startedAt ? { ...cur, phase: 'failed', finishedAt: Date.now(), error } : null,
-    );
+    await updateFlow(flow.profile, (cur) => (cur?.startedAt === flow.startedAt ? { ...cur, phase: 'failed', finishedAt: Date.now(), error } : null));
     await forgetAuthorizeCache(flow);
     await notifyFlowEnded(flow.profile, error);
   }

@@ -53,12 +53,7 @@ export function isCallbackNavigation(url: URL, pageOrigins: readonly string[]): 
   return pageOrigins.includes(schemeAndHost(url)) && url.pathname === CALLBACK_PATH && url.search !== '';
 }
 
-export async function judgeCallback(
-  nav: InterceptedNavigation,
-  flows: Flows,
-  pageOrigins: readonly string[],
-  redirectedTo: RedirectWitness,
-): Promise<Verdict> {
+export async function judgeCallback(nav: InterceptedNavigation, flows: Flows, pageOrigins: readonly string[], redirectedTo: RedirectWitness): Promise<Verdict> {
   const url = new URL(nav.url);
   const split = isCallbackNavigation(url, pageOrigins) ? splitInterceptedSearch(url.search) : undefined;
   if (!split) return { accept: false, reason: 'no-flow' };

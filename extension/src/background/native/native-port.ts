@@ -56,7 +56,7 @@ export interface NativePortOptions {
 
 function idOf(raw: unknown): string | undefined {
   if (raw && typeof raw === 'object' && 'id' in raw) {
-    const id = (raw).id;
+    const id = raw.id;
     if (typeof id === 'string') return id;
   }
   return undefined;

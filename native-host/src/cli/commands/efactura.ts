@@ -15,12 +15,15 @@ import { action, jsonOption, parseWith, withApp } from '../context.js';
 import { printJson } from '../output.js';
 import { profileNameSchema } from '#shared/schemas/profile.js';
 
-export const optionalProfile = () => new Option('--profile <name>', 'profile name (default: the only one)').argParser(parseWith(profileNameSchema(), '--profile'));
+export const optionalProfile = () =>
+  new Option('--profile <name>', 'profile name (default: the only one)').argParser(parseWith(profileNameSchema(), '--profile'));
 
-const wholeNumber = (what: string) => (v: string): number => {
-  if (!/^\d{1,4}$/.test(v)) throw new AppError('BAD_REQUEST', `${what}: a whole number`);
-  return Number(v);
-};
+const wholeNumber =
+  (what: string) =>
+  (v: string): number => {
+    if (!/^\d{1,4}$/.test(v)) throw new AppError('BAD_REQUEST', `${what}: a whole number`);
+    return Number(v);
+  };
 
 /** `upload --json`'s contract: { job, state, indexIncarcare?, idDescarcare? } (and more fields, never fewer). */
 export function printJob(v: JobView, json: boolean | undefined): void {
@@ -54,14 +57,36 @@ export function register(program: Command): void {
     .addOption(optionalProfile())
     .addOption(jsonOption())
     .action(
-      action((file: string, opts: { cif: string; standard: string; b2c?: boolean; extern?: boolean; autofactura?: boolean; force?: boolean; send: boolean; profile?: string; json?: boolean }) =>
-        withGateway(async (g, app) => {
-          const xml = readDocument(file);
-          const profile = await profileFor(app, opts.profile);
-          const r = await g.upload({ profile, kind: 'efactura', cif: opts.cif, standard: opts.standard, flags: { b2c: opts.b2c, extern: opts.extern, autofactura: opts.autofactura }, xml, force: opts.force });
-          const j = opts.send && !r.duplicate ? await g.advance(r.job.id) : r.job;
-          printJob(jobView(j, r.duplicate), opts.json);
-        }),
+      action(
+        (
+          file: string,
+          opts: {
+            cif: string;
+            standard: string;
+            b2c?: boolean;
+            extern?: boolean;
+            autofactura?: boolean;
+            force?: boolean;
+            send: boolean;
+            profile?: string;
+            json?: boolean;
+          },
+        ) =>
+          withGateway(async (g, app) => {
+            const xml = readDocument(file);
+            const profile = await profileFor(app, opts.profile);
+            const r = await g.upload({
+              profile,
+              kind: 'efactura',
+              cif: opts.cif,
+              standard: opts.standard,
+              flags: { b2c: opts.b2c, extern: opts.extern, autofactura: opts.autofactura },
+              xml,
+              force: opts.force,
+            });
+            const j = opts.send && !r.duplicate ? await g.advance(r.job.id) : r.job;
+            printJob(jobView(j, r.duplicate), opts.json);
+          }),
       ),
     );
 

@@ -19,7 +19,10 @@ export function register(program: Command): void {
     .requiredOption('--redirect-uri <url>', 'https callback URL registered at ANAF, exactly')
     .option('--env <env>', 'prod, test, or the https base URL of another OAuth server', 'prod')
     .option('--refresh-window <days>', 'refresh when the access token has fewer days left', String(DEFAULT_REFRESH_WINDOW_DAYS))
-    .option('--api <url>', "e-Factura / e-Transport API base: prod, test, or an https URL standing for https://api.anaf.ro/{prod|test} (default: follows --env)")
+    .option(
+      '--api <url>',
+      'e-Factura / e-Transport API base: prod, test, or an https URL standing for https://api.anaf.ro/{prod|test} (default: follows --env)',
+    )
     .addOption(jsonOption())
     .action(
       action(async (opts: { name: string; clientId: string; redirectUri: string; env: string; refreshWindow: string; api?: string; json?: boolean }) => {
@@ -64,7 +67,7 @@ export function register(program: Command): void {
 
   profile
     .command('remove')
-    .description('remove a profile and its stored tokens from this computer (ending them at ANAF is done in ANAF\'s portal)')
+    .description("remove a profile and its stored tokens from this computer (ending them at ANAF is done in ANAF's portal)")
     .requiredOption('--name <name>', 'profile name')
     .addOption(jsonOption())
     .action(

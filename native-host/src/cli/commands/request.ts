@@ -52,7 +52,11 @@ export function register(program: Command): void {
     .command('create')
     .description('make a one-time request link for a profile (prints the link, writes it to a file)')
     .addOption(profileOption())
-    .addOption(new Option('--valid <duration>', 'how long the link stays valid (5m to 72h)').default(DEFAULT_VALID_MS, '5h').argParser(parseWith(validSchema, '--valid')))
+    .addOption(
+      new Option('--valid <duration>', 'how long the link stays valid (5m to 72h)')
+        .default(DEFAULT_VALID_MS, '5h')
+        .argParser(parseWith(validSchema, '--valid')),
+    )
     .addOption(new Option('--note <text>', 'who asks and why, shown to the holder').argParser(parseWith(noteSchema, '--note')))
     .option('--passphrase', 'also protect the link with a short passphrase (read from standard input or a prompt; tell it by phone)')
     .option('--out <file>', 'where to write the link (default: anaf-token-request-<id>.txt in the current folder)')
