@@ -42,7 +42,7 @@ import {
   type TokenRecord,
   type TokenSet,
 } from '../store/records.js';
-import { changedFields, profileAad, sameIdentity, type ProfileIdentity, type SealedField } from '../vault/aad.js';
+import { changedFields, openBound, opensBound, profileAad, sameIdentity, type ProfileIdentity, type SealedField } from '../vault/aad.js';
 import { open, seal } from '../vault/crypto.js';
 import { CHANGES_CHANNEL, ChangeFeed } from './change-feed.js';
 import type { InviteStore, TeamInviteRecord } from './invite-store.js';
@@ -656,24 +656,12 @@ export class TeamStore implements Store, InviteStore {
 
   // ---- sealing ------------------------------------------------------------------------------
 
-  /** Opens a profile's secret or token for the given identity; PROFILE_ALTERED when it is not the one it was sealed for. */
+  /** Opens a profile's secret or token for the given identity (aad.ts openBound). */
   private openSealed(sealed: Buffer, field: SealedField, id: ProfileIdentity): string {
-    const key = this.sealingKey();
-    try {
-      return open(key, sealed, profileAad(field, id));
-    } catch (e) {
-      const what = field === 'secret' ? 'client secret' : `${field} token`;
-      throw new AppError('PROFILE_ALTERED', `the ${what} of profile "${id.name}" does not open for server ${id.env.slice(0, 200)}`, { cause: e });
-    }
+    return openBound(this.sealingKey(), sealed, field, id);
   }
 
   private opensSealed(sealed: Buffer, field: SealedField, id: ProfileIdentity): boolean {
-    try {
-      this.openSealed(sealed, field, id);
-      return true;
-    } catch (e) {
-      if (e instanceof AppError && e.code === 'PROFILE_ALTERED') return false;
-      throw e;
-    }
+    return opensBound(this.sealingKey(), sealed, field, id);
   }
 }

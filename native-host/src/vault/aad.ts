@@ -12,6 +12,9 @@
  * `meta:key_check`. These are used only to migrate a vault once (see Vault.checkKey).
  */
 
+import { AppError } from '#shared/errors.js';
+import { open } from './crypto.js';
+
 export const KEY_CHECK_PLAINTEXT = 'anaf-token vault key check';
 export const KEY_CHECK_AAD = 'meta:key_check:v2';
 export const LEGACY_KEY_CHECK_AAD = 'meta:key_check';
@@ -54,3 +57,24 @@ export function changedFields(from: ProfileIdentity, to: ProfileIdentity): strin
 export const apiClientAad = (name: string, personalId: boolean, profiles: string[] | undefined): string =>
   `v2:${JSON.stringify(['api_clients', 'key', name, personalId ? 1 : 0, profiles ?? null])}`;
 export const legacyApiClientAad = (name: string) => `api_clients:${name}:key`;
+
+/** Opens a profile's secret or token for the given identity; PROFILE_ALTERED when it is not the one it was sealed for (either engine). */
+export function openBound(key: Buffer, sealed: Buffer, field: SealedField, id: ProfileIdentity): string {
+  try {
+    return open(key, sealed, profileAad(field, id));
+  } catch (e) {
+    const what = field === 'secret' ? 'client secret' : `${field} token`;
+    throw new AppError('PROFILE_ALTERED', `the ${what} of profile "${id.name}" does not open for server ${id.env.slice(0, 200)}`, { cause: e });
+  }
+}
+
+/** Whether it opens for that identity (any other failure, such as a wrong key, still throws). */
+export function opensBound(key: Buffer, sealed: Buffer, field: SealedField, id: ProfileIdentity): boolean {
+  try {
+    openBound(key, sealed, field, id);
+    return true;
+  } catch (e) {
+    if (e instanceof AppError && e.code === 'PROFILE_ALTERED') return false;
+    throw e;
+  }
+}

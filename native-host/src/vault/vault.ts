@@ -24,7 +24,17 @@ import type {
   TokenSet,
 } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { KEY_CHECK_AAD, KEY_CHECK_PLAINTEXT, LEGACY_KEY_CHECK_AAD, legacyAad, profileAad, type ProfileIdentity, type SealedField } from './aad.js';
+import {
+  KEY_CHECK_AAD,
+  KEY_CHECK_PLAINTEXT,
+  LEGACY_KEY_CHECK_AAD,
+  legacyAad,
+  openBound,
+  opensBound,
+  profileAad,
+  type ProfileIdentity,
+  type SealedField,
+} from './aad.js';
 import * as audit from './audit.js';
 import * as authorizations from './authorizations.js';
 import * as clients from './clients.js';
@@ -486,24 +496,12 @@ export class Vault implements Store {
     return this.key;
   }
 
-  /** Opens a profile's secret or token for the given identity; PROFILE_ALTERED when it is not the one it was sealed for. */
+  /** Opens a profile's secret or token for the given identity (aad.ts openBound). */
   private openSealed(sealed: Buffer, field: SealedField, id: ProfileIdentity): string {
-    const key = this.sealingKey();
-    try {
-      return open(key, sealed, profileAad(field, id));
-    } catch (e) {
-      const what = field === 'secret' ? 'client secret' : `${field} token`;
-      throw new AppError('PROFILE_ALTERED', `the ${what} of profile "${id.name}" does not open for server ${id.env.slice(0, 200)}`, { cause: e });
-    }
+    return openBound(this.sealingKey(), sealed, field, id);
   }
 
   private opensSealed(sealed: Buffer, field: SealedField, id: ProfileIdentity): boolean {
-    try {
-      this.openSealed(sealed, field, id);
-      return true;
-    } catch (e) {
-      if (e instanceof AppError && e.code === 'PROFILE_ALTERED') return false;
-      throw e;
-    }
+    return opensBound(this.sealingKey(), sealed, field, id);
   }
 }
