@@ -19,6 +19,7 @@ export class App {
   private readonly timeoutMs: number | undefined;
   private opened: Store | undefined;
   private where: StoreLocation | undefined;
+  private opening: Promise<Store> | undefined;
 
   constructor(opts: AppOptions) {
     this.paths = opts.paths ?? resolvePaths();
@@ -42,7 +43,14 @@ export class App {
   /** Opens a team store when this machine uses one (the local vault stays lazy). */
   async ready(): Promise<void> {
     const where = this.location();
-    if (where.engine !== 'sqlite') this.opened ??= await openStore(where, { paths: this.paths, now: this.now });
+    if (where.engine === 'sqlite' || this.opened) return;
+    // One opening for every caller: concurrent native messages must not each open (and leak) a pool.
+    this.opening ??= openStore(where, { paths: this.paths, now: this.now });
+    try {
+      this.opened = await this.opening;
+    } finally {
+      this.opening = undefined;
+    }
   }
 
   /** Where the store is: read once per app. */

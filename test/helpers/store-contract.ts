@@ -189,6 +189,20 @@ export function storeContract(engine: string, factory: StoreFactory): void {
     );
 
     it(
+      'keeps the newer pair when a refresh based on an older generation comes back late (its lease ran out meanwhile)',
+      withStore(async (s, clock) => {
+        const p = await addProfile(s, 'late');
+        await authorize(s, p, 'g1', clock.now() + 90 * DAY);
+        await s.saveTokens('late', tokenSet('g2', clock.now() + 90 * DAY), { kind: 'refresh', certificate: {}, basedOn: 1 });
+        // Another process's refresh of generation 1 answers after generation 2 was stored: refused, nothing overwritten.
+        expect(await codeOf(() => s.saveTokens('late', tokenSet('g2-late', clock.now() + 90 * DAY), { kind: 'refresh', certificate: {}, basedOn: 1 }))).toBe(
+          'REFRESH_BUSY',
+        );
+        expect(await s.readTokens('late')).toEqual({ accessToken: 'access-g2', refreshToken: 'refresh-g2', generation: 2 });
+      }),
+    );
+
+    it(
       'refuses tokens obtained for an identity the profile no longer has, and tokens of no profile',
       withStore(async (s, clock) => {
         const p = await addProfile(s, 'a');

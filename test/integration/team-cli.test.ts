@@ -103,6 +103,10 @@ describe('a team store set up from the command line', () => {
     await ok(stranger, ['store', 'use'], `${url}\n`);
     const d2 = JSON.parse((await runCli(['doctor', '--json'], stranger)).stdout) as { findings: { check: string; status: string; message: string }[] };
     expect(d2.findings.find((f) => f.check === 'team-store')).toMatchObject({ status: 'fail', message: expect.stringContaining('TEAM_KEY_MISSING') });
+    // The same database under another spelling of its URL: refused, nothing moved or deleted.
+    const sameDb = await runCli(['store', 'migrate', '--to', 'postgres'], b, `${url.replace(/^postgres:/, 'postgresql:')}\n`);
+    expect([sameDb.code, sameDb.stderr]).toEqual([2, expect.stringContaining('same team')]);
+    expect(await tokenOf(b, 'firma')).toBe(anaf.issued.accessTokens.at(-1));
   });
 
   it('moves a vault with a live grant into the team store and back: the same token, one refresh after, nothing left behind', async () => {

@@ -273,7 +273,9 @@ export class Gateway {
     if (cif === undefined) throw new AppError('BAD_REQUEST', '--cif is needed with an id_descarcare (the folder is per CIF)');
     if (profile === undefined) throw new AppError('BAD_REQUEST', 'a profile is needed');
     const root = q.out ?? this.downloadsDir;
-    const known = await this.store.download(cif, id);
+    // Only a job's own download is answered from the record: a bare id and CIF is asked of ANAF
+    // with this profile's token, which checks its right to that CIF (the record holds no profile).
+    const known = JOB_ID_RE.test(q.id) ? await this.store.download(cif, id) : undefined;
     if (known && path.dirname(path.dirname(known.folder)) === path.resolve(root) && stillThere(known)) return { ...known, downloaded: false };
     await this.limits.one({ kind: 'descarcare', key: id });
     const m = await this.authorized(profile, (call) => downloadMessage(call, id));

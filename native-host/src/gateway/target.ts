@@ -9,12 +9,35 @@ import { apiEndpoints, type ApiEndpoints } from '../efactura/index.js';
 import type { Store } from '../store/store.js';
 import type { GatewayStore } from './store.js';
 
+/**
+ * The API base a profile's token may be sent to. The base kept in the gateway's settings is a
+ * plain column (in a team store, anyone who can write the database can change it), so it is
+ * trusted only where the profile's own server already is: ANAF's API for an ANAF profile, the
+ * same origin as its OAuth server for another one. The profile's server is the checked one: its
+ * secret opens only for it (PROFILE_ALTERED otherwise), so an edited base sends nothing anywhere.
+ */
 export async function apiTarget(store: Store, gateway: GatewayStore, profile: string): Promise<string> {
-  const set = await gateway.apiBase(profile);
-  if (set !== undefined) return set;
   const p = await store.getProfile(profile);
-  if (p.env === 'prod' || p.env === 'test') return p.env;
-  throw new AppError('GATEWAY_API_NOT_SET', profile);
+  await store.checkProfile(p);
+  const set = await gateway.apiBase(profile);
+  if (set === undefined) {
+    if (p.env === 'prod' || p.env === 'test') return p.env;
+    throw new AppError('GATEWAY_API_NOT_SET', profile);
+  }
+  if (!baseFitsServer(set, p.env)) {
+    throw new AppError('PROFILE_ALTERED', `the e-Factura API base of profile "${profile}" (${set.slice(0, 200)}) is not on its server ${p.env.slice(0, 200)}`);
+  }
+  return set;
+}
+
+const ANAF_API_HOSTS = new Set(['api.anaf.ro', 'webservicesp.anaf.ro']);
+
+function baseFitsServer(base: string, env: string): boolean {
+  if (base === 'prod' || base === 'test') return env === 'prod' || env === 'test';
+  if (!URL.canParse(base)) return false;
+  const b = new URL(base);
+  if (env === 'prod' || env === 'test') return b.protocol === 'https:' && ANAF_API_HOSTS.has(b.hostname);
+  return URL.canParse(env) && new URL(env).origin === b.origin;
 }
 
 export async function endpointsFor(store: Store, gateway: GatewayStore, profile: string): Promise<ApiEndpoints> {

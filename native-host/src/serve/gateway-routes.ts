@@ -210,7 +210,13 @@ export class GatewayRoutes {
     const m = /^\/v1\/jobs\/([^/]+)$/.exec(path);
     if (m) {
       get();
-      const j = await g.job(decodeURIComponent(m[1]!));
+      let id: string;
+      try {
+        id = decodeURIComponent(m[1]!);
+      } catch {
+        throw new AppError('GATEWAY_JOB_NOT_FOUND', m[1]!.slice(0, 64));
+      }
+      const j = await g.job(id);
       this.allowed(client, j.profile);
       return { status: 200, body: jobView(j) };
     }

@@ -28,6 +28,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ANAF_UNAVAILABLE: 503,
   TOKEN_EXPIRED: 503,
   REFRESH_BUSY: 503,
+  // The team store's database cannot be reached and nothing usable was remembered: it is temporary.
+  STORE_UNAVAILABLE: 503,
   // The e-Factura / e-Transport gateway: ANAF's answers, and the limits kept on our side.
   ANAF_API_NOT_REACHED: 503,
   ANAF_API_ANSWER_LOST: 504,

@@ -324,7 +324,7 @@ async function authenticate(ctx: RouteContext, req: IncomingMessage, headers: Ap
     try {
       await store.touchApiClient(auth.client, now);
     } catch {
-      /* "last used" is informative; a busy vault must not fail the request */
+      /* "last used" is informative; a busy store must not fail the request */
     }
   }
   const vouch = auth.cnonce === undefined ? undefined : { key: c!.key!, cnonce: auth.cnonce, nonce: auth.nonce, host };

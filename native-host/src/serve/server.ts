@@ -1,6 +1,7 @@
 /**
  * `serve`: the ERP token service on loopback (127.0.0.1 and, where IPv6 exists, ::1), plus the
- * background refresh loop. One vault connection; every request reads it afresh (SQLite WAL).
+ * background refresh loop. One store (the vault, or the team store); every request asks it, and its
+ * read cache follows other processes' commits.
  *
  * It listens on both loopback addresses or on none: if another program holds the port on one of
  * them, an ERP calling "localhost" could reach that program instead, so serve refuses to start

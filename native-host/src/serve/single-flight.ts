@@ -1,6 +1,6 @@
 /**
  * One running call per key inside this process: concurrent callers share its promise. The
- * vault lease (tokens/refresh.ts) does the same across processes; this keeps 50 ERP requests
+ * store's lease (tokens/lease.ts) does the same across processes and machines; this keeps 50 ERP requests
  * from queueing 50 lease waits behind one refresh.
  */
 export class SingleFlight<T> {

@@ -34,6 +34,11 @@ export async function migrateStore(app: App, to: StoreLocation): Promise<Migrati
   try {
     await from.checkKey();
     await dest.checkKey();
+    // Two URLs may name one database (another spelling, host alias or user): moving a store onto
+    // itself would delete everything. The team's id says whether it is the same team store.
+    if (from.engine === 'postgres' && dest.engine === 'postgres' && teamOf(from) === teamOf(dest)) {
+      throw new AppError('BAD_REQUEST', 'the destination holds the same team as the store in use');
+    }
     return await move(app, from, dest);
   } finally {
     await dest.close();
@@ -48,6 +53,14 @@ async function move(app: App, from: Store, dest: Store): Promise<MigrationReport
     const there = await dest.findProfile(p.name);
     if (there && (there.env !== p.env || there.clientId !== p.clientId || there.redirectUri !== p.redirectUri)) {
       throw new AppError('PROFILE_EXISTS', `${p.name} (in the destination, for another server, client ID or callback URL)`);
+    }
+    const theirs = there && (await dest.readTokens(p));
+    const ours = await from.readTokens(p);
+    if (theirs && ours && (theirs.refreshToken !== ours.refreshToken || theirs.accessToken !== ours.accessToken)) {
+      throw new AppError(
+        'PROFILE_EXISTS',
+        `${p.name}: the destination already holds other tokens for it (another grant, or one refreshed there since a run was cut short); nothing was moved`,
+      );
     }
   }
   for (const p of profiles) {
@@ -79,6 +92,11 @@ async function move(app: App, from: Store, dest: Store): Promise<MigrationReport
   return report;
 }
 
+/** The team a store holds (team stores only). */
+function teamOf(s: Store): string | undefined {
+  return (s as Store & { registration?: { teamId: string } }).registration?.teamId;
+}
+
 /** One profile's tokens, under the source's lease: copied, then deleted from the source. */
 async function moveTokens(from: Store, dest: Store, name: string): Promise<boolean> {
   const owner = newLeaseOwner();
@@ -92,7 +110,12 @@ async function moveTokens(from: Store, dest: Store, name: string): Promise<boole
     const tokens = await from.readTokens(name);
     if (!record || !tokens) return false;
     const already = await dest.readTokens(name);
-    if (already === undefined || already.refreshToken !== tokens.refreshToken || already.accessToken !== tokens.accessToken) {
+    // Tokens already there and not these (another grant, or one a run cut short moved and the
+    // destination refreshed since): they stay; this profile's grant is not moved over them.
+    if (already !== undefined && (already.refreshToken !== tokens.refreshToken || already.accessToken !== tokens.accessToken)) {
+      throw new AppError('PROFILE_EXISTS', `${name}: the destination already holds other tokens for it; nothing of this profile was moved`);
+    }
+    if (already === undefined) {
       await dest.saveTokens(
         name,
         {

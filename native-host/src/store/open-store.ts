@@ -8,6 +8,7 @@ import { AppError } from '#shared/errors.js';
 import type { Paths } from '../config/paths.js';
 import { readConfig } from '../config/host-config.js';
 import { Vault } from '../vault/vault.js';
+import { SECRET_PARAMS } from './url-secrets.js';
 import type { Store } from './store.js';
 
 export type StoreLocation = { engine: 'sqlite' } | { engine: 'postgres'; url: string; from: 'environment' | 'config' };
@@ -25,11 +26,12 @@ export function storeLocation(paths: Paths, env: NodeJS.ProcessEnv = process.env
   return url === undefined ? { engine: 'sqlite' } : { engine: 'postgres', url, from: 'config' };
 }
 
-/** The URL as it may be shown: without its password. */
+/** The URL as it may be shown: without its password (in the authority or the query). */
 export function shownUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const k of SECRET_PARAMS) if (u.searchParams.has(k)) u.searchParams.set(k, '***');
     return u.toString();
   } catch {
     return 'postgres://…';

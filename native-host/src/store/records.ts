@@ -2,6 +2,7 @@
  * What a store keeps, as the domain code sees it: the same records whichever engine holds them
  * (the local vault on SQLite, the team store on PostgreSQL). Sealed values never appear here.
  */
+import { AppError } from '#shared/errors.js';
 import type { Environment, Profile } from '#shared/schemas/profile.js';
 import { nodeCrypto } from '../vault/node-crypto.js';
 
@@ -50,7 +51,12 @@ export interface OpenedTokens {
 /** How the tokens were obtained, for saveTokens. */
 export type TokenOrigin =
   | { kind: 'authorization'; certificate: CertificateRecord; stateEchoed: boolean }
-  | { kind: 'refresh'; certificate: CertificateRecord }
+  /**
+   * `basedOn`: the generation whose refresh token was used. The save is refused when another
+   * process stored a pair meanwhile (its lease ran out mid-refresh): the older answer never
+   * overwrites a newer one.
+   */
+  | { kind: 'refresh'; certificate: CertificateRecord; basedOn?: number }
   /** Moved from another store (store/migrate.ts): the row's history comes along. */
   | { kind: 'import'; record: TokenRecord };
 
@@ -154,6 +160,12 @@ export interface TokenRowFields {
 }
 
 export function tokenRowFields(info: TokenOrigin, prev: TokenRecord | undefined, now: number): TokenRowFields {
+  if (info.kind === 'refresh' && info.basedOn !== undefined && prev?.generation !== info.basedOn) {
+    throw new AppError(
+      'REFRESH_BUSY',
+      `another process stored generation ${prev?.generation ?? 'none'} while this refresh of generation ${info.basedOn} ran: its answer is not kept`,
+    );
+  }
   const next = (prev?.generation ?? 0) + 1;
   if (info.kind === 'import') {
     const r = info.record;

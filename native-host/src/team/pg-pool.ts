@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { AppError } from '#shared/errors.js';
 import { registerSecret } from '../log/logger.js';
+import { urlSecrets } from '../store/url-secrets.js';
 import { DB_SCHEMA } from './db-schema.js';
 
 /** PostgreSQL's type OID of bigint (pg_type). */
@@ -35,7 +36,7 @@ const SEARCH_PATH = `-c search_path=${DB_SCHEMA}`;
 
 export function clientConfig(o: ConnectionOptions, application: string): pg.ClientConfig {
   // The database password never reaches a log, whatever error quotes it.
-  if (URL.canParse(o.url)) registerSecret(decodeURIComponent(new URL(o.url).password) || undefined);
+  for (const s of urlSecrets(o.url)) registerSecret(s);
   return {
     connectionString: o.url,
     connectionTimeoutMillis: o.connectTimeoutMs ?? 5_000,

@@ -8,7 +8,11 @@ import { AppError } from '#shared/errors.js';
 import { newLeaseOwner } from '../vault/lease-owner.js';
 import type { TokenDeps } from './deps.js';
 
-const DEFAULTS = { leaseTtlMs: 45_000, waitTimeoutMs: 60_000, pollMs: 50 };
+/**
+ * A lease outlives the longest refresh (two client-authentication tries of up to 60 s each): a
+ * holder that dies is taken over at once anyway (its process or its database session is gone).
+ */
+const DEFAULTS = { leaseTtlMs: 150_000, waitTimeoutMs: 60_000, pollMs: 50 };
 
 export const leaseName = (profile: string): string => `refresh:${profile}`;
 

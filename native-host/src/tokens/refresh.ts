@@ -79,7 +79,7 @@ export async function refreshProfile(deps: TokenDeps, name: string, opts: Refres
       const secret = await store.clientSecret(profile);
       try {
         const set = await refreshTokens(profile, secret, tokens.refreshToken, cur, { now, ...deps.client, clientAuth: await clientAuthOf(store, name) });
-        const record = await store.saveTokens(profile, set, { kind: 'refresh', certificate: certificateFromClaims(set.accessToken) });
+        const record = await store.saveTokens(profile, set, { kind: 'refresh', certificate: certificateFromClaims(set.accessToken), basedOn: cur.generation });
         log.log('info', 'refresh.done', { profile: name, generation: record.generation });
         return { outcome: 'refreshed' as const, record };
       } catch (e) {

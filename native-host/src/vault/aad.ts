@@ -68,7 +68,7 @@ export function openBound(key: Buffer, sealed: Buffer, field: SealedField, id: P
   }
 }
 
-/** Whether it opens for that identity (any other failure, such as a wrong key, still throws). */
+/** Whether it opens for that identity. (A wrong key is found before: callers prove it first, sealingKey.) */
 export function opensBound(key: Buffer, sealed: Buffer, field: SealedField, id: ProfileIdentity): boolean {
   try {
     openBound(key, sealed, field, id);

@@ -63,7 +63,9 @@ export function saveTokens(v: VaultCore, obtainedFor: string | Profile, t: Token
         `the server, client ID or callback URL of profile "${profile}" changed while ANAF was asked: the tokens it answered were not kept; authorize again with the USB key`,
       );
     }
-    const f = tokenRowFields(info, findToken(v, profile), now);
+    // Read here, not from the cache: the generation check must see the last commit.
+    const prevRow = v.sql(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE profile = ?`).get(profile) as TokenRow | undefined;
+    const f = tokenRowFields(info, prevRow && rowToToken(prevRow), now);
     const cert = f.certificate;
     v.sql(
       `INSERT OR REPLACE INTO tokens (profile, access, refresh, access_expires_at, refresh_expires_at, authorized_at,

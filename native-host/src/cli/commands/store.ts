@@ -4,6 +4,7 @@ import { AppError } from '#shared/errors.js';
 import { readConfig, writeConfig } from '../../config/host-config.js';
 import type { TeamStore } from '../../team/team-store.js';
 import { shownUrl, storeLocation } from '../../store/open-store.js';
+import { urlSecrets } from '../../store/url-secrets.js';
 import { action, jsonOption, makeApp, withApp } from '../context.js';
 import { printJson } from '../output.js';
 import { readSecret } from '../secret-input.js';
@@ -33,7 +34,7 @@ export function register(program: Command): void {
           if (url !== undefined) {
             if (!POSTGRES_URL.test(url) || !URL.canParse(url)) throw new AppError('BAD_REQUEST', 'a postgres://user@host:port/database URL');
             // The command line is visible to every user of the computer: a password goes through standard input.
-            if (where !== undefined && new URL(url).password) {
+            if (where !== undefined && urlSecrets(url).length > 0) {
               throw new AppError(
                 'BAD_REQUEST',
                 'a URL with a password is read from standard input or the prompt: run "anaf-token store use" and paste it (the command line is visible to other users)',
