@@ -92,6 +92,12 @@ describe('the gateway in serve', () => {
     const a = await gw<{ error: { code: string } }>(serve.port, scoped, 'POST', `/v1/efactura/upload?cif=${CIF}&profile=${w.profile}`, invoice('scoped'));
     expect(a.status).toBe(403);
     expect(a.json.error.code).toBe('API_PROFILE_NOT_ALLOWED');
+    // Its job list holds none of this profile's jobs (filtered in the query, before the limit); the
+    // unscoped client's first page of one does.
+    expect((await gw<{ jobs: JobJson[] }>(serve.port, scoped, 'GET', '/v1/jobs?limit=1')).json.jobs).toEqual([]);
+    expect((await gw<{ jobs: JobJson[] }>(serve.port, erp, 'GET', '/v1/jobs?limit=1')).json.jobs).toHaveLength(1);
+    const bad = await gw<{ error: { code: string } }>(serve.port, erp, 'GET', '/v1/jobs/%E0');
+    expect([bad.status, bad.json.error.code]).toEqual([404, 'GATEWAY_JOB_NOT_FOUND']);
     const unknown = await gw<{ error: { code: string } }>(serve.port, erp, 'GET', '/v1/jobs/jaaaaaaaaaaaaaaaaaaaa');
     expect(unknown.status).toBe(404);
     expect(unknown.json.error.code).toBe('GATEWAY_JOB_NOT_FOUND');

@@ -141,6 +141,10 @@ export class PgGatewayStore implements GatewayStore {
       args.push(q.profile);
       where.push(`profile = $${args.length}`);
     }
+    if (q.profiles !== undefined) {
+      args.push([...q.profiles]);
+      where.push(`profile = ANY($${args.length}::text[])`);
+    }
     if (q.states?.length) {
       where.push(`state IN (${params(q.states.length, args.length + 1)})`);
       args.push(...q.states);

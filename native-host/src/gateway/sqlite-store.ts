@@ -150,6 +150,10 @@ export class SqliteGatewayStore implements GatewayStore {
       where.push('profile = ?');
       params.push(q.profile);
     }
+    if (q.profiles !== undefined) {
+      where.push(q.profiles.length ? `profile IN (${q.profiles.map(() => '?').join(', ')})` : '0');
+      params.push(...q.profiles);
+    }
     if (q.states?.length) {
       where.push(`state IN (${q.states.map(() => '?').join(', ')})`);
       params.push(...q.states);

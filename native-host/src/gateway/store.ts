@@ -17,6 +17,8 @@ export interface ClaimOptions {
 
 export interface JobQuery {
   profile?: string;
+  /** Only jobs of these profiles (a scoped client's), applied before the limit. */
+  profiles?: readonly string[];
   states?: JobState[];
   limit: number;
   /** Jobs created before this one (paging, newest first). */
