@@ -8,7 +8,7 @@ import { changedFields, profileAad, sameIdentity } from './aad.js';
 import type { VaultCore } from './core.js';
 import { seal } from './crypto.js';
 import { asBuffer } from './sqlite.js';
-import { PROFILE_COLUMNS, rowToProfile, rowToToken, TOKEN_COLUMNS, type ProfileRow, type TokenRow } from './rows.js';
+import { PROFILE_COLUMNS, rowToProfile, rowToToken, TOKEN_COLUMNS, type ProfileRow, type TokenRow } from '../store/rows.js';
 
 export function listProfiles(v: VaultCore): Profile[] {
   return (v.sql(`SELECT ${PROFILE_COLUMNS} FROM profiles ORDER BY name`).all() as ProfileRow[]).map(rowToProfile);

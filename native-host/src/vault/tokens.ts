@@ -7,7 +7,7 @@ import { profileAad, sameIdentity } from './aad.js';
 import type { VaultCore } from './core.js';
 import { seal } from './crypto.js';
 import { findProfile, getProfile } from './profiles.js';
-import { PROFILE_COLUMNS, rowToProfile, rowToToken, TOKEN_COLUMNS, type ProfileRow, type TokenRow } from './rows.js';
+import { PROFILE_COLUMNS, rowToProfile, rowToToken, TOKEN_COLUMNS, type ProfileRow, type TokenRow } from '../store/rows.js';
 import { asBuffer } from './sqlite.js';
 
 export function findToken(v: VaultCore, profile: string): TokenRecord | undefined {

@@ -43,7 +43,7 @@ import { open, seal } from './crypto.js';
 import { chooseKeyStore, keyStoreOfKind, type KeyStore, type KeyStoreKind } from './key-store.js';
 import { nodeCrypto } from './node-crypto.js';
 import * as profiles from './profiles.js';
-import { PROFILE_COLUMNS, rowToProfile, type ProfileRow } from './rows.js';
+import { PROFILE_COLUMNS, rowToProfile, type ProfileRow } from '../store/rows.js';
 import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.js';
 import { asBuffer, firstValue, immediate, openDatabase, type DatabaseSync, type StatementSync } from './sqlite.js';
 import * as tokens from './tokens.js';

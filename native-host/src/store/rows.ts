@@ -1,6 +1,9 @@
-/** The vault's rows as the table modules read them, and their records: no sealed value among them. */
+/**
+ * The profile and token rows both engines read (the same columns), and the records made of them:
+ * no sealed value among them. SQLite gives a flag as 0/1, node-postgres as a boolean.
+ */
 import type { Profile } from '#shared/schemas/profile.js';
-import type { CertificateRecord, TokenRecord } from '../store/records.js';
+import type { CertificateRecord, TokenRecord } from './records.js';
 
 export type ProfileRow = {
   name: string;
@@ -30,7 +33,7 @@ export const TOKEN_COLUMNS = `profile, refresh IS NOT NULL AS has_refresh, acces
 export type TokenRow = {
   profile: string;
   /** 1 when a refresh token is stored (the sealed tokens themselves are read only by readTokens). */
-  has_refresh: number;
+  has_refresh: number | boolean;
   access_expires_at: number;
   refresh_expires_at: number | null;
   authorized_at: number;
@@ -42,19 +45,21 @@ export type TokenRow = {
   cert_sha256: string | null;
   cert_source: string | null;
   cert_label: string | null;
-  state_echoed: number;
+  state_echoed: number | boolean;
   dead_reason: string | null;
   last_error: string | null;
   last_failure_at: number | null;
   generation: number;
 };
 
+const flag = (v: number | boolean): boolean => v === true || v === 1;
+
 export function rowToToken(r: TokenRow): TokenRecord {
   return {
     profile: r.profile,
     accessExpiresAt: r.access_expires_at,
     refreshExpiresAt: r.refresh_expires_at ?? undefined,
-    hasRefreshToken: r.has_refresh === 1,
+    hasRefreshToken: flag(r.has_refresh),
     authorizedAt: r.authorized_at,
     lastRefreshAt: r.last_refresh_at ?? undefined,
     certificate: {
@@ -66,7 +71,7 @@ export function rowToToken(r: TokenRow): TokenRecord {
       source: (r.cert_source ?? undefined) as CertificateRecord['source'],
       label: r.cert_label ?? undefined,
     },
-    stateEchoed: r.state_echoed === 1,
+    stateEchoed: flag(r.state_echoed),
     deadReason: r.dead_reason ?? undefined,
     lastError: r.last_error ?? undefined,
     lastFailureAt: r.last_failure_at ?? undefined,
