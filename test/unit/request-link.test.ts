@@ -41,7 +41,7 @@ function requester(name = 'req') {
     },
     'create',
   );
-  const pending = PendingRequests.open(paths.dataDir, now);
+  const pending = PendingRequests.open({ paths, now });
   opened.push(vault, pending);
   const log = createLogger({ component: 'test', file: paths.logFile });
   return { vault, pending, paths, now, log, advance: (ms: number) => (t += ms) };
@@ -160,7 +160,7 @@ describe('request link: create, answer, import', () => {
     r.advance(HOUR + IMPORT_GRACE_MS + 1000);
     await refusedWith(importAnswer(r.vault, r.pending, answer, r.now(), r.log), 'REQUEST_EXPIRED');
     // Reopening the store erases the private key of a request past its grace.
-    PendingRequests.open(r.paths.dataDir, r.now).close();
+    PendingRequests.open({ paths: r.paths, now: r.now }).close();
     expect(r.pending.get(made.id)).toMatchObject({ status: 'expired', privateJwk: undefined });
     expect(r.vault.findToken('firma')).toBeUndefined();
   });

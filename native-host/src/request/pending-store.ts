@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Environment } from '#shared/schemas/profile.js';
 import { IMPORT_GRACE_MS } from '#shared/request/format.js';
+import type { Paths } from '../config/paths.js';
 import { openDatabase, type DatabaseSync } from '../vault/sqlite.js';
 
 export type RequestStatus = 'pending' | 'used' | 'cancelled' | 'expired';
@@ -92,14 +93,24 @@ function fromRow(r: Row): PendingRequest {
   };
 }
 
+/** Where a machine's requests live, and its clock. */
+export interface RequestsPlace {
+  paths: Paths;
+  now?: () => number;
+  env?: NodeJS.ProcessEnv;
+  platform?: NodeJS.Platform;
+}
+
 export class PendingRequests {
   private constructor(
     private readonly db: DatabaseSync,
     private readonly now: () => number,
   ) {}
 
-  static open(dataDir: string, now: () => number = Date.now): PendingRequests {
-    const file = path.join(dataDir, 'requests.sqlite');
+  /** The machine's requests, in its data folder (`place` is the App, or a test's paths and clock). */
+  static open(place: RequestsPlace): PendingRequests {
+    const now = place.now ?? Date.now;
+    const file = path.join(place.paths.dataDir, 'requests.sqlite');
     fs.closeSync(fs.openSync(file, 'a', 0o600));
     if (process.platform !== 'win32') fs.chmodSync(file, 0o600);
     const db = openDatabase(file);

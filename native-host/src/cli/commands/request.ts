@@ -65,7 +65,7 @@ export function register(program: Command): void {
       action((opts: { profile: string; valid: number; note?: string; passphrase?: boolean; out?: string; json?: boolean }) =>
         withApp(async (app) => {
           const passphrase = opts.passphrase ? await readSecret('Passphrase (nu se afișează / not shown): ', 'BAD_REQUEST') : undefined;
-          const pending = PendingRequests.open(app.paths.dataDir, app.now);
+          const pending = PendingRequests.open(app);
           try {
             const made = await createLinkRequest(app.store, pending, {
               profile: opts.profile,
@@ -104,7 +104,7 @@ export function register(program: Command): void {
     .action(
       action((opts: { json?: boolean }) =>
         withApp((app) => {
-          const pending = PendingRequests.open(app.paths.dataDir, app.now);
+          const pending = PendingRequests.open(app);
           try {
             const rows = pending.list().map((r) => ({
               id: r.id,
@@ -137,7 +137,7 @@ export function register(program: Command): void {
     .action(
       action((id: string, opts: { json?: boolean }) =>
         withApp((app) => {
-          const pending = PendingRequests.open(app.paths.dataDir, app.now);
+          const pending = PendingRequests.open(app);
           try {
             cancelLinkRequest(pending, id);
             app.log.log('info', 'request.cancelled', { request: id });
@@ -159,7 +159,7 @@ export function register(program: Command): void {
       action((file: string | undefined, opts: { json?: boolean }) =>
         withApp(async (app) => {
           const text = await readAnswer(file);
-          const pending = PendingRequests.open(app.paths.dataDir, app.now);
+          const pending = PendingRequests.open(app);
           try {
             const done = await importAnswer(app.store, pending, text, app.now(), app.log);
             const c = done.certificate;
