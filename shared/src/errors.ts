@@ -477,6 +477,11 @@ const catalogue = {
     en: "ANAF refused the authorization or the exchange of its code (the detail quotes its reason). Check that the certificate is enrolled in SPV (rights appear about 24 hours after enrolment) and that the application's client ID and secret are right, then open the link again.",
     ro: 'ANAF a refuzat autorizarea sau schimbul codului (detaliul citează motivul). Verificați că certificatul este înrolat în SPV (drepturile apar la circa 24 de ore după înrolare) și că client ID-ul și secretul aplicației sunt corecte, apoi deschideți din nou linkul.',
   },
+  REQUEST_KEY_UNREADABLE: {
+    exit: EXIT.rejected,
+    en: "This computer's request key (kept in the OS key store, DPAPI on Windows) cannot be read, so an answer cannot be opened here: the requests were copied from another computer or user, or the key was removed. Make a new request on this computer.",
+    ro: 'Cheia de cereri a acestui calculator (păstrată în depozitul de chei al sistemului, DPAPI pe Windows) nu poate fi citită, așa că un răspuns nu poate fi deschis aici: cererile au fost copiate de pe alt calculator sau utilizator, ori cheia a fost ștearsă. Faceți o cerere nouă pe acest calculator.',
+  },
   // The e-Factura / e-Transport gateway (native-host/src/gateway/).
   GATEWAY_LIMIT_DEFERRED: {
     exit: EXIT.transient,

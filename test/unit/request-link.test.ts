@@ -41,7 +41,7 @@ function requester(name = 'req') {
     },
     'create',
   );
-  const pending = PendingRequests.open({ paths, now });
+  const pending = PendingRequests.open({ paths, now, env: { ANAF_TOKEN_KEYSTORE: 'file' } });
   opened.push(vault, pending);
   const log = createLogger({ component: 'test', file: paths.logFile });
   return { vault, pending, paths, now, log, advance: (ms: number) => (t += ms) };
@@ -114,7 +114,7 @@ describe('request link: create, answer, import', () => {
     const record = r.vault.findToken('firma')!;
     expect(record).toMatchObject({ stateEchoed: true, generation: 1, authorizedAt: r.now() });
     const after = r.pending.get(made.id)!;
-    expect(after).toMatchObject({ status: 'used', privateJwk: undefined });
+    expect(after).toMatchObject({ status: 'used', hasKey: false });
     // Nothing secret left in the requester's request file: no key, no state, no secret.
     const file = fs.readFileSync(`${r.paths.dataDir}/requests.sqlite`);
     expect(file.includes(Buffer.from(req.body.st))).toBe(false);
@@ -160,8 +160,8 @@ describe('request link: create, answer, import', () => {
     r.advance(HOUR + IMPORT_GRACE_MS + 1000);
     await refusedWith(importAnswer(r.vault, r.pending, answer, r.now(), r.log), 'REQUEST_EXPIRED');
     // Reopening the store erases the private key of a request past its grace.
-    PendingRequests.open({ paths: r.paths, now: r.now }).close();
-    expect(r.pending.get(made.id)).toMatchObject({ status: 'expired', privateJwk: undefined });
+    PendingRequests.open({ paths: r.paths, now: r.now, env: { ANAF_TOKEN_KEYSTORE: 'file' } }).close();
+    expect(r.pending.get(made.id)).toMatchObject({ status: 'expired', hasKey: false });
     expect(r.vault.findToken('firma')).toBeUndefined();
   });
 
@@ -225,7 +225,7 @@ describe('request link: create, answer, import', () => {
     const made = await createLinkRequest(r.vault, r.pending, { profile: 'firma', validMs: HOUR, now: r.now() });
     const { answer } = await holderAnswers(made.link, r.now());
     cancelLinkRequest(r.pending, made.id);
-    expect(r.pending.get(made.id)).toMatchObject({ status: 'cancelled', privateJwk: undefined });
+    expect(r.pending.get(made.id)).toMatchObject({ status: 'cancelled', hasKey: false });
     await refusedWith(importAnswer(r.vault, r.pending, answer, r.now(), r.log), 'REQUEST_CANCELLED');
     expect(() => cancelLinkRequest(r.pending, 'A'.repeat(22))).toThrow(expect.objectContaining({ code: 'REQUEST_NOT_FOUND' }) as Error);
     expect(() => cancelLinkRequest(r.pending, made.id)).toThrow(expect.objectContaining({ code: 'REQUEST_CANCELLED' }) as Error);
@@ -261,5 +261,61 @@ describe('request link: create, answer, import', () => {
     await refusedWith(createLinkRequest(r.vault, r.pending, { profile: 'firma', validMs: 60_000, now: r.now() }), 'BAD_REQUEST');
     await refusedWith(createLinkRequest(r.vault, r.pending, { profile: 'firma', validMs: 73 * HOUR, now: r.now() }), 'BAD_REQUEST');
     await refusedWith(createLinkRequest(r.vault, r.pending, { profile: 'nobody', validMs: HOUR, now: r.now() }), 'PROFILE_NOT_FOUND');
+  });
+
+  it("an open request's private key is sealed with this computer's request key: a copy of requests.sqlite opens no answer", async () => {
+    const r = requester();
+    const made = await createLinkRequest(r.vault, r.pending, { profile: 'firma', validMs: HOUR, now: r.now() });
+    const { answer } = await holderAnswers(made.link, r.now());
+    const jwk = r.pending.privateKey(made.id);
+    expect(jwk.d).toMatch(/^[\w-]{43}$/);
+    const file = fs.readFileSync(`${r.paths.dataDir}/requests.sqlite`);
+    const wal = fs.existsSync(`${r.paths.dataDir}/requests.sqlite-wal`) ? fs.readFileSync(`${r.paths.dataDir}/requests.sqlite-wal`) : Buffer.alloc(0);
+    for (const bytes of [file, wal]) {
+      expect(bytes.includes(Buffer.from(jwk.d!))).toBe(false);
+      expect(bytes.includes(Buffer.from('"d":'))).toBe(false);
+    }
+    expect(fs.statSync(`${r.paths.dataDir}/requests.key`).mode & 0o777).toBe(0o600);
+
+    // The same file on another computer (another data folder, no request key): refused, nothing stored.
+    const other = requester('copy');
+    other.pending.close();
+    opened.splice(opened.indexOf(other.pending), 1);
+    fs.copyFileSync(`${r.paths.dataDir}/requests.sqlite`, `${other.paths.dataDir}/requests.sqlite`);
+    const copied = PendingRequests.open({ paths: other.paths, now: other.now, env: { ANAF_TOKEN_KEYSTORE: 'file' } });
+    opened.push(copied);
+    await refusedWith(importAnswer(other.vault, copied, answer, other.now(), other.log), 'REQUEST_KEY_UNREADABLE');
+    expect(other.vault.findToken('firma')).toBeUndefined();
+    // With another machine's request key: the same refusal (GCM does not open).
+    await createLinkRequest(other.vault, copied, { profile: 'firma', validMs: HOUR, now: other.now() });
+    await refusedWith(importAnswer(other.vault, copied, answer, other.now(), other.log), 'REQUEST_KEY_UNREADABLE');
+    // Back home it still works.
+    await importAnswer(r.vault, r.pending, answer, r.now(), r.log);
+    expect(r.vault.findToken('firma')).toBeDefined();
+  });
+
+  it('a requests file written before the request key has its private keys sealed when opened, and its answers still import', async () => {
+    const r = requester();
+    const made = await createLinkRequest(r.vault, r.pending, { profile: 'firma', validMs: HOUR, now: r.now() });
+    const { answer } = await holderAnswers(made.link, r.now());
+    const jwk = r.pending.privateKey(made.id);
+    r.pending.close();
+    opened.splice(opened.indexOf(r.pending), 1);
+    // Rewrite the row as the earlier build kept it: the JWK as text in private_jwk, no request key.
+    const { DatabaseSync } = await import('node:sqlite');
+    const db = new DatabaseSync(`${r.paths.dataDir}/requests.sqlite`);
+    db.exec('ALTER TABLE requests ADD COLUMN private_jwk TEXT; DELETE FROM meta;');
+    db.prepare('UPDATE requests SET private_jwk = ?, private_key = NULL WHERE id = ?').run(JSON.stringify(jwk), made.id);
+    db.exec('ALTER TABLE requests DROP COLUMN private_key');
+    db.close();
+    fs.rmSync(`${r.paths.dataDir}/requests.key`);
+
+    const reopened = PendingRequests.open({ paths: r.paths, now: r.now, env: { ANAF_TOKEN_KEYSTORE: 'file' } });
+    opened.push(reopened);
+    expect(reopened.get(made.id)).toMatchObject({ status: 'pending', hasKey: true });
+    const bytes = fs.readFileSync(`${r.paths.dataDir}/requests.sqlite`);
+    expect(bytes.includes(Buffer.from(jwk.d!))).toBe(false);
+    await importAnswer(r.vault, reopened, answer, r.now(), r.log);
+    expect(r.vault.findToken('firma')).toBeDefined();
   });
 });

@@ -1,16 +1,32 @@
 /**
  * The requester's side of request links: one small SQLite file, requests.sqlite, in the data
  * folder (0600, like the vault), kept apart from the vault so that neither engine of the Store
- * (local vault, team store) needs to know about it. A request's private key is kept only while
- * the request is open: it is erased when the answer is imported, the request is cancelled, or it
- * expires (checked on every open). Only a hash of the state is kept.
+ * (local vault, team store) needs to know about it. Only a hash of the state is kept.
+ *
+ * A request's private key (the one that opens its answer) is sealed with this machine's request
+ * key, a third item in the OS key store (DPAPI on Windows, the keychain, else a 0600 file, as the
+ * vault key: key-store.ts), so that a copy of requests.sqlite (a backup, a roaming profile)
+ * opens no answer. It is kept only while the request is open: erased when the answer is imported,
+ * the request is cancelled, or it expires (checked on every open), and with secure_delete the
+ * erased bytes are overwritten in the file.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { AppError } from '#shared/errors.js';
 import type { Environment } from '#shared/schemas/profile.js';
 import { IMPORT_GRACE_MS } from '#shared/request/format.js';
 import type { Paths } from '../config/paths.js';
+import { open as openSealed, seal } from '../vault/crypto.js';
+import { chooseKeyStore, keyStoreOfKind, type KeyItem, type KeyStore, type KeyStoreKind } from '../vault/key-store.js';
+import { nodeCrypto } from '../vault/node-crypto.js';
 import { openDatabase, type DatabaseSync } from '../vault/sqlite.js';
+
+export const REQUEST_KEY_ITEM: KeyItem = {
+  label: 'request key',
+  account: 'request-key',
+  dpapiEntropy: Buffer.from('anaf-token request key v1', 'utf8'),
+  dpapiDescription: 'anaf-token request key',
+};
 
 export type RequestStatus = 'pending' | 'used' | 'cancelled' | 'expired';
 
@@ -22,8 +38,8 @@ export interface PendingRequest {
   redirectUri: string;
   stateHash: string;
   publicKey: string;
-  /** Present only while the request is open. */
-  privateJwk: JsonWebKey | undefined;
+  /** Whether its private key is still kept (only while the request is open); privateKey() opens it. */
+  hasKey: boolean;
   note: string | undefined;
   passphrase: boolean;
   createdAt: number;
@@ -43,7 +59,7 @@ CREATE TABLE IF NOT EXISTS requests (
   redirect_uri TEXT NOT NULL,
   state_hash TEXT NOT NULL,
   public_key TEXT NOT NULL,
-  private_jwk TEXT,
+  private_key BLOB,
   note TEXT,
   passphrase INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
@@ -51,7 +67,8 @@ CREATE TABLE IF NOT EXISTS requests (
   status TEXT NOT NULL,
   ended_at INTEGER,
   cert_serial TEXT
-);`;
+);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);`;
 
 interface Row {
   id: string;
@@ -61,7 +78,7 @@ interface Row {
   redirect_uri: string;
   state_hash: string;
   public_key: string;
-  private_jwk: string | null;
+  has_key: number;
   note: string | null;
   passphrase: number;
   created_at: number;
@@ -70,6 +87,10 @@ interface Row {
   ended_at: number | null;
   cert_serial: string | null;
 }
+
+/** Every column but the sealed key, which only privateKey() reads. */
+const COLUMNS =
+  'id, profile, env, client_id, redirect_uri, state_hash, public_key, private_key IS NOT NULL AS has_key, note, passphrase, created_at, expires_at, status, ended_at, cert_serial';
 
 const STATUSES: readonly RequestStatus[] = ['pending', 'used', 'cancelled', 'expired'];
 
@@ -82,7 +103,7 @@ function fromRow(r: Row): PendingRequest {
     redirectUri: r.redirect_uri,
     stateHash: r.state_hash,
     publicKey: r.public_key,
-    privateJwk: r.private_jwk === null ? undefined : (JSON.parse(r.private_jwk) as JsonWebKey),
+    hasKey: r.has_key === 1,
     note: r.note ?? undefined,
     passphrase: r.passphrase === 1,
     createdAt: r.created_at,
@@ -102,8 +123,12 @@ export interface RequestsPlace {
 }
 
 export class PendingRequests {
+  /** The request key, read from its store when first needed (listing needs none). */
+  private key: Buffer | undefined;
+
   private constructor(
     private readonly db: DatabaseSync,
+    private readonly place: RequestsPlace,
     private readonly now: () => number,
   ) {}
 
@@ -114,9 +139,10 @@ export class PendingRequests {
     fs.closeSync(fs.openSync(file, 'a', 0o600));
     if (process.platform !== 'win32') fs.chmodSync(file, 0o600);
     const db = openDatabase(file);
-    db.exec('PRAGMA busy_timeout = 5000;');
+    db.exec('PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;');
     db.exec(SCHEMA);
-    const store = new PendingRequests(db, now);
+    const store = new PendingRequests(db, place, now);
+    store.sealOldKeys();
     store.expireOld();
     return store;
   }
@@ -125,18 +151,88 @@ export class PendingRequests {
     this.db.close();
   }
 
+  private meta(k: string): string | undefined {
+    return (this.db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v;
+  }
+
+  /**
+   * The request key. Reading: from the store meta names. Creating (a new request): the same, or a
+   * new key when that store holds none (a copied file: its old keys are lost either way), or a new
+   * store when none is named yet; inside one write transaction, so two processes make one key.
+   */
+  private requestKey(create: boolean): Buffer {
+    if (this.key) return this.key;
+    const keyFile = path.join(this.place.paths.dataDir, 'requests.key');
+    const named = (): KeyStore | undefined => {
+      const kind = this.meta('key_store') as KeyStoreKind | undefined;
+      return kind && keyStoreOfKind(kind, keyFile, this.meta('key_namespace') ?? '', REQUEST_KEY_ITEM);
+    };
+    try {
+      if (!create) {
+        const store = named();
+        if (!store) throw new Error('no request was made on this computer');
+        const key = store.verifiedRecord()?.key;
+        if (!key) throw new Error(`the ${store.kind} holds no request key`);
+        return (this.key = key);
+      }
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        let store = named();
+        if (!store) {
+          const namespace = nodeCrypto().randomBytes(8).toString('hex');
+          store = chooseKeyStore(keyFile, namespace, this.place.env ?? process.env, this.place.platform ?? process.platform, REQUEST_KEY_ITEM);
+          this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?), (?, ?)').run('key_store', store.kind, 'key_namespace', namespace);
+        }
+        const key = store.verifiedRecord()?.key ?? store.create();
+        this.db.exec('COMMIT');
+        return (this.key = key);
+      } catch (e) {
+        this.db.exec('ROLLBACK');
+        throw e;
+      }
+    } catch (e) {
+      throw new AppError('REQUEST_KEY_UNREADABLE', (e as Error).message, { cause: e });
+    }
+  }
+
+  private static aad = (id: string) => `requests:private_key:${id}`;
+
+  private sealKey(id: string, jwk: JsonWebKey): Uint8Array {
+    return seal(this.requestKey(true), JSON.stringify(jwk), PendingRequests.aad(id));
+  }
+
+  /** A build before the request key kept private keys as JSON text: seal them, and drop the column. */
+  private sealOldKeys(): void {
+    const columns = this.db.prepare("SELECT name FROM pragma_table_info('requests')").all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'private_jwk')) return;
+    if (!columns.some((c) => c.name === 'private_key')) this.db.exec('ALTER TABLE requests ADD COLUMN private_key BLOB');
+    const old = this.db.prepare('SELECT id, private_jwk FROM requests WHERE private_jwk IS NOT NULL').all() as { id: string; private_jwk: string }[];
+    if (old.length > 0) this.requestKey(true); // its own transaction, before this one
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const r of old) {
+        this.db.prepare('UPDATE requests SET private_key = ? WHERE id = ?').run(this.sealKey(r.id, JSON.parse(r.private_jwk) as JsonWebKey), r.id);
+      }
+      this.db.exec('ALTER TABLE requests DROP COLUMN private_jwk');
+      this.db.exec('COMMIT');
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
   /** Requests past their expiry and grace lose their private key: no answer can open any more. */
   expireOld(): void {
     const t = this.now();
     this.db
-      .prepare("UPDATE requests SET status = 'expired', private_jwk = NULL, ended_at = ? WHERE status = 'pending' AND expires_at + ? < ?")
+      .prepare("UPDATE requests SET status = 'expired', private_key = NULL, ended_at = ? WHERE status = 'pending' AND expires_at + ? < ?")
       .run(t, IMPORT_GRACE_MS, t);
   }
 
-  add(r: Omit<PendingRequest, 'status' | 'endedAt' | 'certificateSerial'>): void {
+  add(r: Omit<PendingRequest, 'status' | 'endedAt' | 'certificateSerial' | 'hasKey'> & { privateJwk: JsonWebKey }): void {
     this.db
       .prepare(
-        `INSERT INTO requests (id, profile, env, client_id, redirect_uri, state_hash, public_key, private_jwk, note, passphrase, created_at, expires_at, status)
+        `INSERT INTO requests (id, profile, env, client_id, redirect_uri, state_hash, public_key, private_key, note, passphrase, created_at, expires_at, status)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
       )
       .run(
@@ -147,7 +243,7 @@ export class PendingRequests {
         r.redirectUri,
         r.stateHash,
         r.publicKey,
-        r.privateJwk === undefined ? null : JSON.stringify(r.privateJwk),
+        this.sealKey(r.id, r.privateJwk),
         r.note ?? null,
         r.passphrase ? 1 : 0,
         r.createdAt,
@@ -156,12 +252,26 @@ export class PendingRequests {
   }
 
   get(id: string): PendingRequest | undefined {
-    const row = this.db.prepare('SELECT * FROM requests WHERE id = ?').get(id) as Row | undefined;
+    const row = this.db.prepare(`SELECT ${COLUMNS} FROM requests WHERE id = ?`).get(id) as Row | undefined;
     return row ? fromRow(row) : undefined;
   }
 
   list(): PendingRequest[] {
-    return (this.db.prepare('SELECT * FROM requests ORDER BY created_at DESC').all() as unknown as Row[]).map(fromRow);
+    return (this.db.prepare(`SELECT ${COLUMNS} FROM requests ORDER BY created_at DESC`).all() as unknown as Row[]).map(fromRow);
+  }
+
+  /** The request's private key, opened with the request key; REQUEST_EXPIRED once it is erased. */
+  privateKey(id: string): JsonWebKey {
+    const row = this.db.prepare('SELECT private_key FROM requests WHERE id = ?').get(id) as { private_key: Uint8Array | null } | undefined;
+    if (!row?.private_key) throw new AppError('REQUEST_EXPIRED', 'its key is no longer kept');
+    let text: string;
+    try {
+      text = openSealed(this.requestKey(false), Buffer.from(row.private_key), PendingRequests.aad(id));
+    } catch (e) {
+      if (e instanceof AppError) throw e;
+      throw new AppError('REQUEST_KEY_UNREADABLE', "the request's private key does not open with this computer's request key", { cause: e });
+    }
+    return JSON.parse(text) as JsonWebKey;
   }
 
   /**
@@ -178,12 +288,12 @@ export class PendingRequests {
   }
 
   finish(id: string, certificateSerial: string | undefined): void {
-    this.db.prepare('UPDATE requests SET private_jwk = NULL, cert_serial = ? WHERE id = ?').run(certificateSerial ?? null, id);
+    this.db.prepare('UPDATE requests SET private_key = NULL, cert_serial = ? WHERE id = ?').run(certificateSerial ?? null, id);
   }
 
   cancel(id: string): boolean {
     const r = this.db
-      .prepare("UPDATE requests SET status = 'cancelled', private_jwk = NULL, ended_at = ? WHERE id = ? AND status = 'pending'")
+      .prepare("UPDATE requests SET status = 'cancelled', private_key = NULL, ended_at = ? WHERE id = ? AND status = 'pending'")
       .run(this.now(), id);
     return Number(r.changes) === 1;
   }

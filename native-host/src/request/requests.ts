@@ -75,7 +75,7 @@ export interface ImportedAnswer {
 function refusal(r: PendingRequest, now: number): AppError | undefined {
   if (r.status === 'used') return new AppError('REQUEST_USED', `imported ${r.endedAt ? new Date(r.endedAt).toISOString() : ''}`.trim());
   if (r.status === 'cancelled') return new AppError('REQUEST_CANCELLED');
-  if (r.status === 'expired' || now > r.expiresAt + IMPORT_GRACE_MS || !r.privateJwk) {
+  if (r.status === 'expired' || now > r.expiresAt + IMPORT_GRACE_MS || !r.hasKey) {
     return new AppError('REQUEST_EXPIRED', `expired ${new Date(r.expiresAt).toISOString()}`);
   }
   return undefined;
@@ -91,7 +91,7 @@ export async function importAnswer(store: Store, pending: PendingRequests, text:
   if (!request) throw new AppError('REQUEST_FOREIGN', 'no request with this id was made here');
   const refused = refusal(request, now);
   if (refused) throw refused;
-  const plain = await openAnswer(text, { id, privateJwk: request.privateJwk!, publicKey: request.publicKey });
+  const plain = await openAnswer(text, { id, privateJwk: pending.privateKey(id), publicKey: request.publicKey });
   if (hashState(plain.st) !== request.stateHash) throw new AppError('STATE_MISMATCH', "the answer's state is not the request's");
   if (plain.at > now + 5 * 60_000 || plain.at > request.expiresAt + IMPORT_GRACE_MS) {
     throw new AppError('REQUEST_EXPIRED', 'answered after the request expired');
