@@ -7,10 +7,12 @@
  *     secret key = HKDF-SHA-256(K [‖ PBKDF2(passphrase)], info "… secret v1")    → AES-256-GCM, AAD = id
  *   answer
  *     ECDH P-256 (holder's fresh key, requester's key from the link) → HKDF-SHA-256
- *     (salt = request id, info names both public keys) → AES-256-GCM, AAD = id
+ *     (salt = request id, info names both public keys) → AES-256-GCM, AAD = id, over the
+ *     plaintext packed by answer-codec.ts (JWTs unfolded, deflated)
  * A wrong passphrase and a changed link are told apart: the MAC needs only K.
  */
 import { AppError } from '../errors.js';
+import { packAnswer, unpackAnswer } from './answer-codec.js';
 import { concat, fromB64u, fromUtf8, randomBytes, sameBytes, toB64u, utf8 } from './bytes.js';
 import {
   answerPlainSchema,
@@ -171,7 +173,7 @@ export async function sealAnswer(body: RequestBody, echoedState: string, tokens:
   const key = await answerKey(pair.privateKey, b(body.pk, "the requester's key"), body.id, body.pk, epk);
   const iv = randomBytes(12);
   const plain: AnswerPlain = { v: 1, id: body.id, st: echoedState, at, tok: tokens };
-  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(body.id) }, key, utf8(JSON.stringify(plain))));
+  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(body.id) }, key, await packAnswer(plain)));
   return joinAnswer({ id: body.id, epk, iv: toB64u(iv), ct: toB64u(ct) });
 }
 
@@ -186,19 +188,14 @@ export async function openAnswer(text: string, keys: Pick<RequestKeys, 'id' | 'p
   if (p.id !== keys.id) throw new AppError('REQUEST_FOREIGN', 'the answer names another request');
   const priv = await crypto.subtle.importKey('jwk', keys.privateJwk, EC, false, ['deriveBits']);
   const key = await answerKey(priv, b(p.epk, "the holder's key"), p.id, keys.publicKey, p.epk);
-  let plain: Uint8Array;
+  let plain: Uint8Array<ArrayBuffer>;
   try {
     plain = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: b(p.iv, 'the iv'), additionalData: utf8(p.id) }, key, b(p.ct, 'the answer')));
   } catch (e) {
     if (e instanceof AppError) throw e;
     throw new AppError('REQUEST_TAMPERED', "the answer does not open with this request's key");
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(fromUtf8(plain));
-  } catch {
-    json = undefined;
-  }
+  const json = await unpackAnswer(plain);
   const parsed = answerPlainSchema().safeParse(json);
   if (!parsed.success || parsed.data.id !== keys.id) throw new AppError('REQUEST_TAMPERED', 'the answer does not read');
   return parsed.data;
