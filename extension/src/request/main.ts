@@ -30,6 +30,11 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 // The link is read once and dropped from the address bar. A link pasted into the popup comes from
 // the worker's memory (a one-time ticket in the address), so it never reaches History.
 const linkInAddress = location.hash;
+const openedAt = Date.now();
+const HISTORY = { permissions: ['history' as const] };
+/** Whether the extension held the history permission before this page asked for it (then it keeps it). */
+let historyHeld = true;
+if (linkInAddress) void chrome.permissions.contains(HISTORY).then((held) => (historyHeld = held));
 const heldTicket = new URLSearchParams(location.search).get(HELD_PARAM);
 if (location.hash || location.search) history.replaceState(null, '', location.pathname);
 
@@ -94,11 +99,39 @@ function drawDetails(r: CheckedRequest): void {
     warn.textContent = w('notAnaf');
     dl.after(warn);
   }
+  if (linkInAddress) {
+    $('history-text').textContent = w('inHistory');
+    $('forget').textContent = w('forget');
+    $('history-note').hidden = false;
+  }
   $('passphrase-row').hidden = !r.needsPassphrase;
   $('passphrase-label').textContent = w('passphrase');
   $('approve').textContent = w('approve');
   $('decline').textContent = w('decline');
   $('details').hidden = false;
+}
+
+/**
+ * A link opened directly (clicked in a mail) is in History with its key. On the holder's click,
+ * the extension asks for the history permission, removes the rows that hold this link's key, and
+ * gives the permission back: it never keeps the right to read History.
+ */
+async function forgetLink(): Promise<void> {
+  const note = $('history-text');
+  // Asked first, inside the click: Chrome grants a request only during the user's gesture.
+  if (!(await chrome.permissions.request(HISTORY))) {
+    note.textContent = w('notForgotten');
+    return;
+  }
+  try {
+    const key = linkInAddress.slice(linkInAddress.lastIndexOf('.') + 1);
+    const rows = await chrome.history.search({ text: '', startTime: openedAt - 60_000, maxResults: 10_000 });
+    await Promise.all(rows.filter((r) => r.url?.includes(key)).map((r) => chrome.history.deleteUrl({ url: r.url! })));
+    note.textContent = w('forgotten');
+    $('forget').hidden = true;
+  } finally {
+    if (!historyHeld) await chrome.permissions.remove(HISTORY).catch(() => undefined);
+  }
 }
 
 async function removeRule(ruleId: number): Promise<void> {
@@ -262,6 +295,7 @@ $('title').textContent = w('title');
 document.documentElement.lang = navigator.language.startsWith('ro') ? 'ro' : 'en';
 $('approve').addEventListener('click', () => void approve());
 $('decline').addEventListener('click', decline);
+$('forget').addEventListener('click', () => void forgetLink().catch((e: unknown) => showError(e)));
 
 readLink()
   .then((link) => checkRequestLink(link, Date.now()))

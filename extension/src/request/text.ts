@@ -50,6 +50,16 @@ const WORDS = {
     ro: 'Atenție: acest server NU este al ANAF (logincert.anaf.ro). Continuați doar dacă știți de ce (de exemplu un mediu de test).',
     en: "Warning: this server is NOT ANAF's (logincert.anaf.ro). Go on only if you know why (a test environment, say).",
   },
+  inHistory: {
+    ro: 'Linkul a fost deschis direct, așa că a rămas în Istoricul browserului, cu cheia lui. Ștergeți-l de acolo (Chrome vă cere o dată permisiunea, apoi extensia renunță la ea).',
+    en: "The link was opened directly, so it stays in the browser's History, with its key. Remove it from there (Chrome asks once for the permission, then the extension gives it up).",
+  },
+  forget: { ro: 'Șterge linkul din Istoric', en: 'Remove the link from History' },
+  forgotten: { ro: 'Linkul a fost șters din Istoric.', en: 'The link was removed from History.' },
+  notForgotten: {
+    ro: 'Fără permisiune linkul rămâne în Istoric; îl puteți șterge și din Istoric (Ctrl+H).',
+    en: 'Without the permission the link stays in History; you can also remove it there (Ctrl+H).',
+  },
   pastePlaceholder: { ro: 'Lipiți aici un link de cerere primit', en: 'Paste a request link you received' },
   pasteOpen: { ro: 'Deschide', en: 'Open' },
   permission: {
