@@ -8,6 +8,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRequestLink, openSecret, sealAnswer } from '#shared/request/crypto.js';
 import { runCli } from '../helpers/cli.js';
+import { readQrPng } from '../helpers/qr.js';
 import { tempDir } from '../helpers/temp.js';
 
 const SECRET = `cli-req-secret-${Math.random().toString(36).slice(2)}`;
@@ -55,7 +56,8 @@ describe('anaf-token request (CLI)', () => {
     expect(fs.readFileSync(made.file, 'utf8')).toBe(`${made.link}\n`);
     expect(fs.statSync(made.file).mode & 0o777).toBe(0o600);
     const png = fs.readFileSync(made.qr);
-    expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
+    expect(readQrPng(png)).toBe(made.link);
+    expect(fs.statSync(made.qr).mode & 0o777).toBe(0o600);
     expect(Math.abs(Date.parse(made.expiresAt) - Date.now() - 2 * 3_600_000)).toBeLessThan(60_000);
     expect(r.stdout + r.stderr).not.toContain(SECRET);
 
