@@ -12,7 +12,7 @@ import { AppError } from '#shared/errors.js';
 import { advisoryKey } from '../team/advisory-key.js';
 import { DB_SCHEMA } from '../team/db-schema.js';
 import { createPool, run, storeError, transaction } from '../team/pg-pool.js';
-import { claimedOf, dedupeKey, FAR_FUTURE, JOB_COLUMNS, jobOf, patchColumns, type Row } from './rows.js';
+import { claimedOf, dedupeKey, DOWNLOAD_COLUMNS, downloadOf, FAR_FUTURE, JOB_COLUMNS, jobOf, patchColumns, type Row } from './rows.js';
 import { dailyLimit, MINUTE_BUCKETS, nextRomanianDay, romanianDay, secondOf, type ClaimOptions, type GatewayStore, type JobQuery } from './store.js';
 import type { ClaimedJob, DownloadRecord, JobPatch, JobRecord, LimitRules, LimitVerdict, LimitWant, NewJob } from './types.js';
 
@@ -267,18 +267,9 @@ export class PgGatewayStore implements GatewayStore {
   }
 
   async download(cif: string, id: string): Promise<DownloadRecord | undefined> {
-    const r = await run<Row>(this.pool, 'SELECT cif, id, folder, kind, files, at FROM gateway_downloads WHERE cif = $1 AND id = $2', [cif, id]);
+    const r = await run<Row>(this.pool, `SELECT ${DOWNLOAD_COLUMNS} FROM gateway_downloads WHERE cif = $1 AND id = $2`, [cif, id]);
     const d = r.rows[0];
-    return (
-      d && {
-        cif: String(d.cif),
-        id: String(d.id),
-        folder: String(d.folder),
-        kind: d.kind === 'errors' ? 'errors' : 'invoice',
-        files: JSON.parse(String(d.files)) as string[],
-        at: Number(d.at),
-      }
-    );
+    return d && downloadOf(d);
   }
 
   async saveDownload(d: DownloadRecord): Promise<void> {

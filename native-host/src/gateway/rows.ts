@@ -1,5 +1,5 @@
-/** A jobs row (either engine: the same column names) as a JobRecord. */
-import { JOB_STATES, type ClaimedJob, type JobFlags, type JobKind, type JobPatch, type JobRecord, type JobState } from './types.js';
+/** Gateway rows (either engine: the same column names) as records: jobs and downloads. */
+import { JOB_STATES, type ClaimedJob, type DownloadRecord, type JobFlags, type JobKind, type JobPatch, type JobRecord, type JobState } from './types.js';
 
 export type Row = Record<string, unknown>;
 
@@ -84,6 +84,20 @@ export function patchColumns(p: JobPatch, bool: (b: boolean) => unknown): [strin
   if (p.anafErrors !== undefined) out.push(['anaf_errors', JSON.stringify(p.anafErrors)]);
   if (p.resendIfAbsent !== undefined) out.push(['resend_if_absent', bool(p.resendIfAbsent)]);
   return out;
+}
+
+/** Columns read for a download record. */
+export const DOWNLOAD_COLUMNS = 'cif, id, folder, kind, files, at';
+
+export function downloadOf(r: Row): DownloadRecord {
+  return {
+    cif: String(r.cif),
+    id: String(r.id),
+    folder: String(r.folder),
+    kind: r.kind === 'errors' ? 'errors' : 'invoice',
+    files: jsonOf<string[]>(r.files, []),
+    at: Number(r.at),
+  };
 }
 
 export const dedupeKey = (j: { kind: string; cif: string; standard: string; hash: string }): string => `${j.kind}|${j.cif}|${j.standard}|${j.hash}`;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { AppError } from '#shared/errors.js';
 import { ensurePrivateDir, type Paths } from '../config/paths.js';
 import { firstValue, immediate, openDatabase, type DatabaseSync, type SQLInputValue, type StatementSync } from '../vault/sqlite.js';
-import { claimedOf, dedupeKey, FAR_FUTURE, JOB_COLUMNS, jobOf, patchColumns, type Row } from './rows.js';
+import { claimedOf, dedupeKey, DOWNLOAD_COLUMNS, downloadOf, FAR_FUTURE, JOB_COLUMNS, jobOf, patchColumns, type Row } from './rows.js';
 import { dailyLimit, MINUTE_BUCKETS, nextRomanianDay, romanianDay, secondOf, type ClaimOptions, type GatewayStore, type JobQuery } from './store.js';
 import type { ClaimedJob, DownloadRecord, JobPatch, JobRecord, LimitRules, LimitVerdict, LimitWant, NewJob } from './types.js';
 
@@ -242,17 +242,8 @@ export class SqliteGatewayStore implements GatewayStore {
   }
 
   async download(cif: string, id: string): Promise<DownloadRecord | undefined> {
-    const r = this.st('SELECT cif, id, folder, kind, files, at FROM downloads WHERE cif = ? AND id = ?').get(cif, id) as Row | undefined;
-    return (
-      r && {
-        cif: String(r.cif),
-        id: String(r.id),
-        folder: String(r.folder),
-        kind: r.kind === 'errors' ? 'errors' : 'invoice',
-        files: JSON.parse(String(r.files)) as string[],
-        at: Number(r.at),
-      }
-    );
+    const r = this.st(`SELECT ${DOWNLOAD_COLUMNS} FROM downloads WHERE cif = ? AND id = ?`).get(cif, id) as Row | undefined;
+    return r && downloadOf(r);
   }
 
   async saveDownload(d: DownloadRecord): Promise<void> {
