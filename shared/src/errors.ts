@@ -508,6 +508,11 @@ const catalogue = {
     en: 'The webhook must be an http:// address on this computer (127.0.0.1, ::1 or localhost): job changes are not sent anywhere else.',
     ro: 'Webhook-ul trebuie să fie o adresă http:// pe acest calculator (127.0.0.1, ::1 sau localhost): modificările joburilor nu se trimit în altă parte.',
   },
+  GATEWAY_JOBS_OPEN: {
+    exit: EXIT.rejected,
+    en: "Uploads are still on their way in the e-Factura / e-Transport gateway of the store in use (queued, sending or waiting for ANAF's answer), so the store was not moved: they would be left behind. Let them finish (`anaf-token efactura list`), then move the store.",
+    ro: 'Încă sunt încărcări pe drum în gateway-ul e-Factura / e-Transport al depozitului folosit (în coadă, în trimitere sau în așteptarea răspunsului ANAF), așa că depozitul nu a fost mutat: ar rămâne în urmă. Lăsați-le să se termine (`anaf-token efactura list`), apoi mutați depozitul.',
+  },
 } satisfies Catalogue;
 
 export type ErrorCode = keyof typeof catalogue;

@@ -5,6 +5,8 @@
  * store and back: nothing lost, and the refresh token never usable in two stores at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolvePaths } from '../../native-host/src/config/paths.js';
+import { SqliteGatewayStore } from '../../native-host/src/gateway/sqlite-store.js';
 import { startAnafStandin, type AnafStandin } from '../anaf-standin/server.js';
 import { openAuthorize } from '../helpers/browser.js';
 import { runCli, transcript } from '../helpers/cli.js';
@@ -119,6 +121,23 @@ describe('a team store set up from the command line', () => {
     // Joined while still on its vault: the URL is asked first, the vault stays in use.
     await ok(m, ['team', 'join'], `${url}\n${inv.invite}\n${inv.code}\n`);
     expect(JSON.parse((await ok(m, ['store', 'status', '--json'])).stdout)).toMatchObject({ engine: 'sqlite' });
+
+    // An upload still on its way in this machine's gateway outbox: the move is refused, nothing moves.
+    const outbox = SqliteGatewayStore.open(resolvePaths(m.ANAF_TOKEN_HOME));
+    const t = Date.now();
+    const doc = Buffer.from('<Invoice/>');
+    await outbox.submit([
+      { id: 'job-1', profile: 'mutat', kind: 'efactura', cif: '123', standard: 'UBL', flags: {}, hash: 'ab'.repeat(32), doc, force: false, now: t },
+    ]);
+    const refused = await runCli(['store', 'migrate', '--to', 'postgres', '--json'], m, `${url}\n`);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toContain('GATEWAY_JOBS_OPEN');
+    expect(JSON.parse((await ok(m, ['store', 'status', '--json'])).stdout)).toMatchObject({ engine: 'sqlite' });
+    expect(await tokenOf(m, 'mutat')).toBe(before);
+    // Once it is done, the store moves.
+    await outbox.claim({ owner: 'test', now: t, leaseMs: 60_000, limit: 10 });
+    await outbox.release([{ id: 'job-1', owner: 'test', patch: { state: 'ok' } }], t);
+    await outbox.close();
 
     const moved = JSON.parse((await ok(m, ['store', 'migrate', '--to', 'postgres', '--json'], `${url}\n`)).stdout) as Record<string, unknown>;
     expect(moved).toMatchObject({ profiles: 1, tokens: 1, clients: 1 });

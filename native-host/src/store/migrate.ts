@@ -5,11 +5,18 @@
  * source's lease (no refresh there meanwhile; in a team store, on no machine) and are deleted
  * from the source as soon as the destination committed them. A run cut short is run again: a
  * profile whose tokens already arrived is recognised and only removed from the source.
+ *
+ * The gateway's outbox stays with its store (gateway.sqlite, or the team database's tables): a
+ * move is refused while an upload is still on its way there, so none is left behind unfinished.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { AppError } from '#shared/errors.js';
 import type { App } from '../app.js';
 import { newLeaseOwner } from '../vault/lease-owner.js';
 import { leaseName } from '../tokens/lease.js';
+import { GATEWAY_FILE } from '../gateway/sqlite-store.js';
+import { ACTIVE_STATES } from '../gateway/types.js';
 import { openStore, type StoreLocation } from './open-store.js';
 import type { Store } from './store.js';
 
@@ -34,6 +41,7 @@ export async function migrateStore(app: App, to: StoreLocation): Promise<Migrati
   try {
     await from.checkKey();
     await dest.checkKey();
+    await refuseWhileUploading(app);
     // Two URLs may name one database (another spelling, host alias or user): moving a store onto
     // itself would delete everything. The team's id says whether it is the same team store.
     if (from.engine === 'postgres' && dest.engine === 'postgres' && teamOf(from) === teamOf(dest)) {
@@ -42,6 +50,20 @@ export async function migrateStore(app: App, to: StoreLocation): Promise<Migrati
     return await move(app, from, dest);
   } finally {
     await dest.close();
+  }
+}
+
+async function refuseWhileUploading(app: App): Promise<void> {
+  const where = app.location();
+  // A machine that never used the gateway has no gateway.sqlite: nothing to look at, nothing made.
+  if (where.engine === 'sqlite' && !fs.existsSync(path.join(app.paths.dataDir, GATEWAY_FILE))) return;
+  const { openGatewayStore } = await import('../gateway/open.js');
+  const gateway = await openGatewayStore(app);
+  try {
+    const open = await gateway.list({ states: [...ACTIVE_STATES], limit: 1_000 });
+    if (open.length > 0) throw new AppError('GATEWAY_JOBS_OPEN', `${open.length === 1_000 ? 'over 999' : open.length} unfinished`);
+  } finally {
+    await gateway.close();
   }
 }
 
