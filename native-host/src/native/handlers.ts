@@ -16,6 +16,7 @@ const authorization = () => import('../tokens/authorize.js');
 const refresh = () => import('../tokens/refresh.js');
 const revoke = () => import('../tokens/revoke.js');
 const check = () => import('../tokens/check-token.js');
+const requester = () => import('../request/requester.js');
 const pkcs11 = async () => ({
   ...(await import('../pkcs11/run-isolated.js')),
   ...(await import('../pkcs11/scan.js')),
@@ -104,6 +105,15 @@ export const handlers: { [T in RequestType]: Handler<T> } = {
     app.log.log('info', 'pkcs11.pin-check', { ok: r.ok });
     return r;
   },
+  // Request links (docs/request-links.md): the requests file is opened per message and closed after it.
+  'request.create': async (app, req) =>
+    (await requester()).createRequestLink(app, app, { profile: req.profile, validMs: req.validMs, note: req.note, passphrase: req.passphrase }),
+  'request.list': async (app) => ({ requests: await (await requester()).listRequests(app) }),
+  'request.cancel': async (app, req) => {
+    await (await requester()).cancelRequest(app, app.log, req.requestId);
+    return { requestId: req.requestId, cancelled: true as const };
+  },
+  'request.import': async (app, req) => (await requester()).importRequestAnswer(app, app, req.answer),
 };
 
 /** Requests that never read the store: they work while a team store is out of reach. */

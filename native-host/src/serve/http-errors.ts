@@ -50,6 +50,15 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   GATEWAY_JOB_NOT_FOUND: 404,
   GATEWAY_API_NOT_SET: 409,
   GATEWAY_WEBHOOK_REFUSED: 400,
+  // Importing a request link's answer (POST /v1/requests/import).
+  REQUEST_TAMPERED: 400,
+  STATE_MISMATCH: 400,
+  REQUEST_FOREIGN: 404,
+  REQUEST_NOT_FOUND: 404,
+  REQUEST_USED: 409,
+  REQUEST_PROFILE_CHANGED: 409,
+  REQUEST_EXPIRED: 410,
+  REQUEST_CANCELLED: 410,
 };
 
 export function httpStatusFor(code: ErrorCode): number {

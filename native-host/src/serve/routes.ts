@@ -23,6 +23,7 @@ import { UNKNOWN_CLIENT, type FailureDelay } from './rate-limit.js';
 import type { RefusalLog, RefusalReason } from './refusal-log.js';
 import type { TokenGrant, TokenSource } from './token-source.js';
 import { isGatewayPath, takesBody, type GatewayRoutes } from './gateway-routes.js';
+import { BodyRefused, IMPORT_PATH, isImportUrl, readAnswerBody, type RequestImports } from './request-import.js';
 
 export interface RouteContext {
   deps: TokenDeps;
@@ -38,6 +39,8 @@ export interface RouteContext {
   hosts: () => ReadonlySet<string>;
   /** The e-Factura / e-Transport gateway's endpoints (gateway-routes.ts), when serve runs it. */
   gateway?: GatewayRoutes;
+  /** Where request links' answers are imported (POST /v1/requests/import); absent: 404. */
+  requests?: RequestImports;
 }
 
 /** Profiles per page of the list answer. */
@@ -159,6 +162,7 @@ type Route =
   | { kind: 'audit'; profile: string | undefined; since: number | undefined; limit: number }
   | { kind: 'token' | 'refresh'; profile: string }
   | { kind: 'gateway'; url: URL }
+  | { kind: 'request-import' }
   | { kind: 'bad-method'; allow: string }
   | { kind: 'not-found' };
 
@@ -178,6 +182,7 @@ export function matchRoute(method: string, rawUrl: string): Route {
   if (pathname === '/v1/challenge') return want('GET', { kind: 'challenge' });
   if (pathname === '/v1/profiles') return want('GET', { kind: 'profiles' });
   if (pathname === '/v1/audit') return want('GET', auditRoute(url.searchParams));
+  if (pathname === IMPORT_PATH) return want('POST', { kind: 'request-import' });
   if (isGatewayPath(pathname)) return { kind: 'gateway', url };
   const m = /^\/v1\/profiles\/([^/]+)\/(token|refresh)$/.exec(pathname);
   if (!m) return { kind: 'not-found' };
@@ -258,6 +263,24 @@ async function route(ctx: RouteContext, req: IncomingMessage, r: Route, client: 
         throw new AppError('API_PROFILE_NOT_ALLOWED', r.profile);
       }
       return grant(ctx, r.kind, r.profile, client.name);
+    }
+    case 'request-import': {
+      if (!ctx.requests) return failure(new AppError('API_ROUTE_NOT_FOUND'));
+      const { scope } = client;
+      let text: string;
+      try {
+        text = await readAnswerBody(req);
+      } catch (e) {
+        if (!(e instanceof BodyRefused)) throw e;
+        // Too large: the rest is not read, and the connection closes with the answer.
+        return new Reply(e.status, errorBody(e.error), e.status === 413 ? { Connection: 'close' } : NO_HEADERS);
+      }
+      const done = await ctx.requests.importAnswer(text, {
+        allowed: (profile) => scope === undefined || scope.has(profile),
+        refused: (profile) => ctx.audit.refused(client.name, profile),
+      });
+      ctx.log.log('info', 'serve.request-imported', { client: client.name, profile: done.profile, request: done.requestId, generation: done.generation });
+      return new Reply(200, done);
     }
     case 'gateway': {
       if (!ctx.gateway) return failure(new AppError('API_ROUTE_NOT_FOUND'));
@@ -434,7 +457,8 @@ export function requestHandler(ctx: RouteContext): (req: IncomingMessage, res: S
   return (req, res) => {
     const headers = apiHeaders(req.headers);
     // The gateway's uploads carry documents: their own cap, read only once the key is proven.
-    if (!(ctx.gateway && takesBody(req.url))) limitBody(req, headers);
+    // So does an answer to a request link (request-import.ts reads it, to its own cap, once the key is proven).
+    if (!(ctx.gateway && takesBody(req.url)) && !isImportUrl(req.url)) limitBody(req, headers);
     if (req.destroyed) return;
     // Known at once after a connection's first request; that one waits for the socket table.
     const peer = ctx.peers.verdict(req.socket);

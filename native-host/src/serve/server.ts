@@ -25,6 +25,7 @@ import { PROC_TCP } from './proc-net.js';
 import { FailureDelay } from './rate-limit.js';
 import { RefusalLog } from './refusal-log.js';
 import { requestHandler, type RouteContext } from './routes.js';
+import { requestImports } from './request-import.js';
 import { TokenSource } from './token-source.js';
 import { startGateway } from './gateway-start.js';
 
@@ -144,6 +145,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     audit,
     log: app.log,
     hosts: () => hosts,
+    requests: requestImports(app, app),
   };
   const handler = requestHandler(ctx);
   // Once per connection, from its acceptance: its first request waits for the answer, and a

@@ -17,6 +17,7 @@ import {
   profileFormFields,
   profileNameSchema,
 } from '../schemas/profile.js';
+import { MAX_VALID_MS, MIN_VALID_MS, NOTE_MAX_LENGTH, PASSPHRASE_MAX_LENGTH, PASSPHRASE_MIN_LENGTH, requestIdSchema } from '../request/format.js';
 
 /** The longest value of each free-text field; the frame cap below is computed from them. */
 const MAX = {
@@ -30,7 +31,17 @@ const MAX = {
   tokenSerial: 64,
   certId: 256,
   pin: 64,
+  /** A request link's id (base64url of 16 bytes). */
+  requestId: 22,
+  /**
+   * An answer as the extension sends it: cut out of the pasted text first, so only its own
+   * characters (base64url and dots, one byte each in JSON). ANAF's real tokens make 6–8 KB.
+   */
+  answer: 48 * 1024,
 } as const;
+
+/** What an answer is made of; anything else around it was cut off by the extension. */
+const ANSWER_CHARS = /^[A-Za-z0-9_.-]+$/;
 
 const str = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
 const id = () => str(1, MAX.id);
@@ -73,6 +84,25 @@ const REQUESTS = {
       certId: z.string().check(z.regex(/^[0-9a-f]*$/), z.maxLength(MAX.certId)),
       pin: str(1, MAX.pin),
     }),
+  /**
+   * A request link for the certificate holder (request links, docs/request-links.md). The
+   * passphrase, when given, is used to seal the link only: never stored or logged.
+   */
+  'request.create': () =>
+    z.strictObject({
+      id: id(),
+      type: z.literal('request.create'),
+      profile: profile(),
+      validMs: z.int().check(z.minimum(MIN_VALID_MS), z.maximum(MAX_VALID_MS)),
+      note: z.optional(z.string().check(z.maxLength(NOTE_MAX_LENGTH), z.trim(), z.minLength(1))),
+      passphrase: z.optional(str(PASSPHRASE_MIN_LENGTH, PASSPHRASE_MAX_LENGTH)),
+    }),
+  'request.list': () => z.strictObject({ id: id(), type: z.literal('request.list') }),
+  /** `requestId`: the request's own id (`id` is the message's). */
+  'request.cancel': () => z.strictObject({ id: id(), type: z.literal('request.cancel'), requestId: requestIdSchema() }),
+  /** The holder's answer, cut out of whatever text it came in. */
+  'request.import': () =>
+    z.strictObject({ id: id(), type: z.literal('request.import'), answer: z.string().check(z.minLength(1), z.maxLength(MAX.answer), z.regex(ANSWER_CHARS)) }),
 };
 
 type Requests = typeof REQUESTS;
@@ -84,7 +114,7 @@ export type RequestType = keyof Requests;
  * every string empty, plus six bytes for each character the strings may hold (\u0001 is the
  * longest any UTF-16 unit gets). Record<RequestType, …>: a new type does not compile without its bound.
  */
-const worst = (shape: Record<string, unknown>, chars: number) => JSON.stringify(shape).length + 6 * chars;
+const worst = (shape: Record<string, unknown>, chars: number, plainChars = 0) => JSON.stringify(shape).length + 6 * chars + plainChars;
 const LONGEST: Record<RequestType, number> = {
   hello: worst({ id: '', type: 'hello', protocol: -Number.MAX_SAFE_INTEGER }, MAX.id),
   status: worst({ id: '', type: 'status' }, MAX.id),
@@ -106,6 +136,14 @@ const LONGEST: Record<RequestType, number> = {
     { id: '', type: 'pin.check', module: '', tokenSerial: '', certId: '', pin: '' },
     MAX.id + MAX.modulePath + MAX.tokenSerial + MAX.certId + MAX.pin,
   ),
+  'request.create': worst(
+    { id: '', type: 'request.create', profile: '', validMs: MAX_VALID_MS, note: '', passphrase: '' },
+    MAX.id + PROFILE_NAME_MAX_LENGTH + NOTE_MAX_LENGTH + PASSPHRASE_MAX_LENGTH,
+  ),
+  'request.list': worst({ id: '', type: 'request.list' }, MAX.id),
+  // A request id and an answer hold base64url and dots only: one byte each.
+  'request.cancel': worst({ id: '', type: 'request.cancel', requestId: '' }, MAX.id, MAX.requestId),
+  'request.import': worst({ id: '', type: 'request.import', answer: '' }, MAX.id, MAX.answer),
 };
 
 /**

@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import { errorPayloadSchema } from '../schemas/error-payload.js';
 import { profileNameSchema, redirectUriSchema } from '../schemas/profile.js';
 import { tokenCheckSchema } from '../schemas/token-check.js';
-import { tokenStatusSchema } from '../schemas/token-status.js';
+import { certificateInfoSchema, tokenStatusSchema } from '../schemas/token-status.js';
 import { moduleReportSchema, pinCheckResultSchema } from '../schemas/pkcs11.js';
 import { browserCertsResultSchema } from '../schemas/browser-certs.js';
 import type { RequestType } from './requests.js';
@@ -33,6 +33,37 @@ export const revokeResultSchema = z.object({
 });
 export type RevokeResult = z.infer<typeof revokeResultSchema>;
 
+const requestId = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/));
+
+/** A request link just made: the link opens the client secret (with the passphrase, if any), so it is shown, not kept. */
+export const requestCreatedSchema = z.object({
+  id: requestId,
+  link: z.string().check(z.minLength(1), z.maxLength(16_384)),
+  expiresAt: z.iso.datetime(),
+});
+export type RequestCreated = z.infer<typeof requestCreatedSchema>;
+
+/** A request as the requester's list shows it: never its private key or state. */
+export const requestSummarySchema = z.object({
+  id: requestId,
+  profile,
+  note: z.optional(z.string().check(z.maxLength(1000))),
+  status: z.enum(['pending', 'used', 'cancelled', 'expired']),
+  createdAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime(),
+  certificateSerial: z.optional(z.string().check(z.maxLength(128))),
+});
+export type RequestSummary = z.infer<typeof requestSummarySchema>;
+
+/** An imported answer: whose tokens they are now, and whose certificate got them. */
+export const requestImportedSchema = z.object({
+  profile,
+  requestId,
+  generation: z.int(),
+  certificate: certificateInfoSchema,
+});
+export type RequestImported = z.infer<typeof requestImportedSchema>;
+
 /** Result schemas per request type: the extension parses answers with these. */
 export const resultSchemas = {
   hello: z.object({ protocol: z.int(), hostVersion: z.string() }),
@@ -49,6 +80,10 @@ export const resultSchemas = {
   'certs.list': z.object({ modules: z.array(moduleReportSchema) }),
   'certs.browser': browserCertsResultSchema,
   'pin.check': pinCheckResultSchema,
+  'request.create': requestCreatedSchema,
+  'request.list': z.object({ requests: z.array(requestSummarySchema) }),
+  'request.cancel': z.object({ requestId, cancelled: z.literal(true) }),
+  'request.import': requestImportedSchema,
 } satisfies Record<RequestType, z.ZodMiniType>;
 
 export type ResultOf<T extends RequestType> = z.infer<(typeof resultSchemas)[T]>;
