@@ -35,6 +35,11 @@ export const LARGEST_REQUESTS: Record<string, Record<string, unknown>> = {
   'refresh.due': { id, type: 'refresh.due' },
   'certs.list': { id, type: 'certs.list', modules: Array.from({ length: 16 }, () => worst(1024)) },
   'pin.check': { id, type: 'pin.check', module: worst(1024), tokenSerial: worst(64), certId: 'a'.repeat(256), pin: worst(64) },
+  'request.create': { id, type: 'request.create', profile: name, validMs: 72 * 3_600_000, note: worst(200), passphrase: worst(128) },
+  'request.list': { id, type: 'request.list' },
+  // Ids and answers are base64url and dots only.
+  'request.cancel': { id, type: 'request.cancel', requestId: 'A'.repeat(22) },
+  'request.import': { id, type: 'request.import', answer: 'a'.repeat(48 * 1024) },
 };
 
 export const encodedBytes = (m: unknown): number => Buffer.byteLength(JSON.stringify(m), 'utf8');
