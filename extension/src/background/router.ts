@@ -8,6 +8,7 @@ import { checkToken } from './actions/check.js';
 import { dismissFlow, startObtain } from './actions/obtain-token.js';
 import { removeProfile, saveProfile } from './actions/profiles.js';
 import { refreshNow } from './actions/refresh.js';
+import { cancelRequest, createRequest, importAnswer, listRequests } from './actions/requests.js';
 import { revokeTokens } from './actions/revoke.js';
 import { fetchStatuses } from './actions/status.js';
 
@@ -32,6 +33,10 @@ const handlers: { [K in UiKind]: Handler<K> } = {
   'certs.browser': () => listBrowserCertificates(),
   'pin.check': (req) => checkPin(req.check),
   'token.label': (req) => labelCertificate(req.profile, req.label),
+  'request.create': (req) => createRequest(req.request),
+  'request.list': () => listRequests(),
+  'request.cancel': (req) => cancelRequest(req.requestId),
+  'request.import': (req) => importAnswer(req.text),
 };
 
 export async function route(message: unknown, sender: Runtime.MessageSender): Promise<UiReply<UiKind>> {

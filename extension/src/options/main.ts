@@ -14,6 +14,7 @@ import { toUiError } from '../shared/errors.js';
 import { errorText, localizePage, showError, t, type MessageKey } from '../shared/i18n.js';
 import { profileFormSchema, type ProfileForm } from '../shared/ui-protocol.js';
 import { initCertificates } from './certificates.js';
+import { initRequests, setRequestProfiles } from './requests.js';
 
 // First: the host starts while this page draws, and stays for as long as it is open.
 connectBackground();
@@ -162,6 +163,7 @@ async function loadProfiles(): Promise<void> {
   try {
     profiles = (await ask({ kind: 'status' })).profiles.map((s) => s.profile);
     banner.hidden = true;
+    setRequestProfiles(profiles.map((p) => p.name));
   } catch (e) {
     banner.hidden = false;
     showError(banner, toUiError(e));
@@ -217,3 +219,4 @@ localizePage();
 setEditing(undefined);
 void loadProfiles();
 initCertificates();
+initRequests();

@@ -60,7 +60,7 @@ const WORDS = {
     ro: 'Fără permisiune linkul rămâne în Istoric; îl puteți șterge și din Istoric (Ctrl+H).',
     en: 'Without the permission the link stays in History; you can also remove it there (Ctrl+H).',
   },
-  pastePlaceholder: { ro: 'Lipiți aici un link de cerere primit', en: 'Paste a request link you received' },
+  pastePlaceholder: { ro: 'Lipiți aici un link de cerere sau un răspuns primit', en: 'Paste a request link or an answer you received' },
   pasteOpen: { ro: 'Deschide', en: 'Open' },
   permission: {
     ro: 'Fără permisiunea cerută pentru callback, extensia nu poate opri codul înainte să plece din browser.',

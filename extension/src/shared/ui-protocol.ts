@@ -8,6 +8,7 @@ import { profileFormFields, profileNameSchema } from '#shared/schemas/profile.js
 import type { ResultOf } from '#shared/protocol/messages.js';
 import type { TokenCheck } from '#shared/schemas/token-check.js';
 import type { TokenStatus } from '#shared/schemas/token-status.js';
+import { MAX_VALID_MS, MIN_VALID_MS, NOTE_MAX_LENGTH, PASSPHRASE_MAX_LENGTH, PASSPHRASE_MIN_LENGTH, requestIdSchema } from '#shared/request/format.js';
 import { uiErrorSchema, type UiError } from './errors.js';
 
 /**
@@ -31,6 +32,15 @@ export const pinCheckFormSchema = z.object({
 });
 export type PinCheckForm = z.infer<typeof pinCheckFormSchema>;
 
+/** A request link for the certificate holder, as the options page asks for one (same bounds as the host's request.create). */
+export const requestFormSchema = z.object({
+  profile: profileNameSchema(),
+  validMs: z.int().check(z.minimum(MIN_VALID_MS), z.maximum(MAX_VALID_MS)),
+  note: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(NOTE_MAX_LENGTH))),
+  passphrase: z.optional(z.string().check(z.minLength(PASSPHRASE_MIN_LENGTH), z.maxLength(PASSPHRASE_MAX_LENGTH))),
+});
+export type RequestForm = z.infer<typeof requestFormSchema>;
+
 export const uiRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('status') }),
   z.object({ kind: z.literal('obtain'), profile: profileNameSchema() }),
@@ -44,6 +54,11 @@ export const uiRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('certs.browser') }),
   z.object({ kind: z.literal('pin.check'), check: pinCheckFormSchema }),
   z.object({ kind: z.literal('token.label'), profile: profileNameSchema(), label: z.string().check(z.trim(), z.minLength(1), z.maxLength(128)) }),
+  z.object({ kind: z.literal('request.create'), request: requestFormSchema }),
+  z.object({ kind: z.literal('request.list') }),
+  z.object({ kind: z.literal('request.cancel'), requestId: requestIdSchema() }),
+  /** The pasted text: the background cuts the answer out of it. */
+  z.object({ kind: z.literal('request.import'), text: z.string().check(z.minLength(1), z.maxLength(256 * 1024)) }),
 ]);
 export type UiRequest = z.infer<typeof uiRequestSchema>;
 export type UiKind = UiRequest['kind'];
@@ -61,6 +76,10 @@ export interface UiResults {
   'certs.browser': ResultOf<'certs.browser'>;
   'pin.check': ResultOf<'pin.check'>;
   'token.label': TokenStatus;
+  'request.create': ResultOf<'request.create'>;
+  'request.list': ResultOf<'request.list'>;
+  'request.cancel': ResultOf<'request.cancel'>;
+  'request.import': ResultOf<'request.import'>;
 }
 
 export type UiReply<K extends UiKind> = { ok: true; result: UiResults[K] } | { ok: false; error: UiError };
