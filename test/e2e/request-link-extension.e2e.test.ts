@@ -40,11 +40,11 @@ async function shot(page: Page, name: string, target: Locator, scale = 1): Promi
   const x = Math.max(0, Math.min(box.x - (width - box.width) / 2, view.width - width));
   const cdp = await page.context().newCDPSession(page);
   try {
-    const { data } = (await cdp.send('Page.captureScreenshot', {
+    const { data } = await cdp.send('Page.captureScreenshot', {
       format: 'png',
       captureBeyondViewport: true,
       clip: { x: x + view.sx, y: Math.max(0, box.y - 8) + view.sy, width, height: box.height + 16, scale },
-    })) as { data: string };
+    });
     fs.writeFileSync(path.join(SHOTS, `${name}.png`), Buffer.from(data, 'base64'));
   } finally {
     await cdp.detach();
@@ -103,7 +103,7 @@ describe.skipIf(!process.env.ANAF_E2E)('request link made and imported in the ex
     await options.getByTestId('request-save').click();
     const file = await download;
     expect(file.suggestedFilename()).toBe(`anaf-token-request-${id}.txt`);
-    expect(fs.readFileSync((await file.path())!, 'utf8')).toBe(`${link}\n`);
+    expect(fs.readFileSync(await file.path(), 'utf8')).toBe(`${link}\n`);
     // The QR code is an image of the link, drawn in the page.
     const qr = options.getByTestId('request-qr');
     expect(await qr.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
@@ -189,7 +189,12 @@ describe.skipIf(!process.env.ANAF_E2E)('request link made and imported in the ex
     const link = await linkBox.inputValue();
     // The fields are cleared once sent.
     expect(await options.getByTestId('request-passphrase').inputValue()).toBe('');
-    const listed = JSON.parse((await w.cli(['request', 'list', '--json'])).stdout) as { id: string; passphrase: boolean; expiresAt: string; createdAt: string }[];
+    const listed = JSON.parse((await w.cli(['request', 'list', '--json'])).stdout) as {
+      id: string;
+      passphrase: boolean;
+      expiresAt: string;
+      createdAt: string;
+    }[];
     const made = listed[0]!;
     expect(made.passphrase).toBe(true);
     expect(Date.parse(made.expiresAt) - Date.parse(made.createdAt)).toBe(3_600_000);

@@ -63,7 +63,10 @@ async function answerTo(link: string): Promise<{ answer: string; access: string 
   const sec = Math.floor(now / 1000);
   const access = await jwt({ serial: SERIAL, issuer: 'Import Test CA' }, sec + 90 * 86_400);
   const refresh = await jwt({ serial: SERIAL }, sec + 365 * 86_400);
-  return { answer: await sealAnswer(req.body, req.body.st, { access_token: access, refresh_token: refresh, expires_in: 7_776_000, token_type: 'Bearer' }, now), access };
+  return {
+    answer: await sealAnswer(req.body, req.body.st, { access_token: access, refresh_token: refresh, expires_in: 7_776_000, token_type: 'Bearer' }, now),
+    access,
+  };
 }
 
 interface Answer {

@@ -89,7 +89,10 @@ async function answerTo(link: string, at: number, passphrase?: string): Promise<
   const sec = Math.floor(at / 1000);
   const access = await jwt({ serial: SERIAL, issuer: 'Native Test CA', roles: 'HELLO@EFACTURA' }, sec + 90 * 86_400);
   const refresh = await jwt({ serial: SERIAL }, sec + 365 * 86_400);
-  return { answer: await sealAnswer(req.body, req.body.st, { access_token: access, refresh_token: refresh, expires_in: 7_776_000, token_type: 'Bearer' }, at), access };
+  return {
+    answer: await sealAnswer(req.body, req.body.st, { access_token: access, refresh_token: refresh, expires_in: 7_776_000, token_type: 'Bearer' }, at),
+    access,
+  };
 }
 
 async function refusedWith(p: Promise<unknown>, code: ErrorCode): Promise<void> {
@@ -147,7 +150,12 @@ describe('request.* handlers (real vault, real requests file)', () => {
     const { answer, access } = await answerTo(made.link, t);
     const done = await r.call<Record<string, unknown>>({ type: 'request.import', answer });
     expect(resultSchemas['request.import'].safeParse(done).success).toBe(true);
-    expect(done).toMatchObject({ profile: 'firma', requestId: made.id, generation: 1, certificate: { serialHex: '0A1B2C3D4E5F', issuer: 'Native Test CA', source: 'jwt' } });
+    expect(done).toMatchObject({
+      profile: 'firma',
+      requestId: made.id,
+      generation: 1,
+      certificate: { serialHex: '0A1B2C3D4E5F', issuer: 'Native Test CA', source: 'jwt' },
+    });
     expect((await r.app.store.readTokens('firma'))?.accessToken).toBe(access);
 
     const after = await r.call<{ requests: Record<string, unknown>[] }>({ type: 'request.list' });

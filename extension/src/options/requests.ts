@@ -27,7 +27,7 @@ const when = (iso: string) => new Date(iso).toLocaleString();
 
 /** The profiles a request can be made for (the options page's list, once loaded). */
 export function setRequestProfiles(names: string[]): void {
-  const select = ($('ask-form') as HTMLFormElement).elements.namedItem('profile') as HTMLSelectElement;
+  const select = $<HTMLFormElement>('ask-form').elements.namedItem('profile') as HTMLSelectElement;
   const chosen = select.value;
   select.replaceChildren(
     ...names.map((n) => {
@@ -128,7 +128,12 @@ function readForm(form: HTMLFormElement): { ok: true; value: ReturnType<typeof r
   });
   if (!parsed.success) {
     const key = String(parsed.error.issues[0]?.path[0] ?? 'profile');
-    const label: Record<string, MessageKey> = { profile: 'fieldRequestProfile', validMs: 'fieldRequestValid', note: 'fieldRequestNote', passphrase: 'fieldRequestPassphrase' };
+    const label: Record<string, MessageKey> = {
+      profile: 'fieldRequestProfile',
+      validMs: 'fieldRequestValid',
+      note: 'fieldRequestNote',
+      passphrase: 'fieldRequestPassphrase',
+    };
     return { ok: false, message: t('formInvalid', t(label[key] ?? 'fieldRequestProfile')) };
   }
   return { ok: true, value: parsed.data };
