@@ -53,7 +53,8 @@ async function showMade(made: { id: string; link: string; expiresAt: string }): 
   save.download = `anaf-token-request-${made.id}.txt`;
   // A link of ~750 characters fits a QR code easily (level M, as the CLI's PNG).
   const qr = $<HTMLImageElement>('request-qr');
-  qr.src = await QRCode.toDataURL(made.link, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
+  // Whole pixels per module and the standard quiet zone: a scaled, blurred code is hard for a camera.
+  qr.src = await QRCode.toDataURL(made.link, { errorCorrectionLevel: 'M', margin: 4, scale: 4 });
   qr.alt = t('requestQrAlt');
   $('request-made').hidden = false;
 }

@@ -262,7 +262,7 @@ function showAnswer(req: CheckedRequest, answer: string): void {
   save.download = `anaf-token-answer-${req.body.id}.txt`;
   if (answer.length <= QR_MAX_CHARS) {
     const canvas = $<HTMLCanvasElement>('qr');
-    void QRCode.toCanvas(canvas, answer, { errorCorrectionLevel: 'L', margin: 2 })
+    void QRCode.toCanvas(canvas, answer, { errorCorrectionLevel: 'L', margin: 4, scale: 3 })
       .then(() => (canvas.hidden = false))
       .catch(() => undefined);
   } else {
