@@ -22,7 +22,7 @@ import type { PeerCheck } from './peer.js';
 import { UNKNOWN_CLIENT, type FailureDelay } from './rate-limit.js';
 import type { RefusalLog, RefusalReason } from './refusal-log.js';
 import type { TokenGrant, TokenSource } from './token-source.js';
-import { isGatewayPath, takesBody, type GatewayRoutes } from './gateway-routes.js';
+import { isGatewayPath, takesBody, type LazyGateway } from './gateway-start.js';
 
 export interface RouteContext {
   deps: TokenDeps;
@@ -36,8 +36,8 @@ export interface RouteContext {
   log: Logger;
   /** Known once the server listens (the port may have been chosen by the OS). */
   hosts: () => ReadonlySet<string>;
-  /** The e-Factura / e-Transport gateway's endpoints (gateway-routes.ts), when serve runs it. */
-  gateway?: GatewayRoutes;
+  /** The e-Factura / e-Transport gateway's endpoints (gateway-routes.ts, started when first needed: gateway-start.ts). */
+  gateway?: LazyGateway;
 }
 
 /** Profiles per page of the list answer. */
