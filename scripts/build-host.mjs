@@ -49,10 +49,9 @@ const host = await build({
   outdir: dist,
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
-  // chrome-native-messaging uses the deprecated Buffer(): loaded from node_modules, Node keeps quiet about it.
   // @peculiar/x509 (with reflect-metadata) makes the `authorize --listen` certificate about once a
   // year: required from node_modules then, instead of doubling the bundle every command reads.
-  external: ['pkcs11js', '@napi-rs/keyring', 'chrome-native-messaging', '@peculiar/x509', 'reflect-metadata'],
+  external: ['pkcs11js', '@napi-rs/keyring', '@peculiar/x509', 'reflect-metadata'],
   define: { 'import.meta.url': '__anafBundleUrl' },
   plugins: [lazyChildProcessInCommander],
   // The bundle is its own CommonJS wrapper: run-bundle.ts compiles the file's text as it is,

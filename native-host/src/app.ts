@@ -1,4 +1,5 @@
-/** What every command and every native request works with: paths, the store (opened on first use), a logger. */
+/** What every command and every native request works with: paths, config.json, the store (opened on first use), a logger. */
+import { readConfig, type HostConfig } from './config/host-config.js';
 import { resolvePaths, type Paths } from './config/paths.js';
 import type { Logger } from './log/logger.js';
 import { openStore, openVault, storeLocation, type StoreLocation } from './store/open-store.js';
@@ -19,6 +20,7 @@ export class App {
   private readonly timeoutMs: number | undefined;
   private opened: Store | undefined;
   private where: StoreLocation | undefined;
+  private settings: HostConfig | undefined;
   private opening: Promise<Store> | undefined;
 
   constructor(opts: AppOptions) {
@@ -53,9 +55,15 @@ export class App {
     }
   }
 
-  /** Where the store is: read once per app. */
+  /** config.json: read once per app, when first asked. */
+  config(): HostConfig {
+    this.settings ??= readConfig(this.paths);
+    return this.settings;
+  }
+
+  /** Where the store is: decided once per app (config.json is read only when the environment does not say). */
   location(): StoreLocation {
-    this.where ??= storeLocation(this.paths);
+    this.where ??= storeLocation(this.paths, process.env, () => this.config());
     return this.where;
   }
 

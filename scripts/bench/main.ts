@@ -24,6 +24,9 @@ import { gatewayBench } from './gateway.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 31);
+/** BENCH_ONLY=native,popup,cli,http,close,vault,team,gateway,e2e,wine runs only those parts (all when unset). */
+const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+const part = (name: string): boolean => !ONLY || ONLY.includes(name);
 /** Each run's pair ran back to back: the median of their ratios follows the machine's drift. */
 const pairRatio = (r: { a: number[]; b: number[] }) => median(r.a.map((x, i) => x / r.b[i]!));
 
@@ -69,8 +72,8 @@ const as = { name: 'bench', key };
   v.close();
 }
 
-process.stdout.write('\nnative messaging\n');
-{
+if (part('native')) {
+  process.stdout.write('\nnative messaging\n');
   const r = await sideBySide(
     () => oneShot(host, status),
     () => oneShot(echo, status),
@@ -83,11 +86,13 @@ process.stdout.write('\nnative messaging\n');
   row({ figure: 'kept port status round trip p99', ours: percentile(kept, 99), unit: 'ms', goal: 'report' });
 }
 
-process.stdout.write("\nthe popup in Chromium (headless, the extension's kept native port; medians)\n");
-for (const r of await popupBench(env, Math.min(RUNS, 15))) row(r);
+if (part('popup')) {
+  process.stdout.write("\nthe popup in Chromium (headless, the extension's kept native port; medians)\n");
+  for (const r of await popupBench(env, Math.min(RUNS, 15))) row(r);
+}
 
-process.stdout.write('\nCLI as a whole process\n');
-{
+if (part('cli')) {
+  process.stdout.write('\nCLI as a whole process\n');
   const r = await sideBySide(
     () => timeProcess(process.execPath, [CLI, 'token', '--profile', 'firma-00000'], env),
     () => timeProcess(process.execPath, ['-e', '0'], env),
@@ -99,73 +104,75 @@ process.stdout.write('\nCLI as a whole process\n');
 
 const HTTP_ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 11);
 const HTTP_SECONDS = 2;
-process.stdout.write(
-  `\nERP token fetch over HTTP keep-alive (wrk, one thread; ${HTTP_ROUNDS} rounds, each with a fresh serve and bare server, 1 s warm-up then ${HTTP_SECONDS} s each, alternating which goes first; medians)\n`,
-);
-{
-  const tokenPath = '/v1/profiles/firma-00000/token';
-  for (const connections of [1, 32]) {
-    const ours: LoadResult[] = [];
-    const base: LoadResult[] = [];
-    // A process keeps its place on the VM (core, cache, neighbours) for its life, and two
-    // near-identical servers measured from 0.84 to 1.19 of each other across runs: every
-    // round starts both afresh.
-    for (let round = 0; round < HTTP_ROUNDS; round++) {
-      const serve = await startServe(env);
-      // The ERP's handshake, done here once per round as an ERP does once per nonce: wrk sends
-      // the same proof with every request, as an ERP keeps its header until the nonce expires.
-      // Both servers get the same request, byte for byte but the port: the floor parses what
-      // ours parses (wrk sets Host from the URL; a second, lower-case Host was sent before).
-      const nonce = await challenge(serve.port);
-      const headers = { Authorization: authorizationFor(as.name, key, nonce, `127.0.0.1:${serve.port}`) };
-      const sample = await erp(serve.port, tokenPath, { as, nonce });
-      if (sample.status !== 200) throw new Error(`serve answered ${sample.status}: ${sample.body}`);
-      const bare = await startBare(Buffer.byteLength(sample.body));
-      const runOurs = async () => {
-        await load(serve.port, tokenPath, headers, connections, 1);
-        ours.push(await load(serve.port, tokenPath, headers, connections, HTTP_SECONDS));
-      };
-      const runBare = async () => {
-        await load(bare.port, tokenPath, headers, connections, 1);
-        base.push(await load(bare.port, tokenPath, headers, connections, HTTP_SECONDS));
-      };
-      if (round % 2 === 0) await runOurs().then(runBare);
-      else await runBare().then(runOurs);
-      bare.stop();
-      await serve.stop();
-    }
-    const bad = ours.find((o) => o.errors || o.non2xx);
-    if (bad) throw new Error(`serve: ${bad.errors} errors, ${bad.non2xx} non-2xx`);
-    const m = (rs: LoadResult[], k: keyof LoadResult) => median(rs.map((r) => r[k]));
-    // The VM's speed drifts between rounds by a third: each round's pair ran back to back, so
-    // the ratio is taken per round and its median reported.
-    const ratio = median(ours.map((o, i) => o.rps / base[i]!.rps));
-    row({
-      figure: `req/s, concurrency ${connections}`,
-      ours: m(ours, 'rps'),
-      baseline: m(base, 'rps'),
-      unit: 'req/s',
-      ratio,
-      goal: '≥ 0.8×',
-      met: ratio >= 0.8,
-    });
-    row({
-      figure: `latency p99, concurrency ${connections}`,
-      ours: m(ours, 'p99'),
-      baseline: m(base, 'p99'),
-      unit: 'ms',
-      goal: 'p99 ≤ 2 ms',
-      met: m(ours, 'p99') <= 2,
-    });
-    process.stdout.write(
-      `    (p50 ours ${round(m(ours, 'p50'))} ms, bare ${round(m(base, 'p50'))} ms; rounds ours ${ours.map((o) => Math.round(o.rps)).join('/')}, bare ${base.map((o) => Math.round(o.rps)).join('/')} req/s; ratios ${ours.map((o, i) => round(o.rps / base[i]!.rps)).join('/')})\n`,
-    );
-    if (connections > 1) {
-      // Little's law: with this many requests always in flight, the mean wait is connections / throughput.
-      const floor = (connections / m(base, 'rps')) * 1000;
+if (part('http')) {
+  process.stdout.write(
+    `\nERP token fetch over HTTP keep-alive (wrk, one thread; ${HTTP_ROUNDS} rounds, each with a fresh serve and bare server, 1 s warm-up then ${HTTP_SECONDS} s each, alternating which goes first; medians)\n`,
+  );
+  {
+    const tokenPath = '/v1/profiles/firma-00000/token';
+    for (const connections of [1, 32]) {
+      const ours: LoadResult[] = [];
+      const base: LoadResult[] = [];
+      // A process keeps its place on the VM (core, cache, neighbours) for its life, and two
+      // near-identical servers measured from 0.84 to 1.19 of each other across runs: every
+      // round starts both afresh.
+      for (let round = 0; round < HTTP_ROUNDS; round++) {
+        const serve = await startServe(env);
+        // The ERP's handshake, done here once per round as an ERP does once per nonce: wrk sends
+        // the same proof with every request, as an ERP keeps its header until the nonce expires.
+        // Both servers get the same request, byte for byte but the port: the floor parses what
+        // ours parses (wrk sets Host from the URL; a second, lower-case Host was sent before).
+        const nonce = await challenge(serve.port);
+        const headers = { Authorization: authorizationFor(as.name, key, nonce, `127.0.0.1:${serve.port}`) };
+        const sample = await erp(serve.port, tokenPath, { as, nonce });
+        if (sample.status !== 200) throw new Error(`serve answered ${sample.status}: ${sample.body}`);
+        const bare = await startBare(Buffer.byteLength(sample.body));
+        const runOurs = async () => {
+          await load(serve.port, tokenPath, headers, connections, 1);
+          ours.push(await load(serve.port, tokenPath, headers, connections, HTTP_SECONDS));
+        };
+        const runBare = async () => {
+          await load(bare.port, tokenPath, headers, connections, 1);
+          base.push(await load(bare.port, tokenPath, headers, connections, HTTP_SECONDS));
+        };
+        if (round % 2 === 0) await runOurs().then(runBare);
+        else await runBare().then(runOurs);
+        bare.stop();
+        await serve.stop();
+      }
+      const bad = ours.find((o) => o.errors || o.non2xx);
+      if (bad) throw new Error(`serve: ${bad.errors} errors, ${bad.non2xx} non-2xx`);
+      const m = (rs: LoadResult[], k: keyof LoadResult) => median(rs.map((r) => r[k]));
+      // The VM's speed drifts between rounds by a third: each round's pair ran back to back, so
+      // the ratio is taken per round and its median reported.
+      const ratio = median(ours.map((o, i) => o.rps / base[i]!.rps));
+      row({
+        figure: `req/s, concurrency ${connections}`,
+        ours: m(ours, 'rps'),
+        baseline: m(base, 'rps'),
+        unit: 'req/s',
+        ratio,
+        goal: '≥ 0.8×',
+        met: ratio >= 0.8,
+      });
+      row({
+        figure: `latency p99, concurrency ${connections}`,
+        ours: m(ours, 'p99'),
+        baseline: m(base, 'p99'),
+        unit: 'ms',
+        goal: 'p99 ≤ 2 ms',
+        met: m(ours, 'p99') <= 2,
+      });
       process.stdout.write(
-        `    (${connections} requests in flight at the bare server's rate mean ${round(floor)} ms each on average: its own p99 is ${round(m(base, 'p99'))} ms)\n`,
+        `    (p50 ours ${round(m(ours, 'p50'))} ms, bare ${round(m(base, 'p50'))} ms; rounds ours ${ours.map((o) => Math.round(o.rps)).join('/')}, bare ${base.map((o) => Math.round(o.rps)).join('/')} req/s; ratios ${ours.map((o, i) => round(o.rps / base[i]!.rps)).join('/')})\n`,
       );
+      if (connections > 1) {
+        // Little's law: with this many requests always in flight, the mean wait is connections / throughput.
+        const floor = (connections / m(base, 'rps')) * 1000;
+        process.stdout.write(
+          `    (${connections} requests in flight at the bare server's rate mean ${round(floor)} ms each on average: its own p99 is ${round(m(base, 'p99'))} ms)\n`,
+        );
+      }
     }
   }
 }
@@ -174,8 +181,8 @@ process.stdout.write(
 // pays serve's once-per-connection check of who is at the other end (Linux: a read of the kernel's
 // socket table, /proc/net/tcp). The bare server has none: the ratio is that check's price.
 const CLOSE_ROUNDS = Number(process.env.BENCH_CLOSE_ROUNDS ?? 5);
-process.stdout.write(`\nERP token fetch with a new connection per request (wrk, Connection: close, concurrency 1; ${CLOSE_ROUNDS} rounds; medians)\n`);
-{
+if (part('close')) {
+  process.stdout.write(`\nERP token fetch with a new connection per request (wrk, Connection: close, concurrency 1; ${CLOSE_ROUNDS} rounds; medians)\n`);
   const tokenPath = '/v1/profiles/firma-00000/token';
   const ours: LoadResult[] = [];
   const base: LoadResult[] = [];
@@ -220,9 +227,9 @@ process.stdout.write(`\nERP token fetch with a new connection per request (wrk, 
   }
 }
 
-process.stdout.write('\nvault with 10,000 profiles\n');
 const bigHome = tempDir('bench-10k');
-{
+if (part('vault')) {
+  process.stdout.write('\nvault with 10,000 profiles\n');
   const big = resolvePaths(bigHome);
   fillVault(big, 10_000);
   const { times, due } = timeDue(big, RUNS);
@@ -259,11 +266,13 @@ const bigHome = tempDir('bench-10k');
   await serve.stop();
 }
 
-process.stdout.write('\nteam store on PostgreSQL (3 machines, the ANAF stand-in)\n');
-for (const r of await teamStoreBench(RUNS)) row(r);
+if (part('team')) {
+  process.stdout.write('\nteam store on PostgreSQL (3 machines, the ANAF stand-in)\n');
+  for (const r of await teamStoreBench(RUNS)) row(r);
+}
 
-process.stdout.write('\ne-Factura gateway (200 uploads, 16 in flight, each run: straight to the stand-in, then through the gateway)\n');
-for (const latency of [0, 20]) {
+if (part('gateway')) process.stdout.write('\ne-Factura gateway (200 uploads, 16 in flight, each run: straight to the stand-in, then through the gateway)\n');
+for (const latency of part('gateway') ? [0, 20] : []) {
   const g = await gatewayBench(Math.min(RUNS, 5), latency);
   const where = latency ? `, ANAF answering in ${latency} ms` : '';
   row({
@@ -282,20 +291,24 @@ for (const latency of [0, 20]) {
 
 // The e2e suite (scripts/test.sh) measures the real flow in Chromium and keeps its figures here.
 const e2eTimings = path.join(root, '.artifacts', 'e2e', 'timings.json');
-process.stdout.write('\nclick → token stored (measured by the last e2e run, one run each)\n');
-if (fs.existsSync(e2eTimings)) {
-  const t = JSON.parse(fs.readFileSync(e2eTimings, 'utf8')) as Record<string, number>;
-  for (const [name, ms] of Object.entries(t)) row({ figure: name, ours: ms, unit: 'ms', goal: '≤ 3000 ms', met: ms <= 3000 });
-} else {
-  process.stdout.write('  no e2e timings yet: run the e2e suite first (npm run test:e2e)\n');
+if (part('e2e')) {
+  process.stdout.write('\nclick → token stored (measured by the last e2e run, one run each)\n');
+  if (fs.existsSync(e2eTimings)) {
+    const t = JSON.parse(fs.readFileSync(e2eTimings, 'utf8')) as Record<string, number>;
+    for (const [name, ms] of Object.entries(t)) row({ figure: name, ours: ms, unit: 'ms', goal: '≤ 3000 ms', met: ms <= 3000 });
+  } else {
+    process.stdout.write('  no e2e timings yet: run the e2e suite first (npm run test:e2e)\n');
+  }
 }
 
 // The Windows single executable under wine beside a bare node.exe under wine (needs npm run package).
-if (fs.existsSync(WINDOWS_EXE)) {
-  const w = await wineStartup(Math.min(RUNS, 11));
-  row({ figure: 'wine: anaf-token.exe --version vs node.exe -e 0', ours: w.exe, baseline: w.node, unit: 'ms', ratio: w.ratio, goal: 'report' });
-} else {
-  process.stdout.write('  no Windows build yet: run npm run package for the start-up under wine\n');
+if (part('wine')) {
+  if (fs.existsSync(WINDOWS_EXE)) {
+    const w = await wineStartup(Math.min(RUNS, 11));
+    row({ figure: 'wine: anaf-token.exe --version vs node.exe -e 0', ours: w.exe, baseline: w.node, unit: 'ms', ratio: w.ratio, goal: 'report' });
+  } else {
+    process.stdout.write('  no Windows build yet: run npm run package for the start-up under wine\n');
+  }
 }
 
 fs.mkdirSync(path.join(root, '.artifacts'), { recursive: true });

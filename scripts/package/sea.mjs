@@ -11,7 +11,7 @@ import { run } from './run.mjs';
 
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 /** Pure-JavaScript packages the host bundle requires at run time (build-host.mjs's `external`). */
-export const JS_EXTERNALS = ['chrome-native-messaging', '@peculiar/x509', 'reflect-metadata'];
+export const JS_EXTERNALS = ['@peculiar/x509', 'reflect-metadata'];
 
 const wrapper = {
   banner: { js: '(function (exports, require, module, __filename, __dirname) {var __anafBundleUrl = require("node:url").pathToFileURL(__filename).href;' },

@@ -1,6 +1,7 @@
 /**
  * The popup: draws at once from the IndexedDB cache, then asks the host (through the
- * background) and redraws; redraws again whenever a flow or the cache changes.
+ * background) and redraws; redraws again whenever a flow or the cache changes. Whichever
+ * comes first is drawn first: with the host's port already open its answer beats the cache.
  */
 import '../shared/zod-setup.js';
 import '../shared/page.css';
@@ -10,12 +11,11 @@ import type { TokenCheck } from '#shared/schemas/token-check.js';
 import type { TokenStatus } from '#shared/schemas/token-status.js';
 import { ask, connectBackground } from '../shared/background-client.js';
 import { certSummary, type CertSummary } from '../shared/cert-summary.js';
-import { readCachedBrowserCerts, readCachedCerts } from '../shared/certs-cache.js';
 import { flowOrigins, flowPermissions } from '../shared/callback-url.js';
 import { ExtError, toUiError, type UiError } from '../shared/errors.js';
 import { FLOWS_KEY, STATUS_STAMP_KEY, parseFlows, type Flows } from '../shared/flow-state.js';
 import { formatDate, localizePage, showError, t } from '../shared/i18n.js';
-import { readCachedStatuses } from '../shared/status-cache.js';
+import { readCachedStatuses, type CachedStatuses } from '../shared/status-cache.js';
 import { renderCard, type CardActions } from './render.js';
 import { wireRequestPaste } from '../request/paste.js';
 
@@ -109,11 +109,14 @@ function draw(): void {
       : '';
 }
 
-async function loadCache(): Promise<void> {
-  const cached = await readCachedStatuses();
+function useCache(cached: CachedStatuses): void {
   state.profiles = cached.profiles;
   // Only the background writes the cache, right after the host answered.
   state.fetchedAt = cached.fetchedAt;
+}
+
+async function loadCache(): Promise<void> {
+  useCache(await readCachedStatuses());
 }
 
 async function loadFlows(): Promise<void> {
@@ -131,13 +134,17 @@ async function loadFromHost(asked: Promise<{ profiles: TokenStatus[] }>): Promis
   } catch (e) {
     state.hostError = toUiError(e);
   }
-  await checkPermissions();
 }
 
 const recent = <T extends { at: number }>(c: T | undefined): T | undefined => (c && Date.now() - c.at < CERTS_CACHE_MS ? c : undefined);
 
-/** Runs beside the status call and never awaited by a click: the obtain button works meanwhile. */
-async function loadCertificates(): Promise<void> {
+/**
+ * Runs beside the status call and never awaited by a click: the obtain button works meanwhile.
+ * The host is asked once it has answered `status`: it works on requests side by side, and a
+ * certificate listing (seconds, with a slow token driver) would hold the status answer up.
+ */
+async function loadCertificates(status: Promise<unknown>): Promise<void> {
+  const { readCachedBrowserCerts, readCachedCerts } = await import('../shared/certs-cache.js');
   const [cachedToken, cachedBrowser] = await Promise.all([readCachedCerts().catch(() => undefined), readCachedBrowserCerts().catch(() => undefined)]);
   const token = recent(cachedToken)?.listing;
   const store = recent(cachedBrowser)?.listing;
@@ -145,6 +152,7 @@ async function loadCertificates(): Promise<void> {
     state.certs = certSummary(token, store);
     draw();
   }
+  await status.catch(() => undefined);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const tooSlow = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), CERTS_WAIT_MS);
@@ -250,16 +258,27 @@ browser.storage.session.onChanged.addListener((changes: Storage.StorageAreaOnCha
 localizePage();
 void (async () => {
   const asked = ask({ kind: 'status' });
-  asked.catch(() => undefined); // handled in loadFromHost, after the cache is drawn
-  await Promise.all([loadCache(), loadFlows()]);
-  // Known before the first card is drawn, so a click never has to guess (see actions.obtain).
-  await checkPermissions();
-  draw();
-  // Marks for the benchmark (scripts/bench/popup.ts): when the cached and the host's statuses were on screen.
+  asked.catch(() => undefined); // handled in loadFromHost
+  const flows = loadFlows();
+  // Drawn as soon as the host answers: with its port already open (another page, a reopened
+  // popup) that is before the cache is read, and the cache is then not drawn at all.
+  const fromHost = Promise.all([loadFromHost(asked), flows.catch(() => undefined)]).then(async () => {
+    draw();
+    performance.mark(POPUP_MARKS.host);
+    // Profiles the cache did not have: a click on one before this asks Chrome, which answers at once when granted.
+    await checkPermissions();
+  });
+  const [cached] = await Promise.all([readCachedStatuses(), flows]);
+  if (!state.fromHost) {
+    useCache(cached);
+    // Known before the first card is drawn, so a click never has to guess (see actions.obtain).
+    await checkPermissions();
+    if (!state.fromHost) draw();
+  }
+  // Marks for the benchmark (scripts/bench/popup.ts): when the cached statuses were read (and
+  // drawn, unless the host's were already on screen), and when the host's were drawn.
   performance.mark(POPUP_MARKS.cache);
-  // After the status request: the host answers in order, and the certificate line is only a hint.
-  void loadCertificates();
-  await loadFromHost(asked);
-  draw();
-  performance.mark(POPUP_MARKS.host);
+  // The certificate line is only a hint.
+  void loadCertificates(asked);
+  await fromHost;
 })();

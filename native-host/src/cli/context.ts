@@ -1,8 +1,8 @@
 /** What every command shares: option parsers, the app for one run, and turning failures into exit codes. */
 import { Command, Option } from 'commander';
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
 import { AppError } from '#shared/errors.js';
-import { profileNameSchema } from '#shared/schemas/profile.js';
+import { PROFILE_NAME_RE, PROFILE_NAME_RULE } from '#shared/profile-name.js';
 import { App } from '../app.js';
 import { ensureDataDirs, resolvePaths } from '../config/paths.js';
 import { createLogger } from '../log/logger.js';
@@ -17,7 +17,15 @@ export function parseWith<T>(schema: z.ZodMiniType<T>, what: string) {
 }
 
 export const jsonOption = () => new Option('--json', 'machine-readable output');
-export const profileOption = () => new Option('--profile <name>', 'profile name').makeOptionMandatory().argParser(parseWith(profileNameSchema(), '--profile'));
+/** A profile name option's parser; a regular expression, no schema: `token` runs without loading zod. */
+export function profileName(what: string) {
+  return (value: string): string => {
+    if (!PROFILE_NAME_RE.test(value)) throw new AppError('BAD_REQUEST', `${what}: ${PROFILE_NAME_RULE}`);
+    return value;
+  };
+}
+
+export const profileOption = () => new Option('--profile <name>', 'profile name').makeOptionMandatory().argParser(profileName('--profile'));
 
 export interface CliContext {
   program: Command;

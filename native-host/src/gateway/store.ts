@@ -64,9 +64,13 @@ export interface GatewayStore {
   close(): Promise<void>;
 }
 
-/** The Romanian calendar day of an instant (ANAF counts daily limits by it), e.g. 2026-11-30. */
-const dayFormat = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Bucharest', year: 'numeric', month: '2-digit', day: '2-digit' });
+/**
+ * The Romanian calendar day of an instant (ANAF counts daily limits by it), e.g. 2026-11-30. The
+ * format is made at first use: it pages in several MB of ICU's time zone and locale data.
+ */
+let dayFormat: Intl.DateTimeFormat | undefined;
 export function romanianDay(ms: number): string {
+  dayFormat ??= new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Bucharest', year: 'numeric', month: '2-digit', day: '2-digit' });
   return dayFormat.format(new Date(ms));
 }
 

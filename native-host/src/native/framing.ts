@@ -1,8 +1,7 @@
 /**
  * Chrome's native messaging framing: a 32-bit little-endian length, then that many bytes of
- * UTF-8 JSON. Outgoing frames go through chrome-native-messaging's Output stream; incoming ones
- * are read here because that package's reader neither caps the length nor survives bad JSON,
- * and a host must answer a bad frame with an error, not die.
+ * UTF-8 JSON, both ways. The reader caps the length and survives bad JSON: a host must answer a
+ * bad frame with an error, not die.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { MAX_FROM_BROWSER_BYTES } from '#shared/protocol/requests.js';
@@ -69,7 +68,12 @@ export class FrameReader extends Transform {
   }
 }
 
-/** The JSON text of a message, or undefined when it would exceed Chrome's 1 MB limit. */
-export function encodedSize(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value), 'utf8');
+/** A message as one frame: its length, then its JSON. */
+export function encodeFrame(value: unknown): Buffer {
+  const text = JSON.stringify(value);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  const frame = Buffer.allocUnsafe(4 + bytes);
+  frame.writeUInt32LE(bytes, 0);
+  frame.write(text, 4, 'utf8');
+  return frame;
 }

@@ -4,13 +4,12 @@
  * whose length is over the cap breaks the stream, so the host answers once and exits.
  */
 import type { Readable, Writable } from 'node:stream';
-import { Output } from 'chrome-native-messaging';
 import { AppError } from '#shared/errors.js';
 import { MAX_TO_BROWSER_BYTES } from '#shared/protocol/constants.js';
 import { parseRequest } from '#shared/protocol/requests.js';
 import type { Response } from '#shared/protocol/results.js';
 import type { App } from '../app.js';
-import { FrameReader, encodedSize, type Frame } from './framing.js';
+import { FrameReader, encodeFrame, type Frame } from './framing.js';
 import { handle } from './handlers.js';
 import { isAllowedOrigin } from './origin.js';
 
@@ -32,15 +31,17 @@ function failure(id: string | null, e: unknown): Response {
   return { id, ok: false, error: err.toPayload() };
 }
 
+/** Writes a frame; resolves once it is handed to the OS (or the output failed). */
+function writeFrame(output: Writable, frame: Buffer): Promise<void> {
+  return new Promise<void>((resolve) => output.write(frame, () => resolve()));
+}
+
 /** Answers once with `error` (id null), ignores the rest of the input, and resolves with `exitCode` once the answer is out. */
-export function refuseNative(io: NativeIo, error: AppError, exitCode = error.exitCode): Promise<number> {
-  const out = new Output();
-  out.pipe(io.output);
-  out.write(failure(null, error));
+export async function refuseNative(io: NativeIo, error: AppError, exitCode = error.exitCode): Promise<number> {
+  const out = writeFrame(io.output, encodeFrame(failure(null, error)));
   io.input.resume();
-  return new Promise<number>((resolve) => {
-    out.end(() => resolve(exitCode));
-  });
+  await out;
+  return exitCode;
 }
 
 /** Resolves with the exit code when the input ends and every answer is written. */
@@ -50,15 +51,12 @@ export function runNative(app: App, origin: string | undefined, allowedIds: read
     return refuseNative(io, new AppError('ORIGIN_NOT_ALLOWED', origin?.slice(0, 100)), 1);
   }
 
-  const out = new Output();
-  out.pipe(io.output);
+  /** The last answer's write: the host ends once it is out. */
+  let written = Promise.resolve();
   const send = (r: Response) => {
-    out.write(encodedSize(r) > MAX_TO_BROWSER_BYTES ? failure(r.id, new AppError('MESSAGE_TOO_LARGE', 'answer')) : r);
+    const frame = encodeFrame(r);
+    written = writeFrame(io.output, frame.length - 4 > MAX_TO_BROWSER_BYTES ? encodeFrame(failure(r.id, new AppError('MESSAGE_TOO_LARGE', 'answer'))) : frame);
   };
-  const finish = (code: number) =>
-    new Promise<number>((resolve) => {
-      out.end(() => resolve(code));
-    });
 
   const reader = new FrameReader();
   const inFlight = new Set<Promise<void>>();
@@ -106,7 +104,8 @@ export function runNative(app: App, origin: string | undefined, allowedIds: read
       while (inFlight.size) await Promise.all([...inFlight]);
       if (reader.pendingBytes) app.log.log('warn', 'native.truncated-frame', { bytes: reader.pendingBytes });
       app.log.log('debug', 'native.end', { frames: counted });
-      resolve(await finish(0));
+      await written;
+      resolve(0);
     };
     reader.on('end', () => void ended());
     io.input.on('error', () => reader.end());

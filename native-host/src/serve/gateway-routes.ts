@@ -35,18 +35,6 @@ export interface GatewayAnswer {
   headers?: Record<string, string>;
 }
 
-const PREFIXES = ['/v1/efactura/', '/v1/etransport/', '/v1/jobs'];
-
-export function isGatewayPath(pathname: string): boolean {
-  return PREFIXES.some((p) => pathname === p || pathname.startsWith(p.endsWith('/') ? p : `${p}/`) || pathname === p.replace(/\/$/, ''));
-}
-
-/** Paths that take a request body (the token endpoints take none). */
-export function takesBody(rawUrl: string | undefined): boolean {
-  const p = (rawUrl ?? '').split('?')[0] ?? '';
-  return /^\/v1\/(efactura\/(upload|validate|pdf)|etransport\/upload)$/.test(p);
-}
-
 /** The body, up to ANAF's 5 MB (one byte more is refused at once). */
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {

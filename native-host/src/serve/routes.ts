@@ -22,7 +22,7 @@ import type { PeerCheck } from './peer.js';
 import { UNKNOWN_CLIENT, type FailureDelay } from './rate-limit.js';
 import type { RefusalLog, RefusalReason } from './refusal-log.js';
 import type { TokenGrant, TokenSource } from './token-source.js';
-import { isGatewayPath, takesBody, type GatewayRoutes } from './gateway-routes.js';
+import { isGatewayPath, takesBody, type LazyGateway } from './gateway-start.js';
 import { BodyRefused, IMPORT_PATH, isImportUrl, readAnswerBody, type RequestImports } from './request-import.js';
 
 export interface RouteContext {
@@ -37,8 +37,8 @@ export interface RouteContext {
   log: Logger;
   /** Known once the server listens (the port may have been chosen by the OS). */
   hosts: () => ReadonlySet<string>;
-  /** The e-Factura / e-Transport gateway's endpoints (gateway-routes.ts), when serve runs it. */
-  gateway?: GatewayRoutes;
+  /** The e-Factura / e-Transport gateway's endpoints (gateway-routes.ts, started when first needed: gateway-start.ts). */
+  gateway?: LazyGateway;
   /** Where request links' answers are imported (POST /v1/requests/import); absent: 404. */
   requests?: RequestImports;
 }

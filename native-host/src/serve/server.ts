@@ -27,7 +27,7 @@ import { RefusalLog } from './refusal-log.js';
 import { requestHandler, type RouteContext } from './routes.js';
 import { requestImports } from './request-import.js';
 import { TokenSource } from './token-source.js';
-import { startGateway } from './gateway-start.js';
+import { LazyGateway } from './gateway-start.js';
 
 export interface ServeOptions {
   app: App;
@@ -168,13 +168,11 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
   v6.on('connection', onConnection);
   const { port, addresses } = await listenBoth(app, v4, v6, opts.port);
   hosts = allowedHosts(port);
-  // Once serve listens (a refused port must not leave a worker running). Without it the token
-  // service still runs; the gateway's paths answer API_ROUTE_NOT_FOUND and the log says why.
-  const gateway = await startGateway(app, (p) => source.token(p)).catch((e: unknown) => {
-    app.log.log('error', 'gateway.not-started', { code: AppError.from(e).code });
-    return undefined;
-  });
-  ctx.gateway = gateway?.routes;
+  // Once serve listens (a refused port must not leave a worker running). When it cannot start, the
+  // token service still runs; the gateway's paths answer API_ROUTE_NOT_FOUND and the log says why.
+  const gateway = new LazyGateway(app, (p) => source.token(p));
+  await gateway.open();
+  ctx.gateway = gateway;
 
   const background =
     opts.checkIntervalMs > 0 ? new BackgroundRefresher(source, backoff, { intervalMs: opts.checkIntervalMs, log: app.log, now: app.now }) : undefined;
@@ -197,7 +195,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     async close() {
       await background?.stop();
       await Promise.all([close(v4), close(v6)]);
-      await gateway?.close();
+      await gateway.close();
       await source.idle();
       await audit.flush();
       refusals.close();

@@ -6,7 +6,7 @@
  */
 import { AppError } from '#shared/errors.js';
 import type { Paths } from '../config/paths.js';
-import { readConfig } from '../config/host-config.js';
+import { readConfig, type HostConfig } from '../config/host-config.js';
 import { Vault } from '../vault/vault.js';
 import { SECRET_PARAMS } from './url-secrets.js';
 import type { Store } from './store.js';
@@ -15,14 +15,15 @@ export type StoreLocation = { engine: 'sqlite' } | { engine: 'postgres'; url: st
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//;
 
-export function storeLocation(paths: Paths, env: NodeJS.ProcessEnv = process.env): StoreLocation {
+/** `config` is asked only when the environment does not decide. */
+export function storeLocation(paths: Paths, env: NodeJS.ProcessEnv = process.env, config: () => HostConfig = () => readConfig(paths)): StoreLocation {
   const fromEnv = env.ANAF_TOKEN_STORE;
   if (fromEnv !== undefined && fromEnv !== '') {
     if (fromEnv === 'local') return { engine: 'sqlite' };
     if (!POSTGRES_URL.test(fromEnv)) throw new AppError('BAD_REQUEST', 'ANAF_TOKEN_STORE: "local" or a postgres:// URL');
     return { engine: 'postgres', url: fromEnv, from: 'environment' };
   }
-  const url = readConfig(paths).store;
+  const url = config().store;
   return url === undefined ? { engine: 'sqlite' } : { engine: 'postgres', url, from: 'config' };
 }
 

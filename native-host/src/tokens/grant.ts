@@ -3,9 +3,10 @@
  * first when due; the stored one while it lasts when a retry may still fix the refresh.
  */
 import { AppError, type ErrorCode } from '#shared/errors.js';
+import type { Profile } from '#shared/schemas/profile.js';
 import type { TokenRecord } from '../store/records.js';
 import type { TokenDeps } from './deps.js';
-import { isDue, refreshProfile } from './refresh.js';
+import { isDueAt } from './due.js';
 import { tokenState } from './status.js';
 import { deadError } from './stored-errors.js';
 
@@ -34,25 +35,33 @@ export interface GrantPolicy {
 const FINAL: ReadonlySet<ErrorCode> = new Set(['TOKEN_DEAD', 'NO_TOKEN', 'PROFILE_NOT_FOUND', 'PROFILE_ALTERED']);
 export const isFinal = (code: ErrorCode): boolean => FINAL.has(code);
 
-/** The profile's token record, or the error that says why there is no usable one. */
-export async function liveRecord(deps: TokenDeps, name: string, now: number): Promise<TokenRecord> {
+interface Live {
+  profile: Profile;
+  rec: TokenRecord;
+}
+
+/** The profile and its token record, or the error that says why there is no usable one. */
+async function live(deps: TokenDeps, name: string, now: number): Promise<Live> {
   const profile = await deps.store.getProfile(name);
   const rec = await deps.store.findToken(name);
   if (!rec) throw new AppError('NO_TOKEN', name);
   if (rec.deadReason !== undefined) throw deadError(rec);
   if (tokenState(profile, rec, now) === 'dead') throw new AppError('TOKEN_DEAD', 'the refresh token has expired');
-  return rec;
+  return { profile, rec };
 }
 
-/** The stored token, read so that its expiry and its value belong to the same generation. */
-export async function readGrant(deps: TokenDeps, name: string, failure: AppError | undefined, minUsefulMs: number): Promise<TokenGrant> {
+/**
+ * The stored token, read so that its expiry and its value belong to the same generation. `first`:
+ * the profile and record just read (no refresh since), used for the first try instead of reading them again.
+ */
+async function readGrant(deps: TokenDeps, name: string, failure: AppError | undefined, minUsefulMs: number, first?: Live): Promise<TokenGrant> {
   const now = deps.now ?? Date.now;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const rec = await liveRecord(deps, name, now());
+    const { profile, rec } = attempt === 0 && first ? first : await live(deps, name, now());
     if (rec.accessExpiresAt - now() < minUsefulMs) {
       throw new AppError('TOKEN_EXPIRED', failure ? `${failure.code}${failure.detail ? `: ${failure.detail}` : ''}` : undefined);
     }
-    const t = await deps.store.readTokens(name);
+    const t = await deps.store.readTokens(profile);
     if (!t) throw new AppError('NO_TOKEN', name);
     if (t.generation === rec.generation) return { profile: name, accessToken: t.accessToken, expiresAt: rec.accessExpiresAt, generation: rec.generation };
   }
@@ -68,11 +77,13 @@ export async function readGrant(deps: TokenDeps, name: string, failure: AppError
 export async function validAccessToken(deps: TokenDeps, name: string, policy: GrantPolicy = {}): Promise<TokenGrant> {
   const now = deps.now ?? Date.now;
   const minUsefulMs = policy.minUsefulMs ?? MIN_USEFUL_MS;
-  if (!(await isDue(deps, name, await liveRecord(deps, name, now())))) return readGrant(deps, name, undefined, minUsefulMs);
+  const current = await live(deps, name, now());
+  if (!isDueAt(current.profile, current.rec, now())) return readGrant(deps, name, undefined, minUsefulMs, current);
   let failure = policy.heldBack?.(name);
   if (!failure) {
     try {
-      await (policy.refresh ?? ((n: string) => refreshProfile(deps, n)))(name);
+      // Loaded only when a refresh is due: handing out a valid token needs none of ANAF's client.
+      await (policy.refresh ?? (async (n: string) => (await import('./refresh.js')).refreshProfile(deps, n)))(name);
     } catch (e) {
       if (!(e instanceof AppError) || isFinal(e.code)) throw e;
       failure = e;

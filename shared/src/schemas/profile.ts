@@ -3,15 +3,12 @@
  * Each schema is a function that builds it once (see lazy.ts).
  */
 import * as z from 'zod/mini';
+import { PROFILE_NAME_RE, PROFILE_NAME_RULE } from '../profile-name.js';
 import { lazy } from './lazy.js';
 
-export const PROFILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** PROFILE_NAME_RE's bound. */
-export const PROFILE_NAME_MAX_LENGTH = 64;
+export { PROFILE_NAME_MAX_LENGTH, PROFILE_NAME_RE } from '../profile-name.js';
 
-export const profileNameSchema = lazy(() =>
-  z.string().check(z.regex(PROFILE_NAME_RE, 'letters, digits, ".", "_" or "-", at most 64, starting with a letter or digit')),
-);
+export const profileNameSchema = lazy(() => z.string().check(z.regex(PROFILE_NAME_RE, PROFILE_NAME_RULE)));
 
 /** `prod` and `test` use ANAF's OAuth server; an https URL points to another server (the stand-in). */
 const parsedUrl = (u: string): URL | undefined => (URL.canParse(u) ? new URL(u) : undefined);

@@ -1,6 +1,7 @@
 /** `install` / `uninstall`: the native messaging host registration. */
 import { Option, type Command } from 'commander';
-import { defaultExtensionIds, extensionIdSchema } from '../../config/host-config.js';
+import * as z from 'zod/mini';
+import { defaultExtensionIds, EXTENSION_ID_RE, EXTENSION_ID_RULE } from '../../config/host-config.js';
 import { resolvePaths } from '../../config/paths.js';
 import { BROWSERS, targetForUserDataDir, type Browser, type Target } from '../../install/browsers.js';
 import { browserTargets, install, uninstall } from '../../install/install.js';
@@ -23,7 +24,7 @@ export function register(program: Command): void {
     .addOption(jsonOption())
     .action(
       action((opts: { browser: string; extensionId: string[]; userDataDir?: string; json?: boolean }) => {
-        const ids = opts.extensionId.map(parseWith(extensionIdSchema, '--extension-id'));
+        const ids = opts.extensionId.map(parseWith(z.string().check(z.regex(EXTENSION_ID_RE, EXTENSION_ID_RULE)), '--extension-id'));
         const done = install({ paths: resolvePaths(), targets: targets(opts), extensionIds: ids });
         if (opts.json) printJson({ installed: done, allowedExtensionIds: ids });
         else for (const d of done) process.stdout.write(`installed for ${d.browser}: ${d.registryKey ?? d.manifest}\n`);

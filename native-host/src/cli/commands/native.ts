@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { AppError } from '#shared/errors.js';
 import type { App } from '../../app.js';
-import { readConfig } from '../../config/host-config.js';
 import { refuseNative, runNative } from '../../native/run-native.js';
 import { cli, makeApp } from '../context.js';
 
@@ -26,7 +25,7 @@ export function register(program: Command): void {
       }
       let allowed: string[];
       try {
-        allowed = readConfig(app.paths).allowedExtensionIds;
+        allowed = app.config().allowedExtensionIds;
       } catch (e) {
         app.log.log('error', 'native.config', { error: (e as Error).message });
         allowed = [];

@@ -4,8 +4,6 @@ import type { Command } from 'commander';
 import { AppError } from '#shared/errors.js';
 import type { App } from '../../app.js';
 import { validAccessToken, type TokenGrant } from '../../tokens/grant.js';
-import { refreshProfile } from '../../tokens/refresh.js';
-import { revokeProfile } from '../../tokens/revoke.js';
 import { allStatuses, statusOf } from '../../tokens/statuses.js';
 import { action, jsonOption, profileOption, withApp } from '../context.js';
 import { printJson, statusTable } from '../output.js';
@@ -76,6 +74,8 @@ export function register(program: Command): void {
     .action(
       action((opts: { profile: string; json?: boolean }) =>
         withApp(async (app) => {
+          // Imported here: `token`, run by scripts many times a day, needs no ANAF client.
+          const { refreshProfile } = await import('../../tokens/refresh.js');
           await refreshProfile(app.tokenDeps, opts.profile, { force: true });
           const s = await statusOf(app.store, opts.profile, app.now());
           if (opts.json) printJson(s);
@@ -111,6 +111,7 @@ export function register(program: Command): void {
     .action(
       action((opts: { profile: string; json?: boolean }) =>
         withApp(async (app) => {
+          const { revokeProfile } = await import('../../tokens/revoke.js');
           const outcome = await revokeProfile(app.tokenDeps, opts.profile);
           if (opts.json) return printJson({ ...outcome, status: await statusOf(app.store, opts.profile, app.now()) });
           process.stdout.write(outcome.anafConfirmed ? REVOKE_CONFIRMED(opts.profile) : REVOKE_UNCONFIRMED(opts.profile, outcome.anafDetail));
