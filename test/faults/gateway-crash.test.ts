@@ -18,6 +18,8 @@ interface JobJson {
 }
 
 const N = 200;
+/** kill -9s of serve in a run, at the least: the uploads alone may be over within a few. */
+const MIN_KILLS = 6;
 let w: GatewayWorld;
 let erp: ClientCredential;
 let serve: ServeProcess | undefined;
@@ -81,8 +83,10 @@ describe('the gateway under kill -9', () => {
       }
     };
     for (let i = 0; i < N; i += 4) await Promise.all([i, i + 1, i + 2, i + 3].filter((k) => k < N).map(submit));
-    // Keep killing a while after the last upload: the worker is still sending.
-    await sleep(2500);
+    // Keep killing a while after the last upload: the worker is still sending. A fast run still
+    // gets its share of kills (the uploads alone may end within a few of them).
+    const until = Date.now() + 2500;
+    while (Date.now() < until || kills < MIN_KILLS) await sleep(100);
     stop = true;
     await killer;
     w.anaf.api.clearFaults();
@@ -113,7 +117,7 @@ describe('the gateway under kill -9', () => {
         counts[j.state] = (counts[j.state] ?? 0) + 1;
       }
       console.log(`gateway kill -9: ${kills} kills, ${N} documents: ${JSON.stringify(counts)}, ANAF received ${uploads.length}`);
-      expect(kills).toBeGreaterThan(3);
+      expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
     } finally {
       await store.close();
     }
