@@ -50,6 +50,13 @@ export default defineConfig({
     target: 'chrome120',
     sourcemap: true,
     // callback.html is reached through the redirect rule and the worker opening it: no manifest field names it as a page.
-    rollupOptions: { input: { callback: path.join(here, 'extension', 'callback.html'), request: path.join(here, 'extension', 'request.html') } },
+    rollupOptions: {
+      input: {
+        callback: path.join(here, 'extension', 'callback.html'),
+        request: path.join(here, 'extension', 'request.html'),
+        // The bench's floor for opening a page (scripts/bench/popup.ts): in the test build only.
+        ...(isTestBuild ? { 'bench-blank': path.join(here, 'extension', 'bench-blank.html') } : {}),
+      },
+    },
   },
 });
