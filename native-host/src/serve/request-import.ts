@@ -13,7 +13,7 @@ import { importRequestAnswer, type RequestsAt, type RequesterDeps } from '../req
 
 export const IMPORT_PATH = '/v1/requests/import';
 
-/** An answer is a few KB (6–8 KB with ANAF's tokens); mail text around it may come along. */
+/** An answer is 1.5–2.5 KB with tokens of ANAF's size (packed: answer-codec.ts); mail text around it may come along. */
 export const MAX_ANSWER_BODY_BYTES = 64 * 1024;
 
 export function isImportUrl(rawUrl: string | undefined): boolean {

@@ -35,7 +35,7 @@ const MAX = {
   requestId: 22,
   /**
    * An answer as the extension sends it: cut out of the pasted text first, so only its own
-   * characters (base64url and dots, one byte each in JSON). ANAF's real tokens make 6–8 KB.
+   * characters (base64url and dots, one byte each in JSON). Tokens of ANAF's size make 1.5–2.5 KB (packed: answer-codec.ts); the cap leaves room for far larger ones.
    */
   answer: 48 * 1024,
 } as const;
