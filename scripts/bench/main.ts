@@ -12,7 +12,7 @@ import { keptPort, oneShot, type Cmd } from './native.js';
 import { sideBySide, timeProcess } from './processes.js';
 import { median, percentile, round } from './stats.js';
 import { fillVault, notDue, timeDue } from './vault-scale.js';
-import { erp, load, rssMiB, startBare, startServe, type LoadResult } from './serve.js';
+import { erp, loadPair, rssMiB, startBare, startServe, type LoadResult } from './serve.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { CLI_ENTRY as CLI } from '../../native-host/src/config/entry.js';
 import { authorizationFor, newClientKey } from '../../native-host/src/serve/client-keys.js';
@@ -127,16 +127,7 @@ if (part('http')) {
         const sample = await erp(serve.port, tokenPath, { as, nonce });
         if (sample.status !== 200) throw new Error(`serve answered ${sample.status}: ${sample.body}`);
         const bare = await startBare(Buffer.byteLength(sample.body));
-        const runOurs = async () => {
-          await load(serve.port, tokenPath, headers, connections, 1);
-          ours.push(await load(serve.port, tokenPath, headers, connections, HTTP_SECONDS));
-        };
-        const runBare = async () => {
-          await load(bare.port, tokenPath, headers, connections, 1);
-          base.push(await load(bare.port, tokenPath, headers, connections, HTTP_SECONDS));
-        };
-        if (round % 2 === 0) await runOurs().then(runBare);
-        else await runBare().then(runOurs);
+        await loadPair(round, { port: serve.port, results: ours }, { port: bare.port, results: base }, tokenPath, headers, connections, HTTP_SECONDS);
         bare.stop();
         await serve.stop();
       }
@@ -192,16 +183,7 @@ if (part('close')) {
     const headers = { Authorization: authorizationFor(as.name, key, nonce, `127.0.0.1:${serve.port}`), Connection: 'close' };
     const sample = await erp(serve.port, tokenPath, { as, nonce });
     const bare = await startBare(Buffer.byteLength(sample.body));
-    const runOurs = async () => {
-      await load(serve.port, tokenPath, headers, 1, 1);
-      ours.push(await load(serve.port, tokenPath, headers, 1, HTTP_SECONDS));
-    };
-    const runBare = async () => {
-      await load(bare.port, tokenPath, headers, 1, 1);
-      base.push(await load(bare.port, tokenPath, headers, 1, HTTP_SECONDS));
-    };
-    if (r % 2 === 0) await runOurs().then(runBare);
-    else await runBare().then(runOurs);
+    await loadPair(r, { port: serve.port, results: ours }, { port: bare.port, results: base }, tokenPath, headers, 1, HTTP_SECONDS);
     bare.stop();
     await serve.stop();
   }

@@ -52,6 +52,33 @@ export function load(port: number, pathname: string, headers: Record<string, str
   });
 }
 
+/** One server under load, and where its results go. */
+export interface LoadTarget {
+  port: number;
+  results: LoadResult[];
+}
+
+/**
+ * One round of a pair: each server warmed for a second, then loaded for `seconds`, in turn; which
+ * goes first alternates with the round, so neither always gets the machine as the other left it.
+ */
+export async function loadPair(
+  round: number,
+  ours: LoadTarget,
+  base: LoadTarget,
+  pathname: string,
+  headers: Record<string, string>,
+  connections: number,
+  seconds: number,
+): Promise<void> {
+  const run = async (t: LoadTarget) => {
+    await load(t.port, pathname, headers, connections, 1);
+    t.results.push(await load(t.port, pathname, headers, connections, seconds));
+  };
+  if (round % 2 === 0) await run(ours).then(() => run(base));
+  else await run(base).then(() => run(ours));
+}
+
 export async function startBare(bodyBytes: number): Promise<{ port: number; pid: number; stop: () => void }> {
   const child = spawn(process.execPath, [path.join(import.meta.dirname, 'bare-server.mjs')], {
     env: { ...process.env, BODY_BYTES: String(bodyBytes) },

@@ -21,7 +21,7 @@ import { challenge, erp } from '../../test/helpers/serve-process.js';
 import { seedGrants, setUpTeam } from '../../test/helpers/team-machines.js';
 import { tempDir } from '../../test/helpers/temp.js';
 import { makePki, type Pki } from '../../test/pki/make-pki.js';
-import { load, type LoadResult } from './serve.js';
+import { loadPair, type LoadResult } from './serve.js';
 import { median, round } from './stats.js';
 
 export interface TeamBenchRow {
@@ -82,16 +82,7 @@ async function tokenFetch(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) 
       const check = await erp(direct.port, tokenPath);
       if (check.status !== 200 || Buffer.byteLength(check.body) !== Buffer.byteLength(sample.body))
         throw new Error(`direct server answered ${check.status}, ${check.body.length} bytes`);
-      const runOurs = async () => {
-        await load(serve.port, tokenPath, headers, connections, 1);
-        ours.push(await load(serve.port, tokenPath, headers, connections, SECONDS));
-      };
-      const runDirect = async () => {
-        await load(direct.port, tokenPath, headers, connections, 1);
-        base.push(await load(direct.port, tokenPath, headers, connections, SECONDS));
-      };
-      if (r % 2 === 0) await runOurs().then(runDirect);
-      else await runDirect().then(runOurs);
+      await loadPair(r, { port: serve.port, results: ours }, { port: direct.port, results: base }, tokenPath, headers, connections, SECONDS);
       direct.stop();
       await team.stopServes();
     }
