@@ -510,8 +510,8 @@ const catalogue = {
   },
   GATEWAY_JOBS_OPEN: {
     exit: EXIT.rejected,
-    en: "Uploads are still on their way in the e-Factura / e-Transport gateway of the store in use (queued, sending or waiting for ANAF's answer), so the store was not moved: they would be left behind. Let them finish (`anaf-token efactura list`), then move the store.",
-    ro: 'Încă sunt încărcări pe drum în gateway-ul e-Factura / e-Transport al depozitului folosit (în coadă, în trimitere sau în așteptarea răspunsului ANAF), așa că depozitul nu a fost mutat: ar rămâne în urmă. Lăsați-le să se termine (`anaf-token efactura list`), apoi mutați depozitul.',
+    en: "Uploads are still on their way in the e-Factura / e-Transport gateway of the store in use (queued, sending or waiting for ANAF's answer), so the store was not moved: they would be left behind. Let them finish (`anaf-token efactura list`), stop `serve` (it could queue new ones during the move), then move the store.",
+    ro: 'Încă sunt încărcări pe drum în gateway-ul e-Factura / e-Transport al depozitului folosit (în coadă, în trimitere sau în așteptarea răspunsului ANAF), așa că depozitul nu a fost mutat: ar rămâne în urmă. Lăsați-le să se termine (`anaf-token efactura list`), opriți `serve` (ar putea pune altele în coadă în timpul mutării), apoi mutați depozitul.',
   },
 } satisfies Catalogue;
 

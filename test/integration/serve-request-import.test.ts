@@ -3,6 +3,8 @@
  * certificate holder's answer to a request link itself (docs/erp-api.md). The requests are made
  * with the real CLI; the holder's part is the shared code the extension runs.
  */
+import { once } from 'node:events';
+import net from 'node:net';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -204,6 +206,19 @@ describe('POST /v1/requests/import', () => {
     expect([badJson.status, codeOf(badJson)]).toEqual([400, 'BAD_REQUEST']);
     const noKey = await post(answer);
     expect([noKey.status, codeOf(noKey)]).toEqual([401, 'API_KEY_INVALID']);
+    // Without a key, a body that is never sent to its end: 401 at once, and the connection is closed
+    // rather than kept alive by taking in the rest (10 MB announced, 1 KB sent).
+    const sock = net.connect(serve.port, '127.0.0.1');
+    await once(sock, 'connect');
+    let raw = '';
+    sock.on('data', (d: Buffer) => (raw += d.toString('latin1')));
+    sock.write(
+      `POST /v1/requests/import HTTP/1.1\r\nHost: ${defaultHost(serve.port)}\r\nContent-Type: text/plain\r\nContent-Length: 10000000\r\n\r\n${'x'.repeat(1024)}`,
+    );
+    await Promise.race([once(sock, 'end'), once(sock, 'close'), new Promise((_, reject) => setTimeout(() => reject(new Error('still open')), 5_000))]);
+    sock.destroy();
+    expect(raw).toMatch(/^HTTP\/1\.1 401 /);
+    expect(raw.toLowerCase()).toContain('connection: close');
     const get = await erp(serve.port, '/v1/requests/import', { as: all });
     expect(get.status).toBe(405);
     expect(get.headers.allow).toBe('POST');

@@ -289,6 +289,14 @@ describe('request link: create, answer, import', () => {
     // With another machine's request key: the same refusal (GCM does not open).
     await createLinkRequest(other.vault, copied, { profile: 'firma', validMs: HOUR, now: other.now() });
     await refusedWith(importAnswer(other.vault, copied, answer, other.now(), other.log), 'REQUEST_KEY_UNREADABLE');
+    // A damaged requests.key (or a DPAPI file of another user): new requests still work, with a new key.
+    fs.writeFileSync(`${other.paths.dataDir}/requests.key`, 'not a key at all');
+    const again = PendingRequests.open({ paths: other.paths, now: other.now, env: { ANAF_TOKEN_KEYSTORE: 'file' } });
+    opened.push(again);
+    const fresh = await createLinkRequest(other.vault, again, { profile: 'firma', validMs: HOUR, now: other.now() });
+    const { answer: freshAnswer } = await holderAnswers(fresh.link, other.now());
+    await importAnswer(other.vault, again, freshAnswer, other.now(), other.log);
+    expect(other.vault.findToken('firma')).toBeDefined();
     // Back home it still works.
     await importAnswer(r.vault, r.pending, answer, r.now(), r.log);
     expect(r.vault.findToken('firma')).toBeDefined();

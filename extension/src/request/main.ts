@@ -14,6 +14,7 @@ import './request.css';
 import QRCode from 'qrcode';
 import { AppError } from '#shared/errors.js';
 import { checkRequestLink, openSecret, sealAnswer, type CheckedRequest } from '#shared/request/crypto.js';
+import { splitLink } from '#shared/request/format.js';
 import { requestAuthorizeUrl } from '#shared/request/oauth.js';
 import { toB64u, randomBytes } from '#shared/request/bytes.js';
 import { flowOrigins, flowPermissions, rebuildCallbackUrl } from '../shared/callback-url.js';
@@ -33,8 +34,7 @@ const linkInAddress = location.hash;
 const openedAt = Date.now();
 const HISTORY = { permissions: ['history' as const] };
 /** Whether the extension held the history permission before this page asked for it (then it keeps it). */
-let historyHeld = true;
-if (linkInAddress) void chrome.permissions.contains(HISTORY).then((held) => (historyHeld = held));
+const historyHeld: Promise<boolean> = linkInAddress ? chrome.permissions.contains(HISTORY) : Promise.resolve(true);
 const heldTicket = new URLSearchParams(location.search).get(HELD_PARAM);
 if (location.hash || location.search) history.replaceState(null, '', location.pathname);
 
@@ -124,13 +124,13 @@ async function forgetLink(): Promise<void> {
     return;
   }
   try {
-    const key = linkInAddress.slice(linkInAddress.lastIndexOf('.') + 1);
+    const key = splitLink(linkInAddress).key;
     const rows = await chrome.history.search({ text: '', startTime: openedAt - 60_000, maxResults: 10_000 });
     await Promise.all(rows.filter((r) => r.url?.includes(key)).map((r) => chrome.history.deleteUrl({ url: r.url! })));
     note.textContent = w('forgotten');
     $('forget').hidden = true;
   } finally {
-    if (!historyHeld) await chrome.permissions.remove(HISTORY).catch(() => undefined);
+    if (!(await historyHeld)) await chrome.permissions.remove(HISTORY).catch(() => undefined);
   }
 }
 

@@ -16,7 +16,7 @@ import { AppError } from '#shared/errors.js';
 import type { Environment } from '#shared/schemas/profile.js';
 import { IMPORT_GRACE_MS } from '#shared/request/format.js';
 import type { Paths } from '../config/paths.js';
-import { open as openSealed, seal } from '../vault/crypto.js';
+import { newKey, open as openSealed, seal } from '../vault/crypto.js';
 import { chooseKeyStore, keyStoreOfKind, type KeyItem, type KeyStore, type KeyStoreKind } from '../vault/key-store.js';
 import { nodeCrypto } from '../vault/node-crypto.js';
 import { openDatabase, type DatabaseSync } from '../vault/sqlite.js';
@@ -156,9 +156,13 @@ export class PendingRequests {
   }
 
   /**
-   * The request key. Reading: from the store meta names. Creating (a new request): the same, or a
-   * new key when that store holds none (a copied file: its old keys are lost either way), or a new
-   * store when none is named yet; inside one write transaction, so two processes make one key.
+   * The request key. Reading: from the store meta names. Creating (a new request): the same; or,
+   * when that store holds no key or cannot open it for good (a folder copied from another user or
+   * computer: DPAPI or a file that does not unwrap), a new key in a new namespace, whose meta
+   * replaces the old (the old requests stay unopenable: REQUEST_KEY_UNREADABLE at their import);
+   * or a new store when none is named yet. A keychain that fails may only be locked: that is an
+   * error, not a reason to replace its key. Inside one write transaction, so two processes make
+   * one key.
    */
   private requestKey(create: boolean): Buffer {
     if (this.key) return this.key;
@@ -177,13 +181,22 @@ export class PendingRequests {
       }
       this.db.exec('BEGIN IMMEDIATE');
       try {
-        let store = named();
-        if (!store) {
-          const namespace = nodeCrypto().randomBytes(8).toString('hex');
-          store = chooseKeyStore(keyFile, namespace, this.place.env ?? process.env, this.place.platform ?? process.platform, REQUEST_KEY_ITEM);
-          this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?), (?, ?)').run('key_store', store.kind, 'key_namespace', namespace);
+        let key: Buffer | undefined;
+        try {
+          key = named()?.verifiedRecord()?.key;
+        } catch (e) {
+          if (this.meta('key_store') === 'keychain') throw e;
         }
-        const key = store.verifiedRecord()?.key ?? store.create();
+        if (!key) {
+          // What is at requests.key (none, or a key nothing here can open) is of no use: a copied
+          // DPAPI file would not even let itself be overwritten through its store.
+          fs.rmSync(keyFile, { force: true });
+          const namespace = nodeCrypto().randomBytes(8).toString('hex');
+          const store = chooseKeyStore(keyFile, namespace, this.place.env ?? process.env, this.place.platform ?? process.platform, REQUEST_KEY_ITEM);
+          key = newKey();
+          store.put(key, false);
+          this.db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?), (?, ?)').run('key_store', store.kind, 'key_namespace', namespace);
+        }
         this.db.exec('COMMIT');
         return (this.key = key);
       } catch (e) {
@@ -201,19 +214,26 @@ export class PendingRequests {
     return seal(this.requestKey(true), JSON.stringify(jwk), PendingRequests.aad(id));
   }
 
-  /** A build before the request key kept private keys as JSON text: seal them, and drop the column. */
+  /**
+   * A build before the request key kept private keys as JSON text: seal them, and drop the column.
+   * Two processes may open such a file at once: the one that takes the write lock second finds it
+   * done.
+   */
   private sealOldKeys(): void {
-    const columns = this.db.prepare("SELECT name FROM pragma_table_info('requests')").all() as { name: string }[];
-    if (!columns.some((c) => c.name === 'private_jwk')) return;
-    if (!columns.some((c) => c.name === 'private_key')) this.db.exec('ALTER TABLE requests ADD COLUMN private_key BLOB');
-    const old = this.db.prepare('SELECT id, private_jwk FROM requests WHERE private_jwk IS NOT NULL').all() as { id: string; private_jwk: string }[];
-    if (old.length > 0) this.requestKey(true); // its own transaction, before this one
+    const hasColumn = (name: string) =>
+      (this.db.prepare("SELECT name FROM pragma_table_info('requests')").all() as { name: string }[]).some((c) => c.name === name);
+    if (!hasColumn('private_jwk')) return;
+    this.requestKey(true); // its own transaction, before this one
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      for (const r of old) {
-        this.db.prepare('UPDATE requests SET private_key = ? WHERE id = ?').run(this.sealKey(r.id, JSON.parse(r.private_jwk) as JsonWebKey), r.id);
+      if (hasColumn('private_jwk')) {
+        if (!hasColumn('private_key')) this.db.exec('ALTER TABLE requests ADD COLUMN private_key BLOB');
+        const old = this.db.prepare('SELECT id, private_jwk FROM requests WHERE private_jwk IS NOT NULL').all() as { id: string; private_jwk: string }[];
+        for (const r of old) {
+          this.db.prepare('UPDATE requests SET private_key = ? WHERE id = ?').run(this.sealKey(r.id, JSON.parse(r.private_jwk) as JsonWebKey), r.id);
+        }
+        this.db.exec('ALTER TABLE requests DROP COLUMN private_jwk');
       }
-      this.db.exec('ALTER TABLE requests DROP COLUMN private_jwk');
       this.db.exec('COMMIT');
     } catch (e) {
       this.db.exec('ROLLBACK');

@@ -94,7 +94,8 @@ export async function importRequestAnswer(
     if (!request) throw new AppError('REQUEST_FOREIGN', 'no request with this id was made here');
     if (scope && !scope.allowed(request.profile)) {
       scope.refused(request.profile);
-      throw new AppError('API_PROFILE_NOT_ALLOWED', request.profile);
+      // No profile name in the answer: the client did not name one, and may not learn another's (the audit has it).
+      throw new AppError('API_PROFILE_NOT_ALLOWED', 'the request is for a profile this key may not use');
     }
     const done = await importAnswer(deps.store, pending, text, deps.now(), deps.log);
     return { profile: done.request.profile, requestId: done.request.id, generation: done.record.generation, certificate: certificateInfo(done.certificate) };

@@ -38,8 +38,9 @@ interface Running {
 }
 
 export class LazyGateway {
-  /** Its store once it exists: kept to look for unfinished jobs, then handed to the gateway. */
-  private store: GatewayStore | undefined;
+  /** Its store, opened once (a look and a request may both want it): kept to look for unfinished jobs, then handed to the gateway. */
+  private store: Promise<GatewayStore> | undefined;
+  private looking = false;
   private running: Promise<Running | undefined> | undefined;
   private watch: NodeJS.Timeout | undefined;
   private closed = false;
@@ -73,20 +74,32 @@ export class LazyGateway {
     clearInterval(this.watch);
     const g = await this.running;
     if (g) await g.close();
-    else await this.store?.close();
+    else await this.store?.then((st) => st.close()).catch(() => undefined);
+  }
+
+  /** The store, opened by the first caller; a failed open is tried again by the next. */
+  private openStore(): Promise<GatewayStore> {
+    this.store ??= openGatewayStore(this.app).catch((e: unknown) => {
+      this.store = undefined;
+      throw e;
+    });
+    return this.store;
   }
 
   private async look(): Promise<void> {
-    if (this.running || this.closed) return;
+    // One look at a time: a PostgreSQL that is slow to answer must not stack them up.
+    if (this.running || this.closed || this.looking) return;
+    this.looking = true;
     try {
       // A missing local file is no store: it is made only when the gateway is used.
       const local = this.app.location().engine === 'sqlite';
       if (!this.store && local && !fs.existsSync(path.join(this.app.paths.dataDir, GATEWAY_FILE))) return;
-      const store = (this.store ??= await openGatewayStore(this.app));
-      if (this.closed) await store.close();
-      else if ((await store.nextDue()) !== undefined) await this.start();
+      const store = await this.openStore();
+      if (!this.closed && (await store.nextDue()) !== undefined) await this.start();
     } catch {
       // Looked for again after the next interval; a request that needs the gateway says why it cannot start.
+    } finally {
+      this.looking = false;
     }
   }
 
@@ -107,11 +120,12 @@ export class LazyGateway {
       import('../gateway/webhook.js'),
     ]);
     const hook = this.env.ANAF_TOKEN_GATEWAY_WEBHOOK ? webhook(this.env.ANAF_TOKEN_GATEWAY_WEBHOOK, this.app.log) : undefined;
-    const store = (this.store ??= await openGatewayStore(this.app));
-    clearInterval(this.watch);
+    const store = await this.openStore();
     if (this.closed) throw new AppError('API_ROUTE_NOT_FOUND', 'serve is stopping');
     const gateway = new Gateway({ app: this.app, store, grant: this.grant, ...(hook ? { onChange: hook } : {}) });
     gateway.worker.start();
+    // Only now: a start that failed leaves the watch looking for jobs.
+    clearInterval(this.watch);
     this.app.log.log('info', 'gateway.start', {});
     return {
       routes: new GatewayRoutes(gateway, this.app.store, this.app.now),

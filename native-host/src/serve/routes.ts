@@ -450,7 +450,13 @@ export function requestHandler(ctx: RouteContext): (req: IncomingMessage, res: S
   const handle = (req: IncomingMessage, res: ServerResponse, headers: ApiHeaders) => {
     void answer(ctx, req, headers)
       .catch((e: unknown) => internal(ctx, e))
-      .then((r) => (r === undefined ? req.socket.destroy() : send(res, r)));
+      .then((r) => {
+        if (r === undefined) return req.socket.destroy();
+        // A body the answer did not read (an upload refused before its key was proven): the
+        // connection closes after the answer instead of taking that body in to keep it alive.
+        if (!req.complete) res.setHeader('Connection', 'close');
+        send(res, r);
+      });
   };
   // Another OS user's connection: no answer at all, not even an error (server.ts closes it and counts it).
   const refusePeer = (req: IncomingMessage) => req.socket.destroy();
@@ -458,7 +464,8 @@ export function requestHandler(ctx: RouteContext): (req: IncomingMessage, res: S
     const headers = apiHeaders(req.headers);
     // The gateway's uploads carry documents: their own cap, read only once the key is proven.
     // So does an answer to a request link (request-import.ts reads it, to its own cap, once the key is proven).
-    if (!(ctx.gateway && takesBody(req.url)) && !isImportUrl(req.url)) limitBody(req, headers);
+    const ownCap = req.method === 'POST' && ((ctx.gateway !== undefined && takesBody(req.url)) || isImportUrl(req.url));
+    if (!ownCap) limitBody(req, headers);
     if (req.destroyed) return;
     // Known at once after a connection's first request; that one waits for the socket table.
     const peer = ctx.peers.verdict(req.socket);

@@ -8,6 +8,8 @@
  *
  * The gateway's outbox stays with its store (gateway.sqlite, or the team database's tables): a
  * move is refused while an upload is still on its way there, so none is left behind unfinished.
+ * That is a look before the move, not a lock: a serve still running could queue one meanwhile,
+ * which is why the refusal says to stop serve (as the move needs anyway: it keeps its store).
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -60,7 +60,10 @@ async function through(bytes: Uint8Array<ArrayBuffer>, stream: CompressionStream
 
 export async function packAnswer(plain: AnswerPlain): Promise<Uint8Array<ArrayBuffer>> {
   const tok = Object.fromEntries(Object.entries(plain.tok).map(([k, v]) => [k, typeof v === 'string' ? unfold(v) : v]));
-  return through(utf8(JSON.stringify({ ...plain, tok })), new CompressionStream('deflate-raw'), MAX_PLAIN_BYTES);
+  const bytes = utf8(JSON.stringify({ ...plain, tok }));
+  // What the requester would refuse to inflate is not sealed at all (ANAF's answer was far too large).
+  if (bytes.length > MAX_PLAIN_BYTES) throw new AppError('REQUEST_ANAF_REFUSED', "ANAF's answer is far larger than two tokens");
+  return through(bytes, new CompressionStream('deflate-raw'), MAX_PLAIN_BYTES);
 }
 
 /** The plaintext's JSON value, tokens folded back; the caller checks it against answerPlainSchema. */

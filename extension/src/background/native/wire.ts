@@ -34,6 +34,8 @@ const TIMEOUT_MS: Partial<Record<RequestType, number>> = {
   /** One call to ANAF's hello; the host gives up on it after 15 s by default. */
   'token.check': 45_000,
   'refresh.due': 300_000,
+  /** Saving the tokens may wait for another process's refresh lease, as a refresh does. */
+  'request.import': 90_000,
 };
 
 export function timeoutFor(type: RequestType): number {
