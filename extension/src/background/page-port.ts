@@ -33,13 +33,3 @@ export function onPageConnect(port: Runtime.Port): void {
     });
   });
 }
-
-/** The pages that hold the native port while open. */
-const PAGES_WITH_PORT = new Set(['/popup.html', '/options.html']);
-
-/** A navigation that loads one of this extension's pages that will connect a page port. */
-export function isPageOpening(req: { url: string; mode: string; destination: string }): boolean {
-  if (req.mode !== 'navigate' || req.destination !== 'document') return false;
-  const url = new URL(req.url);
-  return url.origin === location.origin && PAGES_WITH_PORT.has(url.pathname);
-}
