@@ -10,8 +10,8 @@ import QRCode from 'qrcode';
 import * as z from 'zod/mini';
 import { AppError } from '#shared/errors.js';
 import { DEFAULT_VALID_MS, NOTE_MAX_LENGTH, requestIdSchema } from '#shared/request/format.js';
-import { PendingRequests } from '../../request/pending-store.js';
-import { cancelLinkRequest, createLinkRequest, importAnswer } from '../../request/requests.js';
+import { cancelRequest, withPending } from '../../request/requester.js';
+import { createLinkRequest, importAnswer } from '../../request/requests.js';
 import { action, jsonOption, parseWith, profileOption, withApp } from '../context.js';
 import { printJson, table } from '../output.js';
 import { readSecret } from '../secret-input.js';
@@ -65,8 +65,7 @@ export function register(program: Command): void {
       action((opts: { profile: string; valid: number; note?: string; passphrase?: boolean; out?: string; json?: boolean }) =>
         withApp(async (app) => {
           const passphrase = opts.passphrase ? await readSecret('Passphrase (nu se afișează / not shown): ', 'BAD_REQUEST') : undefined;
-          const pending = PendingRequests.open(app);
-          try {
+          return withPending(app, async (pending) => {
             const made = await createLinkRequest(app.store, pending, {
               profile: opts.profile,
               validMs: opts.valid,
@@ -90,9 +89,7 @@ export function register(program: Command): void {
                 (passphrase ? 'Spuneți-i parola la telefon. / Tell them the passphrase by phone.\n' : '') +
                 'Apoi / then: anaf-token request import FILE\n',
             );
-          } finally {
-            pending.close();
-          }
+          });
         }),
       ),
     );
@@ -103,9 +100,8 @@ export function register(program: Command): void {
     .addOption(jsonOption())
     .action(
       action((opts: { json?: boolean }) =>
-        withApp((app) => {
-          const pending = PendingRequests.open(app);
-          try {
+        withApp((app) =>
+          withPending(app, (pending) => {
             const rows = pending.list().map((r) => ({
               id: r.id,
               profile: r.profile,
@@ -122,10 +118,8 @@ export function register(program: Command): void {
             const out = [['ID', 'PROFILE', 'STATUS', 'EXPIRES', 'CERTIFICATE', 'NOTE']];
             for (const r of rows) out.push([r.id, r.profile, r.status, r.expiresAt.slice(0, 16).replace('T', ' '), r.certificateSerial ?? '-', r.note ?? '']);
             process.stdout.write(table(out));
-          } finally {
-            pending.close();
-          }
-        }),
+          }),
+        ),
       ),
     );
 
@@ -136,16 +130,10 @@ export function register(program: Command): void {
     .addOption(jsonOption())
     .action(
       action((id: string, opts: { json?: boolean }) =>
-        withApp((app) => {
-          const pending = PendingRequests.open(app);
-          try {
-            cancelLinkRequest(pending, id);
-            app.log.log('info', 'request.cancelled', { request: id });
-            if (opts.json) return printJson({ id, cancelled: true });
-            process.stdout.write(`Cererea ${id} a fost anulată. / Request ${id} cancelled.\n`);
-          } finally {
-            pending.close();
-          }
+        withApp(async (app) => {
+          await cancelRequest(app, app.log, id);
+          if (opts.json) return printJson({ id, cancelled: true });
+          process.stdout.write(`Cererea ${id} a fost anulată. / Request ${id} cancelled.\n`);
         }),
       ),
     );
@@ -159,8 +147,7 @@ export function register(program: Command): void {
       action((file: string | undefined, opts: { json?: boolean }) =>
         withApp(async (app) => {
           const text = await readAnswer(file);
-          const pending = PendingRequests.open(app);
-          try {
+          return withPending(app, async (pending) => {
             const done = await importAnswer(app.store, pending, text, app.now(), app.log);
             const c = done.certificate;
             const result = {
@@ -177,9 +164,7 @@ export function register(program: Command): void {
                 `The tokens of profile ${result.profile} were saved; certificate: ${who}.\n` +
                 `Access token valid until ${result.accessExpiresAt}.\n`,
             );
-          } finally {
-            pending.close();
-          }
+          });
         }),
       ),
     );
