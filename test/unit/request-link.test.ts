@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AppError, type ErrorCode } from '#shared/errors.js';
 import { checkRequestLink, openSecret, sealAnswer } from '#shared/request/crypto.js';
 import { IMPORT_GRACE_MS, splitAnswer, splitLink, joinAnswer, type AnswerTokens } from '#shared/request/format.js';
 import { createLogger } from '../../native-host/src/log/logger.js';
@@ -15,6 +14,7 @@ import { PendingRequests } from '../../native-host/src/request/pending-store.js'
 import { cancelLinkRequest, createLinkRequest, importAnswer, EXTENSION_ORIGIN } from '../../native-host/src/request/requests.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { tempPaths } from '../helpers/temp.js';
+import { refusedWith } from '../helpers/app-error.js';
 
 const HOUR = 3_600_000;
 const SECRET = 'client-secret-XYZ-0123456789abcdef';
@@ -73,15 +73,6 @@ async function holderAnswers(link: string, now: number, opts: { passphrase?: str
   const secret = await openSecret(req, opts.passphrase);
   const answer = await sealAnswer(req.body, opts.state ?? req.body.st, await anafTokens(now), now);
   return { req, secret, answer };
-}
-
-async function refusedWith(p: Promise<unknown>, code: ErrorCode): Promise<void> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e, `expected ${code}`).toBeInstanceOf(AppError);
-  expect((e as AppError).code).toBe(code);
 }
 
 describe('request link: create, answer, import', () => {

@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AppError, type ErrorCode } from '#shared/errors.js';
 import { MAX_FROM_BROWSER_BYTES, parseRequest, resultSchemas, type Request } from '#shared/protocol/messages.js';
 import { checkRequestLink, openSecret, sealAnswer } from '#shared/request/crypto.js';
 import { IMPORT_GRACE_MS, MAX_VALID_MS, MIN_VALID_MS, splitAnswer, joinAnswer } from '#shared/request/format.js';
@@ -16,6 +15,7 @@ import { handle } from '../../native-host/src/native/handlers.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { LARGEST_REQUESTS, encodedBytes } from '../helpers/largest-request.js';
 import { tempPaths } from '../helpers/temp.js';
+import { refusedWith } from '../helpers/app-error.js';
 
 const HOUR = 3_600_000;
 const SECRET = 'native-req-secret-0123456789abcdef';
@@ -93,15 +93,6 @@ async function answerTo(link: string, at: number, passphrase?: string): Promise<
     answer: await sealAnswer(req.body, req.body.st, { access_token: access, refresh_token: refresh, expires_in: 7_776_000, token_type: 'Bearer' }, at),
     access,
   };
-}
-
-async function refusedWith(p: Promise<unknown>, code: ErrorCode): Promise<void> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  expect(e, `expected ${code}`).toBeInstanceOf(AppError);
-  expect((e as AppError).code).toBe(code);
 }
 
 describe('request.* handlers (real vault, real requests file)', () => {
