@@ -10,9 +10,9 @@ import { resolvePaths } from '../../native-host/src/config/paths.js';
 import { tempDir } from '../../test/helpers/temp.js';
 import { keptPort, oneShot, type Cmd } from './native.js';
 import { sideBySide, timeProcess } from './processes.js';
-import { median, percentile, round } from './stats.js';
+import { median, percentile, round, type BenchRow } from './stats.js';
 import { fillVault, notDue, timeDue } from './vault-scale.js';
-import { erp, loadPair, rssMiB, startBare, startServe, type LoadResult } from './serve.js';
+import { erp, loadPair, medianOf, roundRatio, rssMiB, startBare, startServe, type LoadResult } from './serve.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { CLI_ENTRY as CLI } from '../../native-host/src/config/entry.js';
 import { authorizationFor, newClientKey } from '../../native-host/src/serve/client-keys.js';
@@ -30,18 +30,9 @@ const part = (name: string): boolean => !ONLY || ONLY.includes(name);
 /** Each run's pair ran back to back: the median of their ratios follows the machine's drift. */
 const pairRatio = (r: { a: number[]; b: number[] }) => median(r.a.map((x, i) => x / r.b[i]!));
 
-interface Row {
-  figure: string;
-  ours: number;
-  baseline?: number;
-  unit: string;
-  ratio?: number;
-  goal: string;
-  met?: boolean;
-}
-const rows: Row[] = [];
+const rows: BenchRow[] = [];
 
-function row(r: Row): void {
+function row(r: BenchRow): void {
   rows.push(r);
   const ratio = r.ratio === undefined ? '' : ` ratio ${round(r.ratio)}×`;
   process.stdout.write(
@@ -133,14 +124,11 @@ if (part('http')) {
       }
       const bad = ours.find((o) => o.errors || o.non2xx);
       if (bad) throw new Error(`serve: ${bad.errors} errors, ${bad.non2xx} non-2xx`);
-      const m = (rs: LoadResult[], k: keyof LoadResult) => median(rs.map((r) => r[k]));
-      // The VM's speed drifts between rounds by a third: each round's pair ran back to back, so
-      // the ratio is taken per round and its median reported.
-      const ratio = median(ours.map((o, i) => o.rps / base[i]!.rps));
+      const ratio = roundRatio(ours, base);
       row({
         figure: `req/s, concurrency ${connections}`,
-        ours: m(ours, 'rps'),
-        baseline: m(base, 'rps'),
+        ours: medianOf(ours, 'rps'),
+        baseline: medianOf(base, 'rps'),
         unit: 'req/s',
         ratio,
         goal: '≥ 0.8×',
@@ -148,20 +136,20 @@ if (part('http')) {
       });
       row({
         figure: `latency p99, concurrency ${connections}`,
-        ours: m(ours, 'p99'),
-        baseline: m(base, 'p99'),
+        ours: medianOf(ours, 'p99'),
+        baseline: medianOf(base, 'p99'),
         unit: 'ms',
         goal: 'p99 ≤ 2 ms',
-        met: m(ours, 'p99') <= 2,
+        met: medianOf(ours, 'p99') <= 2,
       });
       process.stdout.write(
-        `    (p50 ours ${round(m(ours, 'p50'))} ms, bare ${round(m(base, 'p50'))} ms; rounds ours ${ours.map((o) => Math.round(o.rps)).join('/')}, bare ${base.map((o) => Math.round(o.rps)).join('/')} req/s; ratios ${ours.map((o, i) => round(o.rps / base[i]!.rps)).join('/')})\n`,
+        `    (p50 ours ${round(medianOf(ours, 'p50'))} ms, bare ${round(medianOf(base, 'p50'))} ms; rounds ours ${ours.map((o) => Math.round(o.rps)).join('/')}, bare ${base.map((o) => Math.round(o.rps)).join('/')} req/s; ratios ${ours.map((o, i) => round(o.rps / base[i]!.rps)).join('/')})\n`,
       );
       if (connections > 1) {
         // Little's law: with this many requests always in flight, the mean wait is connections / throughput.
-        const floor = (connections / m(base, 'rps')) * 1000;
+        const floor = (connections / medianOf(base, 'rps')) * 1000;
         process.stdout.write(
-          `    (${connections} requests in flight at the bare server's rate mean ${round(floor)} ms each on average: its own p99 is ${round(m(base, 'p99'))} ms)\n`,
+          `    (${connections} requests in flight at the bare server's rate mean ${round(floor)} ms each on average: its own p99 is ${round(medianOf(base, 'p99'))} ms)\n`,
         );
       }
     }
@@ -188,10 +176,9 @@ if (part('close')) {
     await serve.stop();
   }
   if (ours.some((o) => o.non2xx)) throw new Error('serve refused requests on new connections');
-  const m = (rs: LoadResult[], k: keyof LoadResult) => median(rs.map((x) => x[k]));
-  const ratio = median(ours.map((o, i) => o.rps / base[i]!.rps));
-  row({ figure: 'req/s, a new connection per request', ours: m(ours, 'rps'), baseline: m(base, 'rps'), unit: 'req/s', ratio, goal: 'report' });
-  row({ figure: 'latency p50, a new connection per request', ours: m(ours, 'p50'), baseline: m(base, 'p50'), unit: 'ms', goal: 'report' });
+  const ratio = roundRatio(ours, base);
+  row({ figure: 'req/s, a new connection per request', ours: medianOf(ours, 'rps'), baseline: medianOf(base, 'rps'), unit: 'req/s', ratio, goal: 'report' });
+  row({ figure: 'latency p50, a new connection per request', ours: medianOf(ours, 'p50'), baseline: medianOf(base, 'p50'), unit: 'ms', goal: 'report' });
   if (process.platform === 'linux') {
     const times: number[] = [];
     let lines = 0;

@@ -15,15 +15,7 @@ import { runCli } from '../../test/helpers/cli.js';
 import { launchBrowser, type ExtBrowser } from '../../test/e2e/support/browser.js';
 import { buildAll } from '../../test/e2e/support/build.js';
 import { hostPids, hostsGone } from '../../test/e2e/support/host-processes.js';
-import { median, percentile } from './stats.js';
-
-export interface PopupRow {
-  figure: string;
-  ours: number;
-  unit: string;
-  goal: string;
-  met?: boolean;
-}
+import { median, percentile, type BenchRow } from './stats.js';
 
 /** popup/main.ts sets these marks when the cached and the host's statuses are drawn. */
 const MARKS = { cache: 'anaf:drawn-from-cache', host: 'anaf:drawn-from-host' };
@@ -61,13 +53,13 @@ async function openPopup(b: ExtBrowser): Promise<{ page: Page; cacheMs: number; 
   return { page, cacheMs, hostMs, deliveredMs };
 }
 
-export async function popupBench(env: NodeJS.ProcessEnv, runs: number): Promise<PopupRow[]> {
+export async function popupBench(env: NodeJS.ProcessEnv, runs: number): Promise<BenchRow[]> {
   buildAll('ignore');
   const home = env.ANAF_TOKEN_HOME;
   if (!home) throw new Error('popupBench needs ANAF_TOKEN_HOME');
   const udd = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-bench-udd-'));
   const browserHome = fs.mkdtempSync(path.join(os.tmpdir(), 'anaf-bench-home-'));
-  const rows: PopupRow[] = [];
+  const rows: BenchRow[] = [];
   const installed = await runCli(['install', '--user-data-dir', udd], env);
   if (installed.code !== 0) throw new Error(`anaf-token install: ${installed.stderr}`);
   const b = await launchBrowser({

@@ -3,6 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServeProcess, erp } from '../../test/helpers/serve-process.js';
+import { median } from './stats.js';
 
 export interface LoadResult {
   rps: number;
@@ -51,6 +52,15 @@ export function load(port: number, pathname: string, headers: Record<string, str
     });
   });
 }
+
+/** The median of one field over rounds. */
+export const medianOf = (rs: LoadResult[], k: keyof LoadResult): number => median(rs.map((r) => r[k]));
+
+/**
+ * The VM's speed drifts between rounds by a third: each round's pair ran back to back, so the
+ * ratio of their rates is taken per round and its median reported.
+ */
+export const roundRatio = (ours: LoadResult[], base: LoadResult[]): number => median(ours.map((o, i) => o.rps / base[i]!.rps));
 
 /** One server under load, and where its results go. */
 export interface LoadTarget {

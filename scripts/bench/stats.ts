@@ -12,3 +12,14 @@ export function round(n: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
+
+/** One line of the bench's report: our figure, its baseline from the same run, the goal. */
+export interface BenchRow {
+  figure: string;
+  ours: number;
+  baseline?: number;
+  unit: string;
+  ratio?: number;
+  goal: string;
+  met?: boolean;
+}

@@ -21,18 +21,8 @@ import { challenge, erp } from '../../test/helpers/serve-process.js';
 import { seedGrants, setUpTeam } from '../../test/helpers/team-machines.js';
 import { tempDir } from '../../test/helpers/temp.js';
 import { makePki, type Pki } from '../../test/pki/make-pki.js';
-import { loadPair, type LoadResult } from './serve.js';
-import { median, round } from './stats.js';
-
-export interface TeamBenchRow {
-  figure: string;
-  ours: number;
-  baseline?: number;
-  unit: string;
-  ratio?: number;
-  goal: string;
-  met?: boolean;
-}
+import { loadPair, medianOf, roundRatio, type LoadResult } from './serve.js';
+import { median, round, type BenchRow } from './stats.js';
 
 const DAY_MS = 86_400_000;
 const CLIENT = {
@@ -56,7 +46,7 @@ async function startDirect(url: string, bodyBytes: number): Promise<{ port: numb
   return { port, stop: () => child.kill('SIGTERM') };
 }
 
-async function tokenFetch(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) => void): Promise<TeamBenchRow[]> {
+async function tokenFetch(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) => void): Promise<BenchRow[]> {
   const team = await setUpTeam({ pg, db: 'bench_fetch', names: ['A'], caFile: pki.ca.certFile });
   homes.push(...team.machines.map((m) => m.home));
   const [a] = team.machines;
@@ -65,7 +55,7 @@ async function tokenFetch(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) 
   const key = (JSON.parse((await a!.cli(['clients', 'add', 'bench', '--json'])).stdout) as { key: string }).key;
   const as = { name: 'bench', key };
   const tokenPath = '/v1/profiles/firma/token';
-  const rows: TeamBenchRow[] = [];
+  const rows: BenchRow[] = [];
   say(
     `  token fetch over HTTP keep-alive (wrk, one thread; ${ROUNDS} rounds, each with a fresh serve and direct server, 1 s warm-up then ${SECONDS} s each, alternating; medians)\n`,
   );
@@ -88,12 +78,11 @@ async function tokenFetch(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) 
     }
     const bad = [...ours, ...base].find((o) => o.errors || o.non2xx);
     if (bad) throw new Error(`token fetch: ${bad.errors} errors, ${bad.non2xx} non-2xx`);
-    const m = (rs: LoadResult[], k: keyof LoadResult) => median(rs.map((x) => x[k]));
-    const ratio = median(ours.map((o, i) => o.rps / base[i]!.rps));
+    const ratio = roundRatio(ours, base);
     rows.push({
       figure: `team store: token fetch req/s through serve vs straight to PostgreSQL, concurrency ${connections}`,
-      ours: m(ours, 'rps'),
-      baseline: m(base, 'rps'),
+      ours: medianOf(ours, 'rps'),
+      baseline: medianOf(base, 'rps'),
       unit: 'req/s',
       ratio,
       goal: '≥ 0.8×',
@@ -101,19 +90,19 @@ async function tokenFetch(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) 
     });
     rows.push({
       figure: `team store: token fetch latency p99, concurrency ${connections}`,
-      ours: m(ours, 'p99'),
-      baseline: m(base, 'p99'),
+      ours: medianOf(ours, 'p99'),
+      baseline: medianOf(base, 'p99'),
       unit: 'ms',
       goal: 'report',
     });
     say(
-      `    (concurrency ${connections}: rounds serve ${ours.map((o) => Math.round(o.rps)).join('/')}, direct ${base.map((o) => Math.round(o.rps)).join('/')} req/s; p50 serve ${round(m(ours, 'p50'))} ms, direct ${round(m(base, 'p50'))} ms)\n`,
+      `    (concurrency ${connections}: rounds serve ${ours.map((o) => Math.round(o.rps)).join('/')}, direct ${base.map((o) => Math.round(o.rps)).join('/')} req/s; p50 serve ${round(medianOf(ours, 'p50'))} ms, direct ${round(medianOf(base, 'p50'))} ms)\n`,
     );
   }
   return rows;
 }
 
-async function dueScan(pg: Pg, runs: number): Promise<TeamBenchRow[]> {
+async function dueScan(pg: Pg, runs: number): Promise<BenchRow[]> {
   await pg.createDatabase('bench_due');
   const url = pg.url('bench_due');
   const key = crypto.randomBytes(32);
@@ -158,7 +147,7 @@ async function fillPlain(pg: Pg, db: string, prefix: string, count: number, now:
   await pg.query(db, 'ANALYZE anaf_token.tokens');
 }
 
-async function scheduler(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) => void): Promise<TeamBenchRow[]> {
+async function scheduler(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) => void): Promise<BenchRow[]> {
   const team = await setUpTeam({ pg, db: 'bench_sched', names: ['A', 'B', 'C'], caFile: pki.ca.certFile });
   homes.push(...team.machines.map((m) => m.home));
   try {
@@ -211,7 +200,7 @@ async function scheduler(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) =
   }
 }
 
-export async function teamStoreBench(runs: number, say: (s: string) => void = (s) => process.stdout.write(s)): Promise<TeamBenchRow[]> {
+export async function teamStoreBench(runs: number, say: (s: string) => void = (s) => process.stdout.write(s)): Promise<BenchRow[]> {
   const pkiDir = tempDir('bench-pki');
   const [pg, pki] = await Promise.all([startPostgres(), makePki(pkiDir)]);
   const anaf = await startAnafStandin({ pki, clients: [{ clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, redirectUris: [CLIENT.redirectUri] }] });
