@@ -137,6 +137,7 @@ export interface FakeTab {
   id: number;
   url: string;
   active?: boolean;
+  status: 'loading' | 'complete';
 }
 
 interface SessionRule {
@@ -191,16 +192,28 @@ function makeFake() {
     tabs: {
       all: tabs,
       onRemoved: new FakeEvent<(id: number) => void>(),
+      onUpdated: new FakeEvent<(id: number, info: { status?: string }) => void>(),
+      /** New tabs never finish loading their first page. */
+      stallLoads: false,
+      /** Each update's tab as it was when the update came. */
+      updates: [] as FakeTab[],
+      /** Returned while loading, as Chrome does; it completes 50 ms later (after the flow's own steps). */
       async create(opts: { url: string; active?: boolean }): Promise<FakeTab> {
         await turns();
-        const tab = { id: nextTab++, url: opts.url, active: opts.active };
+        const tab: FakeTab = { id: nextTab++, url: opts.url, active: opts.active, status: 'loading' };
         tabs.set(tab.id, tab);
+        setTimeout(() => {
+          if (tabs.get(tab.id) !== tab || fake.tabs.stallLoads) return;
+          tab.status = 'complete';
+          fake.tabs.onUpdated.emit(tab.id, { status: 'complete' });
+        }, 50);
         return { ...tab };
       },
       async update(id: number, opts: { url: string }): Promise<FakeTab> {
         await turns();
         const tab = tabs.get(id);
         if (!tab) throw new Error(`No tab with id: ${id}.`);
+        fake.tabs.updates.push({ ...tab });
         tab.url = opts.url;
         return { ...tab };
       },
@@ -289,6 +302,9 @@ function makeFake() {
       fake.storage.session.reset();
       fake.storage.local.reset();
       tabs.clear();
+      fake.tabs.onUpdated.listeners.length = 0;
+      fake.tabs.stallLoads = false;
+      fake.tabs.updates.length = 0;
       nextTab = 100;
       alarms.clear();
       rules = [];

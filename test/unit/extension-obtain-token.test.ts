@@ -117,6 +117,26 @@ describe('obtain token: the start', () => {
     expect(fakeBrowser.tabs.all.size).toBe(0);
   });
 
+  // Chrome drops a navigation asked for while the tab's about:blank is still committing (the tab stays empty).
+  it('sends the new tab to ANAF only once its about:blank has loaded', async () => {
+    grant();
+    await flow.startObtain(PROFILE);
+    expect(fakeBrowser.tabs.updates).toEqual([expect.objectContaining({ url: 'about:blank', status: 'complete' })]);
+  });
+
+  it('a tab whose about:blank never reports loaded still goes to ANAF, after 2 s', async () => {
+    grant();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    fakeBrowser.tabs.stallLoads = true;
+    const started = flow.startObtain(PROFILE);
+    await vi.advanceTimersByTimeAsync(1_900);
+    expect(fakeBrowser.tabs.updates).toEqual([]);
+    await vi.advanceTimersByTimeAsync(200);
+    await started;
+    expect(fakeBrowser.tabs.updates).toEqual([expect.objectContaining({ url: 'about:blank', status: 'loading' })]);
+    expect(fakeBrowser.tabs.all.get(storedFlow()!.tabId!)?.url).toBe(AUTHORIZE_URL);
+  });
+
   it('a new start replaces the running flow of the profile: its tab and rule go', async () => {
     grant();
     await flow.startObtain(PROFILE);

@@ -29,6 +29,31 @@ export const FLOW_ALARM_PREFIX = 'flow-timeout:';
 
 const ext = (code: ExtErrorCode, params: string[] = []): UiError => toUiError(new ExtError(code, params));
 
+/** How long the flow's new tab may take to show about:blank before it is sent to ANAF anyway. */
+const BLANK_TAB_WAIT_MS = 2_000;
+
+/**
+ * Resolves once the new tab has loaded its about:blank (or after BLANK_TAB_WAIT_MS). Chrome drops
+ * a navigation asked for while the tab's first page is still committing, and the tab stays empty
+ * ("unloaded") with the flow waiting for nothing: seen in the e2e in about one run in eight.
+ */
+function blankTabLoaded(tabId: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      browser.tabs.onUpdated.removeListener(onUpdated);
+      resolve();
+    };
+    const onUpdated = (id: number, info: Tabs.OnUpdatedChangeInfoType) => {
+      if (id === tabId && info.status === 'complete') done();
+    };
+    const timer = setTimeout(done, BLANK_TAB_WAIT_MS);
+    browser.tabs.onUpdated.addListener(onUpdated);
+    // It may have loaded before the listener was added; a tab already gone fails at the update.
+    browser.tabs.get(tabId).then((t) => t.status === 'complete' && done(), done);
+  });
+}
+
 async function closeTab(tabId: number | undefined): Promise<void> {
   if (tabId === undefined) return;
   try {
@@ -112,6 +137,7 @@ export async function startObtain(profile: string): Promise<void> {
     const tab = await browser.tabs.create({ url: 'about:blank', active: true });
     if (tab.id === undefined) throw new ExtError('EXTENSION_FAILED', [], 'no tab id');
     tabId = tab.id;
+    const blank = blankTabLoaded(tabId);
     // Only this tab's rule ever writes the nonce: a navigation carrying it came through the rule.
     const nonce = randomToken();
     const [nonceHash, stateHash] = await Promise.all([digest(nonce), digest(start.state)]);
@@ -133,6 +159,7 @@ export async function startObtain(profile: string): Promise<void> {
         : null,
     );
     await browser.alarms.create(FLOW_ALARM_PREFIX + profile, { when: deadline });
+    await blank;
     await browser.tabs.update(tabId, { url: start.authorizeUrl });
   } catch (e) {
     const error = toUiError(e);
