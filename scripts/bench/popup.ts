@@ -3,8 +3,8 @@
  *   - the status round trip from the popup (popup → background → kept native port → host and
  *     back, with the background's cache and badge writes), after the first;
  *   - popup open → the host's status on screen (the popup's own performance marks, measured
- *     from its navigation start), with no host running (the port opens with the page), and with
- *     another extension page already holding the port;
+ *     from its navigation start), with no host running (the worker starts it when it sees the page
+ *     being fetched), and with another extension page already holding the port;
  *   - how long the host lives on after the last page closed (the port's release grace included).
  */
 import fs from 'node:fs';

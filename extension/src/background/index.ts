@@ -9,7 +9,8 @@ import { CALLBACK_PAGE } from './flows/callback-rule.js';
 import { allFlows, onFlowsStored } from './flows/flow-store.js';
 import { recordRedirect } from './flows/redirect-witness.js';
 import { holdWhileFlowsRun } from './native/flow-hold.js';
-import { onPageConnect } from './page-port.js';
+import { isPageOpening, onPageConnect } from './page-port.js';
+import { host } from './native/host-port.js';
 import { isRequestCallback, listenForRequestAsks, relayRequestCallback } from '../request/relay.js';
 
 browser.runtime.onConnect.addListener((port) => onPageConnect(port));
@@ -56,6 +57,10 @@ self.addEventListener('fetch', (event) => {
     e.waitUntil(relayRequestCallback({ url, mode, destination }));
     return;
   }
+  // The popup (or the options page) is being opened: start the host now, while Chrome loads the
+  // page, rather than once its modules ran and connected (tens of ms later). If no page takes the
+  // port, it closes after the usual grace.
+  if (isPageOpening({ url, mode, destination })) host.warmUp();
   if (!isCallbackNavigation(new URL(url), callbackPageOrigins)) return;
   // A renderable type: without one Chrome makes the empty answer a download (with the URL in its list).
   e.respondWith(new Response(null, { status: 204, headers: { 'Content-Type': 'text/html' } }));

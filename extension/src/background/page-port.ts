@@ -1,10 +1,13 @@
 /**
  * The extension's pages (popup, options) each connect one port (PAGE_PORT): their requests are
  * routed over it, and for as long as it is open the native port is held, so the host runs
- * while a page is open and ends after the last one closes.
+ * while a page is open and ends after the last one closes. The host is started earlier still,
+ * when the worker sees the page itself being fetched (isPageOpening): starting it takes longer
+ * than Chrome takes to load the page, so the two overlap.
  */
 import browser, { type Runtime } from 'webextension-polyfill';
 import { PAGE_PORT, pageRequestSchema } from '../shared/ui-protocol.js';
+import { schemeAndHost } from './flows/callback-check.js';
 import { host } from './native/host-port.js';
 import { route } from './router.js';
 
@@ -32,4 +35,15 @@ export function onPageConnect(port: Runtime.Port): void {
       }
     });
   });
+}
+
+/** The pages that hold the native port while open. */
+const PAGES_WITH_PORT = new Set(['/popup.html', '/options.html']);
+
+/** A navigation that loads one of this extension's pages that will connect a page port. */
+export function isPageOpening(req: { url: string; mode: string; destination: string }): boolean {
+  if (req.mode !== 'navigate' || req.destination !== 'document') return false;
+  const url = new URL(req.url);
+  // Not url.origin: it is "null" for a chrome-extension: address outside Chrome.
+  return schemeAndHost(url) === location.origin && PAGES_WITH_PORT.has(url.pathname);
 }

@@ -19,7 +19,7 @@ import { readCachedStatuses, type CachedStatuses } from '../shared/status-cache.
 import { renderCard, type CardActions } from './render.js';
 import { wireRequestPaste } from '../request/paste.js';
 
-// First: the host starts while this page draws, and stays for as long as it is open.
+// First: the host (already started by the worker when it saw this page fetched) stays while it is open.
 connectBackground();
 // Answering a request link needs no host: the field works whatever the host says.
 wireRequestPaste();

@@ -37,8 +37,8 @@ function connect(): Channel {
 }
 
 /**
- * Connects this page to the background now: called first thing, so the host starts while the
- * page draws, and stays up while the page is open.
+ * Connects this page to the background now: called first thing, so the host (started by the
+ * worker when this page was fetched) stays up while the page is open.
  */
 export function connectBackground(): void {
   if (!channel) connect();

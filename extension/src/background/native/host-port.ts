@@ -24,6 +24,11 @@ export class NativeHost {
     return oneShot(req);
   }
 
+  /** Opens the port now (a page is about to hold it); it closes after the release grace if nothing does. */
+  warmUp(): void {
+    this.port.hold('warm-up')();
+  }
+
   /** Keeps the port open until the returned function is called. */
   hold(key: string): () => void {
     return this.port.hold(key);
