@@ -39,32 +39,56 @@ afterEach(() => {
 
 describe('native port: handshake', () => {
   it('says hello first, with the protocol; requests wait for it and then share the one port', async () => {
+    fakeBrowser.native.script = scriptedHost({ status: PROFILES, 'certs.browser': { stores: [] } });
     const port = new NativePort();
     expect(port.current).toEqual({ kind: 'closed', reason: 'never-opened' });
-    const first = port.request({ type: 'status' });
+    const first = port.request({ type: 'certs.browser' });
     expect(port.current.kind).toBe('connecting');
     expect(lastPort().name).toBe(NATIVE_HOST_NAME);
     expect(lastPort().posted.map((m) => m.type)).toEqual(['hello']);
     expect(lastPort().posted[0]).toMatchObject({ type: 'hello', protocol: PROTOCOL_VERSION });
-    expect(await first).toEqual(PROFILES);
+    expect(await first).toEqual({ stores: [] });
     expect(port.current).toMatchObject({ kind: 'ready', hostVersion: HOST_VERSION });
     expect(await port.request({ type: 'status' })).toEqual(PROFILES);
     expect(fakeBrowser.native.ports).toHaveLength(1);
-    expect(lastPort().posted.map((m) => m.type)).toEqual(['hello', 'status', 'status']);
+    expect(lastPort().posted.map((m) => m.type)).toEqual(['hello', 'certs.browser', 'status']);
     // Each request its own id.
     const ids = lastPort().posted.map((m) => m.id);
     expect(new Set(ids).size).toBe(3);
     port.hold('x')();
   });
 
-  it('a host that speaks another protocol: HOST_OUTDATED naming both versions (ro/en), nothing else sent, the port closed', async () => {
+  it('status, which changes nothing, goes right behind hello instead of waiting for its answer', async () => {
+    let answerHello: (() => void) | undefined;
+    fakeBrowser.native.script = (m, p) => {
+      if (m.type === 'hello') answerHello = () => scriptedHost()(m, p);
+      else scriptedHost({ status: PROFILES })(m, p);
+    };
+    const port = new NativePort();
+    let answered = false;
+    const status = port.request({ type: 'status' }).then((r) => ((answered = true), r));
+    const refresh = rejection(port.request({ type: 'token.refresh', profile: 'firma' }));
+    expect(lastPort().posted.map((m) => m.type)).toEqual(['hello', 'status']);
+    await settle();
+    // Answered by the host already, but held until hello proves the protocol.
+    expect(answered).toBe(false);
+    answerHello!();
+    expect(await status).toEqual(PROFILES);
+    await refresh;
+    expect(lastPort().posted.map((m) => m.type)).toEqual(['hello', 'status', 'token.refresh']);
+  });
+
+  it('a host that speaks another protocol: HOST_OUTDATED naming both versions (ro/en), nothing but status sent, the port closed', async () => {
     fakeBrowser.native.script = (m, p) => p.answer({ id: m.id, ok: true, result: { protocol: PROTOCOL_VERSION + 1, hostVersion: '9.0.0' } });
     const port = new NativePort();
     const e = await rejection(port.request({ type: 'status' }));
     expect(e).toBeInstanceOf(ExtError);
     expect(toUiError(e)).toEqual({ source: 'extension', code: 'HOST_OUTDATED', params: ['9.0.0', '0.1.0'] });
     expect(port.current).toMatchObject({ kind: 'closed', reason: 'host-outdated' });
-    expect(lastPort().posted.map((m) => m.type)).toEqual(['hello']);
+    // Status went behind hello (it reads nothing it could spoil); a refresh is never sent to that host.
+    const refresh = rejection(port.request({ type: 'token.refresh', profile: 'firma' }));
+    expect(toUiError(await refresh)).toMatchObject({ code: 'HOST_OUTDATED' });
+    expect(fakeBrowser.native.ports.flatMap((p) => p.posted.map((m) => m.type))).toEqual(['hello', 'status', 'hello']);
     expect(lastPort().closedByExtension).toBe(true);
     for (const lang of ['ro', 'en']) {
       const catalogue = JSON.parse(fs.readFileSync(`extension/_locales/${lang}/messages.json`, 'utf8')) as Record<string, { message: string }>;
@@ -236,9 +260,11 @@ describe('native port: requests', () => {
     const removed = port.request({ type: 'profile.remove', profile: 'a' });
     const status = port.request({ type: 'status' });
     await vi.waitFor(() => expect(queue).toHaveLength(2));
+    // The later one answered first (status went behind hello, so the removal is the later one).
     const [first, second] = queue;
-    second!.p.answer({ id: second!.m.id, ok: true, result: PROFILES });
-    first!.p.answer({ id: first!.m.id, ok: true, result: { removed: true } });
+    expect([first!.m.type, second!.m.type]).toEqual(['status', 'profile.remove']);
+    second!.p.answer({ id: second!.m.id, ok: true, result: { removed: true } });
+    first!.p.answer({ id: first!.m.id, ok: true, result: PROFILES });
     expect(await status).toEqual(PROFILES);
     expect(await removed).toEqual({ removed: true });
   });

@@ -14,6 +14,7 @@
  * the size caps of wire.ts; every answer is parsed with the shared schemas, and one for an
  * unknown id (a late answer after a timeout) is dropped. A host that exits or crashes fails
  * the requests in flight at once with Chrome's reason; the next request starts a new host.
+ * Requests wait for the handshake, except `status` (BEHIND_HELLO).
  */
 import browser, { type Runtime } from 'webextension-polyfill';
 import { NATIVE_HOST_NAME, PROTOCOL_VERSION, responseSchema, type RequestType, type ResultOf } from '#shared/protocol/messages.js';
@@ -46,6 +47,13 @@ interface Pending {
   reject(error: Error): void;
   timer: ReturnType<typeof setTimeout>;
 }
+
+/**
+ * Requests sent right behind hello while the handshake runs, instead of after its answer: the
+ * popup's first question saves a round trip to a host that is still starting. Only what reads and
+ * changes nothing, since a host of another protocol gets it before its version is known.
+ */
+const BEHIND_HELLO: ReadonlySet<RequestType> = new Set<RequestType>(['status']);
 
 /** Long enough for the popup → options hand-over and a reopened popup; short enough to feel like "closes with the page". */
 export const RELEASE_GRACE_MS = 1_000;
@@ -117,8 +125,15 @@ export class NativePort {
     const message = outgoing(req, crypto.randomUUID());
     this.cancelRelease();
     try {
-      const port = await this.open();
-      return (await this.send(port, message)) as ResultOf<R['type']>;
+      const opening = this.open();
+      if (BEHIND_HELLO.has(req.type) && this.state.kind === 'connecting') {
+        // Its answer counts only once hello proved the protocol; an outdated host fails it with hello's error.
+        const answer = this.send(this.state.port, message);
+        answer.catch(() => undefined);
+        await opening;
+        return (await answer) as ResultOf<R['type']>;
+      }
+      return (await this.send(await opening, message)) as ResultOf<R['type']>;
     } finally {
       this.maybeRelease();
     }
