@@ -10,8 +10,14 @@ export function statusLocator(page: Page, profile: string) {
   return page.getByTestId(`status-${profile}`);
 }
 
+/** A failed wait says what the popup showed instead (a host error, a stale card, nothing). */
 export async function waitForState(page: Page, profile: string, state: (typeof STATES)[number], timeout = 30_000): Promise<void> {
-  await page.locator(`[data-testid="status-${profile}"][data-state="${state}"]`).waitFor({ timeout });
+  try {
+    await page.locator(`[data-testid="status-${profile}"][data-state="${state}"]`).waitFor({ timeout });
+  } catch (e) {
+    const shown = await page.evaluate(() => document.body.innerText).catch(() => '(page gone)');
+    throw new Error(`${profile} never showed ${state}; the popup showed:\n${shown}`, { cause: e });
+  }
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
