@@ -48,8 +48,8 @@ async function openPopup(b: ExtBrowser): Promise<{ page: Page; cacheMs: number; 
   if (!(await page.getByTestId('freshness').textContent())?.startsWith('Updated')) {
     throw new Error(`the popup did not get the host's status: ${await page.getByTestId('host-error').textContent()}`);
   }
-  // Closed only once the host is done with this page (the certificate listings it asks for after
-  // the status): the next popup then meets an idle host, as a user's does, not one still scanning.
+  // Closed only once the certificate line is drawn (the listings answered, or given up after the
+  // popup's 3 s limit): the next popup then meets an idle host, as a user's does, not one still scanning.
   await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, MARKS.certs, { timeout: 30_000 });
   // Chromium's own part, before any code of ours can run: the page's HTML delivered.
   const deliveredMs = await page.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).responseEnd);

@@ -195,13 +195,16 @@ function makeFake() {
       onUpdated: new FakeEvent<(id: number, info: { status?: string }) => void>(),
       /** New tabs never finish loading their first page. */
       stallLoads: false,
+      /** New tabs are created already loaded, with no onUpdated to tell (the event came before anyone listened). */
+      loadedAtCreate: false,
       /** Each update's tab as it was when the update came. */
       updates: [] as FakeTab[],
       /** Returned while loading, as Chrome does; it completes 50 ms later (after the flow's own steps). */
       async create(opts: { url: string; active?: boolean }): Promise<FakeTab> {
         await turns();
-        const tab: FakeTab = { id: nextTab++, url: opts.url, active: opts.active, status: 'loading' };
+        const tab: FakeTab = { id: nextTab++, url: opts.url, active: opts.active, status: fake.tabs.loadedAtCreate ? 'complete' : 'loading' };
         tabs.set(tab.id, tab);
+        if (fake.tabs.loadedAtCreate) return { ...tab };
         setTimeout(() => {
           if (tabs.get(tab.id) !== tab || fake.tabs.stallLoads) return;
           tab.status = 'complete';
@@ -304,6 +307,7 @@ function makeFake() {
       tabs.clear();
       fake.tabs.onUpdated.listeners.length = 0;
       fake.tabs.stallLoads = false;
+      fake.tabs.loadedAtCreate = false;
       fake.tabs.updates.length = 0;
       nextTab = 100;
       alarms.clear();

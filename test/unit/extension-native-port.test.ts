@@ -58,7 +58,7 @@ describe('native port: handshake', () => {
     port.hold('x')();
   });
 
-  it('status, which changes nothing, goes right behind hello instead of waiting for its answer', async () => {
+  it('status, which changes no profile or token, goes right behind hello instead of waiting for its answer', async () => {
     let answerHello: (() => void) | undefined;
     fakeBrowser.native.script = (m, p) => {
       if (m.type === 'hello') answerHello = () => scriptedHost()(m, p);

@@ -124,6 +124,16 @@ describe('obtain token: the start', () => {
     expect(fakeBrowser.tabs.updates).toEqual([expect.objectContaining({ url: 'about:blank', status: 'complete' })]);
   });
 
+  it('a tab already loaded when the flow looks (its event gone by) goes to ANAF at once', async () => {
+    grant();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    fakeBrowser.tabs.loadedAtCreate = true;
+    const started = flow.startObtain(PROFILE);
+    await vi.advanceTimersByTimeAsync(0);
+    await started;
+    expect(fakeBrowser.tabs.updates).toEqual([expect.objectContaining({ url: 'about:blank', status: 'complete' })]);
+  });
+
   it('a tab whose about:blank never reports loaded still goes to ANAF, after 2 s', async () => {
     grant();
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });

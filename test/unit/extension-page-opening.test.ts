@@ -2,7 +2,8 @@
  * The host's early start (extension/src/background/page-port.ts isPageOpening, host-port.ts
  * warmUp): the worker sees the popup or the options page being fetched and starts the host while
  * Chrome loads the page; the page's own hold then finds it running, and without one it ends after
- * the usual grace.
+ * the usual grace. That the worker's fetch listener calls them shows only in Chromium, in the
+ * bench's popup figure (scripts/bench/popup.ts).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EXTENSION_ID, fakeBrowser, resetFakeBrowser, scriptedHost } from '../helpers/fake-browser.js';

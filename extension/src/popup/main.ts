@@ -278,7 +278,7 @@ void (async () => {
   }
   // Marks for the benchmark (scripts/bench/popup.ts): when the cached statuses were read (and
   // drawn, unless the host's were already on screen), when the host's were drawn, and when the
-  // certificate line was (the host's last work for this page).
+  // certificate line was (its listings answered, or given up after CERTS_WAIT_MS).
   performance.mark(POPUP_MARKS.cache);
   // The certificate line is only a hint.
   void loadCertificates(asked);

@@ -50,8 +50,10 @@ interface Pending {
 
 /**
  * Requests sent right behind hello while the handshake runs, instead of after its answer: the
- * popup's first question saves a round trip to a host that is still starting. Only what reads and
- * changes nothing, since a host of another protocol gets it before its version is known.
+ * popup's first question saves a round trip to a host that is still starting. Only what changes
+ * no profile or token, since a host of another protocol gets it before its version is known.
+ * (`status` opens the host's store, which may create or migrate it: what any command of that
+ * installed host does anyway.) Its timeout counts from when it is sent, the handshake included.
  */
 const BEHIND_HELLO: ReadonlySet<RequestType> = new Set<RequestType>(['status']);
 
