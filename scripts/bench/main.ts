@@ -12,7 +12,7 @@ import { keptPort, oneShot, type Cmd } from './native.js';
 import { sideBySide, timeProcess } from './processes.js';
 import { median, percentile, round, type BenchRow } from './stats.js';
 import { fillVault, notDue, timeDue } from './vault-scale.js';
-import { erp, loadPair, medianOf, roundRatio, rssMiB, startBare, startServe, type LoadResult } from './serve.js';
+import { erp, loadPair, medianOf, rpsRow, rssMiB, startBare, startServe, type LoadResult } from './serve.js';
 import { Vault } from '../../native-host/src/vault/vault.js';
 import { CLI_ENTRY as CLI } from '../../native-host/src/config/entry.js';
 import { authorizationFor, newClientKey } from '../../native-host/src/serve/client-keys.js';
@@ -124,16 +124,7 @@ if (part('http')) {
       }
       const bad = ours.find((o) => o.errors || o.non2xx);
       if (bad) throw new Error(`serve: ${bad.errors} errors, ${bad.non2xx} non-2xx`);
-      const ratio = roundRatio(ours, base);
-      row({
-        figure: `req/s, concurrency ${connections}`,
-        ours: medianOf(ours, 'rps'),
-        baseline: medianOf(base, 'rps'),
-        unit: 'req/s',
-        ratio,
-        goal: '≥ 0.8×',
-        met: ratio >= 0.8,
-      });
+      row(rpsRow(`req/s, concurrency ${connections}`, ours, base, 0.8));
       row({
         figure: `latency p99, concurrency ${connections}`,
         ours: medianOf(ours, 'p99'),
@@ -176,8 +167,7 @@ if (part('close')) {
     await serve.stop();
   }
   if (ours.some((o) => o.non2xx)) throw new Error('serve refused requests on new connections');
-  const ratio = roundRatio(ours, base);
-  row({ figure: 'req/s, a new connection per request', ours: medianOf(ours, 'rps'), baseline: medianOf(base, 'rps'), unit: 'req/s', ratio, goal: 'report' });
+  row(rpsRow('req/s, a new connection per request', ours, base));
   row({ figure: 'latency p50, a new connection per request', ours: medianOf(ours, 'p50'), baseline: medianOf(base, 'p50'), unit: 'ms', goal: 'report' });
   if (process.platform === 'linux') {
     const times: number[] = [];

@@ -3,7 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServeProcess, erp } from '../../test/helpers/serve-process.js';
-import { median } from './stats.js';
+import { median, type BenchRow } from './stats.js';
 
 export interface LoadResult {
   rps: number;
@@ -60,7 +60,14 @@ export const medianOf = (rs: LoadResult[], k: keyof LoadResult): number => media
  * The VM's speed drifts between rounds by a third: each round's pair ran back to back, so the
  * ratio of their rates is taken per round and its median reported.
  */
-export const roundRatio = (ours: LoadResult[], base: LoadResult[]): number => median(ours.map((o, i) => o.rps / base[i]!.rps));
+const roundRatio = (ours: LoadResult[], base: LoadResult[]): number => median(ours.map((o, i) => o.rps / base[i]!.rps));
+
+/** The req/s row of a comparison: both sides' medians and the per-round ratio, held to `minRatio` or only reported. */
+export function rpsRow(figure: string, ours: LoadResult[], base: LoadResult[], minRatio?: number): BenchRow {
+  const ratio = roundRatio(ours, base);
+  const row = { figure, ours: medianOf(ours, 'rps'), baseline: medianOf(base, 'rps'), unit: 'req/s', ratio };
+  return minRatio === undefined ? { ...row, goal: 'report' } : { ...row, goal: `≥ ${minRatio}×`, met: ratio >= minRatio };
+}
 
 /** One server under load, and where its results go. */
 export interface LoadTarget {

@@ -21,7 +21,7 @@ import { challenge, erp } from '../../test/helpers/serve-process.js';
 import { seedGrants, setUpTeam } from '../../test/helpers/team-machines.js';
 import { tempDir } from '../../test/helpers/temp.js';
 import { makePki, type Pki } from '../../test/pki/make-pki.js';
-import { loadPair, medianOf, roundRatio, type LoadResult } from './serve.js';
+import { loadPair, medianOf, rpsRow, type LoadResult } from './serve.js';
 import { median, round, type BenchRow } from './stats.js';
 
 const DAY_MS = 86_400_000;
@@ -78,16 +78,7 @@ async function tokenFetch(pg: Pg, anaf: AnafStandin, pki: Pki, say: (s: string) 
     }
     const bad = [...ours, ...base].find((o) => o.errors || o.non2xx);
     if (bad) throw new Error(`token fetch: ${bad.errors} errors, ${bad.non2xx} non-2xx`);
-    const ratio = roundRatio(ours, base);
-    rows.push({
-      figure: `team store: token fetch req/s through serve vs straight to PostgreSQL, concurrency ${connections}`,
-      ours: medianOf(ours, 'rps'),
-      baseline: medianOf(base, 'rps'),
-      unit: 'req/s',
-      ratio,
-      goal: '≥ 0.8×',
-      met: ratio >= 0.8,
-    });
+    rows.push(rpsRow(`team store: token fetch req/s through serve vs straight to PostgreSQL, concurrency ${connections}`, ours, base, 0.8));
     rows.push({
       figure: `team store: token fetch latency p99, concurrency ${connections}`,
       ours: medianOf(ours, 'p99'),
