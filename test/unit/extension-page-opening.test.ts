@@ -17,7 +17,8 @@ const { isPageOpening } = await import('../../extension/src/background/page-port
 const { NativePort, RELEASE_GRACE_MS } = await import('../../extension/src/background/native/native-port.js');
 const { NativeHost } = await import('../../extension/src/background/native/host-port.js');
 
-const navigation = (url: string) => ({ url, mode: 'navigate', destination: 'document' });
+const navigation = { mode: 'navigate', destination: 'document' };
+const opening = (url: string, req = navigation) => isPageOpening(new URL(url), req);
 
 beforeEach(() => {
   resetFakeBrowser();
@@ -27,16 +28,16 @@ afterEach(() => vi.useRealTimers());
 
 describe('isPageOpening', () => {
   it('is the top-level load of the popup or the options page of this extension', () => {
-    expect(isPageOpening(navigation(`${ORIGIN}/popup.html`))).toBe(true);
-    expect(isPageOpening(navigation(`${ORIGIN}/options.html#requests`))).toBe(true);
+    expect(opening(`${ORIGIN}/popup.html`)).toBe(true);
+    expect(opening(`${ORIGIN}/options.html#requests`)).toBe(true);
   });
 
   it('is not a page without a port (callback, request link), a sub-resource, a frame, or another origin', () => {
-    expect(isPageOpening(navigation(`${ORIGIN}/callback.html`))).toBe(false);
-    expect(isPageOpening(navigation(`${ORIGIN}/request.html#ar1.x`))).toBe(false);
-    expect(isPageOpening({ url: `${ORIGIN}/popup.html`, mode: 'cors', destination: 'script' })).toBe(false);
-    expect(isPageOpening({ url: `${ORIGIN}/popup.html`, mode: 'navigate', destination: 'iframe' })).toBe(false);
-    expect(isPageOpening(navigation('chrome-extension://otherextensionidotherextensionid/popup.html'))).toBe(false);
+    expect(opening(`${ORIGIN}/callback.html`)).toBe(false);
+    expect(opening(`${ORIGIN}/request.html#ar1.x`)).toBe(false);
+    expect(opening(`${ORIGIN}/popup.html`, { mode: 'cors', destination: 'script' })).toBe(false);
+    expect(opening(`${ORIGIN}/popup.html`, { mode: 'navigate', destination: 'iframe' })).toBe(false);
+    expect(opening('chrome-extension://otherextensionidotherextensionid/popup.html')).toBe(false);
   });
 });
 

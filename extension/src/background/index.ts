@@ -51,8 +51,10 @@ chrome.webRequest.onBeforeRedirect.addListener((d) => recordRedirect(d), { urls:
 self.addEventListener('fetch', (event) => {
   const e = event as FetchEventLike;
   const { url, mode, destination } = e.request;
+  // Parsed once: every file an extension page loads passes through here.
+  const address = new URL(url);
   // A request link's authorization (request/relay.ts): answered the same way, handed to its page.
-  if (isRequestCallback(new URL(url), callbackPageOrigins)) {
+  if (isRequestCallback(address, callbackPageOrigins)) {
     e.respondWith(new Response(null, { status: 204, headers: { 'Content-Type': 'text/html' } }));
     e.waitUntil(relayRequestCallback({ url, mode, destination }));
     return;
@@ -60,8 +62,8 @@ self.addEventListener('fetch', (event) => {
   // The popup (or the options page) is being opened: start the host now, while Chrome loads the
   // page, rather than once its modules ran and connected (tens of ms later). If no page takes the
   // port, it closes after the usual grace.
-  if (isPageOpening({ url, mode, destination })) host.warmUp();
-  if (!isCallbackNavigation(new URL(url), callbackPageOrigins)) return;
+  if (isPageOpening(address, { mode, destination })) host.warmUp();
+  if (!isCallbackNavigation(address, callbackPageOrigins)) return;
   // A renderable type: without one Chrome makes the empty answer a download (with the URL in its list).
   e.respondWith(new Response(null, { status: 204, headers: { 'Content-Type': 'text/html' } }));
   e.waitUntil(receiveCallback({ url, mode, destination }, callbackPageOrigins).catch(() => console.warn('anaf-token: callback failed')));

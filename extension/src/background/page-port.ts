@@ -41,9 +41,8 @@ export function onPageConnect(port: Runtime.Port): void {
 const PAGES_WITH_PORT = new Set(['/popup.html', '/options.html']);
 
 /** A navigation that loads one of this extension's pages that will connect a page port. */
-export function isPageOpening(req: { url: string; mode: string; destination: string }): boolean {
+export function isPageOpening(url: URL, req: { mode: string; destination: string }): boolean {
   if (req.mode !== 'navigate' || req.destination !== 'document') return false;
-  const url = new URL(req.url);
   // Not url.origin: it is "null" for a chrome-extension: address outside Chrome.
   return schemeAndHost(url) === location.origin && PAGES_WITH_PORT.has(url.pathname);
 }
